@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Every cross-module use is explicit and every existential is spelled out (as in Hummingbird).
+let strictness: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "cloakroom",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Cloakroom", targets: ["Cloakroom"]),
+        .executable(name: "cloak", targets: ["cloak"]),
+        .executable(name: "cloak-idp", targets: ["cloak-idp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C stays behind two walls: libsodium is imported only by Sources/Cloakroom/Vault,
+        // SQLite only by Sources/Cloakroom/Store.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
+        // migrations/*.sql become Swift source at build time, so the binary needs no file beside it.
+        .executableTarget(name: "MigrationEmbedder", swiftSettings: strictness),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
+
+        .target(
+            name: "Cloakroom",
+            dependencies: ["CSodium", "CSQLite"],
+            swiftSettings: strictness,
+            plugins: ["EmbedMigrations"]
+        ),
+        .executableTarget(
+            name: "cloak",
+            dependencies: [
+                "Cloakroom",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictness
+        ),
+
+        // The emulator shares no code with the broker: sharing would hide the broker's mistakes.
+        .target(name: "CloakIdP", swiftSettings: strictness),
+        .executableTarget(name: "cloak-idp", dependencies: ["CloakIdP"], swiftSettings: strictness),
+
+        .testTarget(
+            name: "CloakroomTests",
+            dependencies: ["Cloakroom", "CSQLite"],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "CloakTests",
+            dependencies: ["CSQLite"],
+            swiftSettings: strictness
+        ),
+    ]
+)

@@ -1,0 +1,141 @@
+/// What `cloak doctor` found: one finding per check, and one per affected realm or client.
+public struct Checkup: Sendable {
+    public enum Severity: String, Sendable, Codable {
+        case ok, warning, problem
+    }
+
+    public struct Finding: Sendable {
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`.
+        public var check: String
+        public var severity: Severity
+        /// The realm, client or file affected, when there is one.
+        public var subject: String?
+        public var message: String
+    }
+
+    public private(set) var findings: [Finding] = []
+
+    /// No finding is a problem (warnings allowed).
+    public var isHealthy: Bool { !findings.contains { $0.severity == .problem } }
+
+    mutating func record(_ check: String, _ severity: Severity, _ message: String, subject: String? = nil) {
+        findings.append(Finding(check: check, severity: severity, subject: subject, message: message))
+    }
+
+    /// Examines the vault at `path`: file permissions, SQLite integrity, schema, keyslots, and —
+    /// when `credentials` unlock it — that every sealed value opens. Never changes the vault
+    /// (beyond applying this binary's pending migrations, as any command does).
+    public static func examine(path: String, credentials: [VaultCredential]) -> Checkup {
+        var checkup = Checkup()
+        checkup.examineFiles(path)
+        let vault: Vault
+        do {
+            vault = try Vault.open(at: path)
+        } catch {
+            checkup.record("open", .problem, "\(error)", subject: path)
+            return checkup
+        }
+        do {
+            try checkup.examineDatabase(vault)
+        } catch {
+            checkup.record("integrity", .problem, "\(error)", subject: path)
+            return checkup
+        }
+        guard !credentials.isEmpty else {
+            checkup.record("unlock", .problem, "sealed values were not checked: no key given (--key-file, CLOAK_KEY_FILE or --passphrase-fd).")
+            return checkup
+        }
+        do {
+            let unlocked = try vault.unlock(with: credentials)
+            checkup.record("unlock", .ok, "the given key opens keyslot \(unlocked.openedSlots.map { String($0.id) }.joined(separator: ", ")).")
+            try checkup.examineSecrets(unlocked)
+        } catch {
+            checkup.record("unlock", .problem, "\(error)")
+        }
+        return checkup
+    }
+
+    private mutating func examineFiles(_ path: String) {
+        let directory = FileSystem.parent(of: path)
+        if let status = FileSystem.status(of: directory) {
+            if status.mode & 0o022 != 0 {
+                record("permissions", .problem, "directory \(directory) is writable by group or others (mode \(status.modeString)): they could replace the vault. Run: chmod 700 \(directory)", subject: directory)
+            } else if status.isSharedWithOthers {
+                record("permissions", .warning, "directory \(directory) is mode \(status.modeString); 0700 keeps even the vault's name private. Run: chmod 700 \(directory)", subject: directory)
+            } else {
+                record("permissions", .ok, "directory \(directory) is mode \(status.modeString).", subject: directory)
+            }
+        }
+        for file in [path, path + "-wal", path + "-shm"] {
+            guard let status = FileSystem.status(of: file) else { continue }
+            if status.isSharedWithOthers {
+                record("permissions", .problem, "\(file) is accessible by group or others (mode \(status.modeString)). Run: chmod 600 \(file)", subject: file)
+            } else {
+                record("permissions", .ok, "\(file) is mode \(status.modeString).", subject: file)
+            }
+        }
+    }
+
+    private mutating func examineDatabase(_ vault: Vault) throws {
+        let database = vault.database
+        let integrity = try database.rows("PRAGMA integrity_check") { $0.text(0) }
+        if integrity == ["ok"] {
+            record("integrity", .ok, "SQLite integrity check passed.")
+        } else {
+            record("integrity", .problem, "SQLite integrity check failed: \(integrity.prefix(5).joined(separator: "; ")). Restore the vault from a backup.")
+        }
+        let orphans = try database.rows("PRAGMA foreign_key_check") { $0.text(0) }
+        if !orphans.isEmpty {
+            record("integrity", .problem, "\(orphans.count) row(s) refer to rows that no longer exist (tables: \(Set(orphans).sorted().joined(separator: ", "))).")
+        }
+
+        let applied = try Migrator.applied(in: database)
+        let known = Migration.embedded.map { Migrator.Applied(version: $0.version, name: $0.name, checksum: $0.checksum) }
+        if applied == known {
+            record("schema", .ok, "schema version \(Migrator.latestVersion), every migration as shipped.")
+        } else {
+            for (mine, theirs) in zip(known, applied) where mine != theirs {
+                record("schema", .problem, "migration \(theirs.version) applied to this vault (\(theirs.name)) differs from the one this cloak ships (\(mine.name)).")
+            }
+            if applied.count != known.count {
+                record("schema", .problem, "the vault records \(applied.count) migrations; this cloak ships \(known.count).")
+            }
+        }
+
+        let slots = try vault.keyslots()
+        record("keyslots", slots.isEmpty ? .problem : .ok,
+               slots.isEmpty ? "the vault has no keyslot: nobody can unlock it." : "\(slots.count) keyslot(s).")
+    }
+
+    private mutating func examineSecrets(_ vault: UnlockedVault) throws {
+        let sql = """
+            SELECT r.name, c.name, c.id, s.version, coalesce(r.token_url, r.issuer), c.client_id, s.nonce, s.sealed
+            FROM secret_versions s JOIN clients c ON c.id = s.client_id JOIN realms r ON r.id = c.realm_id
+            WHERE s.sealed IS NOT NULL ORDER BY r.name, c.name, s.version
+            """
+        var opened = 0
+        var failed = 0
+        try vault.database.rows(sql) { row in
+            let ref = ClientRef(realm: Name(trusted: row.text(0)), name: Name(trusted: row.text(1)))
+            let slot = UnlockedVault.SecretSlot(clientRowID: row.integer(2), version: Int(row.integer(3)), endpoint: row.text(4), clientID: row.text(5))
+            do {
+                _ = try vault.open(SealedBox(nonce: row.blob(6), ciphertext: row.blob(7)), for: slot, of: ref)
+                opened += 1
+            } catch {
+                failed += 1
+                record("secrets", .problem, "\(error)", subject: ref.description)
+            }
+        }.forEach { _ in }
+        let missing = try vault.database.rows("""
+            SELECT r.name, c.name FROM clients c JOIN realms r ON r.id = c.realm_id
+            WHERE NOT EXISTS (SELECT 1 FROM secret_versions s WHERE s.client_id = c.id AND s.state = 'current')
+            ORDER BY r.name, c.name
+            """) { "\($0.text(0))/\($0.text(1))" }
+        for ref in missing {
+            record("secrets", .problem, "\(ref) has no current secret. Store it again with `cloak client remove` and `cloak client add`.", subject: ref)
+        }
+        if failed == 0 && missing.isEmpty {
+            record("secrets", .ok, "all \(opened) sealed secret(s) open with the vault key.")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// The few POSIX file operations the vault needs, with errors that name the path and say
+/// what to do. Foundation's FileManager cannot create a file atomically with mode 0600.
+enum FileSystem {
+    struct Status {
+        var mode: UInt32  // permission bits only
+        var size: Int
+        var isRegularFile: Bool
+        var isDirectory: Bool
+    }
+
+    /// `nil` when nothing is at `path`.
+    static func status(of path: String) -> Status? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Status(info)
+    }
+
+    static func errorMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+    /// Creates the missing directories of `path` with `mode`; existing ones are left as they are.
+    static func createDirectories(_ path: String, mode: UInt32 = 0o700) throws {
+        if path.isEmpty || status(of: path)?.isDirectory == true { return }
+        try createDirectories(parent(of: path), mode: mode)
+        guard mkdir(path, mode_t(mode)) == 0 || errno == EEXIST else {
+            throw failure(errno, "cannot create directory \(path)")
+        }
+    }
+
+    /// Creates `path` with `mode`; fails if anything is there already.
+    static func createExclusive(_ path: String, mode: UInt32 = 0o600) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw failure(errno, "cannot create \(path)") }
+        return fd
+    }
+
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw failure(errno, "cannot write \(path)") }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw failure(errno, "cannot write \(path)") }
+    }
+
+    /// Reads up to `limit` bytes from `fd` into `buffer`; returns how many were read.
+    static func readUpTo(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, what: String) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = read(fd, buffer.baseAddress! + total, buffer.count - total)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw VaultError(.io, "cannot read \(what): \(errorMessage())") }
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+
+    static func openReadOnly(_ path: String) -> Int32 { open(path, O_RDONLY | O_CLOEXEC) }
+
+    static func closeFile(_ fd: Int32) { close(fd) }
+
+    static var lastErrno: Int32 { errno }
+
+    /// Whether this process may write into `directory` (what `access` says, so root passes).
+    static func isWritable(_ directory: String) -> Bool { access(directory, W_OK) == 0 }
+
+    /// Maps an errno to the error code a user acts on.
+    static func failure(_ code: Int32, _ what: String) -> VaultError {
+        switch code {
+        case EACCES, EPERM, EROFS:
+            return VaultError(.permissions, "\(what): \(errorMessage(code)). Choose a location you can write to, or fix its permissions.")
+        case ENOSPC, EDQUOT:
+            return VaultError(.io, "\(what): \(errorMessage(code)). Free some disk space and try again; nothing was changed.")
+        case EEXIST:
+            return VaultError(.alreadyExists, "\(what): it exists already.")
+        case ENOENT, ENOTDIR:
+            return VaultError(.notFound, "\(what): \(errorMessage(code)).")
+        default:
+            return VaultError(.io, "\(what): \(errorMessage(code)).")
+        }
+    }
+}
+
+extension FileSystem.Status {
+    init(_ info: stat) {
+        mode = UInt32(info.st_mode) & 0o7777
+        size = Int(info.st_size)
+        isRegularFile = (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFREG)
+        isDirectory = (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFDIR)
+    }
+
+    /// Readable, writable or executable by group or others.
+    var isSharedWithOthers: Bool { mode & 0o077 != 0 }
+
+    var modeString: String { "0" + String(mode, radix: 8) }
+}

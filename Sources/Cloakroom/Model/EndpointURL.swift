@@ -1,0 +1,52 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+
+/// Validation of the URLs a realm stores. Client secrets are sent to these, so a URL that is
+/// not plainly an https endpoint of a named host is refused when it is stored, not when used.
+enum EndpointURL {
+    /// Returns `text` if it is an absolute http(s) URL with a host, no user info and no fragment.
+    /// Plain http is accepted for loopback hosts, or anywhere when `allowHTTP`.
+    static func validate(_ text: String, as what: String, allowHTTP: Bool) throws -> String {
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+              let host = url.host, !host.isEmpty
+        else {
+            throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' is not an absolute URL such as https://idp.example.com/realms/prod.")
+        }
+        guard url.user == nil, url.password == nil else {
+            throw VaultError(.invalidInput, "\(what) must not contain a user name or password; client credentials are stored separately.")
+        }
+        guard url.fragment == nil else {
+            throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' has a #fragment; remove it.")
+        }
+        switch scheme {
+        case "https":
+            return text
+        case "http" where allowHTTP || isLoopback(host):
+            return text
+        case "http":
+            throw VaultError(.invalidInput, "\(what) uses plain http to \(host): secrets would cross the network in clear. Use https, or pass --allow-insecure-http if this network is trusted.")
+        default:
+            throw VaultError(.invalidInput, "\(what) must use https (or http to loopback), not \(scheme).")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased().filter { $0 != "[" && $0 != "]" }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Keycloak's admin API base for a realm URL (`…/realms/NAME` or its token endpoint):
+    /// `…/admin/realms/NAME`. Keeps any prefix such as Keycloak ≤ 16's `/auth`.
+    static func keycloakAdminURL(from text: String) -> String? {
+        guard var url = URLComponents(string: text) else { return nil }
+        let parts = url.path.split(separator: "/", omittingEmptySubsequences: true)
+        guard let index = parts.lastIndex(of: "realms"), index + 1 < parts.count, parts[index + 1] != "" else { return nil }
+        let prefix = parts[..<index]
+        url.path = "/" + (prefix + ["admin", "realms", parts[index + 1]]).joined(separator: "/")
+        url.query = nil
+        return url.string
+    }
+}

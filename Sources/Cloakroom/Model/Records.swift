@@ -1,0 +1,78 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// How a client proves itself at the token endpoint (RFC 6749 §2.3.1, OIDC Core §9).
+public enum AuthMethod: String, Sendable, CaseIterable, Codable {
+    /// `Authorization: Basic base64(urlenc(client_id):urlenc(secret))`. The default.
+    case clientSecretBasic = "client_secret_basic"
+    /// `client_id` and `client_secret` as form fields.
+    case clientSecretPost = "client_secret_post"
+}
+
+/// A named identity-provider realm: where tokens come from and where the admin API lives.
+public struct Realm: Sendable, Equatable {
+    package let rowID: Int64
+    public var name: Name
+    /// The OIDC issuer (Keycloak: `https://host/realms/NAME`), when the realm was added by issuer.
+    public var issuer: String?
+    /// The token endpoint, when given or discovered.
+    public var tokenURL: String?
+    /// The Keycloak admin API base (`https://host/admin/realms/NAME`).
+    public var adminURL: String?
+    /// A PEM bundle of CAs to trust for this realm's endpoints.
+    public var caFile: String?
+    /// The client whose service account calls the admin API.
+    public var adminClient: ClientRef?
+    /// Plain-http endpoints on hosts other than loopback are allowed (an explicit opt-in).
+    public var allowsInsecureHTTP: Bool
+    public var clientCount: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    /// The URL every client secret of this realm is sealed for: the token URL, or the issuer
+    /// while the token URL is still to be discovered. Changing it through `cloak` re-seals the
+    /// secrets; changing it any other way makes them refuse to open.
+    public var secretEndpoint: String { tokenURL ?? issuer ?? "" }
+}
+
+/// A named credential `REALM/NAME`. Its secret is not part of this value.
+public struct Client: Sendable, Equatable {
+    package let rowID: Int64
+    public var ref: ClientRef
+    /// The `client_id` at the identity provider.
+    public var clientID: String
+    public var authMethod: AuthMethod
+    public var scopes: [String]
+    public var audience: String?
+    /// The version number of the current secret, if the client has one.
+    public var secretVersion: Int?
+    /// When the current secret was stored or last rotated.
+    public var secretUpdatedAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// One way to unlock a vault. It holds the vault key sealed under a key-encryption key.
+public struct Keyslot: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case keyFile = "key-file"
+        case passphrase
+    }
+
+    public let id: Int64
+    public var kind: Kind
+    public var label: String
+    /// For key-file slots: the public fingerprint of the key (see `KeyFile.fingerprint`).
+    public var fingerprint: String?
+    /// For passphrase slots: the Argon2id cost.
+    public var argon2: Argon2Parameters?
+    public var createdAt: Date
+}
+
+extension Date {
+    init(unixSeconds: Int64) { self.init(timeIntervalSince1970: TimeInterval(unixSeconds)) }
+    var unixSeconds: Int64 { Int64(timeIntervalSince1970.rounded(.down)) }
+}

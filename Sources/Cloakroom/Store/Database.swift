@@ -1,0 +1,218 @@
+internal import CSQLite
+
+/// A value bound to, or read from, an SQL statement.
+enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// A thin wrapper over one SQLite connection: statements, bound parameters, transactions,
+/// and SQLite's result codes turned into `VaultError`s a user can act on.
+///
+/// Deliberately small: the vault needs a dozen queries, and a cached token must cost one
+/// indexed read with nothing else loaded (see the README on why not GRDB).
+final class Database {
+    fileprivate let handle: OpaquePointer
+    let path: String
+
+    /// How long a writer waits for another process's write lock before giving up.
+    static let busyTimeoutMilliseconds: Int32 = 10_000
+
+    enum Mode { case readWrite, create }
+
+    init(path: String, mode: Mode) throws {
+        var handle: OpaquePointer?
+        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        if mode == .create { flags |= SQLITE_OPEN_CREATE }
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        guard status == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(handle)
+            throw Self.error(status, message, path: path)
+        }
+        self.handle = handle
+        self.path = path
+        sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
+        sqlite3_extended_result_codes(handle, 1)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that take no parameters (schema, pragmas).
+    func execute(script sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &message)
+        if status != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(message)
+            throw Self.error(status, text, path: path)
+        }
+    }
+
+    /// Runs one statement; returns the number of rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: SQLValue...) throws -> Int {
+        try execute(sql, arguments)
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        let statement = try Statement(self, sql, arguments)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// The rows of one query, each turned into a value by `read`.
+    func rows<T>(_ sql: String, _ arguments: SQLValue..., read: (Row) throws -> T) throws -> [T] {
+        try rows(sql, arguments, read: read)
+    }
+
+    func rows<T>(_ sql: String, _ arguments: [SQLValue], read: (Row) throws -> T) throws -> [T] {
+        let statement = try Statement(self, sql, arguments)
+        var result: [T] = []
+        while try statement.step() { result.append(try read(Row(statement: statement.pointer))) }
+        return result
+    }
+
+    /// The first row of one query, or `nil`.
+    func row<T>(_ sql: String, _ arguments: SQLValue..., read: (Row) throws -> T) throws -> T? {
+        let statement = try Statement(self, sql, arguments)
+        return try statement.step() ? read(Row(statement: statement.pointer)) : nil
+    }
+
+    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs `body` in one write transaction. `BEGIN IMMEDIATE` takes the write lock up front,
+    /// so two processes never both read, then both fail to upgrade (which SQLite reports as
+    /// SQLITE_BUSY at once, without honouring the busy timeout).
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute(script: "BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute(script: "COMMIT")
+            return result
+        } catch {
+            try? execute(script: "ROLLBACK")
+            throw error
+        }
+    }
+
+    /// A read transaction: every query inside sees the same snapshot.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute(script: "BEGIN")
+        defer { try? execute(script: "COMMIT") }
+        return try body()
+    }
+
+    fileprivate func lastError(_ status: Int32) -> VaultError {
+        Self.error(status, String(cString: sqlite3_errmsg(handle)), path: path)
+    }
+
+    /// SQLite's result codes, grouped by what the user must do about them.
+    static func error(_ status: Int32, _ message: String, path: String) -> VaultError {
+        let underlying = SQLiteError(code: status, message: message)
+        switch status & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return VaultError(.busy, "the vault \(path) is locked by another process; try again when it has finished.", underlying: underlying)
+        case SQLITE_CORRUPT:
+            return VaultError(.corrupted, "the vault \(path) is damaged (\(message)). Restore it from a backup; `cloak doctor` shows what is affected.", underlying: underlying)
+        case SQLITE_NOTADB:
+            return VaultError(.notAVault, "\(path) is not a Cloakroom vault (not an SQLite database, or damaged beyond reading).", underlying: underlying)
+        case SQLITE_FULL:
+            return VaultError(.io, "the disk holding \(path) is full; free some space and try again. Nothing was changed.", underlying: underlying)
+        case SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH:
+            return VaultError(.permissions, "cannot write the vault \(path): \(message). Check the file's and its directory's permissions.", underlying: underlying)
+        case SQLITE_CANTOPEN:
+            return VaultError(.permissions, "cannot open the vault \(path): \(message). Check that its directory exists and is writable.", underlying: underlying)
+        case SQLITE_IOERR:
+            return VaultError(.io, "reading or writing \(path) failed (\(message)); check the disk. Nothing was changed.", underlying: underlying)
+        default:
+            return VaultError(.io, "the vault \(path) could not be used: \(message).", underlying: underlying)
+        }
+    }
+}
+
+/// SQLite's own report, kept as the underlying error for `--debug`.
+struct SQLiteError: Error, Sendable, CustomStringConvertible {
+    var code: Int32
+    var message: String
+    var description: String { "SQLite error \(code): \(message)" }
+    var isConstraintViolation: Bool { code & 0xff == SQLITE_CONSTRAINT }
+}
+
+extension VaultError {
+    /// Whether this error is SQLite refusing a UNIQUE/CHECK/FOREIGN KEY constraint.
+    var isConstraintViolation: Bool { (underlying as? SQLiteError)?.isConstraintViolation ?? false }
+}
+
+/// One prepared statement; finalised when released.
+final class Statement {
+    fileprivate let pointer: OpaquePointer
+    private unowned let database: Database
+
+    // SQLite copies bound text and blobs immediately when told the buffer is transient.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    fileprivate init(_ database: Database, _ sql: String, _ arguments: [SQLValue]) throws {
+        self.database = database
+        var pointer: OpaquePointer?
+        let status = sqlite3_prepare_v2(database.handle, sql, -1, &pointer, nil)
+        guard status == SQLITE_OK, let pointer else { throw database.lastError(status) }
+        self.pointer = pointer
+        for (index, value) in arguments.enumerated() {
+            let position = Int32(index + 1)
+            let status: Int32
+            switch value {
+            case .null: status = sqlite3_bind_null(pointer, position)
+            case .integer(let number): status = sqlite3_bind_int64(pointer, position, number)
+            case .text(let text): status = sqlite3_bind_text(pointer, position, text, -1, Self.transient)
+            case .blob(let bytes):
+                status = bytes.withUnsafeBytes {
+                    sqlite3_bind_blob(pointer, position, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), Self.transient)
+                }
+            }
+            guard status == SQLITE_OK else { throw database.lastError(status) }
+        }
+    }
+
+    deinit {
+        sqlite3_finalize(pointer)
+    }
+
+    /// Advances; `true` while there is a row to read.
+    fileprivate func step() throws -> Bool {
+        switch sqlite3_step(pointer) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let status: throw database.lastError(status)
+        }
+    }
+}
+
+/// The current row of a statement, read by column index.
+struct Row {
+    fileprivate let statement: OpaquePointer
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
+    func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+    func text(_ column: Int32) -> String {
+        guard let characters = sqlite3_column_text(statement, column) else { return "" }
+        return String(cString: characters)
+    }
+
+    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+
+    func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
+}

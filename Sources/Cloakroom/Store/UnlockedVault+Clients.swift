@@ -1,0 +1,96 @@
+/// What a client is, apart from its secret.
+public struct ClientSettings: Sendable, Equatable {
+    /// The `client_id` at the identity provider.
+    public var clientID: String
+    public var authMethod: AuthMethod
+    public var scopes: [String]
+    public var audience: String?
+
+    public init(clientID: String, authMethod: AuthMethod = .clientSecretBasic, scopes: [String] = [], audience: String? = nil) {
+        self.clientID = clientID
+        self.authMethod = authMethod
+        self.scopes = scopes
+        self.audience = audience
+    }
+
+    func validated() throws -> ClientSettings {
+        guard (1...255).contains(clientID.utf8.count), !clientID.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw VaultError(.invalidInput, "the client_id must be 1 to 255 characters without control characters.")
+        }
+        for scope in scopes {
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+            guard !scope.isEmpty, scope.unicodeScalars.allSatisfy({ $0.value == 0x21 || (0x23...0x5B).contains($0.value) || (0x5D...0x7E).contains($0.value) }) else {
+                throw VaultError(.invalidInput, "scope '\(scope.prefix(80))' is not a valid OAuth scope token (RFC 6749 §3.3: printable ASCII without spaces, '\"' or '\\').")
+            }
+        }
+        if let audience, audience.isEmpty || audience.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            throw VaultError(.invalidInput, "the audience must be non-empty and without control characters.")
+        }
+        return self
+    }
+}
+
+extension UnlockedVault {
+    /// Adds client `ref` with `secret` sealed as its version 1.
+    /// - Throws: `VaultError` `.notFound` (realm), `.alreadyExists`, `.invalidInput`.
+    @discardableResult
+    public func addClient(_ ref: ClientRef, _ settings: ClientSettings, secret: ClientSecret) throws -> Client {
+        let settings = try settings.validated()
+        try database.writeTransaction {
+            let realm = try vault.realm(named: ref.realm)
+            guard try database.row("SELECT 1 FROM clients WHERE realm_id = ? AND name = ?",
+                                   .integer(realm.rowID), .text(ref.name.rawValue), read: { _ in true }) == nil else {
+                throw VaultError(.alreadyExists, "a client '\(ref)' exists already; remove it first to store it anew.")
+            }
+            let now = vault.now
+            try database.execute(
+                """
+                INSERT INTO clients (realm_id, name, client_id, auth_method, scopes, audience, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                .integer(realm.rowID), .text(ref.name.rawValue), .text(settings.clientID), .text(settings.authMethod.rawValue),
+                .text(settings.scopes.joined(separator: " ")), .optional(settings.audience), .integer(now), .integer(now))
+            let rowID = database.lastInsertedRowID
+            let box = seal(secret, for: SecretSlot(clientRowID: rowID, version: 1, endpoint: realm.secretEndpoint, clientID: settings.clientID))
+            try database.execute(
+                """
+                INSERT INTO secret_versions (client_id, version, state, nonce, sealed, created_at, state_changed_at)
+                VALUES (?, 1, 'current', ?, ?, ?, ?)
+                """,
+                .integer(rowID), .blob(box.nonce), .blob(box.ciphertext), .integer(now), .integer(now))
+        }
+        return try vault.client(ref)
+    }
+
+    /// Removes client `ref` and every version of its secret.
+    /// - Throws: `VaultError` `.notFound`; `.conflict` while it is a realm's admin client.
+    public func removeClient(_ ref: ClientRef) throws {
+        try database.writeTransaction {
+            let client = try vault.client(ref)
+            if let realm = try database.row("SELECT name FROM realms WHERE admin_client_id = ?", .integer(client.rowID), read: { $0.text(0) }) {
+                throw VaultError(.conflict, "\(ref) is the admin client of realm '\(realm)'; choose another with `cloak realm update \(realm) --admin-client …` first.")
+            }
+            try database.execute("DELETE FROM clients WHERE id = ?", .integer(client.rowID))
+        }
+    }
+
+    /// The current secret of `ref`, opened.
+    /// - Throws: `VaultError` `.notFound`; `.corrupted` when it was altered, moved, or re-pointed.
+    public func currentSecret(of ref: ClientRef) throws -> ClientSecret {
+        let sql = """
+            SELECT c.id, s.version, coalesce(r.token_url, r.issuer), c.client_id, s.nonce, s.sealed
+            FROM clients c JOIN realms r ON r.id = c.realm_id
+            JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+            WHERE r.name = ? AND c.name = ?
+            """
+        let found = try database.row(sql, .text(ref.realm.rawValue), .text(ref.name.rawValue)) { row in
+            (SecretSlot(clientRowID: row.integer(0), version: Int(row.integer(1)), endpoint: row.text(2), clientID: row.text(3)),
+             SealedBox(nonce: row.optionalBlob(4) ?? [], ciphertext: row.optionalBlob(5) ?? []))
+        }
+        guard let (slot, box) = found else {
+            _ = try vault.client(ref)
+            throw VaultError(.corrupted, "\(ref) has no current secret; the vault was edited outside cloak. Store its secret again.")
+        }
+        return try open(box, for: slot, of: ref)
+    }
+}

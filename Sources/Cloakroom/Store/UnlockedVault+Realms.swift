@@ -1,0 +1,128 @@
+/// The settings of a realm that a user chooses.
+public struct RealmSettings: Sendable, Equatable {
+    public var issuer: String?
+    public var tokenURL: String?
+    /// Left `nil`, it is derived from a Keycloak issuer or token URL (`…/admin/realms/NAME`).
+    public var adminURL: String?
+    public var caFile: String?
+    public var adminClient: ClientRef?
+    public var allowsInsecureHTTP: Bool
+
+    public init(issuer: String? = nil, tokenURL: String? = nil, adminURL: String? = nil, caFile: String? = nil,
+                adminClient: ClientRef? = nil, allowsInsecureHTTP: Bool = false) {
+        self.issuer = issuer
+        self.tokenURL = tokenURL
+        self.adminURL = adminURL
+        self.caFile = caFile
+        self.adminClient = adminClient
+        self.allowsInsecureHTTP = allowsInsecureHTTP
+    }
+
+    init(_ realm: Realm) {
+        self.init(issuer: realm.issuer, tokenURL: realm.tokenURL, adminURL: realm.adminURL, caFile: realm.caFile,
+                  adminClient: realm.adminClient, allowsInsecureHTTP: realm.allowsInsecureHTTP)
+    }
+
+    /// Checked and completed settings, as stored.
+    func validated() throws -> RealmSettings {
+        guard issuer != nil || tokenURL != nil else {
+            throw VaultError(.invalidInput, "a realm needs --issuer URL or --token-url URL.")
+        }
+        var out = self
+        out.issuer = try issuer.map { try EndpointURL.validate($0, as: "the issuer", allowHTTP: allowsInsecureHTTP) }
+        out.tokenURL = try tokenURL.map { try EndpointURL.validate($0, as: "the token URL", allowHTTP: allowsInsecureHTTP) }
+        out.adminURL = try (adminURL ?? (issuer ?? tokenURL).flatMap(EndpointURL.keycloakAdminURL))
+            .map { try EndpointURL.validate($0, as: "the admin URL", allowHTTP: allowsInsecureHTTP) }
+        if let caFile {
+            guard caFile.hasPrefix("/") else {
+                throw VaultError(.invalidInput, "--ca-file takes an absolute path; '\(caFile)' is relative.")
+            }
+            guard FileSystem.status(of: caFile)?.isRegularFile == true else {
+                throw VaultError(.notFound, "the CA file \(caFile) does not exist or is not a file.")
+            }
+        }
+        return out
+    }
+}
+
+extension UnlockedVault {
+    /// Adds realm `name`.
+    /// - Throws: `VaultError` `.alreadyExists`, `.invalidInput` (URLs), `.notFound` (admin client, CA file).
+    @discardableResult
+    public func addRealm(_ name: Name, _ settings: RealmSettings) throws -> Realm {
+        let settings = try settings.validated()
+        try database.writeTransaction {
+            guard try database.row("SELECT 1 FROM realms WHERE name = ?", .text(name.rawValue), read: { _ in true }) == nil else {
+                throw VaultError(.alreadyExists, "a realm named '\(name)' exists already; change it with `cloak realm update \(name)`.")
+            }
+            let now = vault.now
+            try database.execute(
+                """
+                INSERT INTO realms (name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                .text(name.rawValue), .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL),
+                .optional(settings.caFile), try adminClientRowID(settings.adminClient),
+                .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(now), .integer(now))
+        }
+        return try vault.realm(named: name)
+    }
+
+    /// Changes realm `name` with `change`. When the URL its secrets are sealed for changes, every
+    /// secret of the realm is re-sealed for the new URL in the same transaction: the only way a
+    /// secret follows a URL change.
+    /// - Throws: `VaultError` `.notFound`, `.invalidInput`, `.corrupted` (a secret that no longer opens).
+    @discardableResult
+    public func updateRealm(_ name: Name, _ change: (inout RealmSettings) throws -> Void) throws -> Realm {
+        try database.writeTransaction {
+            let realm = try vault.realm(named: name)
+            var settings = RealmSettings(realm)
+            try change(&settings)
+            settings = try settings.validated()
+            try database.execute(
+                """
+                UPDATE realms SET issuer = ?, token_url = ?, admin_url = ?, ca_file = ?, admin_client_id = ?,
+                                  allow_http = ?, updated_at = ?
+                WHERE id = ?
+                """,
+                .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL), .optional(settings.caFile),
+                try adminClientRowID(settings.adminClient), .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(vault.now),
+                .integer(realm.rowID))
+            let newEndpoint = settings.tokenURL ?? settings.issuer ?? ""
+            if newEndpoint != realm.secretEndpoint {
+                // The rows already hold the new URL; open each secret with the old one.
+                try resealSecrets(where: "c.realm_id = ?", [.integer(realm.rowID)], opening: realm.secretEndpoint) {
+                    var slot = $0
+                    slot.endpoint = newEndpoint
+                    return slot
+                }
+            }
+        }
+        return try vault.realm(named: name)
+    }
+
+    /// Removes realm `name`. A realm with clients is removed only with `force`, and then its
+    /// clients and all their sealed secrets go with it.
+    /// - Returns: how many clients were removed.
+    /// - Throws: `VaultError` `.notFound`, `.conflict` (clients and no `force`).
+    @discardableResult
+    public func removeRealm(_ name: Name, force: Bool) throws -> Int {
+        try database.writeTransaction {
+            let realm = try vault.realm(named: name)
+            guard realm.clientCount == 0 || force else {
+                throw VaultError(.conflict, "realm '\(name)' still has \(realm.clientCount) client(s); remove them first, or pass --force to remove them and their secrets too.")
+            }
+            try database.execute("DELETE FROM realms WHERE id = ?", .integer(realm.rowID))
+            return realm.clientCount
+        }
+    }
+
+    private func adminClientRowID(_ ref: ClientRef?) throws -> SQLValue {
+        guard let ref else { return .null }
+        return .integer(try vault.client(ref).rowID)
+    }
+}
+
+extension SQLValue {
+    static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
+}

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// A key file: exactly 32 random bytes, readable by its owner only.
+///
+/// The bytes are the key-encryption key of a keyslot directly; no KDF is needed for
+/// full-entropy keys. A key file shared with group or others is refused, as ssh refuses
+/// such private keys: the vault would then be only as private as the least careful account.
+public struct KeyFile: Sendable {
+    public static let byteCount = 32
+
+    /// Where the key was read from, for messages.
+    public let path: String
+    let key: SealingKey
+
+    /// Reads the key file at `path`.
+    /// - Throws: `VaultError` `.notFound`, `.permissions` (shared with others), `.invalidInput`
+    ///   (not 32 bytes), `.io`.
+    public static func load(from path: String) throws -> KeyFile {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT {
+                throw VaultError(.notFound, "key file \(path) does not exist. Check --key-file / CLOAK_KEY_FILE.")
+            }
+            throw FileSystem.failure(errno, "cannot read key file \(path)")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileSystem.failure(errno, "cannot read key file \(path)") }
+        let status = FileSystem.Status(info)
+        guard status.isRegularFile else {
+            throw VaultError(.invalidInput, "key file \(path) is not a regular file.")
+        }
+        guard !status.isSharedWithOthers else {
+            throw VaultError(.permissions, "key file \(path) is accessible by group or others (mode \(status.modeString)); run: chmod 600 \(path)")
+        }
+        guard status.size == byteCount else {
+            throw VaultError(.invalidInput, "\(path) is not a Cloakroom key file: it holds \(status.size) bytes, a key file holds exactly \(byteCount).")
+        }
+        var count = 0
+        let bytes = try SecureBytes(count: byteCount) { buffer in
+            count = try FileSystem.readUpTo(fd, into: buffer, what: "key file \(path)")
+        }
+        guard count == byteCount else {
+            throw VaultError(.io, "key file \(path) changed while it was read; try again.")
+        }
+        return KeyFile(path: path, key: SealingKey(bytes))
+    }
+
+    /// Writes a new key file of 32 random bytes at `path` with mode 0600.
+    /// - Throws: `VaultError` `.alreadyExists` when something is at `path`; `.permissions`, `.io`.
+    public static func create(at path: String) throws -> KeyFile {
+        let key = SealingKey.random()
+        let fd = try FileSystem.createExclusive(path, mode: 0o600)
+        defer { close(fd) }
+        do {
+            try key.bytes.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
+        } catch {
+            FileSystem.remove(path)  // a short key file must never be mistaken for a real one
+            throw error
+        }
+        return KeyFile(path: path, key: key)
+    }
+
+    /// A short public name for this key, shown by `cloak keyslot list` so that a slot can be
+    /// matched to its file. A hash of a full-entropy key reveals nothing usable about it.
+    public var fingerprint: String {
+        Sodium.digest(Array("cloakroom key-file fingerprint".utf8), keyedBy: key.bytes, length: 16).prefix(8).hex
+    }
+}

@@ -1,0 +1,88 @@
+internal import CSodium
+
+/// A 32-byte XChaCha20-Poly1305-IETF key.
+///
+/// XChaCha's 24-byte nonces are drawn at random for every seal; at that size random nonces
+/// never collide in practice, so no counter has to survive crashes or copies of the vault.
+struct SealingKey: Sendable {
+    static let byteCount = 32
+    let bytes: SecureBytes
+
+    init(_ bytes: SecureBytes) {
+        precondition(bytes.count == Self.byteCount, "a sealing key is 32 bytes")
+        self.bytes = bytes
+    }
+
+    static func random() -> SealingKey { SealingKey(SecureBytes(randomCount: byteCount)) }
+
+    func seal(_ plaintext: SecureBytes, authenticating context: AssociatedData) -> SealedBox {
+        let nonce = Sodium.randomBytes(SealedBox.nonceCount)
+        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + SealedBox.tagCount)
+        var written: UInt64 = 0
+        let status = ciphertext.withUnsafeMutableBufferPointer { out in
+            plaintext.withUnsafeBytes { message in
+                bytes.withUnsafeBytes { key in
+                    crypto_aead_xchacha20poly1305_ietf_encrypt(
+                        out.baseAddress!, &written,
+                        message.bindMemory(to: UInt8.self).baseAddress!, UInt64(message.count),
+                        context.bytes, UInt64(context.bytes.count),
+                        nil, nonce, key.bindMemory(to: UInt8.self).baseAddress!)
+                }
+            }
+        }
+        precondition(status == 0 && Int(written) == ciphertext.count, "XChaCha20-Poly1305 encryption cannot fail")
+        return SealedBox(nonce: nonce, ciphertext: ciphertext)
+    }
+
+    /// The plaintext, or `nil` when the box was not sealed by this key for exactly this context
+    /// (a flipped byte, a value moved to another row, another vault, another endpoint).
+    func open(_ box: SealedBox, authenticating context: AssociatedData) -> SecureBytes? {
+        guard box.nonce.count == SealedBox.nonceCount, box.ciphertext.count >= SealedBox.tagCount else { return nil }
+        var ok = false
+        let plaintext = SecureBytes(count: box.ciphertext.count - SealedBox.tagCount) { out in
+            var written: UInt64 = 0
+            let status = box.ciphertext.withUnsafeBufferPointer { sealed in
+                bytes.withUnsafeBytes { key in
+                    crypto_aead_xchacha20poly1305_ietf_decrypt(
+                        out.bindMemory(to: UInt8.self).baseAddress!, &written, nil,
+                        sealed.baseAddress!, UInt64(sealed.count),
+                        context.bytes, UInt64(context.bytes.count),
+                        box.nonce, key.bindMemory(to: UInt8.self).baseAddress!)
+                }
+            }
+            ok = status == 0 && Int(written) == out.count
+        }
+        return ok ? plaintext : nil
+    }
+}
+
+/// A nonce and a ciphertext with its 16-byte Poly1305 tag, as stored in the vault.
+struct SealedBox: Sendable, Equatable {
+    static let nonceCount = 24
+    static let tagCount = 16
+    var nonce: [UInt8]
+    var ciphertext: [UInt8]
+}
+
+/// The context a sealed value is bound to: opening succeeds only with the same bytes.
+///
+/// Fields are length-prefixed so that no two different field lists encode alike
+/// (`"ab","c"` and `"a","bc"` differ).
+struct AssociatedData: Sendable {
+    private(set) var bytes: [UInt8] = []
+
+    init(_ purpose: String) {
+        append(purpose)
+    }
+
+    mutating func append(_ text: String) { append(bytes: Array(text.utf8)) }
+
+    mutating func append(_ number: Int64) {
+        append(bytes: withUnsafeBytes(of: number.bigEndian) { Array($0) })
+    }
+
+    mutating func append(bytes field: [UInt8]) {
+        withUnsafeBytes(of: UInt32(field.count).bigEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: field)
+    }
+}

@@ -1,0 +1,64 @@
+internal import CSodium
+
+/// Bytes that must not outlive their use: held in `sodium_malloc` memory (guard pages,
+/// locked out of swap where the OS allows) and zeroed by `sodium_free` when released.
+///
+/// The bytes are reachable only inside `withUnsafeBytes`, never as an array, so a copy
+/// in ordinary heap memory is always a visible, deliberate act.
+package final class SecureBytes: @unchecked Sendable {
+    // @unchecked: the memory is written only during initialisation, then read-only.
+    private let pointer: UnsafeMutableRawPointer
+    package let count: Int
+
+    /// Fills `count` bytes with `fill`, which sees the uninitialised buffer once.
+    package init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        Sodium.ensureReady()
+        // sodium_malloc(0) is valid but returns a pointer we must still free; keep one byte to be simple.
+        guard let pointer = sodium_malloc(max(count, 1)) else {
+            fatalError("sodium_malloc(\(count)) failed: out of locked memory")
+        }
+        self.pointer = pointer
+        self.count = count
+        do {
+            try fill(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+        } catch {
+            sodium_free(pointer)
+            throw error
+        }
+    }
+
+    /// `count` bytes from the operating system's CSPRNG.
+    package convenience init(randomCount count: Int) {
+        self.init(count: count) { buffer in
+            if count > 0 { randombytes_buf(buffer.baseAddress!, count) }
+        }
+    }
+
+    /// A secure copy of `bytes`. The caller remains responsible for its own copy.
+    package convenience init(copying bytes: some Collection<UInt8>) {
+        self.init(count: bytes.count) { buffer in
+            _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
+        }
+    }
+
+    deinit {
+        sodium_free(pointer)  // zeroes the whole allocation before releasing it
+    }
+
+    package func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Constant-time comparison: how long it takes says nothing about where the bytes differ.
+    package func isEqual(to other: SecureBytes) -> Bool {
+        guard count == other.count else { return false }
+        if count == 0 { return true }
+        return sodium_memcmp(pointer, other.pointer, count) == 0
+    }
+}
+
+extension SecureBytes: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    package var description: String { "<redacted>" }
+    package var debugDescription: String { "<redacted>" }
+    package var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}

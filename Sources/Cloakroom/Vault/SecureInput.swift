@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// Reads secrets and passphrases straight from a file descriptor into secure memory, so the
+/// clear text never passes through a Swift `String` or an array that outlives the read.
+package enum SecureInput {
+    /// Reads `fd` to its end (or, with `line`, to the first newline: what a terminal prompt sends)
+    /// and removes one trailing `\n` or `\r\n`.
+    /// - Throws: `VaultError.invalidInput` when more than `limit` bytes arrive; `.io` on a read error.
+    package static func bytes(from fd: Int32, limit: Int, what: String, line: Bool = false) throws -> SecureBytes {
+        var length = 0
+        let buffer = try SecureBytes(count: limit + 1) { out in
+            if line {
+                while length < out.count {
+                    let n = read(fd, out.baseAddress! + length, 1)
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 { throw VaultError(.io, "cannot read \(what): \(FileSystem.errorMessage())") }
+                    if n == 0 { break }
+                    length += 1
+                    if out[length - 1] == UInt8(ascii: "\n") { break }
+                }
+            } else {
+                length = try FileSystem.readUpTo(fd, into: out, what: what)
+            }
+        }
+        guard length <= limit else {
+            throw VaultError(.invalidInput, "\(what) is longer than \(limit) bytes; nothing was stored.")
+        }
+        return buffer.withUnsafeBytes { bytes in
+            var end = length
+            if end > 0 && bytes[end - 1] == UInt8(ascii: "\n") {
+                end -= 1
+                if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            }
+            return SecureBytes(count: end) { out in
+                if end > 0 { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<end])) }
+            }
+        }
+    }
+}
+
+extension Passphrase {
+    /// The longest passphrase accepted.
+    public static let maximumLength = 1024
+
+    /// Reads a passphrase from `fd`: a pipe or file to its end, a terminal to the end of the line.
+    /// One trailing newline is removed.
+    /// - Throws: `VaultError.invalidInput` when it is empty or too long.
+    public static func read(from fd: Int32, line: Bool = false) throws -> Passphrase {
+        let bytes = try SecureInput.bytes(from: fd, limit: maximumLength, what: "the passphrase", line: line)
+        guard bytes.count > 0 else { throw VaultError(.invalidInput, "the passphrase is empty.") }
+        return Passphrase(bytes)
+    }
+}

@@ -1,0 +1,154 @@
+/// A vault opened with its key: the only way to change a vault or to read a secret.
+///
+/// Holding one proves a keyslot was opened. The vault key and its subkeys live in secure
+/// memory and are zeroed when the last reference goes.
+public final class UnlockedVault {
+    public let vault: Vault
+    let key: VaultKey
+    let secretsKey: SealingKey
+    let openedSlots: [OpenedSlot]
+
+    init(vault: Vault, key: VaultKey, openedSlots: [OpenedSlot]) {
+        self.vault = vault
+        self.key = key
+        self.secretsKey = key.subkey(for: .clientSecrets)
+        self.openedSlots = openedSlots
+    }
+
+    var database: Database { vault.database }
+
+    // MARK: Sealing client secrets
+
+    /// Where one secret version belongs. Opening succeeds only with all of it unchanged: the
+    /// same vault, client row, version, token endpoint and client_id. A secret can therefore never
+    /// be sent to an endpoint, or for a client_id, it was not sealed for.
+    struct SecretSlot {
+        var clientRowID: Int64
+        var version: Int
+        var endpoint: String
+        var clientID: String
+    }
+
+    func context(for slot: SecretSlot) -> AssociatedData {
+        var context = AssociatedData("cloakroom client-secret v1")
+        context.append(bytes: vault.vaultID)
+        context.append(slot.clientRowID)
+        context.append(Int64(slot.version))
+        context.append(slot.endpoint)
+        context.append(slot.clientID)
+        return context
+    }
+
+    func seal(_ secret: ClientSecret, for slot: SecretSlot, using key: SealingKey? = nil) -> SealedBox {
+        (key ?? secretsKey).seal(secret.bytes, authenticating: context(for: slot))
+    }
+
+    /// - Throws: `VaultError.corrupted` naming `ref`, when the value was altered or moved.
+    func open(_ box: SealedBox, for slot: SecretSlot, of ref: ClientRef) throws -> ClientSecret {
+        guard let bytes = secretsKey.open(box, authenticating: context(for: slot)) else {
+            throw VaultError(.corrupted, "the sealed secret of \(ref) (version \(slot.version)) does not open: it was altered, copied from another client, or its realm's token URL or client_id was changed outside cloak. It will not be sent anywhere. Restore the vault from a backup, or store the secret again with `cloak client remove` and `cloak client add`.")
+        }
+        return try ClientSecret(validating: bytes)
+    }
+
+    // MARK: Keyslots
+
+    /// Adds a way to unlock the vault. No secret is re-encrypted.
+    @discardableResult
+    public func addKeyslot(_ slot: NewKeyslot) throws -> Keyslot {
+        let id = try database.writeTransaction { try vault.insertKeyslot(slot, wrapping: key) }
+        guard let added = try vault.keyslots().first(where: { $0.id == id }) else {
+            throw VaultError(.io, "the new keyslot was not found after it was written.")
+        }
+        return added
+    }
+
+    /// Removes keyslot `id`.
+    /// - Throws: `VaultError.conflict` for the last keyslot (the vault would be lost);
+    ///   `.notFound` for an unknown id.
+    public func removeKeyslot(id: Int64) throws {
+        try database.writeTransaction {
+            let count = try database.row("SELECT count(*) FROM keyslots") { $0.integer(0) } ?? 0
+            guard try database.row("SELECT 1 FROM keyslots WHERE id = ?", .integer(id), read: { _ in true }) != nil else {
+                throw VaultError(.notFound, "no keyslot \(id); `cloak keyslot list` shows them.")
+            }
+            guard count > 1 else {
+                throw VaultError(.conflict, "keyslot \(id) is the vault's last one: without it nobody could unlock the vault. Add another with `cloak keyslot add` first.")
+            }
+            try database.execute("DELETE FROM keyslots WHERE id = ?", .integer(id))
+        }
+    }
+
+    /// What `rekey` did.
+    public struct RekeyReport: Sendable {
+        /// Sealed values re-sealed under the new key.
+        public var resealed: Int
+        /// Keyslots kept (re-wrapped): the ones the given credentials opened.
+        public var keptKeyslots: [Int64]
+        /// Keyslots removed because no given credential opened them.
+        public var removedKeyslots: [Int64]
+    }
+
+    /// Replaces the vault key: every sealed value is re-sealed and every keyslot this vault was
+    /// unlocked with is re-wrapped, in one transaction. Keyslots that were not opened cannot be
+    /// re-wrapped (their KEK is unknown) and are removed; pass every credential to keep them.
+    ///
+    /// This object keeps working with the new key; the old key's memory is zeroed when released.
+    public func rekey() throws -> (UnlockedVault, RekeyReport) {
+        let newKey = VaultKey.random()
+        let newVault = UnlockedVault(vault: vault, key: newKey, openedSlots: openedSlots)
+        let report = try database.writeTransaction {
+            let resealed = try resealSecrets(where: "1", into: newVault)
+            var kept: [Int64] = []
+            for slot in openedSlots {
+                guard let stored = try vault.storedKeyslots().first(where: { $0.id == slot.id }) else { continue }
+                let wrapped = slot.kek.seal(newKey.key.bytes, authenticating: vault.slotContext(stored.kind, stored.argon2, stored.salt))
+                try database.execute("UPDATE keyslots SET nonce = ?, wrapped_key = ? WHERE id = ?",
+                                     .blob(wrapped.nonce), .blob(wrapped.ciphertext), .integer(slot.id))
+                kept.append(slot.id)
+            }
+            let removed = try database.rows("SELECT id FROM keyslots ORDER BY id") { $0.integer(0) }.filter { !kept.contains($0) }
+            for id in removed { try database.execute("DELETE FROM keyslots WHERE id = ?", .integer(id)) }
+            return RekeyReport(resealed: resealed, keptKeyslots: kept, removedKeyslots: removed)
+        }
+        return (newVault, report)
+    }
+
+    /// Opens every sealed secret version matching `condition` (SQL over `c` = clients, `r` = realms,
+    /// `s` = secret_versions) with this vault's key and seals it again for `target`'s key and for
+    /// the slot `change` says. Runs inside the caller's transaction; returns how many were re-sealed.
+    /// `oldEndpoint` overrides the endpoint read from the realm row, for a realm whose URL the
+    /// caller has just changed.
+    @discardableResult
+    func resealSecrets(
+        where condition: String, _ arguments: [SQLValue] = [], opening oldEndpoint: String? = nil,
+        into target: UnlockedVault? = nil, change: (SecretSlot) -> SecretSlot = { $0 }
+    ) throws -> Int {
+        struct Sealed {
+            var id: Int64
+            var ref: ClientRef
+            var slot: SecretSlot
+            var box: SealedBox
+        }
+        let sql = """
+            SELECT s.id, r.name, c.name, c.id, s.version, coalesce(r.token_url, r.issuer), c.client_id, s.nonce, s.sealed
+            FROM secret_versions s JOIN clients c ON c.id = s.client_id JOIN realms r ON r.id = c.realm_id
+            WHERE s.sealed IS NOT NULL AND (\(condition))
+            """
+        let statement = try database.rows(sql, arguments) { row in
+            Sealed(
+                id: row.integer(0), ref: ClientRef(realm: Name(trusted: row.text(1)), name: Name(trusted: row.text(2))),
+                slot: SecretSlot(clientRowID: row.integer(3), version: Int(row.integer(4)),
+                                endpoint: oldEndpoint ?? row.text(5), clientID: row.text(6)),
+                box: SealedBox(nonce: row.blob(7), ciphertext: row.blob(8)))
+        }
+        let target = target ?? self
+        for value in statement {
+            let secret = try open(value.box, for: value.slot, of: value.ref)
+            let box = target.seal(secret, for: change(value.slot))
+            try database.execute("UPDATE secret_versions SET nonce = ?, sealed = ? WHERE id = ?",
+                                 .blob(box.nonce), .blob(box.ciphertext), .integer(value.id))
+        }
+        return statement.count
+    }
+}

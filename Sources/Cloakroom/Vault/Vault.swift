@@ -1,0 +1,275 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A Cloakroom vault: one SQLite file of realms, clients and their sealed secrets.
+///
+/// An opened `Vault` reads metadata (names, URLs, keyslots) without any key: an attacker with
+/// the file can read those too, so hiding them behind a key would protect nothing. Everything
+/// that changes the vault, and everything secret, needs an ``UnlockedVault``.
+public final class Vault {
+    /// The vault file.
+    public let path: String
+    let database: Database
+    /// 16 random bytes, bound into every sealed value so that nothing moves between vaults.
+    let vaultID: [UInt8]
+    let clock: @Sendable () -> Date
+
+    private init(path: String, database: Database, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
+        self.path = path
+        self.database = database
+        self.vaultID = vaultID
+        self.clock = clock
+    }
+
+    var now: Int64 { clock().unixSeconds }
+
+    /// `$XDG_DATA_HOME/cloakroom/vault.db`, or `~/.local/share/cloakroom/vault.db`.
+    public static func defaultPath(environment: [String: String]) -> String {
+        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
+            return data + "/cloakroom/vault.db"
+        }
+        return (environment["HOME"] ?? "/root") + "/.local/share/cloakroom/vault.db"
+    }
+
+    // MARK: Opening
+
+    /// Opens an existing vault, applying any migrations this binary has and the vault lacks.
+    /// - Throws: `VaultError` `.notFound` (no file), `.notAVault`, `.newerSchema`, `.corrupted`,
+    ///   `.permissions`, `.busy`.
+    public static func open(at path: String, clock: @escaping @Sendable () -> Date = { Date() }) throws -> Vault {
+        guard let status = FileSystem.status(of: path) else {
+            throw VaultError(.notFound, "no vault at \(path). Create one with `cloak init`, or point --vault (CLOAK_VAULT) at yours.")
+        }
+        guard status.isRegularFile, try hasSQLiteHeader(path) else {
+            throw VaultError(.notAVault, "\(path) is not a Cloakroom vault. Check --vault (CLOAK_VAULT).")
+        }
+        let database = try Database(path: path, mode: .readWrite)
+        try configure(database)
+        let applicationID = try database.row("PRAGMA application_id") { $0.integer(0) }
+        guard applicationID == Migrator.applicationID else {
+            throw VaultError(.notAVault, "\(path) is an SQLite database, but not a Cloakroom vault. Check --vault (CLOAK_VAULT); the file was not changed.")
+        }
+        try Migrator.migrate(database, now: clock().unixSeconds)
+        guard let vaultID = try database.row("SELECT vault_id FROM vault", read: { $0.blob(0) }), vaultID.count == 16 else {
+            throw VaultError(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.")
+        }
+        return Vault(path: path, database: database, vaultID: vaultID, clock: clock)
+    }
+
+    /// Creates a vault at `path` (file 0600, missing directories 0700) whose first keyslot is `slot`.
+    /// - Throws: `VaultError` `.alreadyExists`, `.permissions`, `.io`, `.invalidInput`.
+    public static func create(
+        at path: String, firstKeyslot slot: NewKeyslot, clock: @escaping @Sendable () -> Date = { Date() }
+    ) throws -> UnlockedVault {
+        if FileSystem.status(of: path) != nil {
+            throw VaultError(.alreadyExists, "a vault (or another file) exists at \(path) already. Use it, or choose another path with --vault.")
+        }
+        let directory = FileSystem.parent(of: path)
+        try FileSystem.createDirectories(directory)
+        guard FileSystem.isWritable(directory) else {
+            throw VaultError(.permissions, "cannot create a vault in \(directory): the directory is not writable. Choose another path with --vault.")
+        }
+        // Created here with 0600 before SQLite sees it, so it never exists with the umask's mode.
+        let fd = try FileSystem.createExclusive(path, mode: 0o600)
+        FileSystem.closeFile(fd)
+        do {
+            let database = try Database(path: path, mode: .readWrite)
+            try database.execute(script: "PRAGMA journal_mode = WAL; PRAGMA application_id = \(Migrator.applicationID)")
+            try configure(database)
+            let now = clock().unixSeconds
+            try Migrator.migrate(database, now: now)
+            let vaultID = Sodium.randomBytes(16)
+            let vault = Vault(path: path, database: database, vaultID: vaultID, clock: clock)
+            let key = VaultKey.random()
+            let unlocked = try database.writeTransaction {
+                try database.execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(vaultID), .integer(now))
+                let slotID = try vault.insertKeyslot(slot, wrapping: key)
+                return UnlockedVault(vault: vault, key: key, openedSlots: [OpenedSlot(id: slotID, kek: slot.kek)])
+            }
+            return unlocked
+        } catch {
+            for suffix in ["", "-wal", "-shm", "-journal"] { FileSystem.remove(path + suffix) }
+            throw error
+        }
+    }
+
+    private static func configure(_ database: Database) throws {
+        // secure_delete: removed rows (a deleted client's sealed secret) are overwritten, not left
+        // in free pages. synchronous=FULL: a committed rotation step survives a power cut.
+        try database.execute(script: "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL")
+    }
+
+    private static func hasSQLiteHeader(_ path: String) throws -> Bool {
+        let fd = FileSystem.openReadOnly(path)
+        guard fd >= 0 else { throw FileSystem.failure(FileSystem.lastErrno, "cannot read \(path)") }
+        defer { FileSystem.closeFile(fd) }
+        var header = [UInt8](repeating: 0, count: 16)
+        let count = try header.withUnsafeMutableBytes { try FileSystem.readUpTo(fd, into: $0, what: path) }
+        return count == 16 && header == Array("SQLite format 3\0".utf8)
+    }
+
+    // MARK: Unlocking
+
+    /// Unlocks the vault with the first of `credentials` that opens a keyslot.
+    ///
+    /// With `all`, every credential is tried and every slot it opens is remembered (what
+    /// `rekey` needs to re-wrap them); otherwise trying stops at the first success, so a
+    /// second passphrase slot costs no Argon2id run.
+    /// - Throws: `VaultError.cannotUnlock` when none opens a slot or none was given.
+    public func unlock(with credentials: [VaultCredential], all: Bool = false) throws -> UnlockedVault {
+        guard !credentials.isEmpty else {
+            throw VaultError(.cannotUnlock, "the vault \(path) is locked: give its key file (--key-file or CLOAK_KEY_FILE) or its passphrase (a prompt on a terminal, or --passphrase-fd N).")
+        }
+        let slots = try storedKeyslots()
+        var vaultKey: VaultKey?
+        var opened: [OpenedSlot] = []
+        var failures: [String] = []
+        for credential in credentials {
+            if vaultKey != nil && !all { break }
+            let candidates = slots.filter { $0.kind == credential.kind }
+            if candidates.isEmpty {
+                failures.append("the vault has no \(credential.kind.rawValue) keyslot")
+                continue
+            }
+            var matched = false
+            for slot in candidates {
+                guard let kek = try credential.keyEncryptionKey(for: slot) else { continue }
+                guard let bytes = kek.open(slot.wrappedKey, authenticating: slotContext(slot.kind, slot.argon2, slot.salt)) else { continue }
+                let key = VaultKey(key: SealingKey(bytes))
+                if let known = vaultKey, !known.key.bytes.isEqual(to: key.key.bytes) {
+                    throw VaultError(.corrupted, "keyslots of \(path) hold different vault keys; the vault was tampered with. Restore it from a backup.")
+                }
+                vaultKey = key
+                opened.append(OpenedSlot(id: slot.id, kek: kek))
+                matched = true
+                break
+            }
+            if !matched { failures.append(credential.failureDescription) }
+        }
+        guard let vaultKey else {
+            throw VaultError(.cannotUnlock, "cannot unlock the vault \(path): \(failures.joined(separator: "; ")). Nothing was changed.")
+        }
+        return UnlockedVault(vault: self, key: vaultKey, openedSlots: opened)
+    }
+
+    // MARK: Keyslot storage
+
+    struct StoredKeyslot {
+        var id: Int64
+        var kind: Keyslot.Kind
+        var argon2: Argon2Parameters?
+        var salt: [UInt8]?
+        var wrappedKey: SealedBox
+    }
+
+    func storedKeyslots() throws -> [StoredKeyslot] {
+        try database.rows("SELECT id, kind, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key FROM keyslots ORDER BY id") { row in
+            let kind = Keyslot.Kind(rawValue: row.text(1)) ?? .keyFile
+            let argon2 = row.isNull(2) ? nil : Argon2Parameters(opsLimit: UInt64(row.integer(2)), memLimit: Int(row.integer(3)))
+            return StoredKeyslot(id: row.integer(0), kind: kind, argon2: argon2, salt: row.optionalBlob(4),
+                                 wrappedKey: SealedBox(nonce: row.blob(5), ciphertext: row.blob(6)))
+        }
+    }
+
+    /// What a wrapped vault key is bound to: this vault, the slot's kind and its KDF settings.
+    func slotContext(_ kind: Keyslot.Kind, _ argon2: Argon2Parameters?, _ salt: [UInt8]?) -> AssociatedData {
+        var context = AssociatedData("cloakroom keyslot v1")
+        context.append(bytes: vaultID)
+        context.append(kind.rawValue)
+        context.append(Int64(argon2?.opsLimit ?? 0))
+        context.append(Int64(argon2?.memLimit ?? 0))
+        context.append(bytes: salt ?? [])
+        return context
+    }
+
+    /// Inserts a keyslot holding `key` sealed under the slot's KEK. Runs inside the caller's transaction.
+    func insertKeyslot(_ slot: NewKeyslot, wrapping key: VaultKey) throws -> Int64 {
+        let wrapped = slot.kek.seal(key.key.bytes, authenticating: slotContext(slot.kind, slot.argon2, slot.salt))
+        try database.execute(
+            """
+            INSERT INTO keyslots (kind, label, fingerprint, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            .text(slot.kind.rawValue), .text(slot.label), slot.fingerprint.map(SQLValue.text) ?? .null,
+            slot.argon2.map { .integer(Int64($0.opsLimit)) } ?? .null,
+            slot.argon2.map { .integer(Int64($0.memLimit)) } ?? .null,
+            slot.salt.map(SQLValue.blob) ?? .null,
+            .blob(wrapped.nonce), .blob(wrapped.ciphertext), .integer(now))
+        return database.lastInsertedRowID
+    }
+}
+
+/// A key-encryption key already proven to open one slot: what `rekey` re-wraps.
+struct OpenedSlot {
+    var id: Int64
+    var kek: SealingKey
+}
+
+/// Something that unlocks a vault.
+public enum VaultCredential: Sendable {
+    case keyFile(KeyFile)
+    case passphrase(Passphrase)
+
+    var kind: Keyslot.Kind {
+        switch self {
+        case .keyFile: .keyFile
+        case .passphrase: .passphrase
+        }
+    }
+
+    var failureDescription: String {
+        switch self {
+        case .keyFile(let file): "the key file \(file.path) opens none of its keyslots (wrong key file?)"
+        case .passphrase: "the passphrase opens none of its keyslots (wrong passphrase?)"
+        }
+    }
+
+    /// The KEK this credential gives for `slot`, or `nil` when the slot cannot be tried.
+    func keyEncryptionKey(for slot: Vault.StoredKeyslot) throws -> SealingKey? {
+        switch self {
+        case .keyFile(let file):
+            return file.key
+        case .passphrase(let passphrase):
+            guard let argon2 = slot.argon2, let salt = slot.salt, salt.count == Argon2Parameters.saltCount else { return nil }
+            guard argon2.isWithinLimits else {
+                throw VaultError(.corrupted, "keyslot \(slot.id) has implausible Argon2id settings (\(argon2.opsLimit) passes, \(argon2.memLimit >> 20) MiB); the vault may have been tampered with.")
+            }
+            guard let kek = argon2.deriveKey(from: passphrase, salt: salt) else {
+                throw VaultError(.io, "Argon2id needs \(argon2.memLimit >> 20) MiB of memory to unlock keyslot \(slot.id), and this machine could not provide it.")
+            }
+            return kek
+        }
+    }
+}
+
+/// A keyslot to be created: a credential with its public settings.
+public struct NewKeyslot: Sendable {
+    let kind: Keyslot.Kind
+    let kek: SealingKey
+    let label: String
+    let fingerprint: String?
+    let argon2: Argon2Parameters?
+    let salt: [UInt8]?
+
+    /// A slot opened by `file`.
+    public static func keyFile(_ file: KeyFile, label: String = "") -> NewKeyslot {
+        NewKeyslot(kind: .keyFile, kek: file.key, label: label, fingerprint: file.fingerprint, argon2: nil, salt: nil)
+    }
+
+    /// A slot opened by `passphrase` through Argon2id with `cost`.
+    /// - Throws: `VaultError.invalidInput` for a passphrase shorter than `Passphrase.minimumLength`;
+    ///   `.io` when the machine cannot spare Argon2id's memory.
+    public static func passphrase(_ passphrase: Passphrase, cost: Argon2Parameters = .moderate, label: String = "") throws -> NewKeyslot {
+        guard passphrase.count >= Passphrase.minimumLength else {
+            throw VaultError(.invalidInput, "the passphrase is shorter than \(Passphrase.minimumLength) characters; choose a longer one.")
+        }
+        let salt = Sodium.randomBytes(Argon2Parameters.saltCount)
+        guard let kek = cost.deriveKey(from: passphrase, salt: salt) else {
+            throw VaultError(.io, "Argon2id could not get \(cost.memLimit >> 20) MiB of memory; choose a lower --kdf cost.")
+        }
+        return NewKeyslot(kind: .passphrase, kek: kek, label: label, fingerprint: nil, argon2: cost, salt: salt)
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Cloakroom
+
+/// Runs one `cloak` invocation and turns every outcome into an exit status: the one place
+/// where errors meet exit codes (see the README's table).
+enum CLI {
+    static func main(_ arguments: [String]) async -> Int32 {
+        do {
+            var command = try Cloak.parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch {
+            return report(error, debug: arguments.contains("--debug"))
+        }
+    }
+
+    static func report(_ error: any Error, debug: Bool) -> Int32 {
+        switch error {
+        case let error as VaultError:
+            Terminal.error(error.message)
+            if debug, let underlying = error.underlying { Terminal.error("(\(error.code.rawValue)) \(underlying)") }
+            return ExitStatus(error.code).rawValue
+        case let error as UsageError:
+            Terminal.error(error.message)
+            return ExitStatus.usage.rawValue
+        case let error as ExitCode:
+            return error.rawValue
+        default:
+            // ArgumentParser's own outcomes: help and version (success) or a usage error.
+            let message = Cloak.fullMessage(for: error)
+            if Cloak.exitCode(for: error) == .success {
+                if !message.isEmpty { print(message) }
+                return 0
+            }
+            if let exit = error as? ExitCode { return exit.rawValue }
+            Terminal.error(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            return ExitStatus.usage.rawValue
+        }
+    }
+}
+
+/// A mistake in how `cloak` was called that ArgumentParser cannot see (conflicting flags).
+struct UsageError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// `cloak`'s exit codes. Documented in the README's one table; never renumbered.
+enum ExitStatus: Int32 {
+    case success = 0
+    case internalError = 1
+    case usage = 2
+    case notFound = 3
+    case conflict = 4
+    case cannotUnlock = 5
+    case corrupted = 6
+    case incompatible = 7
+    case filesystem = 8
+    case busy = 9
+    case unhealthy = 10
+
+    init(_ code: VaultError.Code) {
+        switch code {
+        case .invalidInput: self = .usage
+        case .notFound: self = .notFound
+        case .alreadyExists, .conflict: self = .conflict
+        case .cannotUnlock: self = .cannotUnlock
+        case .corrupted: self = .corrupted
+        case .notAVault, .newerSchema: self = .incompatible
+        case .permissions, .io: self = .filesystem
+        case .busy: self = .busy
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Cloakroom
+
+struct ClientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client",
+        abstract: "Add, list, show and remove clients and their sealed secrets.",
+        subcommands: [Add.self, List.self, Show.self, Remove.self]
+    )
+}
+
+/// `--auth basic|post`: the short names of the two client-secret methods.
+enum AuthChoice: String, ExpressibleByArgument, CaseIterable {
+    case basic, post
+
+    var method: AuthMethod { self == .basic ? .clientSecretBasic : .clientSecretPost }
+}
+
+extension ClientCommand {
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a client; its secret comes from stdin or a prompt, never the command line.",
+            discussion: """
+                The secret is read from stdin with --secret-stdin (to its end; one trailing newline \
+                is removed), or typed at a prompt without echo when stdin is a terminal. There is \
+                deliberately no option that takes the secret itself: ps and shell history would keep it.
+                """
+        )
+
+        @OptionGroup var options: VaultOptions
+        @Argument(help: ArgumentHelp("The client's name in this vault.", valueName: "realm/name")) var ref: String
+
+        @Option(name: .customLong("client-id"), help: "The client_id at the identity provider.")
+        var clientID: String
+
+        @Option(help: "How the client authenticates: basic (client_secret_basic, the default) or post.")
+        var auth: AuthChoice = .basic
+
+        @Option(help: "A scope to request; repeat for several.")
+        var scope: [String] = []
+
+        @Option(help: "An audience to request (for servers that take one).")
+        var audience: String?
+
+        @Flag(help: "Read the secret from stdin.")
+        var secretStdin = false
+
+        func run() throws {
+            let ref = try ClientRef(ref)
+            let settings = ClientSettings(clientID: clientID, authMethod: auth.method, scopes: scope.flatMap { $0.split(separator: " ").map(String.init) }, audience: audience)
+            let vault = try options.openVault()
+            _ = try vault.realm(named: ref.realm)  // say "no such realm" before asking for anything
+            let unlocked = try vault.unlock(with: options.credentials(for: vault))
+            let secret = try readSecret(for: ref)
+            let client = try unlocked.addClient(ref, settings, secret: secret)
+            Terminal.note("added client \(client.ref) (client_id \(client.clientID), secret version 1)")
+        }
+
+        private func readSecret(for ref: ClientRef) throws -> ClientSecret {
+            if secretStdin { return try ClientSecret.read(from: 0) }
+            guard Terminal.isInteractive else {
+                throw UsageError("no secret given: pipe it in with --secret-stdin (e.g. from a file or a password manager), or run on a terminal to be prompted.")
+            }
+            return try Terminal.withoutEcho(prompt: "Client secret for \(ref): ") { try ClientSecret.read(from: 0, line: true) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List clients (never their secrets).")
+
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Only the clients of this realm.") var realm: String?
+
+        func run() throws {
+            let clients = try options.openVault().clients(in: realm.map { try Name($0, of: "realm name") })
+            if output.json { return try Output.json(clients.map(ClientJSON.init)) }
+            Output.table(["CLIENT", "CLIENT ID", "AUTH", "SECRET"], clients.map {
+                [$0.ref.description, $0.clientID, $0.authMethod.shortName, $0.secretVersion.map { "v\($0)" } ?? "none"]
+            })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one client (never its secret).")
+
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: ArgumentHelp("The client to show.", valueName: "realm/name")) var ref: String
+
+        func run() throws {
+            let client = try options.openVault().client(try ClientRef(ref))
+            if output.json { return try Output.json(ClientJSON(client)) }
+            Output.record([
+                ("client", client.ref.description),
+                ("client id", client.clientID),
+                ("auth", client.authMethod.rawValue),
+                ("scopes", client.scopes.isEmpty ? "-" : client.scopes.joined(separator: " ")),
+                ("audience", client.audience ?? "-"),
+                ("secret", client.secretVersion.map { "version \($0), sealed \(client.secretUpdatedAt.map(Output.time) ?? "?")" } ?? "none"),
+                ("created", Output.time(client.createdAt)),
+                ("updated", Output.time(client.updatedAt)),
+            ])
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a client and every version of its secret.")
+
+        @OptionGroup var options: VaultOptions
+        @Argument(help: ArgumentHelp("The client to remove.", valueName: "realm/name")) var ref: String
+
+        func run() throws {
+            let ref = try ClientRef(ref)
+            try options.unlockVault().removeClient(ref)
+            Terminal.note("removed client \(ref) and its secrets")
+        }
+    }
+}
+
+extension AuthMethod {
+    var shortName: String { self == .clientSecretBasic ? "basic" : "post" }
+}
+
+/// A client in `--json` output. There is no field for the secret.
+struct ClientJSON: Encodable {
+    var client: String
+    var realm: String
+    var name: String
+    var clientID: String
+    var authMethod: String
+    var scopes: [String]
+    var audience: String?
+    var secretVersion: Int?
+    var secretUpdatedAt: String?
+    var createdAt: String
+    var updatedAt: String
+
+    init(_ client: Client) {
+        self.client = client.ref.description
+        realm = client.ref.realm.rawValue
+        name = client.ref.name.rawValue
+        clientID = client.clientID
+        authMethod = client.authMethod.rawValue
+        scopes = client.scopes
+        audience = client.audience
+        secretVersion = client.secretVersion
+        secretUpdatedAt = client.secretUpdatedAt.map(Output.time)
+        createdAt = Output.time(client.createdAt)
+        updatedAt = Output.time(client.updatedAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case client, realm, name, scopes, audience
+        case clientID = "client_id", authMethod = "auth_method", secretVersion = "secret_version"
+        case secretUpdatedAt = "secret_updated_at", createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(client, forKey: .client)
+        try c.encode(realm, forKey: .realm)
+        try c.encode(name, forKey: .name)
+        try c.encode(clientID, forKey: .clientID)
+        try c.encode(authMethod, forKey: .authMethod)
+        try c.encode(scopes, forKey: .scopes)
+        try c.encode(audience, forKey: .audience)
+        try c.encode(secretVersion, forKey: .secretVersion)
+        try c.encode(secretUpdatedAt, forKey: .secretUpdatedAt)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The root command: configuration only; every subcommand lives in its own file.
+struct Cloak: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cloak",
+        abstract: "Keep OAuth client secrets sealed in a vault instead of .env files.",
+        discussion: """
+            Options such as --vault, --key-file and --passphrase-fd go after the command \
+            (cloak client list --vault PATH). Exit codes are listed in the README.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Init.self, RealmCommand.self, ClientCommand.self, KeyslotCommand.self, Rekey.self, Doctor.self,
+        ]
+    )
+}

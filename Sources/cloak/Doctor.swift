@@ -1,0 +1,57 @@
+import ArgumentParser
+import Cloakroom
+
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the vault: permissions, SQLite integrity, schema, and that every sealed value opens.",
+        discussion: "Exits 10 when any check finds a problem (warnings alone exit 0)."
+    )
+
+    @OptionGroup var options: VaultOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        var credentials: [VaultCredential] = []
+        var keyProblem: String?
+        do {
+            credentials = try options.credentials(for: try? options.openVault())
+        } catch {
+            keyProblem = "\(error)"
+        }
+        let checkup = Checkup.examine(path: options.vaultPath, credentials: credentials)
+        var findings = checkup.findings.map(FindingJSON.init)
+        if let keyProblem { findings.append(FindingJSON(check: "unlock", severity: "problem", subject: nil, message: keyProblem)) }
+        let healthy = checkup.isHealthy && keyProblem == nil
+        if output.json {
+            try Output.json(DoctorJSON(vault: options.vaultPath, healthy: healthy, findings: findings))
+        } else {
+            Output.table(["STATUS", "CHECK", "FINDING"], findings.map { [$0.severity == "ok" ? "ok" : $0.severity.uppercased(), $0.check, $0.message] })
+            Terminal.note(healthy ? "the vault is healthy" : "the vault has problems (see above)")
+        }
+        if !healthy { throw ExitCode(ExitStatus.unhealthy.rawValue) }
+    }
+}
+
+struct FindingJSON: Encodable {
+    var check: String
+    var severity: String
+    var subject: String?
+    var message: String
+
+    init(check: String, severity: String, subject: String?, message: String) {
+        self.check = check
+        self.severity = severity
+        self.subject = subject
+        self.message = message
+    }
+
+    init(_ finding: Checkup.Finding) {
+        self.init(check: finding.check, severity: finding.severity.rawValue, subject: finding.subject, message: finding.message)
+    }
+}
+
+struct DoctorJSON: Encodable {
+    var vault: String
+    var healthy: Bool
+    var findings: [FindingJSON]
+}

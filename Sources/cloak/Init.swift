@@ -1,0 +1,73 @@
+import ArgumentParser
+import Cloakroom
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a vault, unlocked by a key file, a passphrase, or both.",
+        discussion: """
+            With --key-file, a missing key file is created (32 random bytes, mode 0600); an existing \
+            one is used. With --passphrase, the passphrase is typed twice at a prompt, or read \
+            from --passphrase-fd. Keep the key file away from the vault: together they are the secrets.
+            """
+    )
+
+    @OptionGroup var options: VaultOptions
+
+    @Flag(help: "Add a passphrase keyslot.")
+    var passphrase = false
+
+    @Option(help: "Argon2id cost of a passphrase slot: interactive, moderate or sensitive.")
+    var kdf: KDFCost = .moderate
+
+    func run() throws {
+        guard options.keyFilePath != nil || passphrase else {
+            throw UsageError("choose how the vault is unlocked: --key-file PATH (created if missing) and/or --passphrase.")
+        }
+        var slots: [NewKeyslot] = []
+        var newKeyFile: KeyFile?
+        var notes: [String] = []
+        if let path = options.keyFilePath {
+            let (file, created) = try loadOrCreateKeyFile(path)
+            if created { newKeyFile = file }
+            slots.append(.keyFile(file))
+            notes.append("\(created ? "created key file" : "key file") \(file.path) (fingerprint \(file.fingerprint)); keep it apart from the vault, and back it up")
+        }
+        do {
+            if passphrase { slots.append(try passphraseSlot()) }
+            let vault = try Vault.create(at: options.vaultPath, firstKeyslot: slots[0])
+            for slot in slots.dropFirst() { try vault.addKeyslot(slot) }
+        } catch {
+            // A key file made for a vault that does not exist would only confuse the next attempt.
+            if let newKeyFile { unlink(newKeyFile.path) }
+            throw error
+        }
+        Terminal.note("created vault \(options.vaultPath)")
+        notes.forEach(Terminal.note)
+    }
+
+    private func passphraseSlot() throws -> NewKeyslot {
+        let phrase = try options.passphraseFd.map { try Passphrase.read(from: $0) } ?? interactivePassphrase()
+        return try .passphrase(phrase, cost: kdf.parameters)
+    }
+
+    private func interactivePassphrase() throws -> Passphrase {
+        guard Terminal.isInteractive else {
+            throw UsageError("--passphrase needs a terminal to type it at, or --passphrase-fd N.")
+        }
+        return try Terminal.newPassphrase()
+    }
+
+    private func loadOrCreateKeyFile(_ path: String) throws -> (KeyFile, created: Bool) {
+        do {
+            return (try KeyFile.create(at: path), true)
+        } catch let error as VaultError where error.code == .alreadyExists {
+            return (try KeyFile.load(from: path), false)
+        }
+    }
+}

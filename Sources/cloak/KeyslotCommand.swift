@@ -1,0 +1,131 @@
+import ArgumentParser
+import Cloakroom
+
+struct KeyslotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keyslot",
+        abstract: "List, add and remove the ways to unlock the vault.",
+        discussion: "Adding or removing a keyslot re-encrypts nothing: each slot wraps the same vault key.",
+        subcommands: [List.self, Add.self, Remove.self]
+    )
+}
+
+extension KeyslotCommand {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the keyslots.")
+
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let slots = try options.openVault().keyslots()
+            if output.json { return try Output.json(slots.map(KeyslotJSON.init)) }
+            Output.table(["ID", "KIND", "DETAIL", "LABEL", "CREATED"], slots.map { slot in
+                let detail = slot.fingerprint.map { "fingerprint \($0)" }
+                    ?? slot.argon2.map { "argon2id, \($0.opsLimit) passes, \($0.memLimit >> 20) MiB" } ?? "-"
+                return [String(slot.id), slot.kind.rawValue, detail, slot.label.isEmpty ? "-" : slot.label, Output.time(slot.createdAt)]
+            })
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a key file or a passphrase as another way to unlock the vault.",
+            discussion: "Unlock with an existing key (--key-file or --passphrase-fd / prompt) and name the new one."
+        )
+
+        @OptionGroup var options: VaultOptions
+
+        @Option(help: ArgumentHelp("A key file for the new slot (created, mode 0600, if missing).", valueName: "path"))
+        var newKeyFile: String?
+
+        @Flag(help: "Add a passphrase slot (typed twice at a prompt, or from --new-passphrase-fd).")
+        var newPassphrase = false
+
+        @Option(help: ArgumentHelp("Read the new passphrase from this file descriptor.", valueName: "fd"))
+        var newPassphraseFd: Int32?
+
+        @Option(help: "Argon2id cost of a passphrase slot: interactive, moderate or sensitive.")
+        var kdf: KDFCost = .moderate
+
+        @Option(help: "A label to recognise the slot by (e.g. \"ci\", \"alice\").")
+        var label = ""
+
+        func validate() throws {
+            guard (newKeyFile != nil) != (newPassphrase || newPassphraseFd != nil) else {
+                throw ValidationError("give exactly one of --new-key-file PATH or --new-passphrase.")
+            }
+        }
+
+        func run() throws {
+            let unlocked = try options.unlockVault()
+            let slot: NewKeyslot
+            if let path = newKeyFile.map(Paths.absolute) {
+                let file: KeyFile
+                do { file = try KeyFile.create(at: path) } catch let error as VaultError where error.code == .alreadyExists {
+                    file = try KeyFile.load(from: path)
+                }
+                slot = .keyFile(file, label: label)
+            } else {
+                let phrase: Passphrase
+                if let fd = newPassphraseFd {
+                    phrase = try Passphrase.read(from: fd)
+                } else {
+                    guard Terminal.isInteractive else { throw UsageError("--new-passphrase needs a terminal, or --new-passphrase-fd N.") }
+                    phrase = try Terminal.newPassphrase()
+                }
+                slot = try .passphrase(phrase, cost: kdf.parameters, label: label)
+            }
+            let added = try unlocked.addKeyslot(slot)
+            Terminal.note("added keyslot \(added.id) (\(added.kind.rawValue)\(added.fingerprint.map { ", fingerprint \($0)" } ?? ""))")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a keyslot (never the last one).")
+
+        @OptionGroup var options: VaultOptions
+        @Argument(help: "The keyslot's id, from `cloak keyslot list`.") var id: Int64
+
+        func run() throws {
+            try options.unlockVault().removeKeyslot(id: id)
+            Terminal.note("removed keyslot \(id)")
+        }
+    }
+}
+
+struct KeyslotJSON: Encodable {
+    var id: Int64
+    var kind: String
+    var label: String
+    var fingerprint: String?
+    var argon2OpsLimit: UInt64?
+    var argon2MemLimit: Int?
+    var createdAt: String
+
+    init(_ slot: Keyslot) {
+        id = slot.id
+        kind = slot.kind.rawValue
+        label = slot.label
+        fingerprint = slot.fingerprint
+        argon2OpsLimit = slot.argon2?.opsLimit
+        argon2MemLimit = slot.argon2?.memLimit
+        createdAt = Output.time(slot.createdAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, label, fingerprint
+        case argon2OpsLimit = "argon2_ops_limit", argon2MemLimit = "argon2_mem_limit", createdAt = "created_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(label, forKey: .label)
+        try c.encode(fingerprint, forKey: .fingerprint)
+        try c.encode(argon2OpsLimit, forKey: .argon2OpsLimit)
+        try c.encode(argon2MemLimit, forKey: .argon2MemLimit)
+        try c.encode(createdAt, forKey: .createdAt)
+    }
+}

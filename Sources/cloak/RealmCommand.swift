@@ -1,0 +1,194 @@
+import ArgumentParser
+import Cloakroom
+
+struct RealmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "realm",
+        abstract: "Add, change, list and remove identity-provider realms.",
+        subcommands: [Add.self, Update.self, List.self, Show.self, Remove.self]
+    )
+}
+
+extension RealmCommand {
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a realm by its issuer or its token URL.",
+            discussion: """
+                Keycloak: --issuer https://HOST/realms/NAME, or --token-url \
+                https://HOST/realms/NAME/protocol/openid-connect/token. The admin URL is derived \
+                from either (https://HOST/admin/realms/NAME) unless --admin-url is given.
+                """
+        )
+
+        @OptionGroup var options: VaultOptions
+        @Argument(help: "The realm's name in this vault.") var name: String
+        @OptionGroup var settings: RealmSettingOptions
+
+        func run() throws {
+            let name = try Name(name, of: "realm name")
+            guard settings.issuer != nil || settings.tokenURL != nil else {
+                throw UsageError("realm add needs --issuer URL or --token-url URL.")
+            }
+            let realm = try options.unlockVault().addRealm(name, try settings.apply(to: RealmSettings()))
+            Terminal.note("added realm \(realm.name) (secrets sealed for \(realm.secretEndpoint))")
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a realm's URLs, CA file or admin client.",
+            discussion: "Changing the token URL re-seals the realm's client secrets for the new URL."
+        )
+
+        @OptionGroup var options: VaultOptions
+        @Argument(help: "The realm to change.") var name: String
+        @OptionGroup var settings: RealmSettingOptions
+
+        @Flag(help: "Forget the realm's CA file.") var noCaFile = false
+        @Flag(help: "Forget the realm's admin client.") var noAdminClient = false
+        @Flag(help: "Refuse plain http to hosts other than loopback again.") var noAllowInsecureHttp = false
+
+        func run() throws {
+            let name = try Name(name, of: "realm name")
+            let realm = try options.unlockVault().updateRealm(name) { current in
+                current = try settings.apply(to: current)
+                if noCaFile { current.caFile = nil }
+                if noAdminClient { current.adminClient = nil }
+                if noAllowInsecureHttp { current.allowsInsecureHTTP = false }
+            }
+            Terminal.note("updated realm \(realm.name)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the realms.")
+
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let realms = try options.openVault().realms()
+            if output.json { return try Output.json(realms.map(RealmJSON.init)) }
+            Output.table(["REALM", "CLIENTS", "TOKEN ENDPOINT"], realms.map { [$0.name.rawValue, String($0.clientCount), $0.secretEndpoint] })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one realm.")
+
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The realm to show.") var name: String
+
+        func run() throws {
+            let realm = try options.openVault().realm(named: try Name(name, of: "realm name"))
+            if output.json { return try Output.json(RealmJSON(realm)) }
+            Output.record([
+                ("realm", realm.name.rawValue),
+                ("issuer", realm.issuer ?? "-"),
+                ("token url", realm.tokenURL ?? "- (discovered from the issuer)"),
+                ("admin url", realm.adminURL ?? "-"),
+                ("ca file", realm.caFile ?? "- (system trust store)"),
+                ("admin client", realm.adminClient?.description ?? "-"),
+                ("insecure http", realm.allowsInsecureHTTP ? "allowed" : "refused (except loopback)"),
+                ("clients", String(realm.clientCount)),
+                ("created", Output.time(realm.createdAt)),
+                ("updated", Output.time(realm.updatedAt)),
+            ])
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a realm (with --force, also its clients and their secrets).")
+
+        @OptionGroup var options: VaultOptions
+        @Argument(help: "The realm to remove.") var name: String
+        @Flag(help: "Remove the realm's clients and their sealed secrets too.") var force = false
+
+        func run() throws {
+            let name = try Name(name, of: "realm name")
+            let removed = try options.unlockVault().removeRealm(name, force: force)
+            Terminal.note("removed realm \(name)" + (removed > 0 ? " and its \(removed) client(s)" : ""))
+        }
+    }
+}
+
+/// The realm settings `add` and `update` share.
+struct RealmSettingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The OIDC issuer, e.g. https://idp.example.com/realms/prod.", valueName: "url"))
+    var issuer: String?
+
+    @Option(name: .customLong("token-url"), help: ArgumentHelp("The token endpoint.", valueName: "url"))
+    var tokenURL: String?
+
+    @Option(name: .customLong("admin-url"), help: ArgumentHelp("The Keycloak admin API base, e.g. https://idp.example.com/admin/realms/prod.", valueName: "url"))
+    var adminURL: String?
+
+    @Option(help: ArgumentHelp("A PEM file of CA certificates to trust for this realm.", valueName: "path"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp("The client whose service account calls the admin API.", valueName: "realm/name"))
+    var adminClient: String?
+
+    @Flag(name: .customLong("allow-insecure-http"), help: "Allow plain-http URLs to hosts other than loopback.")
+    var allowInsecureHTTP = false
+
+    func apply(to settings: RealmSettings) throws -> RealmSettings {
+        var settings = settings
+        if let issuer { settings.issuer = issuer }
+        if let tokenURL { settings.tokenURL = tokenURL }
+        if let adminURL { settings.adminURL = adminURL }
+        if let caFile { settings.caFile = Paths.absolute(caFile) }
+        if let adminClient { settings.adminClient = try ClientRef(adminClient) }
+        if allowInsecureHTTP { settings.allowsInsecureHTTP = true }
+        return settings
+    }
+}
+
+/// A realm in `--json` output.
+struct RealmJSON: Encodable {
+    var name: String
+    var issuer: String?
+    var tokenURL: String?
+    var adminURL: String?
+    var caFile: String?
+    var adminClient: String?
+    var allowInsecureHTTP: Bool
+    var clients: Int
+    var createdAt: String
+    var updatedAt: String
+
+    init(_ realm: Realm) {
+        name = realm.name.rawValue
+        issuer = realm.issuer
+        tokenURL = realm.tokenURL
+        adminURL = realm.adminURL
+        caFile = realm.caFile
+        adminClient = realm.adminClient?.description
+        allowInsecureHTTP = realm.allowsInsecureHTTP
+        clients = realm.clientCount
+        createdAt = Output.time(realm.createdAt)
+        updatedAt = Output.time(realm.updatedAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, issuer, clients
+        case tokenURL = "token_url", adminURL = "admin_url", caFile = "ca_file", adminClient = "admin_client"
+        case allowInsecureHTTP = "allow_insecure_http", createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    // Absent values are written as null, so every key is always present for scripts.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(issuer, forKey: .issuer)
+        try c.encode(tokenURL, forKey: .tokenURL)
+        try c.encode(adminURL, forKey: .adminURL)
+        try c.encode(caFile, forKey: .caFile)
+        try c.encode(adminClient, forKey: .adminClient)
+        try c.encode(allowInsecureHTTP, forKey: .allowInsecureHTTP)
+        try c.encode(clients, forKey: .clients)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
+}

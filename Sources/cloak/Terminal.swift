@@ -1,0 +1,68 @@
+import Cloakroom
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Prompts and messages. Everything a person reads goes to stderr; stdout carries only results.
+enum Terminal {
+    /// stdin and stderr are both terminals: a person is there to answer a prompt.
+    static var isInteractive: Bool { isatty(0) == 1 && isatty(2) == 1 }
+
+    static func error(_ message: String) { write(2, "cloak: " + message + "\n") }
+
+    static func note(_ message: String) { write(2, message + "\n") }
+
+    static func write(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// Reads one line from the terminal on stdin with echo off.
+    static func withoutEcho<T>(prompt: String, _ read: () throws -> T) throws -> T {
+        write(2, prompt)
+        var saved = termios()
+        guard tcgetattr(0, &saved) == 0 else { return try read() }
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        quiet.c_lflag |= tcflag_t(ECHONL)
+        EchoGuard.saved = saved
+        signal(SIGINT) { _ in EchoGuard.restoreAndExit() }
+        tcsetattr(0, TCSAFLUSH, &quiet)
+        defer {
+            tcsetattr(0, TCSAFLUSH, &saved)
+            signal(SIGINT, SIG_DFL)
+        }
+        return try read()
+    }
+
+    static func passphrase(prompt: String) throws -> Passphrase {
+        try withoutEcho(prompt: prompt) { try Passphrase.read(from: 0, line: true) }
+    }
+
+    /// A new passphrase, typed twice.
+    static func newPassphrase() throws -> Passphrase {
+        let first = try passphrase(prompt: "New passphrase: ")
+        let second = try passphrase(prompt: "Type it again: ")
+        guard first.matches(second) else { throw UsageError("the two passphrases differ; nothing was changed.") }
+        return first
+    }
+}
+
+/// Restores the terminal's echo if the user presses Ctrl-C at a passphrase prompt.
+private enum EchoGuard {
+    nonisolated(unsafe) static var saved = termios()
+
+    static func restoreAndExit() {
+        tcsetattr(0, TCSAFLUSH, &saved)
+        _exit(130)
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Cloakroom
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the vault is and how to unlock it: shared by every command that touches a vault.
+struct VaultOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The vault file (default: $CLOAK_VAULT, else $XDG_DATA_HOME/cloakroom/vault.db).", valueName: "path"))
+    var vault: String?
+
+    @Option(name: .long, help: ArgumentHelp("A key file that unlocks the vault (default: $CLOAK_KEY_FILE).", valueName: "path"))
+    var keyFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file descriptor instead of a terminal prompt.", valueName: "fd"))
+    var passphraseFd: Int32?
+
+    @Flag(name: .long, help: "Show the underlying cause of an error.")
+    var debug = false
+
+    var environment: [String: String] { Environment.variables }
+
+    var vaultPath: String {
+        let path = vault ?? environment["CLOAK_VAULT"].flatMap { $0.isEmpty ? nil : $0 } ?? Vault.defaultPath(environment: environment)
+        return Paths.absolute(path)
+    }
+
+    var keyFilePath: String? {
+        (keyFile ?? environment["CLOAK_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }).map(Paths.absolute)
+    }
+
+    func openVault() throws -> Vault { try Vault.open(at: vaultPath) }
+
+    /// The credentials given: the key file, the passphrase from `--passphrase-fd`, or — when the
+    /// vault has a passphrase slot and stdin is a terminal — a passphrase typed at a prompt.
+    func credentials(for vault: Vault? = nil) throws -> [VaultCredential] {
+        var credentials: [VaultCredential] = []
+        if let path = keyFilePath { credentials.append(.keyFile(try KeyFile.load(from: path))) }
+        if let fd = passphraseFd {
+            credentials.append(.passphrase(try Passphrase.read(from: fd)))
+        } else if credentials.isEmpty, let vault, Terminal.isInteractive,
+                  try vault.keyslots().contains(where: { $0.kind == .passphrase }) {
+            credentials.append(.passphrase(try Terminal.passphrase(prompt: "Passphrase for \(vault.path): ")))
+        }
+        return credentials
+    }
+
+    /// Opens and unlocks the vault: what every command that changes it starts with.
+    func unlockVault(all: Bool = false) throws -> UnlockedVault {
+        let vault = try openVault()
+        return try vault.unlock(with: credentials(for: vault), all: all)
+    }
+}
+
+/// `--json` for every listing.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print stable JSON (snake_case keys, ISO-8601 UTC times) instead of a table.")
+    var json = false
+}
+
+/// How strongly a new passphrase slot resists guessing.
+enum KDFCost: String, ExpressibleByArgument, CaseIterable {
+    case interactive, moderate, sensitive
+
+    var parameters: Argon2Parameters {
+        switch self {
+        case .interactive: .interactive
+        case .moderate: .moderate
+        case .sensitive: .sensitive
+        }
+    }
+}
+
+enum Environment {
+    static let variables: [String: String] = {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }()
+}
+
+enum Paths {
+    /// Paths are stored and reported absolute, so that a message names the file unambiguously.
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let cwd = FileManager.default.currentDirectoryPath
+        return (cwd == "/" ? "" : cwd) + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+    }
+}
