@@ -38,7 +38,15 @@ struct VaultOptions: ParsableArguments {
         (keyFile ?? environment["CLOAK_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }).map(Paths.absolute)
     }
 
-    func openVault() throws -> Vault { try Vault.open(at: vaultPath) }
+    /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed) overrides how long to wait for another writer.
+    var busyTimeout: Duration {
+        guard let text = environment["CLOAK_BUSY_TIMEOUT"], let seconds = Double(text), seconds >= 0 else {
+            return Vault.defaultBusyTimeout
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: busyTimeout) }
 
     /// The credentials given: the key file, the passphrase from `--passphrase-fd`, or — when the
     /// vault has a passphrase slot and stdin is a terminal — a passphrase typed at a prompt.

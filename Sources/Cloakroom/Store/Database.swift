@@ -17,12 +17,10 @@ final class Database {
     fileprivate let handle: OpaquePointer
     let path: String
 
-    /// How long a writer waits for another process's write lock before giving up.
-    static let busyTimeoutMilliseconds: Int32 = 10_000
-
     enum Mode { case readWrite, create }
 
-    init(path: String, mode: Mode) throws {
+    /// - Parameter busyTimeout: how long a writer waits for another process's write lock.
+    init(path: String, mode: Mode, busyTimeout: Duration) throws {
         var handle: OpaquePointer?
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         if mode == .create { flags |= SQLITE_OPEN_CREATE }
@@ -34,12 +32,19 @@ final class Database {
         }
         self.handle = handle
         self.path = path
-        sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
+        let (seconds, attoseconds) = busyTimeout.components
+        sqlite3_busy_timeout(handle, Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000))
         sqlite3_extended_result_codes(handle, 1)
+        cloak_sqlite3_checkpoint_on_close(handle, 0)
     }
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// Lets closing checkpoint the WAL again; call once the file is known to be a healthy vault.
+    func checkpointOnClose() {
+        cloak_sqlite3_checkpoint_on_close(handle, 1)
     }
 
     /// Runs one or more statements that take no parameters (schema, pragmas).
@@ -49,6 +54,7 @@ final class Database {
         if status != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(message)
+            _ = lastError(status)
             throw Self.error(status, text, path: path)
         }
     }
@@ -109,7 +115,10 @@ final class Database {
     }
 
     fileprivate func lastError(_ status: Int32) -> VaultError {
-        Self.error(status, String(cString: sqlite3_errmsg(handle)), path: path)
+        if status & 0xff == SQLITE_CORRUPT || status & 0xff == SQLITE_NOTADB {
+            cloak_sqlite3_checkpoint_on_close(handle, 0)  // damage found after opening: leave the file as it is
+        }
+        return Self.error(status, String(cString: sqlite3_errmsg(handle)), path: path)
     }
 
     /// SQLite's result codes, grouped by what the user must do about them.

@@ -26,6 +26,10 @@ public final class Vault {
 
     var now: Int64 { clock().unixSeconds }
 
+    /// Long enough for another `cloak` to finish a write (an Argon2id unlock happens before the
+    /// lock is taken), short enough that a stuck process is reported.
+    public static let defaultBusyTimeout: Duration = .seconds(10)
+
     /// `$XDG_DATA_HOME/cloakroom/vault.db`, or `~/.local/share/cloakroom/vault.db`.
     public static func defaultPath(environment: [String: String]) -> String {
         if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
@@ -39,14 +43,19 @@ public final class Vault {
     /// Opens an existing vault, applying any migrations this binary has and the vault lacks.
     /// - Throws: `VaultError` `.notFound` (no file), `.notAVault`, `.newerSchema`, `.corrupted`,
     ///   `.permissions`, `.busy`.
-    public static func open(at path: String, clock: @escaping @Sendable () -> Date = { Date() }) throws -> Vault {
+    ///
+    /// - Parameter busyTimeout: how long to wait for another process that holds the write lock
+    ///   before failing with `.busy`.
+    public static func open(
+        at path: String, busyTimeout: Duration = defaultBusyTimeout, clock: @escaping @Sendable () -> Date = { Date() }
+    ) throws -> Vault {
         guard let status = FileSystem.status(of: path) else {
             throw VaultError(.notFound, "no vault at \(path). Create one with `cloak init`, or point --vault (CLOAK_VAULT) at yours.")
         }
         guard status.isRegularFile, try hasSQLiteHeader(path) else {
             throw VaultError(.notAVault, "\(path) is not a Cloakroom vault. Check --vault (CLOAK_VAULT).")
         }
-        let database = try Database(path: path, mode: .readWrite)
+        let database = try Database(path: path, mode: .readWrite, busyTimeout: busyTimeout)
         try configure(database)
         let applicationID = try database.row("PRAGMA application_id") { $0.integer(0) }
         guard applicationID == Migrator.applicationID else {
@@ -56,6 +65,7 @@ public final class Vault {
         guard let vaultID = try database.row("SELECT vault_id FROM vault", read: { $0.blob(0) }), vaultID.count == 16 else {
             throw VaultError(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.")
         }
+        database.checkpointOnClose()
         return Vault(path: path, database: database, vaultID: vaultID, clock: clock)
     }
 
@@ -76,13 +86,16 @@ public final class Vault {
         let fd = try FileSystem.createExclusive(path, mode: 0o600)
         FileSystem.closeFile(fd)
         do {
-            let database = try Database(path: path, mode: .readWrite)
-            try database.execute(script: "PRAGMA journal_mode = WAL; PRAGMA application_id = \(Migrator.applicationID)")
+            let database = try Database(path: path, mode: .readWrite, busyTimeout: defaultBusyTimeout)
+            // application_id first, while the journal is still a rollback journal: it then lands in
+            // the main file at once, so even a copy taken before the first checkpoint is recognisable.
+            try database.execute(script: "PRAGMA application_id = \(Migrator.applicationID); PRAGMA journal_mode = WAL")
             try configure(database)
             let now = clock().unixSeconds
             try Migrator.migrate(database, now: now)
             let vaultID = Sodium.randomBytes(16)
             let vault = Vault(path: path, database: database, vaultID: vaultID, clock: clock)
+            database.checkpointOnClose()
             let key = VaultKey.random()
             let unlocked = try database.writeTransaction {
                 try database.execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(vaultID), .integer(now))

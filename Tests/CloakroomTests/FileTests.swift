@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import Cloakroom
+
+@Suite struct FileTests {
+    @Test func missingVaultSaysHowToCreateOne() throws {
+        let directory = TemporaryDirectory()
+        #expect { try Vault.open(at: directory.file("nope.db")) } throws: {
+            ($0 as? VaultError)?.code == .notFound && "\($0)".contains("cloak init")
+        }
+    }
+
+    @Test func fileThatIsNotSQLiteIsNotAVaultAndIsUntouched() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("notes.txt")
+        let bytes = Data("these are not the bytes you are looking for, but there are enough of them\n".utf8)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect { try Vault.open(at: path) } throws: { ($0 as? VaultError)?.code == .notAVault }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+    }
+
+    @Test func otherSQLiteDatabaseIsNotAVaultAndIsUntouched() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("app.db")
+        try Database(path: path, mode: .create, busyTimeout: .seconds(1)).execute(script: "CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+        let before = try Fixture.contents(of: path)
+        #expect { try Vault.open(at: path) } throws: { ($0 as? VaultError)?.code == .notAVault && "\($0)".contains("not a Cloakroom vault") }
+        #expect(try Fixture.contents(of: path) == before)
+    }
+
+    @Test(arguments: [100, 4096, 20_000])
+    func truncatedVaultIsReportedAsDamaged(size: Int) throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        let path = fixture.directory.file("truncated.db")
+        try Fixture.tamper(fixture.path, "PRAGMA wal_checkpoint(TRUNCATE)")  // everything into the main file
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture.path))
+        try data.prefix(size).write(to: URL(fileURLWithPath: path))
+        #expect { try Vault.open(at: path).clients() } throws: { ($0 as? VaultError)?.code == .corrupted }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == data.prefix(size))
+    }
+
+    /// `cp vault.db` while a process has it open copies the main file without the pages still in
+    /// the WAL. Whatever that copy holds, opening it must not rewrite it.
+    @Test func vaultCopiedWithoutItsWALIsNeverRewritten() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        let path = fixture.directory.file("copy.db")
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture.path))
+        try data.write(to: URL(fileURLWithPath: path))
+        #expect(throws: VaultError.self) { try Vault.open(at: path).clients() }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == data)
+    }
+
+    @Test func keyFileReadableByOthersIsRefused() throws {
+        let directory = TemporaryDirectory()
+        let file = try KeyFile.create(at: directory.file("key"))
+        chmod(file.path, 0o644)
+        #expect { try KeyFile.load(from: file.path) } throws: {
+            ($0 as? VaultError)?.code == .permissions && "\($0)".contains("chmod 600")
+        }
+    }
+
+    @Test(arguments: [0, 31, 33, 64])
+    func keyFileOfTheWrongSizeIsRefused(size: Int) throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("key")
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: size), attributes: [.posixPermissions: 0o600])
+        #expect { try KeyFile.load(from: path) } throws: { ($0 as? VaultError)?.code == .invalidInput && "\($0)".contains("exactly 32") }
+    }
+
+    @Test func existingKeyFileIsNeverOverwritten() throws {
+        let directory = TemporaryDirectory()
+        let first = try KeyFile.create(at: directory.file("key"))
+        #expect { try KeyFile.create(at: first.path) } throws: { ($0 as? VaultError)?.code == .alreadyExists }
+        #expect(try KeyFile.load(from: first.path).fingerprint == first.fingerprint)
+    }
+
+    @Test func vaultIsNeverCreatedOverAnExistingFile() throws {
+        let fixture = try Fixture()
+        #expect { try Vault.create(at: fixture.path, firstKeyslot: .keyFile(fixture.keyFile)) } throws: {
+            ($0 as? VaultError)?.code == .alreadyExists
+        }
+        _ = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import Cloakroom
+
+@Suite struct MigrationTests {
+    /// The BLAKE2b digest of every shipped migration. A shipped migration is history: if this test
+    /// fails, do not update the digest — put the change in a new migration file instead.
+    static let shipped: [Int: String] = [
+        1: "547fcb1032c3df9b9f726f77e166f3bb69df77ca19b50ebf2a00c15f2047a663",
+    ]
+
+    @Test func shippedMigrationsAreUnchanged() {
+        for (version, digest) in Self.shipped {
+            let migration = Migration.embedded.first { $0.version == version }
+            #expect(migration?.checksum == digest, "migration \(version) was edited after it shipped")
+        }
+    }
+
+    @Test func embeddedMigrationsAreExactlyTheFiles() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == Migration.embedded.map(\.name))
+        for migration in Migration.embedded {
+            let text = try String(contentsOf: folder.appendingPathComponent(migration.name), encoding: .utf8)
+            #expect(text == migration.sql, "\(migration.name) differs from what the binary embeds")
+        }
+        #expect(Migration.embedded.map(\.version) == Array(1...Migration.embedded.count))
+    }
+
+    @Test func appliedMigrationsAreRecordedWithTheirDigests() throws {
+        let fixture = try Fixture()
+        let applied = try Migrator.applied(in: fixture.vault.database)
+        #expect(applied.map(\.version) == Migration.embedded.map(\.version))
+        #expect(applied.map(\.checksum) == Migration.embedded.map(\.checksum))
+        let applicationID = try fixture.vault.database.row("PRAGMA application_id") { $0.integer(0) }
+        #expect(applicationID == Migrator.applicationID)
+        let journal = try fixture.vault.database.row("PRAGMA journal_mode") { $0.text(0) }
+        #expect(journal == "wal")
+    }
+
+    @Test func vaultWithNewerSchemaIsRefusedAndUntouched() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        try Fixture.tamper(fixture.path, "INSERT INTO schema_migrations VALUES (99, '0099_future.sql', 'x', 0)")
+        let before = try Fixture.contents(of: fixture.path)
+        #expect {
+            try Vault.open(at: fixture.path)
+        } throws: { ($0 as? VaultError)?.code == .newerSchema && "\($0)".contains("schema version 99") }
+        #expect(try Fixture.contents(of: fixture.path) == before)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import Cloakroom
+
+@Suite struct VaultTests {
+    @Test func newVaultIsPrivate() throws {
+        let fixture = try Fixture()
+        #expect(FileSystem.status(of: fixture.path)?.mode == 0o600)
+        #expect(FileSystem.status(of: fixture.directory.file("vault"))?.mode == 0o700)
+        #expect(FileSystem.status(of: fixture.keyFile.path)?.mode == 0o600)
+        #expect(FileSystem.status(of: fixture.keyFile.path)?.size == 32)
+    }
+
+    @Test func keyFileUnlocksAndSecretsRoundTrip() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        let reopened = try Vault.open(at: fixture.path).unlock(with: [.keyFile(KeyFile.load(from: fixture.keyFile.path))])
+        #expect(try reopened.currentSecret(of: ClientRef("prod/orders")).testValue == "fake-orders-secret")
+        #expect(try reopened.currentSecret(of: ClientRef("prod/billing")).testValue == "fake-billing-secret")
+    }
+
+    @Test func wrongKeyFileCannotUnlockAndChangesNothing() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        let other = try KeyFile.create(at: fixture.directory.file("other-key"))
+        let before = try Fixture.contents(of: fixture.path)
+        #expect {
+            try Vault.open(at: fixture.path).unlock(with: [.keyFile(other)])
+        } throws: { error in
+            let error = error as? VaultError
+            return error?.code == .cannotUnlock && error!.message.contains("opens none of its keyslots")
+        }
+        #expect(try Fixture.contents(of: fixture.path) == before)
+    }
+
+    @Test func noCredentialSaysHowToUnlock() throws {
+        let fixture = try Fixture()
+        #expect { try Vault.open(at: fixture.path).unlock(with: []) } throws: {
+            ($0 as? VaultError)?.code == .cannotUnlock && "\($0)".contains("--key-file")
+        }
+    }
+
+    @Test func passphraseSlotUnlocksOnlyWithItsPassphrase() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        let slot = try fixture.vault.addKeyslot(.passphrase(Passphrase("correct horse battery"), cost: .interactive, label: "alice"))
+        #expect(slot.kind == .passphrase && slot.label == "alice" && slot.argon2 == .interactive)
+        let vault = try Vault.open(at: fixture.path)
+        let unlocked = try vault.unlock(with: [.passphrase(Passphrase("correct horse battery"))])
+        #expect(try unlocked.currentSecret(of: ClientRef("prod/orders")).testValue == "fake-orders-secret")
+        #expect { try vault.unlock(with: [.passphrase(Passphrase("wrong horse battery"))]) } throws: {
+            ($0 as? VaultError)?.code == .cannotUnlock && "\($0)".contains("wrong passphrase")
+        }
+    }
+
+    @Test func shortPassphraseIsRefused() {
+        #expect { try NewKeyslot.passphrase(Passphrase("short"), cost: .interactive) } throws: {
+            ($0 as? VaultError)?.code == .invalidInput
+        }
+    }
+
+    @Test func implausibleArgon2SettingsAreRefusedBeforeAllocating() throws {
+        let fixture = try Fixture()
+        try fixture.vault.addKeyslot(.passphrase(Passphrase("correct horse battery"), cost: .interactive))
+        try Fixture.tamper(fixture.path, "UPDATE keyslots SET kdf_memlimit = 1099511627776 WHERE kind = 'passphrase'")
+        #expect { try Vault.open(at: fixture.path).unlock(with: [.passphrase(Passphrase("correct horse battery"))]) } throws: {
+            ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("implausible")
+        }
+    }
+
+    @Test func lastKeyslotCannotBeRemoved() throws {
+        let fixture = try Fixture()
+        #expect { try fixture.vault.removeKeyslot(id: 1) } throws: { ($0 as? VaultError)?.code == .conflict }
+        let second = try fixture.vault.addKeyslot(.keyFile(KeyFile.create(at: fixture.directory.file("key2"))))
+        try fixture.vault.removeKeyslot(id: 1)
+        #expect(try Vault.open(at: fixture.path).keyslots().map(\.id) == [second.id])
+        #expect { try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]) } throws: {
+            ($0 as? VaultError)?.code == .cannotUnlock
+        }
+    }
+
+    @Test func rekeyResealsEverythingAndKeepsOnlyOpenedSlots() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        let spare = try KeyFile.create(at: fixture.directory.file("spare"))
+        try fixture.vault.addKeyslot(.keyFile(spare))
+        let sealedBefore = try fixture.vault.database.rows("SELECT sealed FROM secret_versions ORDER BY id") { $0.blob(0) }
+
+        let (rekeyed, report) = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)], all: true).rekey()
+        #expect(report.resealed == 2 && report.keptKeyslots == [1] && report.removedKeyslots == [2])
+        #expect(try rekeyed.currentSecret(of: ClientRef("prod/orders")).testValue == "fake-orders-secret")
+        let sealedAfter = try fixture.vault.database.rows("SELECT sealed FROM secret_versions ORDER BY id") { $0.blob(0) }
+        #expect(zip(sealedBefore, sealedAfter).allSatisfy { $0 != $1 })
+
+        let reopened = try Vault.open(at: fixture.path)
+        #expect(try reopened.unlock(with: [.keyFile(fixture.keyFile)]).currentSecret(of: ClientRef("prod/billing")).testValue == "fake-billing-secret")
+        #expect { try reopened.unlock(with: [.keyFile(spare)]) } throws: { ($0 as? VaultError)?.code == .cannotUnlock }
+        // The old vault key no longer opens the re-sealed values.
+        #expect { try fixture.vault.currentSecret(of: ClientRef("prod/orders")) } throws: { ($0 as? VaultError)?.code == .corrupted }
+    }
+
+    @Test func rekeyKeepsEverySlotItWasGivenTheKeyOf() throws {
+        let fixture = try Fixture()
+        try fixture.vault.addKeyslot(.passphrase(Passphrase("correct horse battery"), cost: .interactive))
+        let vault = try Vault.open(at: fixture.path)
+        let (_, report) = try vault.unlock(with: [.keyFile(fixture.keyFile), .passphrase(Passphrase("correct horse battery"))], all: true).rekey()
+        #expect(report.keptKeyslots == [1, 2] && report.removedKeyslots.isEmpty)
+        _ = try Vault.open(at: fixture.path).unlock(with: [.passphrase(Passphrase("correct horse battery"))])
+    }
+}
