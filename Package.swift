@@ -56,14 +56,17 @@ let package = Package(
         .target(name: "CloakIdP", swiftSettings: strictness),
         .executableTarget(name: "cloak-idp", dependencies: ["CloakIdP"], swiftSettings: strictness),
 
+        // What both test targets need: temporary directories and a raw look inside a vault file.
+        .target(name: "CloakroomTestSupport", dependencies: ["CSQLite"], path: "Tests/Support", swiftSettings: strictness),
         .testTarget(
             name: "CloakroomTests",
-            dependencies: ["Cloakroom", "CSQLite"],
+            dependencies: ["Cloakroom", "CloakroomTestSupport"],
             swiftSettings: strictness
         ),
+        // Runs the built `cloak` binary: `swift build` first (scripts/test.sh does).
         .testTarget(
             name: "CloakTests",
-            dependencies: ["CSQLite"],
+            dependencies: ["CloakroomTestSupport"],
             swiftSettings: strictness
         ),
     ]

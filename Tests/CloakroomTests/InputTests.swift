@@ -1,4 +1,5 @@
 import Foundation
+import CloakroomTestSupport
 import Testing
 @testable import Cloakroom
 

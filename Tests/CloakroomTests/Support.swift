@@ -1,19 +1,6 @@
 import Foundation
+import CloakroomTestSupport
 @testable import Cloakroom
-
-/// A private temporary directory, removed when the value is released.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array((NSTemporaryDirectory() + "/cloakroom-test-XXXXXX").utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
 
 /// A fixed clock for tests: time moves only when the test says so.
 final class TestClock: @unchecked Sendable {
@@ -45,24 +32,10 @@ struct Fixture {
     }
 
     /// Every row of every table, as text: equal before and after means nothing changed.
-    static func contents(of path: String) throws -> String {
-        let database = try Database(path: path, mode: .readWrite, busyTimeout: .seconds(5))
-        let tables = try database.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { $0.text(0) }
-        var text = ""
-        for table in tables {
-            text += "== \(table)\n"
-            let columns = try database.rows("SELECT name FROM pragma_table_info(?)", .text(table)) { "quote(\"\($0.text(0))\")" }
-            text += try database.rows("SELECT \(columns.joined(separator: " || '|' || ")) FROM \"\(table)\" ORDER BY rowid") { $0.text(0) }
-                .joined(separator: "\n") + "\n"
-        }
-        return text
-    }
+    static func contents(of path: String) throws -> String { try RawVault.contents(of: path) }
 
     /// Runs SQL against the vault file directly, as an attacker with the file could.
-    static func tamper(_ path: String, _ sql: String) throws {
-        let database = try Database(path: path, mode: .readWrite, busyTimeout: .seconds(5))
-        try database.execute(script: sql)
-    }
+    static func tamper(_ path: String, _ sql: String) throws { try RawVault.execute(path, sql) }
 }
 
 extension ClientSecret {
