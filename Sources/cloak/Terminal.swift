@@ -28,15 +28,20 @@ enum Terminal {
 
     /// Reads one line from the terminal on stdin with echo off.
     static func withoutEcho<T>(prompt: String, _ read: () throws -> T) throws -> T {
-        write(2, prompt)
         var saved = termios()
-        guard tcgetattr(0, &saved) == 0 else { return try read() }
+        guard tcgetattr(0, &saved) == 0 else {
+            write(2, prompt)
+            return try read()
+        }
         var quiet = saved
         quiet.c_lflag &= ~tcflag_t(ECHO)
         quiet.c_lflag |= tcflag_t(ECHONL)
         EchoGuard.saved = saved
         signal(SIGINT) { _ in EchoGuard.restoreAndExit() }
+        // Echo goes off (dropping typeahead) before the prompt shows: whatever is typed or pasted
+        // after the prompt appears is kept, and never echoed.
         tcsetattr(0, TCSAFLUSH, &quiet)
+        write(2, prompt)
         defer {
             tcsetattr(0, TCSAFLUSH, &saved)
             signal(SIGINT, SIG_DFL)
