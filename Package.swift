@@ -56,6 +56,9 @@ let package = Package(
         .target(name: "CloakIdP", swiftSettings: strictness),
         .executableTarget(name: "cloak-idp", dependencies: ["CloakIdP"], swiftSettings: strictness),
 
+        // Builds large vaults for scripts/bench-vault.sh.
+        .executableTarget(name: "cloak-bench-fixture", dependencies: ["Cloakroom"], path: "Benchmarks/VaultFixture", swiftSettings: strictness),
+
         // What both test targets need: temporary directories and a raw look inside a vault file.
         .target(name: "CloakroomTestSupport", dependencies: ["CSQLite"], path: "Tests/Support", swiftSettings: strictness),
         .testTarget(

@@ -4,14 +4,10 @@ import Cloakroom
 /// Runs one `cloak` invocation and turns every outcome into an exit status: the one place
 /// where errors meet exit codes (see the README's table).
 enum CLI {
-    static func main(_ arguments: [String]) async -> Int32 {
+    static func main(_ arguments: [String]) -> Int32 {
         do {
             var command = try Cloak.parseAsRoot(arguments)
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
+            try command.run()
             return 0
         } catch {
             return report(error, debug: arguments.contains("--debug"))

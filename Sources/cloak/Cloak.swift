@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The root command: configuration only; every subcommand lives in its own file.
-struct Cloak: AsyncParsableCommand {
+struct Cloak: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cloak",
         abstract: "Keep OAuth client secrets sealed in a vault instead of .env files.",

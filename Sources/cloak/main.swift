@@ -6,4 +6,6 @@ import Darwin
 
 // Every file this process creates (the vault's -wal and -shm among them) is private to its owner.
 umask(0o077)
-exit(await CLI.main(Array(CommandLine.arguments.dropFirst())))
+// Synchronous on purpose: an async main starts Swift concurrency's thread pool, which costs a
+// whole-process `cloak` about 2 ms of its budget before it has done anything.
+exit(CLI.main(Array(CommandLine.arguments.dropFirst())))
