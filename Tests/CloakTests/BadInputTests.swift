@@ -136,4 +136,38 @@ struct BadInput: Sendable, CustomTestStringConvertible {
         #expect(!FileManager.default.fileExists(atPath: vault))
         #expect(!FileManager.default.fileExists(atPath: key), "a key file for a vault that was not created was left behind")
     }
+
+    /// Exit 6 for a damaged file, which is left byte for byte as it was.
+    @Test(arguments: [100, 8192, 30_000])
+    func truncatedVaultIsReportedAndLeftAlone(size: Int) throws {
+        let sandbox = try Sandbox.populated()
+        try RawVault.execute(sandbox.vault, "PRAGMA wal_checkpoint(TRUNCATE)")
+        let url = URL(fileURLWithPath: sandbox.vault)
+        let cut = try Data(contentsOf: url).prefix(size)
+        try cut.write(to: url)
+        let outcome = try sandbox.run(["client", "list"])
+        #expect(outcome.status == 6 || (size < 100 && outcome.status == 7), "\(outcome)")
+        #expect(outcome.stderr.contains("damaged") && outcome.stderr.contains("backup"), "\(outcome)")
+        #expect(outcome.stdout.isEmpty)
+        #expect(try Data(contentsOf: url) == cut)
+        let doctor = try sandbox.run(["doctor"])
+        #expect(doctor.status == 10 && doctor.stdout.contains("damaged"), "\(doctor)")
+        #expect(try Data(contentsOf: url) == cut)
+    }
+
+    @Test func doctorReportsFilesOthersCanRead() throws {
+        let sandbox = try Sandbox.populated()
+        chmod(sandbox.vault, 0o644)
+        chmod(sandbox.directory.file("vault"), 0o755)
+        let outcome = try sandbox.run(["doctor", "--json"])
+        #expect(outcome.status == 10, "\(outcome)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        #expect(report["healthy"] as? Bool == false)
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        #expect(findings.contains { $0["severity"] as? String == "problem" && ($0["message"] as? String)?.contains("chmod 600 \(sandbox.vault)") == true })
+        #expect(findings.contains { $0["severity"] as? String == "warning" && ($0["message"] as? String)?.contains("chmod 700") == true })
+        chmod(sandbox.vault, 0o600)
+        chmod(sandbox.directory.file("vault"), 0o700)
+        try sandbox.ok("doctor")
+    }
 }
