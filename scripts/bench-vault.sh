@@ -39,13 +39,8 @@ hyperfine -N --warmup 2 --runs 15 --export-markdown "$work/large.md" \
   -n "cloak client list ($large, static)" "$static client list --vault $work/large.db"
 cat "$work/small.md" "$work/large.md"
 
-peak() {  # peak RSS in MiB of one run of the command
-  python3 - "$@" <<'PY'
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
-print(f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} MiB")
-PY
-}
+peak() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1 | awk '{ printf "%.1f MiB", $1 / 1024 }'; }
+[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null 2>&1 || true
 echo "peak RSS: sqlite3 select 1: $(peak sqlite3 "$work/small.db" 'select 1');" \
   "cloak client list (10, static): $(peak $static client list --vault "$work/small.db");" \
   "cloak client list --json ($large, static): $(peak $static client list --json --vault "$work/large.db")"

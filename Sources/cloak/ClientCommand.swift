@@ -74,7 +74,7 @@ extension ClientCommand {
 
         func run() throws {
             let clients = try options.openVault().clients(in: realm.map { try Name($0, of: "realm name") })
-            if output.json { return try Output.json(clients.map(ClientJSON.init)) }
+            if output.json { return Output.json(.array(clients.map(JSON.init))) }
             Output.table(["CLIENT", "CLIENT ID", "AUTH", "SECRET"], clients.map {
                 [$0.ref.description, $0.clientID, $0.authMethod.shortName, $0.secretVersion.map { "v\($0)" } ?? "none"]
             })
@@ -90,7 +90,7 @@ extension ClientCommand {
 
         func run() throws {
             let client = try options.openVault().client(try ClientRef(ref))
-            if output.json { return try Output.json(ClientJSON(client)) }
+            if output.json { return Output.json(JSON(client)) }
             Output.record([
                 ("client", client.ref.description),
                 ("client id", client.clientID),
@@ -122,52 +122,21 @@ extension AuthMethod {
     var shortName: String { self == .clientSecretBasic ? "basic" : "post" }
 }
 
-/// A client in `--json` output. There is no field for the secret.
-struct ClientJSON: Encodable {
-    var client: String
-    var realm: String
-    var name: String
-    var clientID: String
-    var authMethod: String
-    var scopes: [String]
-    var audience: String?
-    var secretVersion: Int?
-    var secretUpdatedAt: String?
-    var createdAt: String
-    var updatedAt: String
-
+extension JSON {
+    /// A client in `--json` output. There is no field for the secret.
     init(_ client: Client) {
-        self.client = client.ref.description
-        realm = client.ref.realm.rawValue
-        name = client.ref.name.rawValue
-        clientID = client.clientID
-        authMethod = client.authMethod.rawValue
-        scopes = client.scopes
-        audience = client.audience
-        secretVersion = client.secretVersion
-        secretUpdatedAt = client.secretUpdatedAt.map(Output.time)
-        createdAt = Output.time(client.createdAt)
-        updatedAt = Output.time(client.updatedAt)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case client, realm, name, scopes, audience
-        case clientID = "client_id", authMethod = "auth_method", secretVersion = "secret_version"
-        case secretUpdatedAt = "secret_updated_at", createdAt = "created_at", updatedAt = "updated_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(client, forKey: .client)
-        try c.encode(realm, forKey: .realm)
-        try c.encode(name, forKey: .name)
-        try c.encode(clientID, forKey: .clientID)
-        try c.encode(authMethod, forKey: .authMethod)
-        try c.encode(scopes, forKey: .scopes)
-        try c.encode(audience, forKey: .audience)
-        try c.encode(secretVersion, forKey: .secretVersion)
-        try c.encode(secretUpdatedAt, forKey: .secretUpdatedAt)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
+        self = .object([
+            "client": .string(client.ref.description),
+            "realm": .string(client.ref.realm.rawValue),
+            "name": .string(client.ref.name.rawValue),
+            "client_id": .string(client.clientID),
+            "auth_method": .string(client.authMethod.rawValue),
+            "scopes": .strings(client.scopes),
+            "audience": .optional(client.audience),
+            "secret_version": .optional(client.secretVersion),
+            "secret_updated_at": .optional(client.secretUpdatedAt.map(Output.time)),
+            "created_at": .string(Output.time(client.createdAt)),
+            "updated_at": .string(Output.time(client.updatedAt)),
+        ])
     }
 }

@@ -19,11 +19,11 @@ struct Doctor: ParsableCommand {
             keyProblem = "\(error)"
         }
         let checkup = Checkup.examine(path: options.vaultPath, credentials: credentials)
-        var findings = checkup.findings.map(FindingJSON.init)
-        if let keyProblem { findings.append(FindingJSON(check: "unlock", severity: "problem", subject: nil, message: keyProblem)) }
+        var findings = checkup.findings.map(Finding.init)
+        if let keyProblem { findings.append(Finding(check: "unlock", severity: "problem", subject: nil, message: keyProblem)) }
         let healthy = checkup.isHealthy && keyProblem == nil
         if output.json {
-            try Output.json(DoctorJSON(vault: options.vaultPath, healthy: healthy, findings: findings))
+            Output.json(.object(["vault": .string(options.vaultPath), "healthy": .bool(healthy), "findings": .array(findings.map(\.json))]))
         } else {
             Output.table(["STATUS", "CHECK", "FINDING"], findings.map { [$0.severity == "ok" ? "ok" : $0.severity.uppercased(), $0.check, $0.message] })
             Terminal.note(healthy ? "the vault is healthy" : "the vault has problems (see above)")
@@ -32,7 +32,8 @@ struct Doctor: ParsableCommand {
     }
 }
 
-struct FindingJSON: Encodable {
+/// One line of the report: a check, how it went, what it concerns, and what to do.
+struct Finding {
     var check: String
     var severity: String
     var subject: String?
@@ -48,10 +49,8 @@ struct FindingJSON: Encodable {
     init(_ finding: Checkup.Finding) {
         self.init(check: finding.check, severity: finding.severity.rawValue, subject: finding.subject, message: finding.message)
     }
-}
 
-struct DoctorJSON: Encodable {
-    var vault: String
-    var healthy: Bool
-    var findings: [FindingJSON]
+    var json: JSON {
+        .object(["check": .string(check), "severity": .string(severity), "subject": .optional(subject), "message": .string(message)])
+    }
 }

@@ -19,7 +19,7 @@ extension KeyslotCommand {
 
         func run() throws {
             let slots = try options.openVault().keyslots()
-            if output.json { return try Output.json(slots.map(KeyslotJSON.init)) }
+            if output.json { return Output.json(.array(slots.map(JSON.init))) }
             Output.table(["ID", "KIND", "DETAIL", "LABEL", "CREATED"], slots.map { slot in
                 let detail = slot.fingerprint.map { "fingerprint \($0)" }
                     ?? slot.argon2.map { "argon2id, \($0.opsLimit) passes, \($0.memLimit >> 20) MiB" } ?? "-"
@@ -94,38 +94,16 @@ extension KeyslotCommand {
     }
 }
 
-struct KeyslotJSON: Encodable {
-    var id: Int64
-    var kind: String
-    var label: String
-    var fingerprint: String?
-    var argon2OpsLimit: UInt64?
-    var argon2MemLimit: Int?
-    var createdAt: String
-
+extension JSON {
     init(_ slot: Keyslot) {
-        id = slot.id
-        kind = slot.kind.rawValue
-        label = slot.label
-        fingerprint = slot.fingerprint
-        argon2OpsLimit = slot.argon2?.opsLimit
-        argon2MemLimit = slot.argon2?.memLimit
-        createdAt = Output.time(slot.createdAt)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, kind, label, fingerprint
-        case argon2OpsLimit = "argon2_ops_limit", argon2MemLimit = "argon2_mem_limit", createdAt = "created_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(kind, forKey: .kind)
-        try c.encode(label, forKey: .label)
-        try c.encode(fingerprint, forKey: .fingerprint)
-        try c.encode(argon2OpsLimit, forKey: .argon2OpsLimit)
-        try c.encode(argon2MemLimit, forKey: .argon2MemLimit)
-        try c.encode(createdAt, forKey: .createdAt)
+        self = .object([
+            "id": .number(slot.id),
+            "kind": .string(slot.kind.rawValue),
+            "label": .string(slot.label),
+            "fingerprint": .optional(slot.fingerprint),
+            "argon2_ops_limit": slot.argon2.map { .number(Int64($0.opsLimit)) } ?? .null,
+            "argon2_mem_limit": .optional(slot.argon2?.memLimit),
+            "created_at": .string(Output.time(slot.createdAt)),
+        ])
     }
 }

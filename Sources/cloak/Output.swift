@@ -1,5 +1,3 @@
-import Cloakroom
-
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -32,15 +30,8 @@ enum Output {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
-    static func json(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Output.time(date))
-        }
-        let data = try encoder.encode(value)
-        Terminal.write(1, String(decoding: data, as: UTF8.self) + "\n")
+    static func json(_ value: JSON) {
+        Terminal.write(1, value.text)
     }
 
     /// ISO-8601 in UTC to the second: `2026-11-29T14:52:29Z`.

@@ -68,7 +68,7 @@ extension RealmCommand {
 
         func run() throws {
             let realms = try options.openVault().realms()
-            if output.json { return try Output.json(realms.map(RealmJSON.init)) }
+            if output.json { return Output.json(.array(realms.map(JSON.init))) }
             Output.table(["REALM", "CLIENTS", "TOKEN ENDPOINT"], realms.map { [$0.name.rawValue, String($0.clientCount), $0.secretEndpoint] })
         }
     }
@@ -82,7 +82,7 @@ extension RealmCommand {
 
         func run() throws {
             let realm = try options.openVault().realm(named: try Name(name, of: "realm name"))
-            if output.json { return try Output.json(RealmJSON(realm)) }
+            if output.json { return Output.json(JSON(realm)) }
             Output.record([
                 ("realm", realm.name.rawValue),
                 ("issuer", realm.issuer ?? "-"),
@@ -145,50 +145,20 @@ struct RealmSettingOptions: ParsableArguments {
     }
 }
 
-/// A realm in `--json` output.
-struct RealmJSON: Encodable {
-    var name: String
-    var issuer: String?
-    var tokenURL: String?
-    var adminURL: String?
-    var caFile: String?
-    var adminClient: String?
-    var allowInsecureHTTP: Bool
-    var clients: Int
-    var createdAt: String
-    var updatedAt: String
-
+extension JSON {
+    /// A realm in `--json` output.
     init(_ realm: Realm) {
-        name = realm.name.rawValue
-        issuer = realm.issuer
-        tokenURL = realm.tokenURL
-        adminURL = realm.adminURL
-        caFile = realm.caFile
-        adminClient = realm.adminClient?.description
-        allowInsecureHTTP = realm.allowsInsecureHTTP
-        clients = realm.clientCount
-        createdAt = Output.time(realm.createdAt)
-        updatedAt = Output.time(realm.updatedAt)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case name, issuer, clients
-        case tokenURL = "token_url", adminURL = "admin_url", caFile = "ca_file", adminClient = "admin_client"
-        case allowInsecureHTTP = "allow_insecure_http", createdAt = "created_at", updatedAt = "updated_at"
-    }
-
-    // Absent values are written as null, so every key is always present for scripts.
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(issuer, forKey: .issuer)
-        try c.encode(tokenURL, forKey: .tokenURL)
-        try c.encode(adminURL, forKey: .adminURL)
-        try c.encode(caFile, forKey: .caFile)
-        try c.encode(adminClient, forKey: .adminClient)
-        try c.encode(allowInsecureHTTP, forKey: .allowInsecureHTTP)
-        try c.encode(clients, forKey: .clients)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
+        self = .object([
+            "name": .string(realm.name.rawValue),
+            "issuer": .optional(realm.issuer),
+            "token_url": .optional(realm.tokenURL),
+            "admin_url": .optional(realm.adminURL),
+            "ca_file": .optional(realm.caFile),
+            "admin_client": .optional(realm.adminClient?.description),
+            "allow_insecure_http": .bool(realm.allowsInsecureHTTP),
+            "clients": .optional(realm.clientCount),
+            "created_at": .string(Output.time(realm.createdAt)),
+            "updated_at": .string(Output.time(realm.updatedAt)),
+        ])
     }
 }

@@ -54,6 +54,17 @@ import Testing
         #expect(try sandbox.ok("client", "list", "--realm", "prod", "--json").stdout.contains("prod/billing"))
     }
 
+    @Test func jsonOutputEscapesEverythingItPrints() throws {
+        let sandbox = try Sandbox.populated()
+        let awkward = "id \"quoted\" back\\slash ünïcødé ☃"
+        try sandbox.ok("client", "add", "prod/odd", "--client-id", awkward, "--audience", "aud/\u{2028}x", "--secret-stdin", stdin: "fake-odd")
+        let json = try sandbox.ok("client", "show", "prod/odd", "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["client_id"] as? String == awkward)
+        #expect(object["audience"] as? String == "aud/\u{2028}x")
+        #expect(json.stdout.hasPrefix("{\n  \"client\": \"prod/odd\",\n"))  // keys in their documented order
+    }
+
     @Test func secretsNeverLeaveTheVaultInClear() throws {
         let sandbox = try Sandbox.populated()
         var outputs: [Outcome] = []
