@@ -1,0 +1,42 @@
+/// `application/x-www-form-urlencoded` as RFC 6749 Appendix B uses it: every byte outside
+/// `A-Z a-z 0-9 - . _ ~` is percent-encoded (a space too, so `+` never appears), which is
+/// also exactly what §2.3.1 asks for the client_id and secret inside HTTP Basic.
+///
+/// Keycloak form-decodes both halves of a Basic credential (contract §1), so a secret with
+/// `+ % & =` must be encoded there, or it reaches Keycloak changed.
+enum FormEncoding {
+    static func encode(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0f)])
+            }
+        }
+    }
+
+    static func encode(_ text: String) -> String {
+        var out: [UInt8] = []
+        encode(text.utf8, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `name=value&…` with both sides encoded.
+    static func body(_ fields: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (index, field) in fields.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            encode(field.0.utf8, into: &out)
+            out.append(UInt8(ascii: "="))
+            encode(field.1.utf8, into: &out)
+        }
+        return out
+    }
+}
+

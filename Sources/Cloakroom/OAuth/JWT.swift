@@ -1,0 +1,86 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// The readable parts of a JWS compact token (`header.payload.signature`), decoded but not
+/// verified: enough to learn a token's `exp` and to show its claims. Verification against the
+/// realm's JWKS is a separate step.
+public struct JWT: Sendable {
+    /// The header's and payload's JSON objects.
+    public let header: [String: JSONValue]
+    public let claims: [String: JSONValue]
+    /// The bytes the signature covers (`header.payload`) and the signature itself.
+    public let signingInput: [UInt8]
+    public let signature: [UInt8]
+
+    /// `nil` when `token` is not a JWT (opaque tokens are fine; they just have no claims).
+    public init?(_ token: String) {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3,
+              let header = Self.object(parts[0]), let claims = Self.object(parts[1]),
+              let signature = Self.base64URL(parts[2])
+        else { return nil }
+        self.header = header
+        self.claims = claims
+        self.signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        self.signature = signature
+    }
+
+    /// `exp` as a date, when present and numeric.
+    public var expiresAt: Date? { claims["exp"]?.number.map { Date(timeIntervalSince1970: $0) } }
+
+    static func base64URL(_ text: Substring) -> [UInt8]? {
+        var base64 = String(text).replacing("-", with: "+").replacing("_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64).map { Array($0) }
+    }
+
+    private static func object(_ part: Substring) -> [String: JSONValue]? {
+        guard let bytes = base64URL(part), case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
+            return nil
+        }
+        return object
+    }
+}
+
+/// Any JSON value, for bodies whose shape is not ours to fix (token responses, JWT claims).
+public enum JSONValue: Sendable, Equatable, Decodable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let flag = try? container.decode(Bool.self) { self = .bool(flag) }
+        else if let number = try? container.decode(Double.self) { self = .number(number) }
+        else if let text = try? container.decode(String.self) { self = .string(text) }
+        else if let array = try? container.decode([JSONValue].self) { self = .array(array) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    public var string: String? { if case .string(let text) = self { text } else { nil } }
+
+    /// A number, or a string holding one (some servers send `"expires_in": "3600"`).
+    public var number: Double? {
+        switch self {
+        case .number(let number): number
+        case .string(let text): Double(text)
+        default: nil
+        }
+    }
+
+    /// A string or an array of strings (`aud` may be either).
+    public var strings: [String] {
+        switch self {
+        case .string(let text): [text]
+        case .array(let items): items.compactMap(\.string)
+        default: []
+        }
+    }
+}

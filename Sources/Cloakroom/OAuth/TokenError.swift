@@ -1,0 +1,21 @@
+/// Why no token could be had. Messages name the realm, client and the IdP's `error` code, and
+/// never a secret, a token or a response body.
+public enum TokenError: Error, Sendable, CustomStringConvertible {
+    /// The IdP refused the credentials (400/401/403): not retried.
+    case rejected(status: Int, error: String?, description: String?)
+    /// The IdP could not be reached, or failed (5xx, 429, connection errors) until the deadline.
+    case unavailable(String)
+    /// The IdP answered, but not with a usable token.
+    case malformedResponse(String)
+    /// TLS or URL policy refused the endpoint (untrusted certificate, plain http).
+    case refused(String)
+
+    public var description: String {
+        switch self {
+        case .rejected(let status, let error, let description):
+            "the identity provider rejected the credentials (HTTP \(status)\(error.map { ", \($0)" } ?? "")\(description.map { ": \($0)" } ?? ""))"
+        case .unavailable(let message), .malformedResponse(let message), .refused(let message):
+            message
+        }
+    }
+}
