@@ -96,6 +96,9 @@ extension UnlockedVault {
                     slot.endpoint = newEndpoint
                     return slot
                 }
+                // Tokens came from the old endpoint; their seals bind it, so drop rather than keep dead rows.
+                try database.execute("DELETE FROM cached_tokens WHERE client_id IN (SELECT id FROM clients WHERE realm_id = ?)",
+                                     .integer(realm.rowID))
             }
         }
         return try vault.realm(named: name)

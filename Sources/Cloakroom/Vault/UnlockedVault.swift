@@ -6,12 +6,14 @@ public final class UnlockedVault {
     public let vault: Vault
     let key: VaultKey
     let secretsKey: SealingKey
+    let tokensKey: SealingKey
     let openedSlots: [OpenedSlot]
 
     init(vault: Vault, key: VaultKey, openedSlots: [OpenedSlot]) {
         self.vault = vault
         self.key = key
         self.secretsKey = key.subkey(for: .clientSecrets)
+        self.tokensKey = key.subkey(for: .cachedTokens)
         self.openedSlots = openedSlots
     }
 
@@ -99,6 +101,9 @@ public final class UnlockedVault {
         let newVault = UnlockedVault(vault: vault, key: newKey, openedSlots: openedSlots)
         let report = try database.writeTransaction {
             let resealed = try resealSecrets(where: "1", into: newVault)
+            // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
+            // nothing sealed under the old key remains.
+            try database.execute("DELETE FROM cached_tokens")
             var kept: [Int64] = []
             for slot in openedSlots {
                 guard let stored = try vault.storedKeyslots().first(where: { $0.id == slot.id }) else { continue }

@@ -1,0 +1,129 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// What a token request asks for, beyond the client: the cache is keyed by it.
+public struct TokenRequestShape: Hashable, Sendable {
+    /// Scopes, deduplicated and sorted: `a b` and `b a` are one cache entry.
+    public let scopes: [String]
+    public let audience: String?
+
+    public init(scopes: [String] = [], audience: String? = nil) {
+        self.scopes = Array(Set(scopes.filter { !$0.isEmpty })).sorted()
+        self.audience = audience
+    }
+
+    /// The cache key: stable text, unambiguous because neither part can hold a newline.
+    var cacheKey: String { "scope=\(scopes.joined(separator: " "))\naudience=\(audience ?? "")" }
+}
+
+/// One entry of the token cache, as `cloak cache list` shows it (never the token).
+public struct CachedTokenInfo: Sendable {
+    public var client: ClientRef
+    public var shape: String
+    public var secretVersion: Int
+    public var issuedAt: Date
+    public var expiresAt: Date
+    public var scope: String?
+}
+
+extension UnlockedVault {
+    /// Where a cached token belongs; opening succeeds only with all of it unchanged.
+    struct TokenSlot {
+        var clientRowID: Int64
+        var cacheKey: String
+        var secretVersion: Int
+        var endpoint: String
+        var issuedAt: Int64
+        var expiresAt: Int64
+    }
+
+    func context(for slot: TokenSlot) -> AssociatedData {
+        var context = AssociatedData("cloakroom cached-token v1")
+        context.append(bytes: vault.vaultID)
+        context.append(slot.clientRowID)
+        context.append(slot.cacheKey)
+        context.append(Int64(slot.secretVersion))
+        context.append(slot.endpoint)
+        context.append(slot.issuedAt)
+        context.append(slot.expiresAt)
+        return context
+    }
+
+    /// The cached token for `client` and `shape` that is still good for `minimumTTL` at `now`,
+    /// sealed for the client's current secret version and its realm's current endpoint.
+    /// Reads one row and opens one sealed value; a token that does not open is treated as absent
+    /// (and will be replaced), since it can always be fetched again.
+    public func cachedToken(for client: ClientRef, _ shape: TokenRequestShape, minimumTTL: TimeInterval, now: Date) throws -> AccessToken? {
+        let sql = """
+            SELECT t.client_id, t.secret_version, coalesce(r.token_url, r.issuer), t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
+            FROM cached_tokens t
+            JOIN clients c ON c.id = t.client_id
+            JOIN realms r ON r.id = c.realm_id
+            JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
+            WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
+            """
+        let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL) * 1000).rounded(.down))
+        let found = try database.row(sql, .text(client.realm.rawValue), .text(client.name.rawValue), .text(shape.cacheKey), .integer(cutoff)) { row in
+            (TokenSlot(clientRowID: row.integer(0), cacheKey: shape.cacheKey, secretVersion: Int(row.integer(1)), endpoint: row.text(2),
+                       issuedAt: row.integer(3), expiresAt: row.integer(4)),
+             row.optionalText(5), SealedBox(nonce: row.blob(6), ciphertext: row.blob(7)))
+        }
+        guard let (slot, scope, box) = found, let bytes = tokensKey.open(box, authenticating: context(for: slot)) else { return nil }
+        let value = bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        return AccessToken(value: value, expiresAt: Date(milliseconds: slot.expiresAt), issuedAt: Date(milliseconds: slot.issuedAt), scope: scope)
+    }
+
+    /// Stores `token` as the cache entry for `client` and `shape`, sealed for `secretVersion`.
+    public func storeToken(_ token: AccessToken, for client: ClientRef, _ shape: TokenRequestShape, secretVersion: Int) throws {
+        try database.writeTransaction {
+            let record = try vault.client(client)
+            let realm = try vault.realm(named: client.realm)
+            let slot = TokenSlot(clientRowID: record.rowID, cacheKey: shape.cacheKey, secretVersion: secretVersion,
+                                 endpoint: realm.secretEndpoint, issuedAt: token.issuedAt.milliseconds, expiresAt: token.expiresAt.milliseconds)
+            let box = tokensKey.seal(SecureBytes(copying: Array(token.value.utf8)), authenticating: context(for: slot))
+            try database.execute(
+                """
+                INSERT INTO cached_tokens (client_id, cache_key, secret_version, issued_at, expires_at, scope, nonce, sealed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (client_id, cache_key) DO UPDATE SET
+                    secret_version = excluded.secret_version, issued_at = excluded.issued_at, expires_at = excluded.expires_at,
+                    scope = excluded.scope, nonce = excluded.nonce, sealed = excluded.sealed
+                """,
+                .integer(record.rowID), .text(shape.cacheKey), .integer(Int64(secretVersion)), .integer(slot.issuedAt),
+                .integer(slot.expiresAt), .optional(token.scope), .blob(box.nonce), .blob(box.ciphertext))
+        }
+    }
+
+    /// Drops cached tokens: of one client, or all. Returns how many.
+    @discardableResult
+    public func clearTokenCache(for client: ClientRef? = nil) throws -> Int {
+        try database.writeTransaction {
+            guard let client else { return try database.execute("DELETE FROM cached_tokens") }
+            return try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(try vault.client(client).rowID))
+        }
+    }
+}
+
+extension Vault {
+    /// The token cache's entries, without the tokens.
+    public func cachedTokens() throws -> [CachedTokenInfo] {
+        try database.rows("""
+            SELECT r.name, c.name, t.cache_key, t.secret_version, t.issued_at, t.expires_at, t.scope
+            FROM cached_tokens t JOIN clients c ON c.id = t.client_id JOIN realms r ON r.id = c.realm_id
+            ORDER BY r.name, c.name, t.cache_key
+            """) { row in
+            CachedTokenInfo(
+                client: ClientRef(realm: Name(trusted: row.text(0)), name: Name(trusted: row.text(1))),
+                shape: row.text(2).replacing("\n", with: " "), secretVersion: Int(row.integer(3)),
+                issuedAt: Date(milliseconds: row.integer(4)), expiresAt: Date(milliseconds: row.integer(5)), scope: row.optionalText(6))
+        }
+    }
+}
+
+extension Date {
+    init(milliseconds: Int64) { self.init(timeIntervalSince1970: TimeInterval(milliseconds) / 1000) }
+    var milliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
+}
