@@ -18,6 +18,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C stays behind two walls: libsodium is imported only by Sources/Cloakroom/Vault,
@@ -39,7 +42,14 @@ let package = Package(
 
         .target(
             name: "Cloakroom",
-            dependencies: ["CSodium", "CSQLite"],
+            dependencies: [
+                "CSodium", "CSQLite",
+                // Used only when a token must be fetched: a cache hit starts no event loop.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strictness,
             plugins: ["EmbedMigrations"]
         ),

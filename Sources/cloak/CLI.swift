@@ -20,6 +20,9 @@ enum CLI {
             Terminal.error(error.message)
             if debug, let underlying = error.underlying { Terminal.error("(\(error.code.rawValue)) \(underlying)") }
             return ExitStatus(error.code).rawValue
+        case let error as TokenError:
+            Terminal.error(error.description)
+            return ExitStatus(error).rawValue
         case let error as UsageError:
             Terminal.error(error.message)
             return ExitStatus.usage.rawValue
@@ -58,6 +61,19 @@ enum ExitStatus: Int32 {
     case filesystem = 8
     case busy = 9
     case unhealthy = 10
+    case credentialsRejected = 11
+    case idpUnavailable = 12
+    case idpMalformed = 13
+    case idpRefused = 14
+
+    init(_ error: TokenError) {
+        switch error {
+        case .rejected: self = .credentialsRejected
+        case .unavailable: self = .idpUnavailable
+        case .malformedResponse: self = .idpMalformed
+        case .refused: self = .idpRefused
+        }
+    }
 
     init(_ code: VaultError.Code) {
         switch code {

@@ -30,6 +30,8 @@ enum Output {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
+    static func write(_ text: String) { Terminal.write(1, text) }
+
     static func json(_ value: JSON) {
         Terminal.write(1, value.text)
     }

@@ -46,6 +46,12 @@ struct VaultOptions: ParsableArguments {
         return .milliseconds(Int64(seconds * 1000))
     }
 
+    /// `CLOAK_DEADLINE` (seconds): how long fetching one token may take, retries included.
+    var deadline: Duration {
+        guard let text = environment["CLOAK_DEADLINE"], let seconds = Double(text), seconds > 0 else { return .seconds(10) }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
     func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: busyTimeout) }
 
     /// The credentials given: the key file, the passphrase from `--passphrase-fd`, or — when the

@@ -2,7 +2,7 @@
 /// never a secret, a token or a response body.
 public enum TokenError: Error, Sendable, CustomStringConvertible {
     /// The IdP refused the credentials (400/401/403): not retried.
-    case rejected(status: Int, error: String?, description: String?)
+    case rejected(client: ClientRef, status: Int, error: String?, description: String?)
     /// The IdP could not be reached, or failed (5xx, 429, connection errors) until the deadline.
     case unavailable(String)
     /// The IdP answered, but not with a usable token.
@@ -12,8 +12,8 @@ public enum TokenError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .rejected(let status, let error, let description):
-            "the identity provider rejected the credentials (HTTP \(status)\(error.map { ", \($0)" } ?? "")\(description.map { ": \($0)" } ?? ""))"
+        case .rejected(let client, let status, let error, let description):
+            "the identity provider of realm \(client.realm) rejected client \(client) (HTTP \(status)\(error.map { ", \($0)" } ?? "")\(description.map { ": \($0)" } ?? "")). Check its client_id and secret (`cloak client show \(client)`); the request was not retried."
         case .unavailable(let message), .malformedResponse(let message), .refused(let message):
             message
         }

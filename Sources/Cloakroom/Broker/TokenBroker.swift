@@ -1,0 +1,146 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+import Synchronization
+
+/// Hands out access tokens for a vault's clients: from memory, from the vault's sealed cache,
+/// or from the identity provider — once per expiry per request shape, however many tasks in
+/// this process and processes on this machine ask at the same time.
+///
+/// ```swift
+/// let broker = try TokenBroker(vault: path, credentials: [.keyFile(KeyFile.load(from: keyPath))])
+/// let token = try await broker.token(for: "prod/orders").token
+/// ```
+public final class TokenBroker: Sendable {
+    public struct Configuration: Sendable {
+        /// A token is served only while at least this much of its life is left.
+        public var minimumTTL: TimeInterval = 30
+        /// Past this fraction of its life, a token is refreshed (and still served if that fails).
+        public var refreshAfter: Double = 0.8
+        /// How long fetching one token may take, retries included.
+        public var deadline: Duration = .seconds(10)
+        public var clock: @Sendable () -> Date = { Date() }
+
+        public init() {}
+    }
+
+    /// Where a token came from.
+    public enum Source: String, Sendable {
+        case memory, cache, idp
+    }
+
+    public struct Grant: Sendable {
+        public var token: AccessToken
+        public var source: Source
+    }
+
+    private struct Key: Hashable, Sendable {
+        var client: ClientRef
+        var shape: TokenRequestShape
+    }
+
+    private let vault: Mutex<UnlockedVault>
+    private let memory = Mutex<[Key: AccessToken]>([:])
+    private let inFlight = Mutex<[Key: Task<Grant, any Error>]>([:])
+    private let configuration: Configuration
+    private let client: TokenClient
+    private let lockDirectory: String
+
+    /// Opens and unlocks the vault at `path`.
+    public convenience init(vault path: String, credentials: [VaultCredential], configuration: Configuration = Configuration()) throws {
+        try self.init(try Vault.open(at: path, clock: configuration.clock).unlock(with: credentials), configuration: configuration)
+    }
+
+    /// Takes over `vault`: from now on only the broker uses it.
+    public init(_ vault: sending UnlockedVault, configuration: Configuration = Configuration()) throws {
+        lockDirectory = vault.vault.path + ".locks"
+        try FileSystem.createDirectories(lockDirectory, mode: 0o700)
+        self.vault = Mutex(vault)
+        self.configuration = configuration
+        var client = TokenClient()
+        client.deadline = configuration.deadline
+        client.clock = configuration.clock
+        self.client = client
+    }
+
+    /// A token from memory or the vault's cache, without any network and without starting an
+    /// event loop or a task: what `cloak token` tries before anything else. `nil` on a miss.
+    public func cachedToken(for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil) throws -> Grant? {
+        let key = Key(client: try ClientRef(client), shape: TokenRequestShape(scopes: scopes, audience: audience))
+        let minimumTTL = minimumTTL ?? configuration.minimumTTL
+        if let token = memory.withLock({ $0[key] }), isFresh(token, minimumTTL: minimumTTL) { return Grant(token: token, source: .memory) }
+        let now = configuration.clock()
+        guard let token = try vault.withLock({ try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }),
+              isFresh(token, minimumTTL: minimumTTL) else { return nil }
+        memory.withLock { $0[key] = token }
+        return Grant(token: token, source: .cache)
+    }
+
+    /// A token for `client` (`REALM/NAME`) good for at least `minimumTTL` seconds.
+    /// - Parameter refresh: skip memory and cache and ask the identity provider.
+    /// - Throws: `VaultError` (unknown client, vault problems) or `TokenError` (the IdP's answer).
+    public func token(
+        for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil, refresh: Bool = false
+    ) async throws -> Grant {
+        let key = Key(client: try ClientRef(client), shape: TokenRequestShape(scopes: scopes, audience: audience))
+        let minimumTTL = minimumTTL ?? configuration.minimumTTL
+        if !refresh, let token = memory.withLock({ $0[key] }), isFresh(token, minimumTTL: minimumTTL) {
+            return Grant(token: token, source: .memory)
+        }
+        let task = inFlight.withLock { tasks in
+            if let running = tasks[key] { return running }
+            let task = Task { try await self.fetch(key, minimumTTL: minimumTTL, refresh: refresh) }
+            tasks[key] = task
+            return task
+        }
+        defer { _ = inFlight.withLock { tasks in tasks[key] == task ? tasks.removeValue(forKey: key) : nil } }
+        let grant = try await task.value
+        memory.withLock { $0[key] = grant.token }
+        return grant
+    }
+
+    /// Valid for `minimumTTL` more seconds and not yet due for an early refresh.
+    private func isFresh(_ token: AccessToken, minimumTTL: TimeInterval) -> Bool {
+        let now = configuration.clock()
+        let life = token.expiresAt.timeIntervalSince(token.issuedAt)
+        return token.remaining(at: now) > minimumTTL && now.timeIntervalSince(token.issuedAt) < life * configuration.refreshAfter
+    }
+
+    /// The leader's path: the cross-process lock, the vault cache again, then the IdP.
+    private func fetch(_ key: Key, minimumTTL: TimeInterval, refresh: Bool) async throws -> Grant {
+        let now = configuration.clock()
+        let cached = try vault.withLock { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }
+        if !refresh, let cached, isFresh(cached, minimumTTL: minimumTTL) { return Grant(token: cached, source: .cache) }
+
+        let end = ContinuousClock.now + configuration.deadline
+        guard let lock = try await FileLock.acquire(lockPath(for: key), until: end) else {
+            if let cached, cached.remaining(at: configuration.clock()) > 0 { return Grant(token: cached, source: .cache) }
+            throw TokenError.unavailable("another process has been fetching a token for \(key.client) for longer than \(configuration.deadline); try again.")
+        }
+        // Another process may have fetched while we waited for the lock.
+        let after = try vault.withLock { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: configuration.clock()) }
+        if let after, isFresh(after, minimumTTL: minimumTTL), !refresh || after.issuedAt != cached?.issuedAt {
+            return Grant(token: after, source: .cache)
+        }
+        let (request, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
+        do {
+            let token = try await client.token(for: request)
+            try vault.withLock { try $0.storeToken(token, for: key.client, key.shape, secretVersion: version) }
+            _ = consume lock
+            return Grant(token: token, source: .idp)
+        } catch let error as TokenError {
+            // The IdP is down, but a token from before is still valid: serve it rather than fail.
+            if case .unavailable = error, let after, after.remaining(at: configuration.clock()) > 0 {
+                return Grant(token: after, source: .cache)
+            }
+            throw error
+        }
+    }
+
+    private func lockPath(for key: Key) -> String {
+        let name = Sodium.digest(Array("\(key.client)\n\(key.shape.cacheKey)".utf8), length: 16).hex
+        return lockDirectory + "/" + name + ".lock"
+    }
+}

@@ -1,0 +1,183 @@
+internal import AsyncHTTPClient
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOSSL
+
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+
+/// Everything a client-credentials request needs. Built only from a client's *current*
+/// secret, opened from the vault for the realm it was sealed for.
+struct TokenRequest: Sendable {
+    var tokenURL: String
+    var caFile: String?
+    var allowsInsecureHTTP: Bool
+    var clientID: String
+    var authMethod: AuthMethod
+    var secret: ClientSecret
+    var shape: TokenRequestShape
+    /// For messages: `realm/name`.
+    var ref: ClientRef
+}
+
+/// Asks token endpoints for tokens with the client-credentials grant (RFC 6749 §4.4), retrying
+/// what may pass (5xx, 429, connection failures) with jittered backoff within a deadline, and
+/// never what will not (credential errors).
+struct TokenClient: Sendable {
+    /// How long one `token(for:)` may take, retries included.
+    var deadline: Duration = .seconds(10)
+    /// Pauses between attempts; tests replace it to run without waiting.
+    var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    var clock: @Sendable () -> Date = { Date() }
+
+    /// One client for the process, made on first use: a cache hit never gets here, so it never
+    /// starts an event loop. Redirects are refused: following one would send the client's
+    /// credentials to wherever a token endpoint points.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    func token(for request: TokenRequest) async throws(TokenError) -> AccessToken {
+        let start = ContinuousClock.now
+        let end = start + deadline
+        var attempt = 0
+        var lastProblem = "no attempt was made"
+        while true {
+            attempt += 1
+            let sentAt = clock()
+            let outcome = await send(request, until: end)
+            let wait: Duration
+            switch outcome {
+            case .token(let body):
+                return try TokenResponse.token(from: body, sentAt: sentAt)
+            case .credentialsRejected(let status, let body):
+                let error = TokenResponse.error(from: body)
+                throw .rejected(client: request.ref, status: status, error: error.code, description: error.description)
+            case .retryable(let problem, let retryAfter):
+                lastProblem = problem
+                let backoff = Duration.milliseconds(Int64(Double(200 << min(attempt - 1, 5)) * Double.random(in: 0.5...1.0)))
+                wait = max(backoff, retryAfter ?? .zero)
+            case .final(let error):
+                throw error
+            }
+            guard ContinuousClock.now + wait < end else {
+                throw .unavailable("could not get a token for \(request.ref) from \(Self.host(request.tokenURL)) within \(deadline) (\(attempt) attempt\(attempt == 1 ? "" : "s")): \(lastProblem)")
+            }
+            do { try await sleep(wait) } catch { throw .unavailable("cancelled while waiting to retry: \(lastProblem)") }
+        }
+    }
+
+    private enum Outcome {
+        case token([UInt8])
+        case credentialsRejected(Int, [UInt8])
+        case retryable(String, retryAfter: Duration?)
+        case final(TokenError)
+    }
+
+    private func send(_ request: TokenRequest, until end: ContinuousClock.Instant) async -> Outcome {
+        var http = HTTPClientRequest(url: request.tokenURL)
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        http.headers.add(name: "Accept", value: "application/json")
+        var form: [(String, String)] = [("grant_type", "client_credentials")]
+        if !request.shape.scopes.isEmpty { form.append(("scope", request.shape.scopes.joined(separator: " "))) }
+        if let audience = request.shape.audience { form.append(("audience", audience)) }
+        var body = FormEncoding.body(form)
+        request.secret.withUnsafeBytes { secret in
+            switch request.authMethod {
+            case .clientSecretBasic:
+                // RFC 6749 §2.3.1: each half form-encoded, then base64 (Keycloak decodes both halves).
+                var credentials: [UInt8] = []
+                FormEncoding.encode(request.clientID.utf8, into: &credentials)
+                credentials.append(UInt8(ascii: ":"))
+                FormEncoding.encode(secret, into: &credentials)
+                http.headers.add(name: "Authorization", value: "Basic " + Data(credentials).base64EncodedString())
+                credentials.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            case .clientSecretPost:
+                body += Array("&client_id=".utf8)
+                FormEncoding.encode(request.clientID.utf8, into: &body)
+                body += Array("&client_secret=".utf8)
+                FormEncoding.encode(secret, into: &body)
+            }
+        }
+        http.body = .bytes(ByteBuffer(bytes: body))
+        body.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        if let caFile = request.caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            http.tlsConfiguration = tls
+        }
+
+        let remaining = end - ContinuousClock.now
+        guard remaining > .zero else { return .retryable("the deadline passed", retryAfter: nil) }
+        let response: HTTPClientResponse
+        do {
+            response = try await Self.http.execute(http, timeout: .nanoseconds(Int64(remaining.components.seconds) * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))
+        } catch {
+            return Self.classify(error, request)
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = Array(buffer: try await response.body.collect(upTo: TokenResponse.maximumBodySize))
+        } catch is NIOTooManyBytesError {
+            return .final(.malformedResponse("the token endpoint of \(request.ref.realm) sent a response larger than \(TokenResponse.maximumBodySize / 1024) KiB; is \(Self.host(request.tokenURL)) an OAuth token endpoint?"))
+        } catch {
+            return .retryable("the connection failed while reading the response (\(Self.describe(error)))", retryAfter: nil)
+        }
+        let status = Int(response.status.code)
+        switch status {
+        case 200:
+            return .token(bytes)
+        case 400, 401, 403:
+            return .credentialsRejected(status, bytes)
+        case 429, 500...599:
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
+            return .retryable("HTTP \(status)", retryAfter: retryAfter)
+        default:
+            return .final(.malformedResponse("the token URL of realm \(request.ref.realm) answered HTTP \(status); is \(request.tokenURL) an OAuth token endpoint?"))
+        }
+    }
+
+    /// `Retry-After` in seconds (HTTP-dates are rare from token endpoints and treated as absent).
+    static func retryAfter(_ value: String) -> Duration? {
+        Int(value.trimmingWhitespace).map { .seconds(max(0, min($0, 3600))) }
+    }
+
+    private static func classify(_ error: any Error, _ request: TokenRequest) -> Outcome {
+        if let tls = error as? NIOSSLError {
+            return .final(.refused("TLS with \(host(request.tokenURL)) failed (\(tls)). If realm \(request.ref.realm) uses a private CA, trust it with `cloak realm update \(request.ref.realm) --ca-file CA.pem`."))
+        }
+        if let tls = error as? BoringSSLError {
+            return .final(.refused("the TLS certificate of \(host(request.tokenURL)) is not trusted (\(tls)). If realm \(request.ref.realm) uses a private CA, trust it with `cloak realm update \(request.ref.realm) --ca-file CA.pem`."))
+        }
+        return .retryable("\(describe(error)) talking to \(host(request.tokenURL))", retryAfter: nil)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout: return "timed out"
+            case .remoteConnectionClosed: return "the connection was closed"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+
+    static func host(_ url: String) -> String { URLComponents(string: url)?.host ?? url }
+}
+
+extension String {
+    var trimmingWhitespace: Substring {
+        let scalars = unicodeScalars
+        let start = scalars.firstIndex { $0 != " " && $0 != "\t" } ?? scalars.endIndex
+        let end = scalars.lastIndex { $0 != " " && $0 != "\t" }.map { scalars.index(after: $0) } ?? start
+        return self[start..<max(start, end)]
+    }
+}

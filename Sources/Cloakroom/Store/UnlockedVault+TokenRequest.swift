@@ -1,0 +1,29 @@
+extension UnlockedVault {
+    /// What a token request for `ref` needs, with the current secret opened, and that secret's
+    /// version (the cache entry is bound to it). Only a *current* secret is ever used here.
+    /// - Throws: `VaultError` `.notFound`, `.corrupted`; `.invalidInput` for a realm whose token
+    ///   URL is not known yet.
+    func tokenRequest(for ref: ClientRef, _ shape: TokenRequestShape) throws -> (TokenRequest, secretVersion: Int) {
+        let realm = try vault.realm(named: ref.realm)
+        let client = try vault.client(ref)
+        guard let version = client.secretVersion else {
+            throw VaultError(.corrupted, "\(ref) has no current secret; store it again with `cloak client remove` and `cloak client add`.")
+        }
+        guard let tokenURL = realm.tokenURL else {
+            throw VaultError(.invalidInput, "realm \(ref.realm) has only an issuer; give its token endpoint with `cloak realm update \(ref.realm) --token-url URL`.")
+        }
+        let secret = try currentSecret(of: ref)
+        let request = TokenRequest(
+            tokenURL: tokenURL, caFile: realm.caFile, allowsInsecureHTTP: realm.allowsInsecureHTTP,
+            clientID: client.clientID, authMethod: client.authMethod, secret: secret,
+            shape: shape.with(defaults: client), ref: ref)
+        return (request, version)
+    }
+}
+
+extension TokenRequestShape {
+    /// The client's stored scopes and audience apply when the request names none.
+    func with(defaults client: Client) -> TokenRequestShape {
+        TokenRequestShape(scopes: scopes.isEmpty ? client.scopes : scopes, audience: audience ?? client.audience)
+    }
+}

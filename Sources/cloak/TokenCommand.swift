@@ -1,0 +1,107 @@
+import ArgumentParser
+import Cloakroom
+import Dispatch
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print a valid access token for a client: cached when it can be, fetched when it must.",
+        discussion: """
+            The token comes from the vault's sealed cache while it has more than --min-ttl seconds \
+            left and has used less than 80% of its life; otherwise from the identity provider, with \
+            one request per expiry however many processes ask at once. If the identity provider is \
+            down, a cached token that is still valid is printed instead of failing.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case raw, json, header, env
+        case execCredential = "exec-credential"
+    }
+
+    @OptionGroup var options: VaultOptions
+    @Argument(help: ArgumentHelp("The client.", valueName: "realm/name")) var ref: String
+    @Option(help: "raw (the token), json, header (an Authorization line), env, or exec-credential (Kubernetes).")
+    var format: Format = .raw
+    @Option(help: "A scope to request instead of the client's own; repeat for several.") var scope: [String] = []
+    @Option(help: "An audience to request instead of the client's own.") var audience: String?
+    @Option(name: .customLong("min-ttl"), help: "Seconds the token must stay valid (default 30).") var minTTL: Double = 30
+    @Flag(help: "Ignore the cache and ask the identity provider.") var refresh = false
+    @Option(name: .customLong("env-var"), help: "The variable name for --format env.") var envVar = "ACCESS_TOKEN"
+
+    func run() throws {
+        _ = try ClientRef(ref)
+        guard minTTL >= 0 else { throw UsageError("--min-ttl must be 0 or more seconds.") }
+        var configuration = TokenBroker.Configuration()
+        configuration.minimumTTL = minTTL
+        configuration.deadline = options.deadline
+        let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
+        let scopes = scope.flatMap { $0.split(separator: " ").map(String.init) }
+        if !refresh, let grant = try broker.cachedToken(for: ref, scopes: scopes, audience: audience) {
+            return print(grant)
+        }
+        let ref = self.ref, audience = self.audience, refresh = self.refresh
+        let grant = try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh) }
+        print(grant)
+    }
+
+    private func print(_ grant: TokenBroker.Grant) {
+        Output.write(TokenOutput.render(grant, format: format, envVar: envVar, now: Date()))
+    }
+}
+
+/// The shapes `cloak token` prints a token in.
+enum TokenOutput {
+    static func render(_ grant: TokenBroker.Grant, format: TokenCommand.Format, envVar: String, now: Date) -> String {
+        let token = grant.token
+        let expiresIn = max(0, Int64(token.remaining(at: now).rounded(.down)))
+        switch format {
+        case .raw:
+            return token.value + "\n"
+        case .header:
+            return "Authorization: Bearer \(token.value)\n"
+        case .env:
+            return "\(envVar)='\(token.value)'\n\(envVar)_EXPIRES_AT='\(Output.time(token.expiresAt))'\n"
+        case .json:
+            return JSON.object([
+                "access_token": .string(token.value),
+                "token_type": .string(token.tokenType),
+                "expires_at": .string(Output.time(token.expiresAt)),
+                "expires_in": .number(expiresIn),
+                "scope": .optional(token.scope),
+                "source": .string(grant.source == .idp ? "idp" : "cache"),
+            ]).text
+        case .execCredential:
+            return JSON.object([
+                "apiVersion": .string("client.authentication.k8s.io/v1"),
+                "kind": .string("ExecCredential"),
+                "status": .object([
+                    "token": .string(token.value),
+                    "expirationTimestamp": .string(Output.time(token.expiresAt)),
+                ]),
+            ]).text
+        }
+    }
+}
+
+/// Runs async work from a synchronous command. Only the paths that need the network come here,
+/// so a cache hit never starts Swift concurrency's thread pool.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let result = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+        result.withLock { $0 = outcome }
+        done.signal()
+    }
+    done.wait()
+    return try result.withLock { $0! }.get()
+}
