@@ -8,4 +8,5 @@ import Darwin
 umask(0o077)
 // Synchronous on purpose: an async main starts Swift concurrency's thread pool, which costs a
 // whole-process `cloak` about 2 ms of its budget before it has done anything.
-exit(CLI.main(Array(CommandLine.arguments.dropFirst())))
+let arguments = Array(CommandLine.arguments.dropFirst())
+exit(FastToken.run(arguments) ?? CLI.main(arguments))

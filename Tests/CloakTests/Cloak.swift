@@ -18,10 +18,7 @@ final class Sandbox: @unchecked Sendable {
     var keyFile: String { directory.file("key") }
 
     /// `cloak` next to this test bundle in .build/<config>/.
-    static let binary: String = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("cloak").path
-    }()
+    static let binary = IdP.productsDirectory + "/cloak"
 
     var environment: [String: String] {
         [

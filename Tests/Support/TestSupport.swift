@@ -19,6 +19,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 public enum RawVault {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Every row of every table as text: equal before and after means nothing changed.

@@ -78,6 +78,17 @@ public final class TokenBroker: Sendable {
         return Grant(token: token, source: .cache)
     }
 
+    /// A fresh cached token from `vault` alone: no broker, no lock directory, no task.
+    /// What `cloak token` uses first, to keep a cache hit to one row read and one seal opened.
+    public static func cachedToken(in vault: UnlockedVault, for client: String, scopes: [String] = [], audience: String? = nil,
+                                   configuration: Configuration = Configuration()) throws -> Grant? {
+        let ref = try ClientRef(client)
+        let now = configuration.clock()
+        guard let token = try vault.cachedToken(for: ref, TokenRequestShape(scopes: scopes, audience: audience), minimumTTL: 0, now: now),
+              isFresh(token, minimumTTL: configuration.minimumTTL, configuration: configuration) else { return nil }
+        return Grant(token: token, source: .cache)
+    }
+
     /// A token for `client` (`REALM/NAME`) good for at least `minimumTTL` seconds.
     /// - Parameter refresh: skip memory and cache and ask the identity provider.
     /// - Throws: `VaultError` (unknown client, vault problems) or `TokenError` (the IdP's answer).
@@ -103,6 +114,10 @@ public final class TokenBroker: Sendable {
 
     /// Valid for `minimumTTL` more seconds and not yet due for an early refresh.
     private func isFresh(_ token: AccessToken, minimumTTL: TimeInterval) -> Bool {
+        Self.isFresh(token, minimumTTL: minimumTTL, configuration: configuration)
+    }
+
+    private static func isFresh(_ token: AccessToken, minimumTTL: TimeInterval, configuration: Configuration) -> Bool {
         let now = configuration.clock()
         let life = token.expiresAt.timeIntervalSince(token.issuedAt)
         return token.remaining(at: now) > minimumTTL && now.timeIntervalSince(token.issuedAt) < life * configuration.refreshAfter

@@ -55,7 +55,11 @@ struct TokenClient: Sendable {
             let wait: Duration
             switch outcome {
             case .token(let body):
-                return try TokenResponse.token(from: body, sentAt: sentAt)
+                do {
+                    return try TokenResponse.token(from: body, sentAt: sentAt)
+                } catch {
+                    throw .malformedResponse("\(error) (client \(request.ref), \(request.tokenURL)); is that the realm's OAuth token endpoint?")
+                }
             case .credentialsRejected(let status, let body):
                 let error = TokenResponse.error(from: body)
                 throw .rejected(client: request.ref, status: status, error: error.code, description: error.description)

@@ -42,11 +42,6 @@ final class Database {
         sqlite3_close_v2(handle)
     }
 
-    /// Lets closing checkpoint the WAL again; call once the file is known to be a healthy vault.
-    func checkpointOnClose() {
-        cloak_sqlite3_checkpoint_on_close(handle, 1)
-    }
-
     /// Runs one or more statements that take no parameters (schema, pragmas).
     func execute(script sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
@@ -100,6 +95,10 @@ final class Database {
         do {
             let result = try body()
             try execute(script: "COMMIT")
+            // Copy the WAL into the main file now, not when the connection closes: the main file
+            // stays a complete copy after every command, and a process that only read pays nothing
+            // on exit. PASSIVE never waits for readers; what it cannot copy, the next write will.
+            _ = try? execute(script: "PRAGMA wal_checkpoint(PASSIVE)")
             return result
         } catch {
             try? execute(script: "ROLLBACK")

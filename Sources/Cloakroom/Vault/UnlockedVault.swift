@@ -5,15 +5,14 @@
 public final class UnlockedVault {
     public let vault: Vault
     let key: VaultKey
-    let secretsKey: SealingKey
-    let tokensKey: SealingKey
+    // Derived on first use: a cached-token read needs only the token subkey.
+    lazy var secretsKey: SealingKey = key.subkey(for: .clientSecrets)
+    lazy var tokensKey: SealingKey = key.subkey(for: .cachedTokens)
     let openedSlots: [OpenedSlot]
 
     init(vault: Vault, key: VaultKey, openedSlots: [OpenedSlot]) {
         self.vault = vault
         self.key = key
-        self.secretsKey = key.subkey(for: .clientSecrets)
-        self.tokensKey = key.subkey(for: .cachedTokens)
         self.openedSlots = openedSlots
     }
 

@@ -65,7 +65,6 @@ public final class Vault {
         guard let vaultID = try database.row("SELECT vault_id FROM vault", read: { $0.blob(0) }), vaultID.count == 16 else {
             throw VaultError(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.")
         }
-        database.checkpointOnClose()
         return Vault(path: path, database: database, vaultID: vaultID, clock: clock)
     }
 
@@ -95,7 +94,6 @@ public final class Vault {
             try Migrator.migrate(database, now: now)
             let vaultID = Sodium.randomBytes(16)
             let vault = Vault(path: path, database: database, vaultID: vaultID, clock: clock)
-            database.checkpointOnClose()
             let key = VaultKey.random()
             let unlocked = try database.writeTransaction {
                 try database.execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(vaultID), .integer(now))

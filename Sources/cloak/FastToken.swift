@@ -1,0 +1,54 @@
+import Cloakroom
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `cloak token REALM/NAME` served from the vault's cache without swift-argument-parser.
+///
+/// The parser builds its command tree by reflection, and each dynamic cast it makes scans the
+/// binary's protocol conformances: about 3 ms of a 10 ms process, more than the whole budget
+/// for a cached token (3× `sqlite3 VAULT 'select 1'`). This path understands only the common
+/// shape — `token REF [--format raw|json|header] [--min-ttl N] [--vault P] [--key-file P]` with a
+/// key file — and only a cache hit. Anything else, every miss and every error returns `nil` and
+/// the full command runs, with its own messages.
+enum FastToken {
+    static func run(_ arguments: [String]) -> Int32? {
+        guard arguments.first == "token", arguments.count >= 2 else { return nil }
+        var ref: String?
+        var format = "raw"
+        var minTTL: Double = 30
+        var vaultPath = Environment.variables["CLOAK_VAULT"].flatMap { $0.isEmpty ? nil : $0 }
+        var keyPath = Environment.variables["CLOAK_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            let value = index + 1 < arguments.count ? arguments[index + 1] : nil
+            switch argument {
+            case "--format": guard let value, ["raw", "json", "header"].contains(value) else { return nil }; format = value; index += 1
+            case "--min-ttl": guard let value, let seconds = Double(value), seconds >= 0 else { return nil }; minTTL = seconds; index += 1
+            case "--vault": guard let value else { return nil }; vaultPath = value; index += 1
+            case "--key-file": guard let value else { return nil }; keyPath = value; index += 1
+            default:
+                guard ref == nil, !argument.hasPrefix("-") else { return nil }
+                ref = argument
+            }
+            index += 1
+        }
+        guard let ref, let keyPath else { return nil }
+        do {
+            let vault = try Vault.open(at: Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.variables)))
+            let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: Paths.absolute(keyPath)))])
+            var configuration = TokenBroker.Configuration()
+            configuration.minimumTTL = minTTL
+            guard let grant = try TokenBroker.cachedToken(in: unlocked, for: ref, configuration: configuration) else { return nil }
+            let kind: TokenCommand.Format = format == "json" ? .json : format == "header" ? .header : .raw
+            Output.write(TokenOutput.render(grant, format: kind, envVar: "ACCESS_TOKEN", now: Date()))
+            return 0
+        } catch {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import CloakroomTestSupport
+import Testing
+
+/// `cloak token` against a real cloak-idp over HTTP on 127.0.0.1.
+@Suite(.serialized) struct TokenTests {
+    @Test func firstTokenComesFromTheIdPThenFromTheCache() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let (first, json) = try sandbox.tokenJSON("r1/basic")
+        #expect(first.status == 0, "\(first)")
+        #expect(json["source"] as? String == "idp")
+        #expect(json["token_type"] as? String == "Bearer")
+        #expect((json["expires_in"] as? Int).map { (295...300).contains($0) } == true)
+        let (second, cached) = try sandbox.tokenJSON("r1/basic")
+        #expect(second.status == 0 && cached["source"] as? String == "cache")
+        #expect(cached["access_token"] as? String == json["access_token"] as? String)
+        #expect(try await idp.tokenRequests() == 1)
+        // Both client-authentication methods, and a secret full of characters Basic must encode.
+        let (post, postJSON) = try sandbox.tokenJSON("r1/post")
+        #expect(post.status == 0 && postJSON["source"] as? String == "idp", "\(post)")
+        #expect(!first.stderr.contains("fake-") && !post.stderr.contains("fake-"))
+    }
+
+    @Test func everyOutputFormat() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let raw = try sandbox.ok("token", "r1/basic").stdout
+        let token = raw.trimmingCharacters(in: .newlines)
+        #expect(token.split(separator: ".").count == 3 && raw == token + "\n")
+        #expect(try sandbox.ok("token", "r1/basic", "--format", "header").stdout == "Authorization: Bearer \(token)\n")
+        let env = try sandbox.ok("token", "r1/basic", "--format", "env", "--env-var", "ORDERS_TOKEN").stdout
+        #expect(env.hasPrefix("ORDERS_TOKEN='\(token)'\nORDERS_TOKEN_EXPIRES_AT='20"))
+        let exec = try sandbox.ok("token", "r1/basic", "--format", "exec-credential").stdout
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(exec.utf8)) as? [String: Any])
+        #expect(object["apiVersion"] as? String == "client.authentication.k8s.io/v1" && object["kind"] as? String == "ExecCredential")
+        let status = try #require(object["status"] as? [String: Any])
+        #expect(status["token"] as? String == token && (status["expirationTimestamp"] as? String)?.hasSuffix("Z") == true)
+    }
+
+    @Test func rejectedCredentialsFailAtOnceNamingTheClientNeverTheSecret() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try sandbox.ok("client", "add", "r1/wrong", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-wrong-secret")
+        try sandbox.ok("client", "add", "r1/unknown", "--client-id", "nobody", "--secret-stdin", stdin: "fake-whatever")
+        let wrong = try sandbox.run(["token", "r1/wrong"])
+        #expect(wrong.status == 11, "\(wrong)")
+        #expect(wrong.stderr.contains("rejected client r1/wrong") && wrong.stderr.contains("unauthorized_client"))
+        #expect(!wrong.stderr.contains("fake-") && wrong.stdout.isEmpty)
+        let unknown = try sandbox.run(["token", "r1/unknown"])
+        #expect(unknown.status == 11 && unknown.stderr.contains("invalid_client"), "\(unknown)")
+        #expect(try await idp.tokenRequests() == 2, "credential errors are not retried")
+    }
+
+    /// Faults that pass: retried within the deadline, and the user gets a token.
+    @Test(arguments: [
+        #"{"fault":"status","status":503,"route":"token","count":2}"#,
+        #"{"fault":"status","status":500,"route":"token","count":1}"#,
+        #"{"fault":"rate-limit","retry_after":1,"route":"token","count":1}"#,
+        #"{"fault":"reset","route":"token","count":1}"#,
+        #"{"fault":"html","status":502,"route":"token","count":1}"#,
+        #"{"fault":"missing-expires-in","route":"token","count":1}"#,
+        #"{"fault":"latency","delay_ms":300,"route":"token","count":1}"#,
+    ])
+    func transientFaultsAreRetried(fault: String) async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try await idp.fault(fault)
+        let (outcome, json) = try sandbox.tokenJSON("r1/basic")
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(json["source"] as? String == "idp")
+    }
+
+    /// Faults that do not pass: a clear error, a documented exit code, and nothing cached.
+    @Test(arguments: [
+        (#"{"fault":"truncated-json","route":"token","count":1}"#, Int32(13), "without a JSON object"),
+        (#"{"fault":"oversized","bytes":10485760,"route":"token","count":1}"#, 13, "larger than"),
+        (#"{"fault":"status","status":503,"route":"token"}"#, 12, "HTTP 503"),
+        (#"{"fault":"latency","delay_ms":5000,"route":"token"}"#, 12, "within"),
+    ])
+    func persistentFaultsFailClearly(fault: String, status: Int32, message: String) async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try await idp.fault(fault)
+        let outcome = try sandbox.run(["token", "r1/basic"], environment: ["CLOAK_DEADLINE": "2"])
+        #expect(outcome.status == status, "\(outcome)")
+        #expect(outcome.stderr.contains(message) && outcome.stdout.isEmpty, "\(outcome)")
+        #expect(try sandbox.ok("cache", "list", "--json").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+    }
+
+    @Test func idpDownServesAStillValidCachedToken() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let (_, first) = try sandbox.tokenJSON("r1/basic")
+        try await idp.fault(#"{"fault":"status","status":503,"route":"token"}"#)
+        // 290 s of the 300 s token must be left: only a refresh could satisfy that, and it fails.
+        let (outcome, json) = try sandbox.tokenJSON("r1/basic", ["--min-ttl", "295"], environment: ["CLOAK_DEADLINE": "1"])
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(json["source"] as? String == "cache" && json["access_token"] as? String == first["access_token"] as? String)
+    }
+
+    @Test func nothingListeningFailsWithinTheDeadline() throws {
+        let sandbox = Sandbox()
+        try sandbox.ok("init")
+        try sandbox.ok("realm", "add", "r1", "--token-url", "http://127.0.0.1:9/realms/r1/protocol/openid-connect/token")
+        try sandbox.ok("client", "add", "r1/basic", "--client-id", "x", "--secret-stdin", stdin: "fake-x")
+        let outcome = try sandbox.run(["token", "r1/basic"], environment: ["CLOAK_DEADLINE": "1"])
+        #expect(outcome.status == 12 && outcome.stderr.contains("127.0.0.1"), "\(outcome)")
+    }
+
+    @Test func aURLThatIsNotATokenEndpointIsNamed() throws {
+        let idp = try IdP()
+        let sandbox = Sandbox()
+        try sandbox.ok("init")
+        try sandbox.ok("realm", "add", "r1", "--token-url", idp.baseURL + "/realms/r1/.well-known/openid-configuration")
+        try sandbox.ok("client", "add", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
+        let outcome = try sandbox.run(["token", "r1/basic"])
+        #expect(outcome.status == 13 && outcome.stderr.contains("OAuth token endpoint"), "\(outcome)")
+    }
+
+    /// 24 processes ask at once for a token nobody has: the IdP sees one request.
+    @Test func concurrentProcessesMakeOneRequest() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try await idp.fault(#"{"fault":"latency","delay_ms":400,"route":"token"}"#)
+        let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
+            for _ in 0..<24 { group.addTask { try sandbox.run(["token", "r1/basic"]) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.allSatisfy { $0.status == 0 }, "\(outcomes.filter { $0.status != 0 })")
+        #expect(Set(outcomes.map(\.stdout)).count == 1, "everyone got the same token")
+        #expect(try await idp.tokenRequests() == 1)
+    }
+
+    /// SIGKILL while holding the refresh lock: the kernel releases it and the next one proceeds.
+    @Test func processKilledWhileRefreshingDoesNotBlockTheNext() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try await idp.fault(#"{"fault":"latency","delay_ms":8000,"route":"token","count":1}"#)
+        let victim = Process()
+        victim.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        victim.arguments = ["token", "r1/basic"]
+        victim.environment = sandbox.environment
+        victim.standardOutput = FileHandle.nullDevice
+        victim.standardError = FileHandle.nullDevice
+        try victim.run()
+        for _ in 0..<100 where try await idp.tokenRequests() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        let start = Date()
+        let (outcome, json) = try sandbox.tokenJSON("r1/basic")
+        #expect(outcome.status == 0 && json["source"] as? String == "idp", "\(outcome)")
+        #expect(Date().timeIntervalSince(start) < 6, "waited for the dead process's request")
+    }
+
+    @Test func untrustedCertificateIsRefusedUntilTheRealmTrustsItsCA() throws {
+        let certs = TemporaryDirectory()
+        let cert = certs.file("cert.pem"), key = certs.file("key.pem")
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        let idp = try IdP(tls: (cert, key))
+        #expect(idp.baseURL.hasPrefix("https://"))
+        let untrusted = try Sandbox.tokens(idp)
+        let refused = try untrusted.run(["token", "r1/basic"])
+        #expect(refused.status == 14 && refused.stderr.contains("--ca-file"), "\(refused)")
+        let trusted = try Sandbox.tokens(idp, caFile: cert)
+        let (outcome, json) = try trusted.tokenJSON("r1/basic")
+        #expect(outcome.status == 0 && json["source"] as? String == "idp", "\(outcome)")
+    }
+
+    @Test func cacheListAndClear() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try sandbox.ok("token", "r1/basic")
+        try sandbox.ok("token", "r1/post", "--scope", "profile")
+        let list = try sandbox.ok("cache", "list").stdout
+        #expect(list.contains("r1/basic") && list.contains("r1/post") && list.contains("scope=profile"))
+        #expect(!list.contains("eyJ"), "cache list printed a token")
+        try sandbox.ok("cache", "clear", "r1/basic")
+        #expect(!(try sandbox.ok("cache", "list").stdout.contains("r1/basic")))
+    }
+}

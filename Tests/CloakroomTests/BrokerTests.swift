@@ -1,0 +1,90 @@
+import Foundation
+import CloakroomTestSupport
+import Testing
+@testable import Cloakroom
+
+/// The library's broker against a real cloak-idp on 127.0.0.1, with an injected clock.
+@Suite(.serialized) struct BrokerTests {
+    /// A clock that starts now and moves only when told.
+    final class ManualClock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var now = Date()
+        func read() -> Date { lock.withLock { now } }
+        func advance(_ seconds: TimeInterval) { lock.withLock { now += seconds } }
+    }
+
+    func broker(_ idp: IdP, clock: ManualClock, deadline: Duration = .seconds(5)) throws -> (TokenBroker, Fixture) {
+        let fixture = try Fixture()
+        try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
+        try fixture.vault.addClient(ClientRef("r1/basic"), ClientSettings(clientID: "broker-svc"), secret: ClientSecret(IdP.basicSecret))
+        var configuration = TokenBroker.Configuration()
+        configuration.clock = { clock.read() }
+        configuration.deadline = deadline
+        let vault = try Vault.open(at: fixture.path, clock: { clock.read() }).unlock(with: [.keyFile(fixture.keyFile)])
+        return (try TokenBroker(vault, configuration: configuration), fixture)
+    }
+
+    @Test func thousandConcurrentCallersMakeOneRequest() async throws {
+        let idp = try IdP()
+        let clock = ManualClock()
+        let (broker, fixture) = try broker(idp, clock: clock)
+        defer { withExtendedLifetime(fixture) {} }
+        try await idp.fault(#"{"fault":"latency","delay_ms":200,"route":"token","count":1}"#)
+        let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<1000 { group.addTask { try await broker.token(for: "r1/basic").token.value } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(tokens.count == 1)
+        #expect(try await idp.tokenRequests() == 1)
+    }
+
+    @Test func tokensAreReusedThenRefreshedAfterEightyPercentOfTheirLife() async throws {
+        let idp = try IdP()
+        let clock = ManualClock()
+        let (broker, fixture) = try broker(idp, clock: clock)
+        defer { withExtendedLifetime(fixture) {} }
+        let first = try await broker.token(for: "r1/basic")
+        #expect(first.source == .idp)
+        clock.advance(200)  // 2/3 of 300 s
+        let second = try await broker.token(for: "r1/basic")
+        #expect(second.source == .memory && second.token.value == first.token.value)
+        #expect(try await idp.tokenRequests() == 1)
+        clock.advance(45)  // 245 s: past 80 %
+        let third = try await broker.token(for: "r1/basic")
+        #expect(third.source == .idp && third.token.value != first.token.value)
+        #expect(try await idp.tokenRequests() == 2)
+    }
+
+    @Test func aCachedTokenOutlivesAnOutageButNotItsExpiry() async throws {
+        let idp = try IdP()
+        let clock = ManualClock()
+        let (broker, fixture) = try broker(idp, clock: clock, deadline: .seconds(1))
+        defer { withExtendedLifetime(fixture) {} }
+        let first = try await broker.token(for: "r1/basic")
+        try await idp.fault(#"{"fault":"status","status":503,"route":"token"}"#)
+        clock.advance(250)  // due for refresh; the refresh fails; the old token still has 50 s
+        let during = try await broker.token(for: "r1/basic")
+        #expect(during.token.value == first.token.value)
+        clock.advance(60)  // now expired: nothing valid to serve
+        await #expect(throws: TokenError.self) { try await broker.token(for: "r1/basic") }
+    }
+
+    @Test func cachedTokenIsSharedThroughTheVault() async throws {
+        let idp = try IdP()
+        let clock = ManualClock()
+        let (broker, fixture) = try broker(idp, clock: clock)
+        _ = try await broker.token(for: "r1/basic")
+        // A second broker (another process, say) on the same vault finds the token without asking.
+        let other = try TokenBroker(vault: fixture.path, credentials: [.keyFile(fixture.keyFile)])
+        #expect(try other.cachedToken(for: "r1/basic")?.source == .cache)
+        #expect(try await other.token(for: "r1/basic").source == .memory)
+        #expect(try await idp.tokenRequests() == 1)
+    }
+
+    @Test func unknownClientIsAVaultError() async throws {
+        let idp = try IdP()
+        let (broker, fixture) = try broker(idp, clock: ManualClock())
+        defer { withExtendedLifetime(fixture) {} }
+        await #expect { try await broker.token(for: "r1/nope") } throws: { ($0 as? VaultError)?.code == .notFound }
+    }
+}

@@ -1,0 +1,87 @@
+public import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real `cloak-idp` process on 127.0.0.1, started for one test and stopped (by its PID) when
+/// released. Its realm `r1` has the clients the token tests use; secrets are obviously fake.
+public final class IdP: @unchecked Sendable {
+    let process = Process()
+    public let baseURL: String
+    let directory: TemporaryDirectory
+
+    /// `cloak-idp` next to the test bundle in .build/<config>/ (or `$CLOAK_IDP_BIN`).
+    public static var binary: String {
+        ProcessInfo.processInfo.environment["CLOAK_IDP_BIN"] ?? productsDirectory + "/cloak-idp"
+    }
+
+    /// Where `swift build` put the products this test bundle was built with.
+    public static var productsDirectory: String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+
+    public static let basicSecret = "fake-S3cr3t+/%&=AAAA"  // every character Basic auth must encode
+    public static let postSecret = "fake-post-secret-0000"
+
+    public init(tls: (cert: String, key: String)? = nil, lifespan: Int = 300) throws {
+        directory = TemporaryDirectory()
+        let config = directory.file("idp.json")
+        try """
+            {"realms":[{"realm":"r1","accessTokenLifespan":\(lifespan),"clients":[
+              {"clientId":"broker-svc","secret":"\(Self.basicSecret)"},
+              {"clientId":"post-svc","secret":"\(Self.postSecret)"}]}]}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["--config", config, "--port", "0"] + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line is the base URL, printed once it accepts connections.
+        var line = Data()
+        let handle = output.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        baseURL = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard baseURL.hasPrefix("http") else {
+            process.terminate()
+            throw RawVault.Failure(description: "cloak-idp did not start (\(Self.binary))")
+        }
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+    }
+
+    public var tokenURL: String { baseURL + "/realms/r1/protocol/openid-connect/token" }
+
+    /// Calls a test control under `/_cloak-idp/`.
+    @discardableResult
+    public func control(_ method: String, _ path: String, _ json: String? = nil) async throws -> [String: Any] {
+        var request = URLRequest(url: URL(string: baseURL + "/_cloak-idp/" + path)!)
+        request.httpMethod = method
+        if let json {
+            request.httpBody = Data(json.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, _) = try await URLSession.shared.data(for: request)
+        return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// Token requests the IdP has answered since the last reset.
+    public func tokenRequests() async throws -> Int {
+        let stats = try await control("GET", "stats")
+        return (stats["by_route"] as? [String: Any])?["token"] as? Int ?? 0
+    }
+
+    public func fault(_ json: String) async throws { try await control("POST", "faults", json) }
+}
+
