@@ -41,6 +41,12 @@ public struct IdentityProvider: Sendable {
     ///   when the server accepts connections.
     /// - Throws: when the address cannot be bound or the TLS files cannot be read.
     public func run(handleSignals: Bool = false, onListening: @escaping @Sendable (String) async -> Void) async throws {
+        try await serviceGroup(handleSignals: handleSignals, onListening: onListening).run()
+    }
+
+    /// The server as a service group, so that stopping it is a graceful shutdown (open
+    /// connections finish) instead of a cancellation, which Hummingbird logs as errors.
+    func serviceGroup(handleSignals: Bool, onListening: @escaping @Sendable (String) async -> Void) throws -> ServiceGroup {
         let scheme = options.tls == nil ? "http" : "https"
         let host = options.host
         let emulator = self.emulator
@@ -71,11 +77,13 @@ public struct IdentityProvider: Sendable {
             },
             logger: logger
         )
-        if handleSignals {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        } else {
-            try await app.runService(gracefulShutdownSignals: [])
-        }
+        return ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [app],
+                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                logger: logger
+            )
+        )
     }
 
     static func authority(host: String, port: Int) -> String {
@@ -92,9 +100,10 @@ public struct IdentityProvider: Sendable {
     ) async throws -> RunningIdentityProvider {
         let provider = try IdentityProvider(configuration: configuration, options: options, keys: keys, logger: logger)
         let (stream, continuation) = AsyncStream<Result<String, any Error>>.makeStream()
+        let group = try provider.serviceGroup(handleSignals: false) { baseURL in continuation.yield(.success(baseURL)) }
         let task = Task {
             do {
-                try await provider.run { baseURL in continuation.yield(.success(baseURL)) }
+                try await group.run()
                 continuation.yield(.failure(CancellationError()))
             } catch {
                 continuation.yield(.failure(error))
@@ -105,7 +114,7 @@ public struct IdentityProvider: Sendable {
         guard let first = await iterator.next() else { throw CancellationError() }
         switch first {
         case .success(let baseURL):
-            return RunningIdentityProvider(baseURL: baseURL, task: task, emulator: provider.emulator)
+            return RunningIdentityProvider(baseURL: baseURL, task: task, group: group, emulator: provider.emulator)
         case .failure(let error):
             task.cancel()
             throw error
@@ -118,11 +127,13 @@ public final class RunningIdentityProvider: Sendable {
     /// `http(s)://host:port` (plus nothing: add the relative path yourself if you set one).
     public let baseURL: String
     private let task: Task<Void, Never>
+    private let group: ServiceGroup
     let emulator: Emulator
 
-    init(baseURL: String, task: Task<Void, Never>, emulator: Emulator) {
+    init(baseURL: String, task: Task<Void, Never>, group: ServiceGroup, emulator: Emulator) {
         self.baseURL = baseURL
         self.task = task
+        self.group = group
         self.emulator = emulator
     }
 
@@ -134,7 +145,7 @@ public final class RunningIdentityProvider: Sendable {
 
     /// Stops accepting connections and waits for the server to finish.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         await task.value
     }
 
