@@ -32,7 +32,9 @@ final class Directory: Sendable {
     private static func record(for client: ClientConfiguration, compatibility: Compatibility, now: Int) -> ClientRecord {
         let confidential = !client.publicClient && !client.bearerOnly
         var attributes = client.attributes
-        let secret = confidential ? (client.secret ?? Randomness.alphanumericSecret(length: compatibility.secretLength)) : nil
+        // A bearer-only client may still hold a secret from older setups; Keycloak then answers
+        // "Bearer-only not allowed" after checking it.
+        let secret = client.publicClient ? nil : (client.secret ?? (confidential ? Randomness.alphanumericSecret(length: compatibility.secretLength) : nil))
         if confidential, attributes[SecretAttribute.creationTime] == nil {
             attributes[SecretAttribute.creationTime] = String(now)
         }
