@@ -11,7 +11,6 @@ import Glibc
 #endif
 
 /// `cloak-idp`: a Keycloak-compatible identity provider on loopback for integration tests.
-@main
 struct CloakIdPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cloak-idp",
