@@ -241,6 +241,8 @@ struct TokenEndpointTests {
             #expect(reply.status == 200)
             #expect(reply.json?["access_token"]?.stringValue.flatMap(claims(of:))?["iss"] == .string(harness.base + "/auth/realms/r1"))
             #expect(try await harness.token("broker-svc", Fixtures.brokerSecret).status == 404)
+            let stats = try await harness.send(.GET, "/_cloak-idp/stats")
+            #expect(stats.json?["by_route"]?["token"] == 1, "controls stay at the root")
         }
     }
 }

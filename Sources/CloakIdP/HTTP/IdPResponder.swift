@@ -20,7 +20,9 @@ struct IdPResponder: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         var path = request.uri.path
         let relativePath = emulator.relativePath
-        if !relativePath.isEmpty {
+        // The controls stay at the root whatever the relative path, so test code needs no prefix.
+        let isControl = controlsEnabled && (path == Emulator.controlsPrefix || path.hasPrefix(Emulator.controlsPrefix + "/"))
+        if !relativePath.isEmpty && !isControl {
             guard path == relativePath || path.hasPrefix(relativePath + "/") else {
                 return Replies.error(.notFound, "HTTP 404 Not Found")
             }
@@ -45,7 +47,7 @@ struct IdPResponder: HTTPResponder {
             publicBase: scheme + "://" + authority + relativePath
         )
 
-        if controlsEnabled, path == Emulator.controlsPrefix || path.hasPrefix(Emulator.controlsPrefix + "/") {
+        if isControl {
             return emulator.controls(path: path, exchange)
         }
 
@@ -79,7 +81,7 @@ struct IdPResponder: HTTPResponder {
             emulator.counters.record(route: route.name, method: request.method.rawValue, realm: route.realm, status: "reset", clientId: clientHint)
             return Response(status: .ok, headers: [Replies.resetMarker: "1"])
         case .truncatedJSON, .missingExpiresIn, .oversized, .latency, nil:
-            outcome = try dispatch(route, exchange)
+            outcome = try await dispatch(route, exchange)
             if let action = decision.action {
                 outcome.response = await Self.transform(outcome.response, action)
             }
@@ -94,9 +96,9 @@ struct IdPResponder: HTTPResponder {
         return outcome.response
     }
 
-    private func dispatch(_ route: Route, _ exchange: Exchange) throws -> Outcome {
+    private func dispatch(_ route: Route, _ exchange: Exchange) async throws -> Outcome {
         switch route.endpoint {
-        case .token: return try emulator.token(realm: route.realm!, exchange)
+        case .token: return try await emulator.token(realm: route.realm!, exchange)
         case .certs: return emulator.certs(realm: route.realm!)
         case .discovery: return emulator.discovery(realm: route.realm!, exchange)
         case .realmInfo: return emulator.realmInfo(realm: route.realm!, exchange)

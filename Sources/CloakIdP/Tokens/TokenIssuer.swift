@@ -8,7 +8,7 @@ struct TokenIssuer: Sendable {
     /// (`include.in.token.scope=false`).
     static let hiddenScopes: Set<String> = ["web-origins", "acr", "roles", "basic", "service_account"]
 
-    struct Grant {
+    struct Grant: Sendable {
         var issuer: String
         var realm: String
         var client: ClientRecord
@@ -20,7 +20,7 @@ struct TokenIssuer: Sendable {
         var peerAddress: String
     }
 
-    struct Issued {
+    struct Issued: Sendable {
         var accessToken: String
         var idToken: String?
         var scope: String
