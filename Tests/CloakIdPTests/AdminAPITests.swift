@@ -138,9 +138,10 @@ struct AdminAPITests {
         try await withIdP { harness in
             let all = try await harness.admin(.GET, "/admin/realms/r1/clients?clientId=E&search=true")
             let names = all.json?.arrayValue?.compactMap { $0["clientId"]?.stringValue } ?? []
-            #expect(names == ["broker-svc", "noroles", "querier", "viewer"])
+            // Keycloak's built-in clients are listed too.
+            #expect(names == ["account-console", "broker", "broker-svc", "noroles", "querier", "realm-management", "security-admin-console", "viewer"])
             let page = try await harness.admin(.GET, "/admin/realms/r1/clients?clientId=E&search=true&first=1&max=1")
-            #expect(page.json?.arrayValue?.compactMap { $0["clientId"]?.stringValue } == ["noroles"])
+            #expect(page.json?.arrayValue?.compactMap { $0["clientId"]?.stringValue } == ["broker"])
         }
     }
 
@@ -212,6 +213,25 @@ struct AdminAPITests {
             let id = try await harness.uuid(of: "fresh")
             #expect(try await harness.admin(.DELETE, "/admin/realms/r1/clients/\(id)").status == 204)
             #expect(try await harness.token("fresh", "FreshSecret").status == 401)
+        }
+    }
+
+    @Test func builtInClientsAreListedLikeKeycloaks() async throws {
+        try await withIdP { harness in
+            let r1 = try await harness.admin(.GET, "/admin/realms/r1/clients")
+            let names = Set(r1.json?.arrayValue?.compactMap { $0["clientId"]?.stringValue } ?? [])
+            #expect(names.isSuperset(of: ["account", "account-console", "admin-cli", "broker", "realm-management", "security-admin-console"]))
+            let master = try await harness.admin(.GET, "/admin/realms/master/clients", as: "master-admin")
+            let masterNames = Set(master.json?.arrayValue?.compactMap { $0["clientId"]?.stringValue } ?? [])
+            #expect(masterNames.isSuperset(of: ["r1-realm", "r2-realm", "master-realm", "admin-cli"]))
+            let adminCLI = try await harness.form([("grant_type", "client_credentials"), ("client_id", "admin-cli")])
+            #expect(adminCLI.body == #"{"error":"unauthorized_client","error_description":"Public client not allowed to retrieve service account"}"#)
+        }
+        var configuration = Fixtures.configuration()
+        for index in configuration.realms.indices { configuration.realms[index].builtInClients = false }
+        try await withIdP(configuration) { harness in
+            let r1 = try await harness.admin(.GET, "/admin/realms/r1/clients")
+            #expect(r1.json?.arrayValue?.count == 7)
         }
     }
 }

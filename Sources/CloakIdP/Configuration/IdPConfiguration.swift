@@ -97,6 +97,7 @@ extension RealmConfiguration {
         guard let name = try fields.string("realm") else { throw ConfigurationError("\(path).realm (the realm name) is required") }
         self.init(name: name)
         if let value = try fields.bool("enabled") { enabled = value }
+        if let value = try fields.bool("builtInClients") { builtInClients = value }
         if let value = try fields.int("accessTokenLifespan") {
             guard value > 0 else { throw ConfigurationError("\(path).accessTokenLifespan must be positive") }
             accessTokenLifespan = value

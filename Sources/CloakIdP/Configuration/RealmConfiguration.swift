@@ -13,6 +13,10 @@ public struct RealmConfiguration: Sendable, Equatable {
     public var secretRotation: SecretRotationPolicy?
     /// The realm's clients.
     public var clients: [ClientConfiguration] = []
+    /// Add the clients every Keycloak realm has (`account`, `admin-cli`, `realm-management`…),
+    /// so that listing clients returns them as Keycloak does. Configured clients of the same
+    /// clientId take precedence.
+    public var builtInClients: Bool = true
 
     /// A realm with default settings.
     public init(name: String, clients: [ClientConfiguration] = []) {
@@ -23,6 +27,35 @@ public struct RealmConfiguration: Sendable, Equatable {
     /// The lifespan that applies when the file gives none.
     public var effectiveAccessTokenLifespan: Int {
         accessTokenLifespan ?? (name == "master" ? 60 : 300)
+    }
+}
+
+extension RealmConfiguration {
+    /// The built-in clients of a new Keycloak 26 realm, in their default shape; in `master` also
+    /// one `{realm}-realm` admin-role container per realm. Flags follow a default 26.x install
+    /// (UNCONFIRMED in detail beyond public/bearer-only/service-account status).
+    static func builtInClients(realm: String, allRealms: [String]) -> [ClientConfiguration] {
+        func client(_ clientId: String, publicClient: Bool = false, bearerOnly: Bool = false) -> ClientConfiguration {
+            var client = ClientConfiguration(clientId: clientId)
+            client.publicClient = publicClient
+            client.bearerOnly = bearerOnly
+            client.serviceAccountsEnabled = false
+            client.name = "${client_\(clientId)}"
+            return client
+        }
+        var clients = [
+            client("account", publicClient: true),
+            client("account-console", publicClient: true),
+            client("admin-cli", publicClient: true),
+            client("broker", bearerOnly: true),
+            client("security-admin-console", publicClient: true),
+        ]
+        if realm == "master" {
+            clients += allRealms.map { var c = client("\($0)-realm", bearerOnly: true); c.name = "\($0) Realm"; return c }
+        } else {
+            clients.append(client("realm-management", bearerOnly: true))
+        }
+        return clients
     }
 }
 

@@ -13,6 +13,7 @@ final class Directory: Sendable {
         if !definitions.contains(where: { $0.name == "master" }) {
             definitions.insert(RealmConfiguration(name: "master"), at: 0)
         }
+        let realmNames = definitions.map(\.name)
         for definition in definitions {
             var realm = RealmRecord(
                 name: definition.name,
@@ -21,7 +22,13 @@ final class Directory: Sendable {
                 sslRequired: definition.sslRequired,
                 secretRotation: definition.secretRotation
             )
-            for client in definition.clients {
+            var clients = definition.clients
+            if definition.builtInClients {
+                let configured = Set(clients.map(\.clientId))
+                clients += RealmConfiguration.builtInClients(realm: definition.name, allRealms: realmNames)
+                    .filter { !configured.contains($0.clientId) }
+            }
+            for client in clients {
                 realm.insert(Directory.record(for: client, compatibility: configuration.compatibility, now: now))
             }
             realms[definition.name] = realm
