@@ -1,7 +1,3 @@
-import HTTPTypes
-import Hummingbird
-import NIOCore
-
 /// The emulator's state and the endpoints that read and change it; one per running server.
 final class Emulator: Sendable {
     let directory: Directory

@@ -122,9 +122,3 @@ extension Fault {
         }
     }
 }
-
-/// A fault definition the controls API cannot accept.
-struct FaultDefinitionError: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}
