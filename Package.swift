@@ -18,9 +18,17 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The broker (AsyncHTTPClient, NIO, NIOSSL) and cloak-idp (the rest) share NIO.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // cloak-idp only: the broker library depends on none of these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C stays behind two walls: libsodium is imported only by Sources/Cloakroom/Vault,
@@ -63,8 +71,37 @@ let package = Package(
         ),
 
         // The emulator shares no code with the broker: sharing would hide the broker's mistakes.
-        .target(name: "CloakIdP", swiftSettings: strictness),
-        .executableTarget(name: "cloak-idp", dependencies: ["CloakIdP"], swiftSettings: strictness),
+        .target(
+            name: "CloakIdP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictness
+        ),
+        .executableTarget(
+            name: "cloak-idp",
+            dependencies: [
+                "CloakIdP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictness
+        ),
 
         // Builds large vaults for scripts/bench-vault.sh.
         .executableTarget(name: "cloak-bench-fixture", dependencies: ["Cloakroom"], path: "Benchmarks/VaultFixture", swiftSettings: strictness),
@@ -76,7 +113,20 @@ let package = Package(
             dependencies: ["Cloakroom", "CloakroomTestSupport"],
             swiftSettings: strictness
         ),
-        // Runs the built `cloak` binary: `swift build` first (scripts/test.sh does).
+        .testTarget(
+            name: "CloakIdPTests",
+            dependencies: [
+                "CloakIdP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strictness
+        ),
+        // Runs the built `cloak` and `cloak-idp` binaries: `swift build` first (scripts/test.sh does).
         .testTarget(
             name: "CloakTests",
             dependencies: ["CloakroomTestSupport"],
