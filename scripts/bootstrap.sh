@@ -10,6 +10,7 @@ command -v sqlite3 >/dev/null || packages+=(sqlite3)        # benchmarks compare
 command -v python3 >/dev/null || packages+=(python3)        # drives the pseudo-terminal tests
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)  # python-keycloak conformance
 command -v openssl >/dev/null || packages+=(openssl)        # certificates for the HTTPS tests
+command -v curl >/dev/null || packages+=(curl)              # the demo reads cloak-idp's counters
 command -v setpriv >/dev/null || packages+=(util-linux)     # runs one test as an unprivileged user
 command -v pkg-config >/dev/null || packages+=(pkg-config)
 

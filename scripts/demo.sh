@@ -1,32 +1,60 @@
 #!/usr/bin/env bash
-# A first look at Cloakroom in a throwaway directory: create a vault, add a realm and a client
-# (its secret from stdin, never argv), list and inspect them, and let `cloak doctor` check it all.
+# A first look at Cloakroom in a throwaway directory, against cloak-idp (a Keycloak stand-in on
+# 127.0.0.1): create a vault, add a realm and two clients (secrets from stdin, never argv), get a
+# token from the identity provider, get it again from the sealed cache, and check the vault.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 swift build --product cloak 2>&1 | tail -n 1
-cloak="$(swift build --show-bin-path)/cloak"
+swift build --product cloak-idp 2>&1 | tail -n 1
+bin="$(swift build --show-bin-path)"
+cloak="$bin/cloak"
 
 demo="$(mktemp -d)"
-trap 'rm -rf "$demo"' EXIT
+idp_pid=""
+cleanup() {
+  if [ -n "$idp_pid" ]; then kill "$idp_pid" 2>/dev/null || true; wait "$idp_pid" 2>/dev/null || true; fi
+  rm -rf "$demo"
+}
+trap cleanup EXIT
 export CLOAK_VAULT="$demo/vault/vault.db" CLOAK_KEY_FILE="$demo/vault.key"
 
+# The identity provider: realm "demo" with two confidential clients. Obviously fake secrets.
+umask 077
+cat >"$demo/idp.json" <<'JSON'
+{"realms": [{"realm": "demo", "accessTokenLifespan": 300, "clients": [
+  {"clientId": "orders-svc", "secret": "demo-secret-not-real"},
+  {"clientId": "billing-svc", "secret": "demo-secret+not/real%either"}]}]}
+JSON
+mkfifo "$demo/idp.out"
+"$bin/cloak-idp" --config "$demo/idp.json" --port 0 >"$demo/idp.out" 2>"$demo/idp.err" &
+idp_pid=$!
+exec 3<"$demo/idp.out"
+read -r -t 30 idp_url <&3 || { echo "cloak-idp did not start" >&2; cat "$demo/idp.err" >&2; exit 1; }
+echo "cloak-idp (pid $idp_pid) listening at $idp_url"
+
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+token_url="$idp_url/realms/demo/protocol/openid-connect/token"
 
 step cloak init
 "$cloak" init
-step cloak realm add prod --token-url https://idp.example.com/realms/prod/protocol/openid-connect/token
-"$cloak" realm add prod --token-url https://idp.example.com/realms/prod/protocol/openid-connect/token
-step "printf 'demo-secret-not-real' | cloak client add prod/orders --client-id orders-svc --secret-stdin --scope orders:read"
-printf 'demo-secret-not-real' | "$cloak" client add prod/orders --client-id orders-svc --secret-stdin --scope orders:read
-step "printf 'demo-secret-not-real-either' | cloak client add prod/billing --client-id billing-svc --auth post --secret-stdin"
-printf 'demo-secret-not-real-either' | "$cloak" client add prod/billing --client-id billing-svc --auth post --secret-stdin
+step cloak realm add demo --token-url "$token_url"
+"$cloak" realm add demo --token-url "$token_url"
+step "printf 'demo-secret-not-real' | cloak client add demo/orders --client-id orders-svc --secret-stdin"
+printf 'demo-secret-not-real' | "$cloak" client add demo/orders --client-id orders-svc --secret-stdin
+step "printf 'demo-secret+not/real%%either' | cloak client add demo/billing --client-id billing-svc --auth post --secret-stdin"
+printf 'demo-secret+not/real%%either' | "$cloak" client add demo/billing --client-id billing-svc --auth post --secret-stdin
 step cloak client list
 "$cloak" client list
-step cloak client show prod/orders --json
-"$cloak" client show prod/orders --json
-step cloak keyslot list
-"$cloak" keyslot list
+step "cloak token demo/orders --format json    # from the identity provider"
+"$cloak" token demo/orders --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
+step "cloak token demo/orders --format json    # again: from the sealed cache"
+"$cloak" token demo/orders --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
+step "cloak token demo/billing --format header | cut -c1-40"
+"$cloak" token demo/billing --format header | cut -c1-40
+step cloak cache list
+"$cloak" cache list
 step cloak doctor
 "$cloak" doctor
-printf '\nThe vault (%s) holds both secrets sealed; no command above printed them.\n' "$CLOAK_VAULT"
+printf '\nThe IdP answered %s token request(s); the vault holds both secrets and both tokens sealed.\n' \
+  "$(curl -s "$idp_url/_cloak-idp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_route"].get("token", 0))')"
