@@ -6,10 +6,10 @@ import NIOPosix
 import Glibc
 #endif
 
-// Swift Concurrency's tasks run on NIO's event loops instead of a second pool of threads.
-// Measured on 2 cores: a token request is ~0.8 ms of RSA signing, and with two pools (2 event
-// loops + 2 cooperative threads) on 2 cores the signing threads starved the I/O threads, giving
-// multi-second latency tails and wrk timeouts at 200 connections. Must run before any task exists.
+// Swift Concurrency's tasks run on NIO's event loops instead of a second pool of threads, so
+// the process has two busy threads fewer on a 2-core machine. Measured with signing on NIO's
+// FIFO thread pool (see Emulator.sign): about the same tokens/s with and without this (~1.79k/s),
+// so it is a simplification, not a speed-up. Must run before any task exists.
 _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 
 Task {
