@@ -23,13 +23,9 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 swift build -c release --product cloak-idp >&2
 BIN="$(swift build -c release --show-bin-path)/cloak-idp"
 
+. scripts/lib/idp.sh
 WORK="$(mktemp -d)"
-IDP_PID=""
-cleanup() {
-    if [[ -n "$IDP_PID" ]]; then kill "$IDP_PID" 2>/dev/null || true; wait "$IDP_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'stop_idp; rm -rf "$WORK"' EXIT
 
 BENCH_CLIENT_SECRET="$(python3 -c 'import secrets, string; print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32)))')"
 export BENCH_CLIENT_SECRET
@@ -38,11 +34,8 @@ cat >"$WORK/idp.json" <<JSON
 {"realms": [{"realm": "r1", "clients": [{"clientId": "broker-svc", "secret": "$BENCH_CLIENT_SECRET"}]}]}
 JSON
 
-mkfifo "$WORK/stdout"
-"$BIN" --config "$WORK/idp.json" --port 0 >"$WORK/stdout" 2>"$WORK/stderr" &
-IDP_PID=$!
-exec 3<"$WORK/stdout"
-read -r -t 30 BASE_URL <&3 || { echo "cloak-idp did not start" >&2; cat "$WORK/stderr" >&2; exit 1; }
+start_idp "$BIN" "$WORK/idp.json"
+BASE_URL=$IDP_URL
 URL="$BASE_URL/realms/r1/protocol/openid-connect/token"
 echo "cloak-idp (pid $IDP_PID) at $BASE_URL; nproc=$(nproc)" >&2
 

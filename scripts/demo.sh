@@ -10,13 +10,9 @@ swift build --product cloak-idp 2>&1 | tail -n 1
 bin="$(swift build --show-bin-path)"
 cloak="$bin/cloak"
 
+. scripts/lib/idp.sh
 demo="$(mktemp -d)"
-idp_pid=""
-cleanup() {
-  if [ -n "$idp_pid" ]; then kill "$idp_pid" 2>/dev/null || true; wait "$idp_pid" 2>/dev/null || true; fi
-  rm -rf "$demo"
-}
-trap cleanup EXIT
+trap 'stop_idp; rm -rf "$demo"' EXIT
 export CLOAK_VAULT="$demo/vault/vault.db" CLOAK_KEY_FILE="$demo/vault.key"
 
 # The identity provider: realm "demo" with two confidential clients. Obviously fake secrets.
@@ -26,12 +22,9 @@ cat >"$demo/idp.json" <<'JSON'
   {"clientId": "orders-svc", "secret": "demo-secret-not-real"},
   {"clientId": "billing-svc", "secret": "demo-secret+not/real%either"}]}]}
 JSON
-mkfifo "$demo/idp.out"
-"$bin/cloak-idp" --config "$demo/idp.json" --port 0 >"$demo/idp.out" 2>"$demo/idp.err" &
-idp_pid=$!
-exec 3<"$demo/idp.out"
-read -r -t 30 idp_url <&3 || { echo "cloak-idp did not start" >&2; cat "$demo/idp.err" >&2; exit 1; }
-echo "cloak-idp (pid $idp_pid) listening at $idp_url"
+start_idp "$bin/cloak-idp" "$demo/idp.json"
+idp_url=$IDP_URL
+echo "cloak-idp (pid $IDP_PID) listening at $idp_url"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 token_url="$idp_url/realms/demo/protocol/openid-connect/token"

@@ -15,13 +15,9 @@ fi
 swift build --product cloak-idp >&2
 BIN="$(swift build --show-bin-path)/cloak-idp"
 
+. scripts/lib/idp.sh
 WORK="$(mktemp -d)"
-IDP_PID=""
-cleanup() {
-    if [[ -n "$IDP_PID" ]]; then kill "$IDP_PID" 2>/dev/null || true; wait "$IDP_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'stop_idp; rm -rf "$WORK"' EXIT
 
 # Throwaway secrets for this run only, kept in a 0600 file rather than on a command line.
 gen() { python3 -c 'import secrets, string; print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32)))'; }
@@ -40,14 +36,8 @@ cat >"$WORK/idp.json" <<JSON
 }
 JSON
 
-mkfifo "$WORK/stdout"
-"$BIN" --config "$WORK/idp.json" --port 0 >"$WORK/stdout" 2>"$WORK/stderr" &
-IDP_PID=$!
-exec 3<"$WORK/stdout"
-# The first stdout line is the base URL, printed once the server accepts connections.
-if ! read -r -t 30 BASE_URL <&3; then
-    echo "cloak-idp did not start:" >&2; cat "$WORK/stderr" >&2; exit 1
-fi
+start_idp "$BIN" "$WORK/idp.json"
+BASE_URL=$IDP_URL
 echo "cloak-idp (pid $IDP_PID) at $BASE_URL" >&2
 
 BROKER_SECRET="$BROKER_SECRET" ADMIN_SECRET="$ADMIN_SECRET" \

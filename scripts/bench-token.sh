@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Tokens, side by side in one run, against a release cloak-idp on 127.0.0.1:
+#   cached `cloak token` (whole process, --static-swift-stdlib, key file) vs `sqlite3 VAULT 'select 1'`
+#   `cloak token --refresh` (a real request to the IdP) vs curl making the same request
+#   the same cached token on a vault of 100,000 clients
+#   peak RSS of the cached path, and an in-process cache hit through the library
+# The "one request per expiry" figures come from the tests (TokenTests, BrokerTests), which read
+# cloak-idp's counters.  Usage: scripts/bench-token.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null 2>&1 || true
+[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null 2>&1 || true
+swift build -c release --product cloak-idp >/dev/null
+swift build -c release --product cloak-bench-fixture >/dev/null
+swift build -c release --static-swift-stdlib --product cloak --scratch-path .build-static >/dev/null
+cloak=.build-static/release/cloak
+release="$(swift build -c release --show-bin-path)"
+
+. scripts/lib/idp.sh
+work=$(mktemp -d)
+trap 'stop_idp; rm -rf "$work"' EXIT
+umask 077
+cat >"$work/idp.json" <<'JSON'
+{"realms": [{"realm": "bench", "accessTokenLifespan": 3600, "clients": [{"clientId": "bench-svc", "secret": "fake-bench-secret"}]}]}
+JSON
+start_idp "$release/cloak-idp" "$work/idp.json"
+token_url="$IDP_URL/realms/bench/protocol/openid-connect/token"
+
+export CLOAK_VAULT="$work/vault.db" CLOAK_KEY_FILE="$work/key"
+$cloak init 2>/dev/null
+$cloak realm add bench --token-url "$token_url" 2>/dev/null
+printf 'fake-bench-secret' | $cloak client add bench/svc --client-id bench-svc --secret-stdin 2>/dev/null
+$cloak token bench/svc >/dev/null
+
+"$release/cloak-bench-fixture" "$work/large.db" "$work/large.key" 100000 100
+CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak realm add bench --token-url "$token_url" 2>/dev/null
+printf 'fake-bench-secret' | CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak client add bench/svc --client-id bench-svc --secret-stdin 2>/dev/null
+CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak token bench/svc >/dev/null
+
+printf 'grant_type=client_credentials&client_id=bench-svc&client_secret=fake-bench-secret' >"$work/form"
+hyperfine -N --warmup 10 --runs 100 --export-markdown "$work/cached.md" \
+  -n "sqlite3 VAULT 'select 1'" "sqlite3 $work/vault.db 'select 1'" \
+  -n "cloak token (cached, 2 clients)" "$cloak token bench/svc --vault $work/vault.db --key-file $work/key" \
+  -n "cloak token (cached, 100,002 clients)" "$cloak token bench/svc --vault $work/large.db --key-file $work/large.key"
+hyperfine -N --warmup 3 --runs 40 --export-markdown "$work/miss.md" \
+  -n "curl (the same token request)" "curl -s -o /dev/null -d @$work/form $token_url" \
+  -n "cloak token --refresh" "$cloak token bench/svc --refresh --vault $work/vault.db --key-file $work/key"
+cat "$work/cached.md" "$work/miss.md"
+printf 'peak RSS: sqlite3 %s KiB; cloak token (cached) %s KiB; cloak token --refresh %s KiB\n' \
+  "$(/usr/bin/time -f %M sqlite3 "$work/vault.db" 'select 1' 2>&1 >/dev/null | tail -1)" \
+  "$(/usr/bin/time -f %M $cloak token bench/svc 2>&1 >/dev/null | tail -1)" \
+  "$(/usr/bin/time -f %M $cloak token bench/svc --refresh 2>&1 >/dev/null | tail -1)"
+"$release/cloak-bench-fixture" hit "$work/vault.db" "$work/key" bench/svc 200000
