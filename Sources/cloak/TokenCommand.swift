@@ -37,19 +37,24 @@ struct TokenCommand: ParsableCommand {
     @Option(name: .customLong("env-var"), help: "The variable name for --format env.") var envVar = "ACCESS_TOKEN"
 
     func run() throws {
+        print(try Self.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: refresh))
+    }
+
+    /// A token for `ref`: the vault's cache first, synchronously; the broker's network path only
+    /// on a miss. Shared by `token` and `exec`.
+    static func grant(_ options: VaultOptions, ref: String, scopes: [String], audience: String?, minTTL: Double,
+                      refresh: Bool) throws -> TokenBroker.Grant {
         _ = try ClientRef(ref)
         guard minTTL >= 0 else { throw UsageError("--min-ttl must be 0 or more seconds.") }
         var configuration = TokenBroker.Configuration()
         configuration.minimumTTL = minTTL
         configuration.deadline = options.deadline
         let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
-        let scopes = scope.flatMap { $0.split(separator: " ").map(String.init) }
+        let scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
         if !refresh, let grant = try broker.cachedToken(for: ref, scopes: scopes, audience: audience) {
-            return print(grant)
+            return grant
         }
-        let ref = self.ref, audience = self.audience, refresh = self.refresh
-        let grant = try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh) }
-        print(grant)
+        return try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh) }
     }
 
     private func print(_ grant: TokenBroker.Grant) {

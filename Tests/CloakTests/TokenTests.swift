@@ -186,3 +186,36 @@ import Testing
         #expect(!(try sandbox.ok("cache", "list").stdout.contains("r1/basic")))
     }
 }
+
+@Suite struct ExecTests {
+    @Test func commandRunsWithTheTokenAndItsExitCodeIsPassedThrough() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let token = try sandbox.ok("token", "r1/basic").stdout.trimmingCharacters(in: .newlines)
+        let outcome = try sandbox.run(["exec", "r1/basic", "--env-var", "ORDERS_TOKEN", "--", "/bin/sh", "-c",
+                                       #"printf '%s|%s|%s' "$ORDERS_TOKEN" "${ORDERS_TOKEN_EXPIRES_AT:+set}" "$(env | grep -c fake-)"; exit 7"#])
+        #expect(outcome.status == 7, "\(outcome)")
+        #expect(outcome.stdout == "\(token)|set|0", "the token, its expiry, and no secret in the environment")
+    }
+
+    @Test func signalsAreTheCommandsOwn() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        process.arguments = ["exec", "r1/basic", "--", "/bin/sh", "-c", "kill -TERM $$"]
+        process.environment = sandbox.environment
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM)
+    }
+
+    @Test func missingCommandOrProgramIsAClearError() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let none = try sandbox.run(["exec", "r1/basic"])
+        #expect(none.status == 2 && none.stderr.contains("after --"), "\(none)")
+        let missing = try sandbox.run(["exec", "r1/basic", "--", "/nonexistent/program"])
+        #expect(missing.status == 127 && missing.stderr.contains("cannot run /nonexistent/program"), "\(missing)")
+    }
+}
