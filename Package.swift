@@ -110,7 +110,11 @@ let package = Package(
         .target(name: "CloakroomTestSupport", dependencies: ["CSQLite"], path: "Tests/Support", swiftSettings: strictness),
         .testTarget(
             name: "CloakroomTests",
-            dependencies: ["Cloakroom", "CloakroomTestSupport"],
+            dependencies: [
+                "Cloakroom", "CloakroomTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictness
         ),
         .testTarget(

@@ -2,6 +2,8 @@ import Foundation
 import CloakroomTestSupport
 import Testing
 @testable import Cloakroom
+import AsyncHTTPClient
+import NIOHTTP1
 
 /// The library's broker against a real cloak-idp on 127.0.0.1, with an injected clock.
 @Suite(.serialized) struct BrokerTests {
@@ -86,5 +88,29 @@ import Testing
         let (broker, fixture) = try broker(idp, clock: ManualClock())
         defer { withExtendedLifetime(fixture) {} }
         await #expect { try await broker.token(for: "r1/nope") } throws: { ($0 as? VaultError)?.code == .notFound }
+    }
+}
+
+@Suite struct BrokerHTTPClientTests {
+    /// cloak-idp's admin API stands in for a protected service. When the IdP's clock runs ahead,
+    /// it refuses a token the broker still believes valid: one 401, one fresh token, one retry.
+    @Test func requestGetsABearerTokenAndOneRetryAfterA401() async throws {
+        let idp = try IdP()
+        let fixture = try Fixture()
+        try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
+        try fixture.vault.addClient(ClientRef("r1/viewer"), ClientSettings(clientID: "kc-viewer"), secret: ClientSecret(IdP.viewerSecret))
+        let broker = try TokenBroker(vault: fixture.path, credentials: [.keyFile(fixture.keyFile)])
+        let request = HTTPClientRequest(url: idp.baseURL + "/admin/realms/r1/clients?clientId=broker-svc")
+
+        let first = try await broker.execute(request, as: "r1/viewer")
+        #expect(first.status == .ok)
+        _ = try await first.body.collect(upTo: 1 << 20)
+        #expect(try await idp.tokenRequests() == 1)
+
+        try await idp.control("POST", "clock", #"{"advance_seconds": 600}"#)
+        let second = try await broker.execute(request, as: "r1/viewer")
+        #expect(second.status == .ok)
+        _ = try await second.body.collect(upTo: 1 << 20)
+        #expect(try await idp.tokenRequests() == 2, "one fresh token after the 401")
     }
 }

@@ -24,6 +24,8 @@ public final class IdP: @unchecked Sendable {
 
     public static let basicSecret = "fake-S3cr3t+/%&=AAAA"  // every character Basic auth must encode
     public static let postSecret = "fake-post-secret-0000"
+    /// A service account that may read the admin API's client list: a protected API for tests.
+    public static let viewerSecret = "fake-viewer-secret-0000"
 
     public init(tls: (cert: String, key: String)? = nil, lifespan: Int = 300) throws {
         directory = TemporaryDirectory()
@@ -31,7 +33,9 @@ public final class IdP: @unchecked Sendable {
         try """
             {"realms":[{"realm":"r1","accessTokenLifespan":\(lifespan),"clients":[
               {"clientId":"broker-svc","secret":"\(Self.basicSecret)"},
-              {"clientId":"post-svc","secret":"\(Self.postSecret)"}]}]}
+              {"clientId":"post-svc","secret":"\(Self.postSecret)"},
+              {"clientId":"kc-viewer","secret":"\(Self.viewerSecret)",
+               "serviceAccountRoles":{"clients":{"realm-management":["view-clients"]}}}]}]}
             """.write(toFile: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["--config", config, "--port", "0"] + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])

@@ -1,0 +1,26 @@
+public import AsyncHTTPClient
+public import NIOCore
+internal import NIOHTTP1
+
+extension TokenBroker {
+    /// Sends `request` to a service with `Authorization: Bearer <token of client>`; if the service
+    /// answers 401, fetches a fresh token once (it may have been revoked, or the clocks disagree
+    /// about its expiry) and sends the request again.
+    ///
+    /// - Warning: the request may be sent twice, so its body must be replayable (`.bytes`).
+    /// - Throws: what `token(for:)` throws, and what `http.execute` throws.
+    public func execute(
+        _ request: HTTPClientRequest, as client: String, on http: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)
+    ) async throws -> HTTPClientResponse {
+        var request = request
+        let first = try await token(for: client)
+        request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + first.token.value)
+        let response = try await http.execute(request, timeout: timeout)
+        guard response.status == .unauthorized else { return response }
+        // Drain the refused response before its connection can be reused.
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        let fresh = try await token(for: client, refresh: true)
+        request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + fresh.token.value)
+        return try await http.execute(request, timeout: timeout)
+    }
+}
