@@ -45,6 +45,8 @@ step "cloak token demo/orders --format json    # again: from the sealed cache"
 "$cloak" token demo/orders --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
 step "cloak token demo/billing --format header | cut -c1-40"
 "$cloak" token demo/billing --format header | cut -c1-40
+step cloak inspect demo/orders
+"$cloak" inspect demo/orders
 step cloak cache list
 "$cloak" cache list
 step cloak doctor

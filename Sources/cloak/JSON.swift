@@ -7,7 +7,10 @@ enum JSON {
     case bool(Bool)
     case null
     case array([JSON])
-    case object(KeyValuePairs<String, JSON>)
+    /// An object whose fields are known only at run time; `object([…])` for literal ones.
+    case fields([(String, JSON)])
+
+    static func object(_ pairs: KeyValuePairs<String, JSON>) -> JSON { .fields(pairs.map { ($0.key, $0.value) }) }
 
     static func optional(_ text: String?) -> JSON { text.map(JSON.string) ?? .null }
     static func optional(_ number: Int?) -> JSON { number.map { .number(Int64($0)) } ?? .null }
@@ -39,14 +42,14 @@ enum JSON {
             }
             Self.indent(indent, into: &out)
             out.append(UInt8(ascii: "]"))
-        case .object(let fields):
+        case .fields(let fields):
             guard !fields.isEmpty else { out.append(contentsOf: "{}".utf8); return }
             out.append(contentsOf: "{\n".utf8)
             for (index, field) in fields.enumerated() {
                 Self.indent(indent + 2, into: &out)
-                Self.quote(field.key, into: &out)
+                Self.quote(field.0, into: &out)
                 out.append(contentsOf: ": ".utf8)
-                field.value.write(into: &out, indent: indent + 2)
+                field.1.write(into: &out, indent: indent + 2)
                 out.append(contentsOf: (index == fields.count - 1 ? "\n" : ",\n").utf8)
             }
             Self.indent(indent, into: &out)

@@ -219,3 +219,19 @@ import Testing
         #expect(missing.status == 127 && missing.stderr.contains("cannot run /nonexistent/program"), "\(missing)")
     }
 }
+
+@Suite struct InspectTests {
+    @Test func claimsOfTheCurrentTokenAreShownAndSaidToBeUnverified() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let human = try sandbox.ok("inspect", "r1/basic").stdout
+        #expect(human.contains("azp") && human.contains("broker-svc") && human.contains("not verified"), "\(human)")
+        let json = try sandbox.ok("inspect", "r1/basic", "--json").stdout
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["azp"] as? String == "broker-svc")
+        #expect(object["issuer"] as? String == idp.baseURL + "/realms/r1")
+        #expect((object["realm_roles"] as? [String])?.contains("default-roles-r1") == true)
+        #expect((object["expires_at"] as? String)?.hasSuffix("Z") == true)
+        #expect(!json.contains("eyJ"), "inspect printed the token")
+    }
+}
