@@ -23,6 +23,9 @@ enum CLI {
         case let error as TokenError:
             Terminal.error(error.description)
             return ExitStatus(error).rawValue
+        case let error as RotationError:
+            Terminal.error(error.message)
+            return ExitStatus(error.kind).rawValue
         case let error as UsageError:
             Terminal.error(error.message)
             return ExitStatus.usage.rawValue
@@ -65,6 +68,18 @@ enum ExitStatus: Int32 {
     case idpUnavailable = 12
     case idpMalformed = 13
     case idpRefused = 14
+    case adminRefused = 15
+    case rotationFailed = 16
+    case rotationUnresolved = 17
+
+    init(_ kind: RotationError.Kind) {
+        switch kind {
+        case .adminRefused: self = .adminRefused
+        case .unknownAtIdP: self = .notFound
+        case .failed: self = .rotationFailed
+        case .unresolved: self = .rotationUnresolved
+        }
+    }
 
     init(_ error: TokenError) {
         switch error {

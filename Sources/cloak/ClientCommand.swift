@@ -5,7 +5,7 @@ struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client",
         abstract: "Add, list, show and remove clients and their sealed secrets.",
-        subcommands: [Add.self, List.self, Show.self, Remove.self]
+        subcommands: [Add.self, Update.self, List.self, Show.self, Remove.self]
     )
 }
 
@@ -45,14 +45,22 @@ extension ClientCommand {
         @Flag(help: "Read the secret from stdin.")
         var secretStdin = false
 
+        @Option(name: .customLong("rotate-every"), help: ArgumentHelp("Rotate the secret on this schedule with `cloak rotate --due` (e.g. 90d).", valueName: "duration"))
+        var rotateEvery: String?
+
         func run() throws {
             let ref = try ClientRef(ref)
+            let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every") }
             let settings = ClientSettings(clientID: clientID, authMethod: auth.method, scopes: scope.flatMap { $0.split(separator: " ").map(String.init) }, audience: audience)
             let vault = try options.openVault()
             _ = try vault.realm(named: ref.realm)  // say "no such realm" before asking for anything
             let unlocked = try vault.unlock(with: options.credentials(for: vault))
             let secret = try readSecret(for: ref)
-            let client = try unlocked.addClient(ref, settings, secret: secret)
+            var client = try unlocked.addClient(ref, settings, secret: secret)
+            if let interval {
+                try unlocked.setRotationInterval(interval, of: ref)
+                client.rotateEvery = interval
+            }
             Terminal.note("added client \(client.ref) (client_id \(client.clientID), secret version 1)")
         }
 
@@ -62,6 +70,30 @@ extension ClientCommand {
                 throw UsageError("no secret given: pipe it in with --secret-stdin (e.g. from a file or a password manager), or run on a terminal to be prompted.")
             }
             return try Terminal.withoutEcho(prompt: "Client secret for \(ref): ") { try ClientSecret.read(from: 0, line: true) }
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a client's rotation schedule.",
+            discussion: "To change its secret, use `cloak rotate`; to change its client_id, remove and add it again."
+        )
+
+        @OptionGroup var options: VaultOptions
+        @Argument(help: ArgumentHelp("The client to change.", valueName: "realm/name")) var ref: String
+        @Option(name: .customLong("rotate-every"), help: ArgumentHelp("Rotate the secret on this schedule with `cloak rotate --due` (e.g. 90d).", valueName: "duration"))
+        var rotateEvery: String?
+        @Flag(name: .customLong("no-rotate-every"), help: "Rotate it only when asked.") var noRotateEvery = false
+
+        func validate() throws {
+            guard (rotateEvery != nil) != noRotateEvery else { throw ValidationError("give --rotate-every DURATION or --no-rotate-every.") }
+        }
+
+        func run() throws {
+            let ref = try ClientRef(ref)
+            let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every") }
+            try options.unlockVault().setRotationInterval(interval, of: ref)
+            Terminal.note(interval.map { "\(ref) is rotated every \(Durations.text($0)) by `cloak rotate --due`" } ?? "\(ref) is rotated only when asked")
         }
     }
 
@@ -98,6 +130,7 @@ extension ClientCommand {
                 ("scopes", client.scopes.isEmpty ? "-" : client.scopes.joined(separator: " ")),
                 ("audience", client.audience ?? "-"),
                 ("secret", client.secretVersion.map { "version \($0), sealed \(client.secretUpdatedAt.map(Output.time) ?? "?")" } ?? "none"),
+                ("rotate every", client.rotateEvery.map(Durations.text) ?? "-"),
                 ("created", Output.time(client.createdAt)),
                 ("updated", Output.time(client.updatedAt)),
             ])
@@ -135,6 +168,7 @@ extension JSON {
             "audience": .optional(client.audience),
             "secret_version": .optional(client.secretVersion),
             "secret_updated_at": .optional(client.secretUpdatedAt.map(Output.time)),
+            "rotate_every_seconds": .optional(client.rotateEvery.map { Int($0) }),
             "created_at": .string(Output.time(client.createdAt)),
             "updated_at": .string(Output.time(client.updatedAt)),
         ])

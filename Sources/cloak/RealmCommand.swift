@@ -47,14 +47,22 @@ extension RealmCommand {
         @Flag(help: "Forget the realm's CA file.") var noCaFile = false
         @Flag(help: "Forget the realm's admin client.") var noAdminClient = false
         @Flag(help: "Refuse plain http to hosts other than loopback again.") var noAllowInsecureHttp = false
+        @Option(name: .customLong("keep-previous"), help: ArgumentHelp("How long a replaced secret is kept for `cloak rotate --rollback` before it is retired (e.g. 7d, 0 = not at all).", valueName: "duration"))
+        var keepPrevious: String?
 
         func run() throws {
             let name = try Name(name, of: "realm name")
-            let realm = try options.unlockVault().updateRealm(name) { current in
+            let keep = try keepPrevious.map { try Durations.parse($0, option: "--keep-previous") }
+            let vault = try options.unlockVault()
+            var realm = try vault.updateRealm(name) { current in
                 current = try settings.apply(to: current)
                 if noCaFile { current.caFile = nil }
                 if noAdminClient { current.adminClient = nil }
                 if noAllowInsecureHttp { current.allowsInsecureHTTP = false }
+            }
+            if let keep {
+                try vault.setKeepPrevious(keep, realm: name)
+                realm.keepPrevious = keep
             }
             Terminal.note("updated realm \(realm.name)")
         }
@@ -90,6 +98,7 @@ extension RealmCommand {
                 ("admin url", realm.adminURL ?? "-"),
                 ("ca file", realm.caFile ?? "- (system trust store)"),
                 ("admin client", realm.adminClient?.description ?? "-"),
+                ("keep previous", Durations.text(realm.keepPrevious)),
                 ("insecure http", realm.allowsInsecureHTTP ? "allowed" : "refused (except loopback)"),
                 ("clients", String(realm.clientCount)),
                 ("created", Output.time(realm.createdAt)),
@@ -155,6 +164,7 @@ extension JSON {
             "admin_url": .optional(realm.adminURL),
             "ca_file": .optional(realm.caFile),
             "admin_client": .optional(realm.adminClient?.description),
+            "keep_previous_seconds": .number(Int64(realm.keepPrevious)),
             "allow_insecure_http": .bool(realm.allowsInsecureHTTP),
             "clients": .optional(realm.clientCount),
             "created_at": .string(Output.time(realm.createdAt)),

@@ -27,16 +27,17 @@ public final class IdP: @unchecked Sendable {
     /// A service account that may read the admin API's client list: a protected API for tests.
     public static let viewerSecret = "fake-viewer-secret-0000"
 
-    public init(tls: (cert: String, key: String)? = nil, lifespan: Int = 300) throws {
+    /// - Parameter configuration: cloak-idp's JSON configuration; the token tests' realm `r1` if nil.
+    public init(tls: (cert: String, key: String)? = nil, lifespan: Int = 300, configuration: String? = nil) throws {
         directory = TemporaryDirectory()
         let config = directory.file("idp.json")
-        try """
+        try (configuration ?? """
             {"realms":[{"realm":"r1","accessTokenLifespan":\(lifespan),"clients":[
               {"clientId":"broker-svc","secret":"\(Self.basicSecret)"},
               {"clientId":"post-svc","secret":"\(Self.postSecret)"},
               {"clientId":"kc-viewer","secret":"\(Self.viewerSecret)",
                "serviceAccountRoles":{"clients":{"realm-management":["view-clients"]}}}]}]}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """).write(toFile: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["--config", config, "--port", "0"] + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
         let output = Pipe()

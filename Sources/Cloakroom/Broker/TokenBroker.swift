@@ -49,12 +49,14 @@ public final class TokenBroker: Sendable {
         var audience: String?
     }
 
-    private let vault: Mutex<UnlockedVault>
+    let vault: Mutex<UnlockedVault>
     private let memory = Mutex<[MemoryKey: AccessToken]>([:])
     private let inFlight = Mutex<[Key: Task<Grant, any Error>]>([:])
-    private let configuration: Configuration
-    private let client: TokenClient
-    private let lockDirectory: String
+    let configuration: Configuration
+    let client: TokenClient
+    let lockDirectory: String
+    /// Clients this process is rotating now (it holds their rotation locks).
+    let rotating = Mutex<Set<ClientRef>>([])
 
     /// Opens and unlocks the vault at `path`.
     public convenience init(vault path: String, credentials: [VaultCredential], configuration: Configuration = Configuration()) throws {
@@ -149,6 +151,9 @@ public final class TokenBroker: Sendable {
         if let after, isFresh(after, minimumTTL: minimumTTL), !refresh || after.issuedAt != cached?.issuedAt {
             return Grant(token: after, source: .cache)
         }
+        if try vault.withLock({ try $0.openRotation(of: key.client) }) != nil, !rotating.withLock({ $0.contains(key.client) }) {
+            await settleInterruptedRotation(of: key.client, until: end)
+        }
         let (request, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
         do {
             let token = try await client.token(for: request)
@@ -161,6 +166,30 @@ public final class TokenBroker: Sendable {
                 return Grant(token: after, source: .cache)
             }
             throw error
+        }
+    }
+
+    /// A rotation of `client` was interrupted (its process killed half-way): before using the
+    /// current secret, ask the IdP which secret it holds and finish or undo the rotation, so the
+    /// token is fetched with the secret that works. Needs no admin client. If another process is
+    /// rotating it right now, or the IdP cannot tell, the fetch goes on with the current secret.
+    private func settleInterruptedRotation(of client: ClientRef, until end: ContinuousClock.Instant) async {
+        guard let lock = try? await FileLock.acquire(rotationLockPath(for: client), until: end) else { return }
+        _ = try? await SecretRotator(broker: self).settle(client, admin: {
+            throw RotationError(.adminRefused, client, "settling a server-generated rotation needs the admin API")
+        })
+        _ = consume lock
+    }
+
+    /// The lock one rotation of `client` holds, across processes.
+    func rotationLockPath(for client: ClientRef) -> String {
+        lockDirectory + "/rotate-" + Sodium.digest(Array(client.description.utf8), length: 16).hex + ".lock"
+    }
+
+    /// Drops what memory holds for `client`: after a rotation, tokens come from the new secret.
+    func forget(_ client: ClientRef) {
+        memory.withLock { tokens in
+            for key in tokens.keys where (try? ClientRef(key.client)) == client { tokens[key] = nil }
         }
     }
 

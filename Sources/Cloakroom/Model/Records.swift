@@ -31,6 +31,8 @@ public struct Realm: Sendable, Equatable {
     public var clientCount: Int
     public var createdAt: Date
     public var updatedAt: Date
+    /// How long a replaced secret is kept (for `cloak rotate --rollback`) before it is retired.
+    public var keepPrevious: TimeInterval
 
     /// The URL every client secret of this realm is sealed for: the token URL, or the issuer
     /// while the token URL is still to be discovered. Changing it through `cloak` re-seals the
@@ -53,6 +55,8 @@ public struct Client: Sendable, Equatable {
     public var secretUpdatedAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// How often `cloak rotate --due` rotates its secret; `nil`: never by schedule.
+    public var rotateEvery: TimeInterval?
 }
 
 /// One way to unlock a vault. It holds the vault key sealed under a key-encryption key.

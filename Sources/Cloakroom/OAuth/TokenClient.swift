@@ -9,8 +9,9 @@ internal import FoundationEssentials
 internal import Foundation
 #endif
 
-/// Everything a client-credentials request needs. Built only from a client's *current*
-/// secret, opened from the vault for the realm it was sealed for.
+/// Everything a client-credentials request needs. Built from a client's *current* secret, opened
+/// from the vault for the realm it was sealed for — or, for rotation's verify step only, from a
+/// `PendingSecret`, marked so that its token is never cached.
 struct TokenRequest: Sendable {
     var tokenURL: String
     var caFile: String?
@@ -21,6 +22,15 @@ struct TokenRequest: Sendable {
     var shape: TokenRequestShape
     /// For messages: `realm/name`.
     var ref: ClientRef
+    /// What the token is for: only `.use` tokens may be cached or handed out.
+    var purpose: Purpose = .use
+
+    enum Purpose: Equatable {
+        /// The current secret, for a token someone will use.
+        case use
+        /// A rotation testing whether the IdP accepts secret version `version`.
+        case verification(version: Int)
+    }
 }
 
 /// Asks token endpoints for tokens with the client-credentials grant (RFC 6749 §4.4), retrying
@@ -102,7 +112,7 @@ struct TokenClient: Sendable {
                 credentials.append(UInt8(ascii: ":"))
                 FormEncoding.encode(secret, into: &credentials)
                 http.headers.add(name: "Authorization", value: "Basic " + Data(credentials).base64EncodedString())
-                credentials.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+                _ = credentials.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
             case .clientSecretPost:
                 body += Array("&client_id=".utf8)
                 FormEncoding.encode(request.clientID.utf8, into: &body)
@@ -111,7 +121,7 @@ struct TokenClient: Sendable {
             }
         }
         http.body = .bytes(ByteBuffer(bytes: body))
-        body.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        _ = body.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
         if let caFile = request.caFile {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(caFile)

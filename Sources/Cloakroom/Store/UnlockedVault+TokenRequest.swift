@@ -4,6 +4,10 @@ extension UnlockedVault {
     /// - Throws: `VaultError` `.notFound`, `.corrupted`; `.invalidInput` for a realm whose token
     ///   URL is not known yet.
     func tokenRequest(for ref: ClientRef, _ shape: TokenRequestShape) throws -> (TokenRequest, secretVersion: Int) {
+        try tokenRequest(for: ref, shape, secret: nil)
+    }
+
+    private func tokenRequest(for ref: ClientRef, _ shape: TokenRequestShape, secret: ClientSecret?) throws -> (TokenRequest, secretVersion: Int) {
         let realm = try vault.realm(named: ref.realm)
         let client = try vault.client(ref)
         guard let version = client.secretVersion else {
@@ -12,12 +16,20 @@ extension UnlockedVault {
         guard let tokenURL = realm.tokenURL else {
             throw VaultError(.invalidInput, "realm \(ref.realm) has only an issuer; give its token endpoint with `cloak realm update \(ref.realm) --token-url URL`.")
         }
-        let secret = try currentSecret(of: ref)
+        let secret = try secret ?? currentSecret(of: ref)
         let request = TokenRequest(
             tokenURL: tokenURL, caFile: realm.caFile, allowsInsecureHTTP: realm.allowsInsecureHTTP,
             clientID: client.clientID, authMethod: client.authMethod, secret: secret,
             shape: shape.with(defaults: client), ref: ref)
         return (request, version)
+    }
+
+    /// The one request a pending secret can make: rotation's *verify* step, shaped like the
+    /// client's everyday request. Its token proves the IdP accepts the secret and is never cached.
+    func verificationRequest(for ref: ClientRef, with pending: PendingSecret) throws -> TokenRequest {
+        var (request, _) = try tokenRequest(for: ref, TokenRequestShape(), secret: pending.secret)
+        request.purpose = .verification(version: pending.version)
+        return request
     }
 }
 

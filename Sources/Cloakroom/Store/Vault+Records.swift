@@ -8,7 +8,7 @@ internal import Foundation
 extension Vault {
     private static let realmColumns = """
         SELECT r.id, r.name, r.issuer, r.token_url, r.admin_url, r.ca_file, ar.name, ac.name, r.allow_http,
-               (SELECT count(*) FROM clients c WHERE c.realm_id = r.id), r.created_at, r.updated_at
+               (SELECT count(*) FROM clients c WHERE c.realm_id = r.id), r.created_at, r.updated_at, r.keep_previous
         FROM realms r
         LEFT JOIN clients ac ON ac.id = r.admin_client_id
         LEFT JOIN realms ar ON ar.id = ac.realm_id
@@ -23,7 +23,8 @@ extension Vault {
             rowID: row.integer(0), name: Name(trusted: row.text(1)), issuer: row.optionalText(2),
             tokenURL: row.optionalText(3), adminURL: row.optionalText(4), caFile: row.optionalText(5),
             adminClient: adminClient, allowsInsecureHTTP: row.integer(8) != 0, clientCount: Int(row.integer(9)),
-            createdAt: Date(unixSeconds: row.integer(10)), updatedAt: Date(unixSeconds: row.integer(11)))
+            createdAt: Date(unixSeconds: row.integer(10)), updatedAt: Date(unixSeconds: row.integer(11)),
+            keepPrevious: TimeInterval(row.integer(12)))
     }
 
     /// Every realm, by name.
@@ -42,7 +43,7 @@ extension Vault {
 
     private static let clientColumns = """
         SELECT c.id, r.name, c.name, c.client_id, c.auth_method, c.scopes, c.audience,
-               s.version, s.state_changed_at, c.created_at, c.updated_at
+               s.version, s.state_changed_at, c.created_at, c.updated_at, c.rotate_every
         FROM clients c
         JOIN realms r ON r.id = c.realm_id
         LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
@@ -56,7 +57,8 @@ extension Vault {
             scopes: row.text(5).split(separator: " ").map(String.init), audience: row.optionalText(6),
             secretVersion: row.isNull(7) ? nil : Int(row.integer(7)),
             secretUpdatedAt: row.isNull(8) ? nil : Date(unixSeconds: row.integer(8)),
-            createdAt: Date(unixSeconds: row.integer(9)), updatedAt: Date(unixSeconds: row.integer(10)))
+            createdAt: Date(unixSeconds: row.integer(9)), updatedAt: Date(unixSeconds: row.integer(10)),
+            rotateEvery: row.isNull(11) ? nil : TimeInterval(row.integer(11)))
     }
 
     /// Every client, or those of one realm, by realm and name.

@@ -1,0 +1,443 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+import Synchronization
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// Replaces client secrets through the Keycloak admin API without ever losing one.
+///
+/// Each rotation is a journaled state machine (design.md, Rotation):
+/// 1. **prepare** — a new secret is generated (or, for a rollback, the previous one taken) and
+///    sealed as the *pending* version, with a journal row; committed before anything is sent;
+/// 2. **push** — the client's representation is read and PUT back with the new `secret`
+///    (or, `serverGenerated`, Keycloak makes one with `POST …/client-secret`, sealed on receipt);
+/// 3. **verify** — a client-credentials request with the new secret must succeed; if the IdP
+///    refuses it, the old secret is put back and the rotation fails loudly;
+/// 4. **promote** — one transaction: pending → current, current → previous, cached tokens dropped.
+///
+/// A process killed anywhere leaves an open journal row. The next rotation of the client,
+/// `resume`, or the next token fetch for it (`TokenBroker`) settles it by asking the IdP which
+/// secret it accepts — pending: finish; current: undo — so the vault's current secret is always
+/// one the IdP accepts, and no secret is dropped before that is known.
+///
+/// One rotation per client at a time, across processes: a `flock` per client in the vault's lock
+/// folder (a second `cloak rotate` of the same client waits for the first, then sees its result).
+public final class SecretRotator: Sendable {
+    public struct Options: Sendable {
+        /// Let Keycloak generate the secret (`POST …/client-secret`) instead of choosing it.
+        public var serverGenerated = false
+        /// Length of a secret we choose, in Keycloak's alphabet (A–Z a–z 0–9).
+        public var secretLength = ClientSecret.defaultGeneratedLength
+        /// After verify, end the old secret's dual validity at once (`DELETE …/client-secret/rotated`)
+        /// when the realm's rotation policy kept it.
+        public var invalidateRotated = false
+        /// How often verify asks before it believes a refusal (a clustered Keycloak may take a
+        /// moment to see the new secret on every node), and the pause between attempts.
+        public var verifyAttempts = 3
+        public var verifyPause: Duration = .milliseconds(250)
+        /// How long to wait for another process rotating the same client.
+        public var lockWait: Duration = .seconds(60)
+
+        public init() {}
+    }
+
+    /// How one client's rotation ended.
+    public struct Outcome: Sendable {
+        public enum Result: String, Sendable {
+            /// A new secret is current, at the IdP and in the vault.
+            case rotated
+            /// The previous secret is current again.
+            case rolledBack = "rolled-back"
+            /// An interrupted rotation was found and finished: its new secret is current.
+            case finished
+            /// An interrupted rotation was found and undone: the old secret stays current.
+            case undone
+            /// Nothing was needed (`resume` of a client without an interrupted rotation).
+            case nothing
+        }
+
+        public var client: ClientRef
+        public var result: Result
+        public var fromVersion: Int?
+        public var toVersion: Int?
+        /// Anything the user should know (a kept dual-validity secret, an interrupted rotation found).
+        public var notes: [String] = []
+    }
+
+    let broker: TokenBroker
+    public let options: Options
+
+    public init(broker: TokenBroker, options: Options = Options()) {
+        self.broker = broker
+        self.options = options
+    }
+
+    // MARK: Entry points
+
+    /// Rotates `ref`'s secret. An interrupted rotation of it is settled first; if that one is
+    /// finished, its new secret stands and no second rotation is made.
+    /// - Throws: `RotationError` (admin refused, unknown at the IdP, failed and undone, unresolved),
+    ///   `TokenError` (the IdP unreachable before anything changed), `VaultError`.
+    public func rotate(_ ref: ClientRef) async throws -> Outcome {
+        try await rotation(of: ref) { settled in
+            if let settled, settled.result == .finished { return settled }
+            let mode: RotationJournal.Mode = options.serverGenerated ? .serverGenerated : .chosen
+            let secret = options.serverGenerated ? nil : try ClientSecret.generated(length: options.secretLength)
+            var outcome = try await perform(ref, mode: mode, secret: secret)
+            if settled != nil { outcome.notes.insert("an interrupted rotation was found and undone first", at: 0) }
+            return outcome
+        }
+    }
+
+    /// Puts `ref`'s newest kept previous secret back, at the IdP and as its current secret.
+    public func rollback(_ ref: ClientRef) async throws -> Outcome {
+        try await rotation(of: ref) { _ in
+            guard let (previous, version) = try broker.vault.withLock({ try $0.newestPreviousSecret(of: ref) }) else {
+                throw RotationError(.failed, ref, "\(ref) has no previous secret kept to roll back to (replaced secrets are kept for the realm's keep-previous period; `cloak rotate --status` shows them).")
+            }
+            var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version)
+            outcome.result = .rolledBack
+            return outcome
+        }
+    }
+
+    /// Settles an interrupted rotation of `ref`: `.finished`, `.undone`, or `.nothing`.
+    public func resume(_ ref: ClientRef) async throws -> Outcome {
+        try await rotation(of: ref) { settled in settled ?? Outcome(client: ref, result: .nothing) }
+    }
+
+    /// Clients with an interrupted rotation.
+    public func interrupted() throws -> [ClientRef] {
+        try broker.vault.withLock { try $0.openRotations().map(\.client) }
+    }
+
+    // MARK: The state machine
+
+    /// Holds `ref`'s rotation lock, settles any interrupted rotation, then runs `body`.
+    private func rotation(of ref: ClientRef, _ body: (Outcome?) async throws -> Outcome) async throws -> Outcome {
+        _ = try broker.vault.withLock { try $0.vault.client(ref) }
+        let lock = try await acquireLock(for: ref)
+        broker.rotating.withLock { _ = $0.insert(ref) }
+        let result: Result<Outcome, any Error>
+        do {
+            let settled = try await settle(ref, admin: { try self.admin(for: ref.realm) })
+            result = .success(try await body(settled))
+        } catch {
+            result = .failure(error)
+        }
+        broker.rotating.withLock { _ = $0.remove(ref) }
+        _ = consume lock
+        broker.forget(ref)
+        return try result.get()
+    }
+
+    private func acquireLock(for ref: ClientRef) async throws -> FileLock {
+        guard let lock = try await FileLock.acquire(broker.rotationLockPath(for: ref), until: .now + options.lockWait) else {
+            throw VaultError(.busy, "another process has been rotating \(ref) for longer than \(options.lockWait); try again when it is done.")
+        }
+        return lock
+    }
+
+    /// Prepare, push, verify, promote, with `secret` (nil: server-generated).
+    private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil) async throws -> Outcome {
+        let admin = try admin(for: ref.realm)
+        let clientID = try broker.vault.withLock { try $0.vault.client(ref).clientID }
+        let (uuid, representation) = try await locate(ref, clientID: clientID, admin: admin)
+        let current = try broker.vault.withLock { try $0.currentSecret(of: ref) }
+
+        // 1. prepare
+        let (journal, prepared) = try broker.vault.withLock { try $0.prepareRotation(of: ref, mode: mode, secret: secret) }
+        RotationFault.reach(.prepared)
+
+        // 2. push
+        let pending: PendingSecret
+        do {
+            if let prepared {
+                try await admin.update(uuid, representation, secret: prepared.secret)
+                try broker.vault.withLock { _ = try $0.advance(journal, to: .pushed) }
+                pending = prepared
+            } else {
+                let generated = try await admin.regenerateSecret(of: uuid)
+                RotationFault.reach(.generated)
+                // Sealed and committed in the step that received it. A crash before this commit
+                // leaves Keycloak with a secret we never stored: settle() reads it back with
+                // `GET …/client-secret` (and so needs the admin client; the token path cannot).
+                guard let received = try broker.vault.withLock({ try $0.advance(journal, to: .pushed, received: generated) }) else {
+                    preconditionFailure("advance(received:) returns the pending secret it sealed")
+                }
+                pending = received
+            }
+        } catch let error as RotationError {
+            // Refused before anything changed at the IdP: nothing to undo there.
+            try broker.vault.withLock { try $0.abandon(journal, as: .failed, detail: error.message) }
+            throw RotationError(error.kind, ref, error.message + " Nothing was changed; \(ref) keeps its secret.")
+        } catch let error as TokenError {
+            guard case .unavailable = error else {
+                try broker.vault.withLock { try $0.abandon(journal, as: .failed, detail: "\(error)") }
+                throw error
+            }
+            // The push may or may not have arrived: ask the IdP which secret it accepts.
+            if let outcome = try await settle(ref, admin: { admin }) , outcome.result == .finished {
+                return Outcome(client: ref, result: .rotated, fromVersion: journal.fromVersion, toVersion: journal.toVersion,
+                               notes: ["the push timed out but had arrived"])
+            }
+            throw RotationError(.failed, ref, "the new secret of \(ref) could not be pushed: \(error) The old secret stays current.")
+        }
+        RotationFault.reach(.pushed)
+
+        // 3. verify
+        switch await verify(ref, pending) {
+        case .accepted:
+            break
+        case .unreachable(let problem):
+            throw RotationError(.unresolved, ref, "the new secret of \(ref) was pushed, but the IdP could not be asked whether it accepts it (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+        case .rejected(let problem):
+            // Put the old secret back, and check that it works again before saying so.
+            do {
+                if mode != .serverGenerated {
+                    try await admin.update(uuid, representation, secret: current)
+                } else {
+                    throw RotationError(.unresolved, ref, "Keycloak generated a secret it then refused")
+                }
+                guard case .accepted = await verifyCurrent(ref) else { throw RotationError(.unresolved, ref, "the old secret is not accepted either") }
+            } catch {
+                throw RotationError(.unresolved, ref, "the IdP refused the new secret of \(ref) (\(problem)), and putting the old one back failed (\(error)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+            }
+            try broker.vault.withLock { try $0.abandon(journal, as: .failed, detail: "the IdP refused the new secret: \(problem)") }
+            throw RotationError(.failed, ref, "the IdP refused the new secret of \(ref) (\(problem)); the old secret was put back, is accepted again, and stays current. If the realm has Keycloak's secret-rotation policy, try `cloak rotate --server-generated`.")
+        }
+        try broker.vault.withLock { _ = try $0.advance(journal, to: .verified) }
+        RotationFault.reach(.verified)
+
+        // 4. promote
+        var notes: [String] = []
+        if let refreshed = try? await admin.representation(of: uuid), refreshed.hasRotatedSecret {
+            if options.invalidateRotated {
+                try await admin.invalidateRotatedSecret(of: uuid)
+                notes.append("the old secret's dual validity was ended at the IdP")
+            } else {
+                notes.append("the realm's secret-rotation policy keeps the old secret valid at the IdP for its grace period")
+            }
+        }
+        try broker.vault.withLock { try $0.promote(journal, detail: notes.joined(separator: "; "), retiring: restoredVersion) }
+        return Outcome(client: ref, result: .rotated, fromVersion: journal.fromVersion, toVersion: journal.toVersion, notes: notes)
+    }
+
+    /// The client's UUID at the IdP (remembered in the vault) and its representation.
+    private func locate(_ ref: ClientRef, clientID: String, admin: KeycloakAdmin) async throws -> (String, ClientRepresentation) {
+        var lookedUp = false
+        var uuid = try broker.vault.withLock { try $0.idpUUID(of: ref) }
+        while true {
+            if uuid == nil {
+                uuid = try await admin.findClient(clientID: clientID)
+                lookedUp = true
+                guard uuid != nil else {
+                    throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)); check `cloak client show \(ref)`. Nothing was changed.")
+                }
+                try broker.vault.withLock { try $0.rememberIdPUUID(uuid, of: ref) }
+            }
+            if let uuid, let representation = try await admin.representation(of: uuid), representation.clientID == clientID {
+                guard !representation.isPublic, !representation.isBearerOnly else {
+                    throw RotationError(.failed, ref, "'\(clientID)' is a \(representation.isPublic ? "public" : "bearer-only") client at the IdP: it has no secret to rotate. Nothing was changed.")
+                }
+                if let type = representation.authenticatorType, type != "client-secret", type != "client-secret-jwt" {
+                    throw RotationError(.failed, ref, "'\(clientID)' authenticates with '\(type)' at the IdP, not with a client secret: there is nothing to rotate. Nothing was changed.")
+                }
+                return (uuid, representation)
+            }
+            // The remembered UUID is gone (the client was re-created): look it up again, once.
+            guard !lookedUp else {
+                throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)). Nothing was changed.")
+            }
+            uuid = nil
+        }
+    }
+
+    /// Settles an interrupted rotation of `ref` by asking the IdP which secret it accepts; `nil`
+    /// when there is none. Needs the admin API only for a server-generated rotation interrupted
+    /// before its secret was stored. Call with `ref`'s rotation lock held.
+    func settle(_ ref: ClientRef, admin: () async throws -> KeycloakAdmin) async throws -> Outcome? {
+        guard var journal = try broker.vault.withLock({ try $0.openRotation(of: ref) }) else { return nil }
+        var pending = try broker.vault.withLock { try $0.pendingSecret(of: journal) }
+        if pending == nil {
+            guard journal.mode == .serverGenerated else {
+                try broker.vault.withLock { try $0.abandon(journal, as: .undone, detail: "interrupted before its secret was stored") }
+                return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
+            }
+            // Keycloak may have generated a secret we never stored: read what it holds now.
+            let admin = try await admin()
+            let clientID = try broker.vault.withLock { try $0.vault.client(ref).clientID }
+            let (uuid, _) = try await locate(ref, clientID: clientID, admin: admin)
+            let current = try broker.vault.withLock { try $0.currentSecret(of: ref) }
+            guard let held = try await admin.secret(of: uuid), !held.matches(current) else {
+                try broker.vault.withLock { try $0.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
+                return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
+            }
+            pending = try broker.vault.withLock { try $0.advance(journal, to: .pushed, received: held, detail: "read back after an interruption") }
+            journal.state = .pushed
+        }
+        guard let pending else { return nil }
+        switch await verify(ref, pending) {
+        case .accepted:
+            try broker.vault.withLock { try $0.promote(journal, detail: "finished after an interruption") }
+            return Outcome(client: ref, result: .finished, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
+        case .unreachable(let problem):
+            throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+        case .rejected:
+            switch await verifyCurrent(ref) {
+            case .accepted:
+                try broker.vault.withLock { try $0.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
+                return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
+            case .unreachable(let problem):
+                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+            case .rejected(let problem):
+                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation, and the IdP accepts neither its current nor its pending secret (\(problem)). Both are kept. Someone changed the secret at the IdP: set a known one with `cloak rotate \(ref)` after `cloak rotate --resume` fails no more, or re-add the client.")
+            }
+        }
+    }
+
+    enum Verification {
+        case accepted
+        case rejected(String)
+        case unreachable(String)
+    }
+
+    /// Step 3: does the IdP accept `pending`? Refusals are asked again a few times (a Keycloak
+    /// cluster may take a moment to see the new secret on every node).
+    private func verify(_ ref: ClientRef, _ pending: PendingSecret) async -> Verification {
+        await ask { try broker.vault.withLock { try $0.verificationRequest(for: ref, with: pending) } }
+    }
+
+    /// Does the IdP accept `ref`'s current secret?
+    private func verifyCurrent(_ ref: ClientRef) async -> Verification {
+        await ask { try broker.vault.withLock { try $0.tokenRequest(for: ref, TokenRequestShape()).0 } }
+    }
+
+    private func ask(_ makeRequest: () throws -> TokenRequest) async -> Verification {
+        let request: TokenRequest
+        do { request = try makeRequest() } catch { return .unreachable("\(error)") }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                _ = try await broker.client.token(for: request)
+                return .accepted
+            } catch {
+                switch error {
+                case .rejected(_, let status, let code, _):
+                    guard attempt < options.verifyAttempts else { return .rejected("HTTP \(status)\(code.map { ", \($0)" } ?? "")") }
+                    try? await Task.sleep(for: options.verifyPause)
+                case .unavailable(let message), .malformedResponse(let message), .refused(let message):
+                    return .unreachable(message)
+                }
+            }
+        }
+    }
+
+    // MARK: Admin API access
+
+    private func admin(for realm: Name) throws -> KeycloakAdmin {
+        let record = try broker.vault.withLock { try $0.vault.realm(named: realm) }
+        guard let adminClient = record.adminClient else {
+            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin client, so its secrets cannot be rotated: name a client whose service account has the realm-management role manage-clients with `cloak realm update \(realm) --admin-client REALM/NAME`.")
+        }
+        guard let adminURL = record.adminURL else {
+            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin URL; give it with `cloak realm update \(realm) --admin-url https://HOST/admin/realms/\(realm)`.")
+        }
+        let broker = broker
+        return KeycloakAdmin(
+            baseURL: adminURL, caFile: record.caFile, realm: realm, adminClient: adminClient,
+            deadline: broker.configuration.deadline * 2,
+            token: { refresh in try await broker.token(for: adminClient.description, refresh: refresh).token.value })
+    }
+}
+
+/// Where a test can stop a rotation dead: `CLOAK_TEST_CRASH_AFTER=prepared|pushed|verified`
+/// makes the process SIGKILL itself right after that step committed (`generated`: after Keycloak
+/// answered a server-generated secret, before it was stored). For the crash-safety tests only;
+/// an unset variable costs one `getenv` per step.
+enum RotationFault: String {
+    case prepared, generated, pushed, verified
+
+    static func reach(_ step: RotationFault) {
+        guard let value = getenv("CLOAK_TEST_CRASH_AFTER"), String(cString: value) == step.rawValue else { return }
+        kill(getpid(), SIGKILL)
+    }
+}
+
+extension SecretRotator {
+    /// What `run` does to each client.
+    public enum Action: String, Sendable {
+        case rotate, rollback, resume
+    }
+
+    /// One client's line in a bulk report.
+    public struct Report: Sendable {
+        public var client: ClientRef
+        public var result: Result<Outcome, any Error>
+        /// Wall time of this client's rotation.
+        public var duration: Duration
+    }
+
+    /// Runs `action` on every client of `refs`, at most `parallel` at once and `perRealm` at once
+    /// in any one realm (an IdP's realms often share one server), each to its end: one failure
+    /// never stops the others. Clients that are some realm's admin client go last, one at a time,
+    /// so no other rotation needs an admin token while that token's own secret is changing.
+    /// - Parameter progress: called after each client with (done, total, failed).
+    /// - Returns: a report per client, in the order of `refs`.
+    public func run(
+        _ action: Action, on refs: [ClientRef], parallel: Int = 4, perRealm: Int = 4,
+        progress: @escaping @Sendable (_ done: Int, _ total: Int, _ failed: Int) -> Void = { _, _, _ in }
+    ) async throws -> [Report] {
+        let adminClients = Set(try broker.vault.withLock { try $0.vault.realms().compactMap(\.adminClient) })
+        let parallel = max(1, parallel)
+        let perRealm = max(1, perRealm)
+        var reports: [ClientRef: Report] = [:]
+        var failed = 0
+        for (phase, limit) in [(refs.filter { !adminClients.contains($0) }, parallel), (refs.filter { adminClients.contains($0) }, 1)] {
+            var queue = phase[...]
+            var running: [Name: Int] = [:]
+            await withTaskGroup(of: Report.self) { group in
+                var active = 0
+                func startNext(_ group: inout TaskGroup<Report>) -> Bool {
+                    guard let index = queue.firstIndex(where: { running[$0.realm, default: 0] < perRealm }) else { return false }
+                    let ref = queue.remove(at: index)
+                    running[ref.realm, default: 0] += 1
+                    group.addTask {
+                        let start = ContinuousClock.now
+                        do {
+                            let outcome = switch action {
+                            case .rotate: try await self.rotate(ref)
+                            case .rollback: try await self.rollback(ref)
+                            case .resume: try await self.resume(ref)
+                            }
+                            return Report(client: ref, result: .success(outcome), duration: .now - start)
+                        } catch {
+                            return Report(client: ref, result: .failure(error), duration: .now - start)
+                        }
+                    }
+                    return true
+                }
+                while active < limit, startNext(&group) { active += 1 }
+                for await report in group {
+                    active -= 1
+                    running[report.client.realm, default: 1] -= 1
+                    if case .failure = report.result { failed += 1 }
+                    reports[report.client] = report
+                    progress(reports.count, refs.count, failed)
+                    while active < limit, startNext(&group) { active += 1 }
+                }
+            }
+        }
+        return refs.compactMap { reports[$0] }
+    }
+}
