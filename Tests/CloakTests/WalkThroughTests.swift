@@ -40,7 +40,7 @@ import Testing
         #expect(object["secret_version"] as? Int == 1)
         #expect((object["created_at"] as? String)?.hasSuffix("Z") == true)
         #expect(Set(object.keys) == ["client", "realm", "name", "client_id", "auth_method", "scopes", "audience",
-                                      "secret_version", "secret_updated_at", "created_at", "updated_at"])
+                                      "secret_version", "secret_updated_at", "rotate_every_seconds", "created_at", "updated_at"])
 
         let realms = try sandbox.ok("realm", "list", "--json")
         let array = try #require(try JSONSerialization.jsonObject(with: Data(realms.stdout.utf8)) as? [[String: Any]])

@@ -157,10 +157,26 @@ public final class TokenBroker: Sendable {
         let (request, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
         do {
             let token = try await client.token(for: request)
-            try vault.withLock { try $0.storeToken(token, for: key.client, key.shape, secretVersion: version) }
+            try vault.withLock { vault in
+                // One transaction: the cached token and the event that says it was fetched.
+                try vault.database.writeTransaction {
+                    try vault.storeToken(token, for: key.client, key.shape, secretVersion: version)
+                    try vault.record(.tokenFetched, realm: key.client.realm, client: key.client.name,
+                                     detail: Self.auditDetail(token, secretVersion: version, shape: request.shape))
+                }
+            }
             _ = consume lock
             return Grant(token: token, source: .idp)
         } catch let error as TokenError {
+            if case .rejected(_, let status, let code, _) = error {
+                // Worth a line in the log (a revoked or wrong secret), but never at the cost of
+                // the error the caller must see.
+                let code = code.flatMap { $0.count <= 64 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") } ? $0 : nil }
+                _ = vault.withLock {
+                    $0.recordIfPossible(.tokenFetched, realm: key.client.realm, client: key.client.name, outcome: .failed,
+                                        detail: "rejected by the identity provider: HTTP \(status)" + (code.map { " \($0)" } ?? ""))
+                }
+            }
             // The IdP is down, but a token from before is still valid: serve it rather than fail.
             if case .unavailable = error, let after, after.remaining(at: configuration.clock()) > 0 {
                 return Grant(token: after, source: .cache)
@@ -191,6 +207,15 @@ public final class TokenBroker: Sendable {
         memory.withLock { tokens in
             for key in tokens.keys where (try? ClientRef(key.client)) == client { tokens[key] = nil }
         }
+    }
+
+    /// What a token fetch's audit event says: the secret version used and the token's life and
+    /// scope. Never the token.
+    private static func auditDetail(_ token: AccessToken, secretVersion: Int, shape: TokenRequestShape) -> String {
+        var detail = "secret version \(secretVersion), valid \(Int64(token.expiresAt.timeIntervalSince(token.issuedAt).rounded(.down))) s"
+        if let scope = token.scope, !scope.isEmpty { detail += ", scope \(scope)" }
+        if let audience = shape.audience { detail += ", audience \(audience)" }
+        return detail
     }
 
     private func lockPath(for key: Key) -> String {

@@ -5,7 +5,7 @@ public struct Checkup: Sendable {
     }
 
     public struct Finding: Sendable {
-        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`.
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`.
         public var check: String
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
@@ -23,7 +23,8 @@ public struct Checkup: Sendable {
     }
 
     /// Examines the vault at `path`: file permissions, SQLite integrity, schema, keyslots, and —
-    /// when `credentials` unlock it — that every sealed value opens. Never changes the vault
+    /// when `credentials` unlock it — that every sealed value opens and that the audit log's MAC
+    /// chain verifies from its first event to its head. Never changes the vault
     /// (beyond applying this binary's pending migrations, as any command does).
     public static func examine(path: String, credentials: [VaultCredential]) -> Checkup {
         var checkup = Checkup()
@@ -49,6 +50,7 @@ public struct Checkup: Sendable {
             let unlocked = try vault.unlock(with: credentials)
             checkup.record("unlock", .ok, "the given key opens keyslot \(unlocked.openedSlots.map { String($0.id) }.joined(separator: ", ")).")
             try checkup.examineSecrets(unlocked)
+            try checkup.examineAuditLog(unlocked)
         } catch {
             checkup.record("unlock", .problem, "\(error)")
         }
@@ -105,6 +107,27 @@ public struct Checkup: Sendable {
         let slots = try vault.keyslots()
         record("keyslots", slots.isEmpty ? .problem : .ok,
                slots.isEmpty ? "the vault has no keyslot: nobody can unlock it." : "\(slots.count) keyslot(s).")
+    }
+
+    /// The audit log's MAC chain, from its first event to its head: an edited, deleted,
+    /// reordered or forged event, and a log cut short, are each a problem naming the events.
+    private mutating func examineAuditLog(_ vault: UnlockedVault) throws {
+        let audit = try vault.verifyAuditLog()
+        for problem in audit.problems {
+            record("audit", .problem, problem.message, subject: problem.events.map { range in
+                range.count == 1 ? "event \(range.lowerBound)" : "events \(range.lowerBound)-\(range.upperBound)"
+            })
+        }
+        if audit.unlistedProblems > 0 {
+            record("audit", .problem, "\(audit.unlistedProblems) more audit event(s) do not verify; the log was rewritten from the first problem above on.")
+        }
+        if audit.isIntact {
+            if audit.hasHead {
+                record("audit", .ok, "the audit log's \(audit.eventCount) event(s) verify, from the first to the last recorded.")
+            } else {
+                record("audit", .warning, "the audit log is empty and has no head yet: this vault predates the audit log and nothing has been recorded since (or the whole log, head included, was deleted). The next change starts it.")
+            }
+        }
     }
 
     private mutating func examineSecrets(_ vault: UnlockedVault) throws {

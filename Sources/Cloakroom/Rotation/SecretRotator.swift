@@ -149,10 +149,17 @@ public final class SecretRotator: Sendable {
 
     /// Prepare, push, verify, promote, with `secret` (nil: server-generated).
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil) async throws -> Outcome {
-        let admin = try admin(for: ref.realm)
-        let clientID = try broker.vault.withLock { try $0.vault.client(ref).clientID }
-        let (uuid, representation) = try await locate(ref, clientID: clientID, admin: admin)
-        let current = try broker.vault.withLock { try $0.currentSecret(of: ref) }
+        let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret
+        do {
+            admin = try self.admin(for: ref.realm)
+            let clientID = try broker.vault.withLock { try $0.vault.client(ref).clientID }
+            (uuid, representation) = try await locate(ref, clientID: clientID, admin: admin)
+            current = try broker.vault.withLock { try $0.currentSecret(of: ref) }
+        } catch {
+            // Nothing was journaled yet, but the attempt belongs in the audit log.
+            broker.vault.withLock { _ = $0.recordIfPossible(.rotationFailed, realm: ref.realm, client: ref.name, outcome: .failed, detail: "\(error)") }
+            throw error
+        }
 
         // 1. prepare
         let (journal, prepared) = try broker.vault.withLock { try $0.prepareRotation(of: ref, mode: mode, secret: secret) }

@@ -16,6 +16,7 @@ enum SQLValue: Sendable, Equatable {
 final class Database {
     fileprivate let handle: OpaquePointer
     let path: String
+    private let busyTimeout: Duration
 
     enum Mode { case readWrite, create }
 
@@ -32,8 +33,8 @@ final class Database {
         }
         self.handle = handle
         self.path = path
-        let (seconds, attoseconds) = busyTimeout.components
-        sqlite3_busy_timeout(handle, Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        self.busyTimeout = busyTimeout
+        sqlite3_busy_timeout(handle, Self.milliseconds(busyTimeout))
         sqlite3_extended_result_codes(handle, 1)
         cloak_sqlite3_checkpoint_on_close(handle, 0)
     }
@@ -90,8 +91,27 @@ final class Database {
     /// Runs `body` in one write transaction. `BEGIN IMMEDIATE` takes the write lock up front,
     /// so two processes never both read, then both fail to upgrade (which SQLite reports as
     /// SQLITE_BUSY at once, without honouring the busy timeout).
+    ///
+    /// Called inside another write transaction, `body` runs in a savepoint of it: its changes
+    /// commit or roll back with the outer transaction (an audit event with the change it records),
+    /// and a failure inside undoes only the inner part.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        if writeDepth > 0 {
+            try execute(script: "SAVEPOINT nested")
+            writeDepth += 1
+            defer { writeDepth -= 1 }
+            do {
+                let result = try body()
+                try execute(script: "RELEASE nested")
+                return result
+            } catch {
+                try? execute(script: "ROLLBACK TO nested; RELEASE nested")
+                throw error
+            }
+        }
         try execute(script: "BEGIN IMMEDIATE")
+        writeDepth = 1
+        defer { writeDepth = 0 }
         do {
             let result = try body()
             try execute(script: "COMMIT")
@@ -106,11 +126,36 @@ final class Database {
         }
     }
 
+    /// How many `writeTransaction`s are open on this connection: 0 outside any.
+    private var writeDepth = 0
+
+    /// Whether a write transaction is open on this connection.
+    var isInWriteTransaction: Bool { writeDepth > 0 }
+
+    /// Runs `body` with the busy timeout set to `timeout`, for a write that must not keep the
+    /// caller waiting as long as a change would (a best-effort audit event after a failure).
+    func withBusyTimeout<T>(_ timeout: Duration, _ body: () throws -> T) rethrows -> T {
+        sqlite3_busy_timeout(handle, Self.milliseconds(timeout))
+        defer { sqlite3_busy_timeout(handle, Self.milliseconds(busyTimeout)) }
+        return try body()
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+
     /// A read transaction: every query inside sees the same snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
         try execute(script: "BEGIN")
         defer { try? execute(script: "COMMIT") }
         return try body()
+    }
+
+    /// `body` in a read transaction, or in the write transaction already open (which is a
+    /// snapshot too): every query inside sees the same state.
+    func readTransactionUnlessWriting<T>(_ body: () throws -> T) throws -> T {
+        isInWriteTransaction ? try body() : try readTransaction(body)
     }
 
     fileprivate func lastError(_ status: Int32) -> VaultError {

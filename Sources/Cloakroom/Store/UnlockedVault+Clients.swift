@@ -58,6 +58,8 @@ extension UnlockedVault {
                 VALUES (?, 1, 'current', ?, ?, ?, ?)
                 """,
                 .integer(rowID), .blob(box.nonce), .blob(box.ciphertext), .integer(now), .integer(now))
+            try record(.clientAdded, realm: ref.realm, client: ref.name,
+                       detail: "client_id \(settings.clientID), \(settings.authMethod.rawValue), secret version 1")
         }
         return try vault.client(ref)
     }
@@ -71,6 +73,7 @@ extension UnlockedVault {
                 throw VaultError(.conflict, "\(ref) is the admin client of realm '\(realm)'; choose another with `cloak realm update \(realm) --admin-client …` first.")
             }
             try database.execute("DELETE FROM clients WHERE id = ?", .integer(client.rowID))
+            try record(.clientRemoved, realm: ref.realm, client: ref.name, detail: "client_id \(client.clientID)")
         }
     }
 

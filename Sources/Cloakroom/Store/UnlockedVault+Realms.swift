@@ -23,6 +23,19 @@ public struct RealmSettings: Sendable, Equatable {
                   adminClient: realm.adminClient, allowsInsecureHTTP: realm.allowsInsecureHTTP)
     }
 
+    /// The names of the settings that differ from `old`, for the audit log (values are not
+    /// secret, but the names say enough and keep the event short).
+    func changes(from old: RealmSettings) -> [String] {
+        var names: [String] = []
+        if issuer != old.issuer { names.append("issuer") }
+        if tokenURL != old.tokenURL { names.append("token URL" + (tokenURL.map { " to \($0)" } ?? "")) }
+        if adminURL != old.adminURL { names.append("admin URL") }
+        if caFile != old.caFile { names.append("CA file") }
+        if adminClient != old.adminClient { names.append("admin client" + (adminClient.map { " to \($0)" } ?? "")) }
+        if allowsInsecureHTTP != old.allowsInsecureHTTP { names.append(allowsInsecureHTTP ? "insecure http allowed" : "insecure http refused") }
+        return names
+    }
+
     /// Checked and completed settings, as stored.
     func validated() throws -> RealmSettings {
         guard issuer != nil || tokenURL != nil else {
@@ -64,6 +77,7 @@ extension UnlockedVault {
                 .text(name.rawValue), .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL),
                 .optional(settings.caFile), try adminClientRowID(settings.adminClient),
                 .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(now), .integer(now))
+            try record(.realmAdded, realm: name, detail: settings.tokenURL.map { "token URL \($0)" } ?? "issuer \(settings.issuer ?? "")")
         }
         return try vault.realm(named: name)
     }
@@ -100,6 +114,8 @@ extension UnlockedVault {
                 try database.execute("DELETE FROM cached_tokens WHERE client_id IN (SELECT id FROM clients WHERE realm_id = ?)",
                                      .integer(realm.rowID))
             }
+            let changed = settings.changes(from: RealmSettings(realm))
+            try record(.realmUpdated, realm: name, detail: changed.isEmpty ? "nothing changed" : "changed " + changed.joined(separator: ", "))
         }
         return try vault.realm(named: name)
     }
@@ -116,6 +132,7 @@ extension UnlockedVault {
                 throw VaultError(.conflict, "realm '\(name)' still has \(realm.clientCount) client(s); remove them first, or pass --force to remove them and their secrets too.")
             }
             try database.execute("DELETE FROM realms WHERE id = ?", .integer(realm.rowID))
+            try record(.realmRemoved, realm: name, detail: realm.clientCount == 0 ? "" : "with its \(realm.clientCount) client(s)")
             return realm.clientCount
         }
     }

@@ -109,6 +109,8 @@ extension UnlockedVault {
             let journal = RotationJournal(
                 id: database.lastInsertedRowID, client: ref, clientRowID: client.rowID, fromVersion: current, toVersion: next,
                 mode: mode, state: .prepared, startedAt: Date(unixSeconds: now))
+            try record(.rotationPrepared, realm: ref.realm, client: ref.name,
+                       detail: "\(mode.rawValue): version \(current) → \(next)\(secret == nil ? ", the IdP generates the secret" : ", pending secret sealed")")
             return (journal, pending)
         }
     }
@@ -137,6 +139,9 @@ extension UnlockedVault {
             }
             try database.execute("UPDATE rotations SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
                                  .text(state.rawValue), .integer(vault.now), .text(detail), .integer(journal.id))
+            let action: AuditAction = state == .verified ? .rotationVerified : .rotationPushed
+            let what = received != nil ? "the IdP's generated secret sealed as version \(journal.toVersion)" : "version \(journal.toVersion)"
+            try record(action, realm: journal.client.realm, client: journal.client.name, detail: detail.isEmpty ? what : what + "; " + detail)
             return pending
         }
     }
@@ -160,12 +165,18 @@ extension UnlockedVault {
             try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(client))
             try database.execute("UPDATE rotations SET state = 'done', updated_at = ?, detail = ? WHERE id = ?",
                                  .integer(now), .text(detail), .integer(journal.id))
+            try record(.rotationPromoted, realm: journal.client.realm, client: journal.client.name,
+                       detail: "version \(journal.toVersion) current, version \(journal.fromVersion) kept as previous" + (detail.isEmpty ? "" : "; " + detail))
             if let restored {
                 try database.execute(
                     "UPDATE secret_versions SET state = 'retired', nonce = NULL, sealed = NULL, state_changed_at = ? WHERE client_id = ? AND version = ? AND state = 'previous'",
                     .integer(now), .integer(client), .integer(Int64(restored)))
             }
-            try retireExpiredPrevious(clientRowID: client, now: now)
+            let retired = try retireExpiredPrevious(clientRowID: client, now: now)
+            if retired > 0 {
+                try record(.secretRetired, realm: journal.client.realm, client: journal.client.name,
+                           detail: "\(retired) previous version(s) past the realm's keep-previous period")
+            }
         }
     }
 
@@ -181,6 +192,8 @@ extension UnlockedVault {
                 .integer(now), .integer(journal.clientRowID))
             try database.execute("UPDATE rotations SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
                                  .text(state.rawValue), .integer(now), .text(detail), .integer(journal.id))
+            try record(state == .undone ? .rotationRolledBack : .rotationFailed, realm: journal.client.realm, client: journal.client.name,
+                       outcome: state == .undone ? .ok : .failed, detail: "version \(journal.toVersion) dropped, version \(journal.fromVersion) stays current: " + detail)
         }
     }
 

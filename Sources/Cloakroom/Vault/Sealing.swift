@@ -81,6 +81,12 @@ struct AssociatedData: Sendable {
         append(bytes: withUnsafeBytes(of: number.bigEndian) { Array($0) })
     }
 
+    /// An absent field encodes differently from an empty one.
+    mutating func append(optional text: String?) {
+        append(Int64(text == nil ? 0 : 1))
+        append(text ?? "")
+    }
+
     mutating func append(bytes field: [UInt8]) {
         withUnsafeBytes(of: UInt32(field.count).bigEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: field)

@@ -8,6 +8,7 @@ public final class UnlockedVault {
     // Derived on first use: a cached-token read needs only the token subkey.
     lazy var secretsKey: SealingKey = key.subkey(for: .clientSecrets)
     lazy var tokensKey: SealingKey = key.subkey(for: .cachedTokens)
+    lazy var auditKey: MACKey = key.macKey(for: .auditLog)
     let openedSlots: [OpenedSlot]
 
     init(vault: Vault, key: VaultKey, openedSlots: [OpenedSlot]) {
@@ -57,7 +58,11 @@ public final class UnlockedVault {
     /// Adds a way to unlock the vault. No secret is re-encrypted.
     @discardableResult
     public func addKeyslot(_ slot: NewKeyslot) throws -> Keyslot {
-        let id = try database.writeTransaction { try vault.insertKeyslot(slot, wrapping: key) }
+        let id = try database.writeTransaction {
+            let id = try vault.insertKeyslot(slot, wrapping: key)
+            try record(.keyslotAdded, detail: "keyslot \(id), \(slot.kind.rawValue)" + (slot.label.isEmpty ? "" : ", label \(slot.label)"))
+            return id
+        }
         guard let added = try vault.keyslots().first(where: { $0.id == id }) else {
             throw VaultError(.io, "the new keyslot was not found after it was written.")
         }
@@ -77,6 +82,7 @@ public final class UnlockedVault {
                 throw VaultError(.conflict, "keyslot \(id) is the vault's last one: without it nobody could unlock the vault. Add another with `cloak keyslot add` first.")
             }
             try database.execute("DELETE FROM keyslots WHERE id = ?", .integer(id))
+            try record(.keyslotRemoved, detail: "keyslot \(id)")
         }
     }
 
@@ -88,17 +94,35 @@ public final class UnlockedVault {
         public var keptKeyslots: [Int64]
         /// Keyslots removed because no given credential opened them.
         public var removedKeyslots: [Int64]
+        /// Audit events re-MAC'd under the new key (the audit subkey derives from the vault key).
+        public var reauthenticatedEvents: Int
+        /// What was wrong with the audit log before the rekey, when `acceptingBrokenAuditLog`
+        /// let it proceed; empty otherwise. The rekey's own event records it too.
+        public var auditProblemsAccepted: [AuditVerification.Problem]
     }
 
     /// Replaces the vault key: every sealed value is re-sealed and every keyslot this vault was
     /// unlocked with is re-wrapped, in one transaction. Keyslots that were not opened cannot be
     /// re-wrapped (their KEK is unknown) and are removed; pass every credential to keep them.
     ///
+    /// The audit log is MAC'd with a subkey of the vault key, so it is re-MAC'd too — after it
+    /// was verified under the old key. A log that does not verify is refused: re-MACing it would
+    /// sign whatever was changed and hide it. Look at it with `cloak doctor` first; then, to rekey
+    /// anyway (say, after a suspected compromise), pass `acceptingBrokenAuditLog`: the log is
+    /// re-MAC'd as found, and the rekey's event says what was wrong with it.
+    ///
     /// This object keeps working with the new key; the old key's memory is zeroed when released.
-    public func rekey() throws -> (UnlockedVault, RekeyReport) {
+    /// - Throws: `VaultError.corrupted` for a sealed secret that does not open, or an audit log
+    ///   that does not verify (unless accepted).
+    public func rekey(acceptingBrokenAuditLog: Bool = false) throws -> (UnlockedVault, RekeyReport) {
         let newKey = VaultKey.random()
         let newVault = UnlockedVault(vault: vault, key: newKey, openedSlots: openedSlots)
         let report = try database.writeTransaction {
+            let audit = try verifyAuditLog(with: auditKey)
+            if !audit.isIntact && !acceptingBrokenAuditLog {
+                let more = audit.problems.count + audit.unlistedProblems - 1
+                throw VaultError(.corrupted, "cannot rekey: the audit log does not verify, and re-MACing it under the new key would hide what was changed. \(audit.problems[0].message)\(more > 0 ? " There are \(more) more problem(s)." : "") See `cloak doctor`; to rekey anyway, pass --force (the rekey's audit event then records what was wrong). Nothing was changed.")
+            }
             let resealed = try resealSecrets(where: "1", into: newVault)
             // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
             // nothing sealed under the old key remains.
@@ -113,7 +137,16 @@ public final class UnlockedVault {
             }
             let removed = try database.rows("SELECT id FROM keyslots ORDER BY id") { $0.integer(0) }.filter { !kept.contains($0) }
             for id in removed { try database.execute("DELETE FROM keyslots WHERE id = ?", .integer(id)) }
-            return RekeyReport(resealed: resealed, keptKeyslots: kept, removedKeyslots: removed)
+            let events = try reauthenticateAuditLog(for: newVault)
+            var detail = "\(resealed) sealed value(s) re-sealed, \(events) audit event(s) re-MAC'd, keyslot(s) \(kept.map(String.init).joined(separator: ", ")) kept"
+            if !removed.isEmpty { detail += ", keyslot(s) \(removed.map(String.init).joined(separator: ", ")) removed" }
+            if !audit.isIntact {
+                let first = audit.problems[0]
+                detail += "; the audit log did not verify before this rekey and was re-MAC'd as found: \(audit.problems.count + audit.unlistedProblems) problem(s), the first \(first.kind.rawValue)\(first.events.map { " at event \($0.lowerBound)" } ?? "")"
+            }
+            try newVault.record(.rekeyed, detail: detail)
+            return RekeyReport(resealed: resealed, keptKeyslots: kept, removedKeyslots: removed, reauthenticatedEvents: events,
+                               auditProblemsAccepted: audit.isIntact ? [] : audit.problems)
         }
         return (newVault, report)
     }

@@ -98,7 +98,9 @@ public final class Vault {
             let unlocked = try database.writeTransaction {
                 try database.execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(vaultID), .integer(now))
                 let slotID = try vault.insertKeyslot(slot, wrapping: key)
-                return UnlockedVault(vault: vault, key: key, openedSlots: [OpenedSlot(id: slotID, kek: slot.kek)])
+                let unlocked = UnlockedVault(vault: vault, key: key, openedSlots: [OpenedSlot(id: slotID, kek: slot.kek)])
+                try unlocked.startAuditLog()
+                return unlocked
             }
             return unlocked
         } catch {

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+import Synchronization
+
+/// Who and what is recorded with each audit event of this process: the command line, the
+/// operating-system user and the host.
+///
+/// The `cloak` CLI sets `command` once, to the command line as typed; a library user may set it
+/// to something that says which service and job is acting. Until set, it is the process's name.
+public enum AuditContext {
+    /// The longest command line recorded; longer ones are cut and end in "…".
+    public static let maximumCommandLength = 1024
+
+    private static let storedCommand = Mutex<String?>(nil)
+
+    /// The command line recorded with each event. Control characters are replaced by spaces and
+    /// the text is cut to `maximumCommandLength` bytes when set.
+    /// - Warning: record only what is safe to keep in clear: `cloak`'s arguments never hold a
+    ///   secret, so its command line is safe; a library user's own text must be too.
+    public static var command: String {
+        get { storedCommand.withLock { $0 } ?? processName }
+        set { storedCommand.withLock { $0 = clipped(newValue, to: maximumCommandLength) } }
+    }
+
+    /// `cloak` and its arguments as one line, each argument quoted for a POSIX shell when it needs it.
+    public static func commandLine(_ arguments: [String]) -> String {
+        arguments.map(quoted).joined(separator: " ")
+    }
+
+    /// The effective user's name, or its uid when it has none (a container's arbitrary uid).
+    static let user: String = {
+        let uid = geteuid()
+        if let entry = getpwuid(uid), let name = entry.pointee.pw_name {
+            return clipped(String(cString: name), to: 256)
+        }
+        return String(uid)
+    }()
+
+    static let host: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "unknown" }
+        return clipped(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), to: 256)
+    }()
+
+    private static var processName: String {
+        let path = CommandLine.arguments.first ?? "unknown"
+        return clipped(String(path.split(separator: "/").last ?? "unknown"), to: maximumCommandLength)
+    }
+
+    private static func quoted(_ argument: String) -> String {
+        let plain = !argument.isEmpty && argument.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                true
+            default:
+                "-_./=:,@%+".utf8.contains(byte)
+            }
+        }
+        return plain ? argument : "'" + argument.replacing("'", with: #"'\''"#) + "'"
+    }
+
+    /// `text` without control characters, cut on a character boundary to at most `limit` UTF-8
+    /// bytes (the last of which are then "…").
+    static func clipped(_ text: String, to limit: Int) -> String {
+        var text = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : $0 }))
+        guard text.utf8.count > limit else { return text }
+        let ellipsis = "…"
+        var kept = ""
+        var bytes = ellipsis.utf8.count
+        for character in text {
+            bytes += character.utf8.count
+            if bytes > limit { break }
+            kept.append(character)
+        }
+        text = kept + ellipsis
+        return text
+    }
+}

@@ -1,0 +1,292 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+// The audit log: append-only rows, each MAC'd over its predecessor's MAC and its own fields
+// (a hash chain), and a MAC'd head recording the count and the last MAC. See migrations/0004.
+
+extension Vault {
+    /// Audit events, oldest first: all of them, or those of one client or realm, since a time,
+    /// the newest `limit`. Reading needs no key (anyone with the file can read them);
+    /// `UnlockedVault.verifyAuditLog()` checks them.
+    /// - Parameter client: only events about this client (removed clients included).
+    /// - Parameter realm: only events about this realm or its clients.
+    public func events(client: ClientRef? = nil, realm: Name? = nil, since: Date? = nil, limit: Int? = nil) throws -> [AuditEvent] {
+        var conditions: [String] = []
+        var arguments: [SQLValue] = []
+        if let client {
+            conditions.append("realm = ? AND client = ?")
+            arguments += [.text(client.realm.rawValue), .text(client.name.rawValue)]
+        }
+        if let realm {
+            conditions.append("realm = ?")
+            arguments.append(.text(realm.rawValue))
+        }
+        if let since {
+            conditions.append("time >= ?")
+            arguments.append(.integer(since.milliseconds))
+        }
+        arguments.append(.integer(Int64(limit ?? -1)))  // a negative LIMIT is none
+        let sql = """
+            SELECT seq, time, os_user, host, command, action, realm, client, outcome, detail FROM events
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY seq DESC LIMIT ?
+            """
+        return Array(try database.rows(sql, arguments) { row in
+            AuditEvent(
+                seq: row.integer(0), time: Date(milliseconds: row.integer(1)), user: row.text(2), host: row.text(3),
+                command: row.text(4), action: row.text(5), realm: row.optionalText(6).map(Name.init(trusted:)),
+                client: row.optionalText(7).map(Name.init(trusted:)), outcome: row.text(8), detail: row.text(9))
+        }.reversed())
+    }
+}
+
+extension UnlockedVault {
+    /// The MAC of the event before the first: the chain starts from 32 zero bytes.
+    static let auditGenesis = [UInt8](repeating: 0, count: MACKey.tagCount)
+    static let maximumDetailLength = 512
+
+    /// Audit events, oldest first; see `Vault.events(client:realm:since:limit:)`.
+    public func events(client: ClientRef? = nil, realm: Name? = nil, since: Date? = nil, limit: Int? = nil) throws -> [AuditEvent] {
+        try vault.events(client: client, realm: realm, since: since, limit: limit)
+    }
+
+    /// Appends one event. Inside the caller's write transaction when one is open (so the event
+    /// commits or rolls back with the change it records), else in its own.
+    ///
+    /// The previous MAC and the count are read inside the write transaction, under SQLite's write
+    /// lock, so appends from several processes form one chain.
+    /// - Parameter detail: a short note, cut to 512 bytes. Never a secret.
+    func record(_ action: AuditAction, realm: Name? = nil, client: Name? = nil, outcome: AuditOutcome = .ok, detail: String = "") throws {
+        try database.writeTransaction {
+            try appendEvent(action, realm: realm, client: client, outcome: outcome, detail: detail)
+        }
+    }
+
+    /// `record`, for an event about a failure that is already being reported: it may not replace
+    /// that error with its own (a read-only vault, another writer holding the lock), nor keep the
+    /// user waiting long for the lock. Returns whether the event was written.
+    @discardableResult
+    func recordIfPossible(_ action: AuditAction, realm: Name? = nil, client: Name? = nil, outcome: AuditOutcome, detail: String) -> Bool {
+        do {
+            try database.withBusyTimeout(.milliseconds(500)) {
+                try record(action, realm: realm, client: client, outcome: outcome, detail: detail)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private func appendEvent(_ action: AuditAction, realm: Name?, client: Name?, outcome: AuditOutcome, detail: String) throws {
+        precondition(client == nil || realm != nil, "an event about a client names its realm")
+        // The head is the authority on where the chain ends: after a truncation the next event
+        // keeps the gap (and the broken link) visible instead of papering over it.
+        let head = try database.row("SELECT count, last_mac FROM audit_head WHERE singleton = 1") { ($0.integer(0), $0.blob(1)) }
+        let last = try database.row("SELECT seq, mac FROM events ORDER BY seq DESC LIMIT 1") { ($0.integer(0), $0.blob(1)) }
+        let count: Int64
+        let previous: [UInt8]
+        if let head {
+            count = max(head.0, last?.0 ?? 0)
+            previous = head.1
+        } else if let last {
+            count = last.0
+            previous = last.1
+        } else {
+            count = 0
+            previous = Self.auditGenesis
+        }
+        let event = StoredEvent(
+            seq: count + 1, time: vault.clock().milliseconds, user: AuditContext.user, host: AuditContext.host,
+            command: AuditContext.command, action: action.rawValue, realm: realm?.rawValue, client: client?.rawValue,
+            outcome: outcome.rawValue, detail: AuditContext.clipped(detail, to: Self.maximumDetailLength))
+        let mac = auditKey.tag(eventMessage(event, after: previous))
+        try database.execute(
+            """
+            INSERT INTO events (seq, time, os_user, host, command, action, realm, client, outcome, detail, mac)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            .integer(event.seq), .integer(event.time), .text(event.user), .text(event.host), .text(event.command),
+            .text(event.action), .optional(event.realm), .optional(event.client), .text(event.outcome), .text(event.detail),
+            .blob(mac))
+        try writeAuditHead(count: event.seq, lastMAC: mac, key: auditKey)
+    }
+
+    private func writeAuditHead(count: Int64, lastMAC: [UInt8], key: MACKey) throws {
+        try database.execute(
+            """
+            INSERT INTO audit_head (singleton, count, last_mac, mac) VALUES (1, ?, ?, ?)
+            ON CONFLICT (singleton) DO UPDATE SET count = excluded.count, last_mac = excluded.last_mac, mac = excluded.mac
+            """,
+            .integer(count), .blob(lastMAC), .blob(key.tag(headMessage(count: count, lastMAC: lastMAC))))
+    }
+
+    /// Writes the head of an empty log: a vault created with the audit log has one from the start,
+    /// so that wiping its log later is reported. Inside the caller's transaction.
+    func startAuditLog() throws {
+        try writeAuditHead(count: 0, lastMAC: Self.auditGenesis, key: auditKey)
+    }
+
+    // MARK: Verifying
+
+    /// Checks the whole chain and the head under this vault's key. Reads every event once.
+    /// - Throws: `VaultError` only when the vault cannot be read; what is wrong with the log
+    ///   is in the result.
+    public func verifyAuditLog() throws -> AuditVerification {
+        try database.readTransactionUnlessWriting { try verifyAuditLog(with: auditKey) }
+    }
+
+    func verifyAuditLog(with key: MACKey) throws -> AuditVerification {
+        var result = AuditVerification(eventCount: 0, lastSeq: 0, problems: [], unlistedProblems: 0, hasHead: false)
+        func report(_ kind: AuditVerification.Problem.Kind, _ events: ClosedRange<Int64>?, _ message: String) {
+            if result.problems.count < AuditVerification.listedProblemLimit {
+                result.problems.append(.init(kind: kind, events: events, message: message))
+            } else {
+                result.unlistedProblems += 1
+            }
+        }
+        var previous = Self.auditGenesis
+        var lastSeq: Int64 = 0
+        try database.rows("SELECT \(StoredEvent.columns), mac FROM events ORDER BY seq") { row in
+            let event = StoredEvent(row)
+            let mac = row.blob(10)
+            result.eventCount += 1
+            if !key.verify(mac, for: eventMessage(event, after: previous)) {
+                if event.seq > lastSeq + 1 {
+                    let gone = (lastSeq + 1)...(event.seq - 1)
+                    report(.missing, gone, "\(Self.describe(gone)) deleted from the audit log: event \(event.seq) no longer follows the event it was chained to. Restore the vault from a backup to see what was removed.")
+                } else {
+                    report(.altered, event.seq...event.seq, "audit event \(event.seq) (\(event.summary)) was altered after it was written: its MAC does not match. What it says now cannot be trusted; a backup has the original.")
+                }
+            }
+            // Chained to what is stored, so one edited event is reported once, not with all after it.
+            previous = mac
+            lastSeq = event.seq
+        }.forEach { _ in }
+        result.lastSeq = lastSeq
+
+        guard let head = try database.row("SELECT count, last_mac, mac FROM audit_head WHERE singleton = 1", read: {
+            (count: $0.integer(0), lastMAC: $0.blob(1), mac: $0.blob(2))
+        }) else {
+            if result.eventCount > 0 {
+                report(.headMissing, nil, "the audit log's head (its event count and last MAC) was deleted: events removed from the end of the log could not be noticed. The next change writes a new head.")
+            }
+            return result
+        }
+        result.hasHead = true
+        if !key.verify(head.mac, for: headMessage(count: head.count, lastMAC: head.lastMAC)) {
+            report(.headAltered, nil, "the audit log's head (its event count and last MAC) was altered: it does not verify, so a cut at the end of the log cannot be ruled out.")
+        } else if head.count > lastSeq {
+            let gone = (lastSeq + 1)...head.count
+            report(.truncated, gone, "\(Self.describe(gone)) deleted from the end of the audit log: its head records \(head.count) event(s), the last one present is \(lastSeq). Restore the vault from a backup to see what was removed.")
+        } else if head.count < lastSeq {
+            report(.headMismatch, (head.count + 1)...lastSeq, "audit events after \(head.count) were added outside cloak: the log's head ends at event \(head.count).")
+        } else if head.lastMAC != previous {
+            report(.headMismatch, lastSeq...lastSeq, "the newest audit event (\(lastSeq)) is not the one the log's head recorded: it was replaced.")
+        }
+        return result
+    }
+
+    private static func describe(_ range: ClosedRange<Int64>) -> String {
+        range.count == 1 ? "audit event \(range.lowerBound) was" : "audit events \(range.lowerBound)–\(range.upperBound) were"
+    }
+
+    // MARK: Rekeying
+
+    /// Re-MACs every event and the head under `target`'s key, as they are now: the new chain
+    /// starts again from the first event. Inside the caller's transaction (rekey's). Events are
+    /// read in batches, so a long log does not have to fit in memory.
+    /// - Returns: how many events were re-MAC'd.
+    func reauthenticateAuditLog(for target: UnlockedVault) throws -> Int {
+        var previous = Self.auditGenesis
+        var lastSeq: Int64 = 0
+        var total = 0
+        while true {
+            let batch = try database.rows(
+                "SELECT \(StoredEvent.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT 1000", .integer(lastSeq)) { StoredEvent($0) }
+            guard !batch.isEmpty else { break }
+            for event in batch {
+                let mac = target.auditKey.tag(target.eventMessage(event, after: previous))
+                try database.execute("UPDATE events SET mac = ? WHERE seq = ?", .blob(mac), .integer(event.seq))
+                previous = mac
+                lastSeq = event.seq
+            }
+            total += batch.count
+        }
+        try target.writeAuditHead(count: lastSeq, lastMAC: previous, key: target.auditKey)
+        return total
+    }
+
+    // MARK: What is MAC'd
+
+    /// One row of `events`, as stored.
+    struct StoredEvent {
+        static let columns = "seq, time, os_user, host, command, action, realm, client, outcome, detail"
+        var seq: Int64
+        var time: Int64
+        var user: String
+        var host: String
+        var command: String
+        var action: String
+        var realm: String?
+        var client: String?
+        var outcome: String
+        var detail: String
+
+        init(seq: Int64, time: Int64, user: String, host: String, command: String, action: String, realm: String?,
+             client: String?, outcome: String, detail: String) {
+            self.seq = seq
+            self.time = time
+            self.user = user
+            self.host = host
+            self.command = command
+            self.action = action
+            self.realm = realm
+            self.client = client
+            self.outcome = outcome
+            self.detail = detail
+        }
+
+        init(_ row: Row) {
+            self.init(seq: row.integer(0), time: row.integer(1), user: row.text(2), host: row.text(3), command: row.text(4),
+                      action: row.text(5), realm: row.optionalText(6), client: row.optionalText(7), outcome: row.text(8),
+                      detail: row.text(9))
+        }
+
+        /// Time, action and subject as stored, for messages.
+        var summary: String {
+            let subject = [realm, client].compactMap { $0 }.joined(separator: "/")
+            // As stored, so possibly an attacker's text: no control characters reach a terminal.
+            return AuditContext.clipped("\(Date(milliseconds: time).iso8601), \(action)\(subject.isEmpty ? "" : " " + subject)", to: 200)
+        }
+    }
+
+    /// The canonical bytes an event's MAC covers: the previous MAC, this vault, and every field,
+    /// each length-prefixed (an absent realm or client differs from an empty one).
+    func eventMessage(_ event: StoredEvent, after previous: [UInt8]) -> AssociatedData {
+        var message = AssociatedData("cloakroom audit event v1")
+        message.append(bytes: vault.vaultID)
+        message.append(bytes: previous)
+        message.append(event.seq)
+        message.append(event.time)
+        message.append(event.user)
+        message.append(event.host)
+        message.append(event.command)
+        message.append(event.action)
+        message.append(optional: event.realm)
+        message.append(optional: event.client)
+        message.append(event.outcome)
+        message.append(event.detail)
+        return message
+    }
+
+    func headMessage(count: Int64, lastMAC: [UInt8]) -> AssociatedData {
+        var message = AssociatedData("cloakroom audit head v1")
+        message.append(bytes: vault.vaultID)
+        message.append(count)
+        message.append(bytes: lastMAC)
+        return message
+    }
+}
