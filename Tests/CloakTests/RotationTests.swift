@@ -83,6 +83,11 @@ import FoundationNetworking
         Self.expectNoSecrets(after)
         // Nothing is left half-done.
         #expect(try sandbox.ok("rotate", "--resume").stderr.contains("no interrupted rotations"))
+        // Every step is in the audit log, and no secret is.
+        let log = try sandbox.ok("log", "--client", "r1/orders", "--json")
+        Self.expectNoSecrets(log)
+        let actions = ((try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [[String: Any]]) ?? []).compactMap { $0["action"] as? String }
+        #expect(actions.filter { $0.hasPrefix("rotation.") } == ["rotation.prepared", "rotation.pushed", "rotation.verified", "rotation.promoted"], "\(log)")
 
         // Rolling back puts the first secret back at the IdP and in the vault.
         let rolledBack = try sandbox.ok("rotate", "--rollback", "r1/orders")
