@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A first look at Cloakroom in a throwaway directory, against cloak-idp (a Keycloak stand-in on
 # 127.0.0.1): create a vault, add a realm and two clients (secrets from stdin, never argv), get a
-# token from the identity provider, get it again from the sealed cache, and check the vault.
+# token from the identity provider, get it again from the sealed cache, rotate a secret through
+# the admin API and get a token with the new one, read the audit log, and check the vault.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -20,7 +21,9 @@ umask 077
 cat >"$demo/idp.json" <<'JSON'
 {"realms": [{"realm": "demo", "accessTokenLifespan": 300, "clients": [
   {"clientId": "orders-svc", "secret": "demo-secret-not-real"},
-  {"clientId": "billing-svc", "secret": "demo-secret+not/real%either"}]}]}
+  {"clientId": "billing-svc", "secret": "demo-secret+not/real%either"},
+  {"clientId": "cloak-admin", "secret": "demo-admin-secret-not-real",
+   "serviceAccountRoles": {"clients": {"realm-management": ["manage-clients"]}}}]}]}
 JSON
 start_idp "$bin/cloak-idp" "$demo/idp.json"
 idp_url=$IDP_URL
@@ -49,7 +52,22 @@ step cloak inspect demo/orders
 "$cloak" inspect demo/orders
 step cloak cache list
 "$cloak" cache list
+
+# Rotation: an admin client whose service account has realm-management/manage-clients.
+step "printf 'demo-admin-secret-not-real' | cloak client add demo/admin --client-id cloak-admin --secret-stdin"
+printf 'demo-admin-secret-not-real' | "$cloak" client add demo/admin --client-id cloak-admin --secret-stdin
+step cloak realm update demo --admin-client demo/admin
+"$cloak" realm update demo --admin-client demo/admin
+step cloak rotate demo/orders
+"$cloak" rotate demo/orders
+step "cloak token demo/orders --format json    # a token with the new secret"
+"$cloak" token demo/orders --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
+step "curl … client_secret=demo-secret-not-real    # the old secret, straight to the IdP"
+printf 'HTTP %s\n' "$(curl -s -o /dev/null -w '%{http_code}' -d grant_type=client_credentials -d client_id=orders-svc \
+  -d client_secret=demo-secret-not-real "$token_url")"
+step cloak log --client demo/orders
+"$cloak" log --client demo/orders
 step cloak doctor
 "$cloak" doctor
-printf '\nThe IdP answered %s token request(s); the vault holds both secrets and both tokens sealed.\n' \
+printf '\nThe IdP answered %s token request(s); every secret and token in the vault is sealed.\n' \
   "$(curl -s "$idp_url/_cloak-idp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_route"].get("token", 0))')"

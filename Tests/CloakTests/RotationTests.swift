@@ -110,6 +110,8 @@ import FoundationNetworking
         let killed = try sandbox.run(["rotate", "r1/orders"], environment: ["CLOAK_TEST_CRASH_AFTER": step])
         #expect(killed.status == 9, "expected SIGKILL after \(step): \(killed)")
         #expect(try await Self.accepts(idp, "orders-svc", Self.ordersSecret) == !finished, "the IdP's secret after \(step)")
+        let doctor = try sandbox.ok("doctor")
+        #expect(doctor.stdout.contains("rotation of r1/orders was interrupted"), "\(doctor)")
 
         switch next {
         case "token":

@@ -5,7 +5,7 @@ public struct Checkup: Sendable {
     }
 
     public struct Finding: Sendable {
-        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`.
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`.
         public var check: String
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
@@ -102,6 +102,13 @@ public struct Checkup: Sendable {
             if applied.count != known.count {
                 record("schema", .problem, "the vault records \(applied.count) migrations; this cloak ships \(known.count).")
             }
+        }
+
+        // A rotation interrupted half-way: the IdP holds either the current or the pending secret.
+        // Not damage, but it needs `cloak rotate --resume` (or the next token fetch) to settle.
+        let interrupted = try vault.rotationStatus().filter(\.hasOpenRotation)
+        for status in interrupted {
+            record("rotations", .warning, "the rotation of \(status.client) was interrupted; `cloak rotate --resume` settles it (both secrets are kept until then).", subject: status.client.description)
         }
 
         let slots = try vault.keyslots()
