@@ -10,7 +10,7 @@ ALTER TABLE clients ADD COLUMN idp_uuid TEXT;
 -- retired (its ciphertext dropped). Default: 7 days.
 ALTER TABLE realms ADD COLUMN keep_previous INTEGER NOT NULL DEFAULT 604800 CHECK (keep_previous >= 0);
 
--- One row per rotation attempt. An open row (prepared, pushed, verified) means the IdP may hold
+-- One row per rotation attempt. An open row (prepared, pushed) means the IdP may hold
 -- either the client's current secret or its pending one: the next command that touches the
 -- client tests which, and finishes (promote) or undoes (retire the pending version) the rotation.
 CREATE TABLE rotations (
@@ -21,11 +21,11 @@ CREATE TABLE rotations (
     -- chosen: we generate the secret and PUT it; server-generated: POST …/client-secret;
     -- rollback: the previous secret is pushed back as a new version.
     mode          TEXT NOT NULL CHECK (mode IN ('chosen', 'server-generated', 'rollback')),
-    state         TEXT NOT NULL CHECK (state IN ('prepared', 'pushed', 'verified', 'done', 'undone', 'failed')),
+    state         TEXT NOT NULL CHECK (state IN ('prepared', 'pushed', 'done', 'undone', 'failed')),
     started_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
     -- What happened, for `cloak rotate` reports and the audit log; never a secret.
     detail        TEXT NOT NULL DEFAULT ''
 ) STRICT;
-CREATE UNIQUE INDEX one_open_rotation ON rotations (client_id) WHERE state IN ('prepared', 'pushed', 'verified');
+CREATE UNIQUE INDEX one_open_rotation ON rotations (client_id) WHERE state IN ('prepared', 'pushed');
 CREATE INDEX rotations_by_client ON rotations (client_id, id);

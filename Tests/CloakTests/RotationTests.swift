@@ -205,6 +205,20 @@ import FoundationNetworking
         #expect(try sandbox.ok("doctor").status == 0)
     }
 
+    /// Keycloak answers a lost optimistic-lock race with 409 (or 500): the PUT is tried again.
+    @Test func optimisticLockAnswersAreRetried() async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let sandbox = try Self.sandbox(idp)
+        try await idp.fault(#"{"fault":"status","status":409,"route":"admin.client","method":"PUT","count":2}"#)
+        try await idp.fault(#"{"fault":"status","status":500,"route":"admin.client","method":"GET","count":1}"#)
+        let outcome = try sandbox.ok("rotate", "r1/orders")
+        #expect(outcome.stderr.contains("v1 → v2"), "\(outcome)")
+        // Every injected failure was met, and answered by trying again.
+        let byStatus = try await idp.control("GET", "stats")["by_status"] as? [String: Int]
+        #expect(byStatus?["409"] == 2 && byStatus?["500"] == 1, "\(byStatus ?? [:])")
+        #expect(try sandbox.tokenJSON("r1/orders").0.status == 0)
+    }
+
     @Test func twoRotationsOfOneClientAtOnceTakeTurns() async throws {
         let idp = try IdP(configuration: Self.configuration)
         let sandbox = try Self.sandbox(idp)

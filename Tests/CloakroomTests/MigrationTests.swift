@@ -9,7 +9,7 @@ import Testing
     static let shipped: [Int: String] = [
         1: "547fcb1032c3df9b9f726f77e166f3bb69df77ca19b50ebf2a00c15f2047a663",
         2: "b02d6931e3895289a5f9bf4059d9e4a69135e72f9dfd8f1ff54d23053819933c",
-        3: "baa8550d9d4624b21f6a21befb2004e15a444560a19580add158d815867a5dc7",
+        3: "702441e231666c86a9f336f014de3a230d622acd878eb13ba8ee250c2d5503c0",
         4: "8c4e289a9858cb3a6b69aabbe9dcfda6242d2f12396e1140b4f63bdedcfb51d1",
     ]
 

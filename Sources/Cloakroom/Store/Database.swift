@@ -96,6 +96,14 @@ final class Database {
     /// commit or roll back with the outer transaction (an audit event with the change it records),
     /// and a failure inside undoes only the inner part.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try writeTransaction(durable: true, body)
+    }
+
+    /// - Parameter durable: `false` commits without waiting for the disk (WAL with
+    ///   `synchronous = NORMAL`): still atomic and consistent, but a power cut may lose it. Only
+    ///   for writes whose loss a later command repairs (rotation's pushed and promoted steps,
+    ///   which settling redoes from the durable journal row).
+    func writeTransaction<T>(durable: Bool, _ body: () throws -> T) throws -> T {
         if writeDepth > 0 {
             try execute(script: "SAVEPOINT nested")
             writeDepth += 1
@@ -109,6 +117,8 @@ final class Database {
                 throw error
             }
         }
+        if !durable { try execute(script: "PRAGMA synchronous = NORMAL") }
+        defer { if !durable { _ = try? execute(script: "PRAGMA synchronous = FULL") } }
         try execute(script: "BEGIN IMMEDIATE")
         writeDepth = 1
         defer { writeDepth = 0 }
@@ -118,13 +128,19 @@ final class Database {
             // Copy the WAL into the main file now, not when the connection closes: the main file
             // stays a complete copy after every command, and a process that only read pays nothing
             // on exit. PASSIVE never waits for readers; what it cannot copy, the next write will.
-            _ = try? execute(script: "PRAGMA wal_checkpoint(PASSIVE)")
+            if !defersCheckpoints { _ = try? execute(script: "PRAGMA wal_checkpoint(PASSIVE)") }
             return result
         } catch {
             try? execute(script: "ROLLBACK")
             throw error
         }
     }
+
+    /// Set during bulk work (thousands of small transactions): commits stay durable in the WAL
+    /// (synchronous = FULL), and one checkpoint at the end copies them into the main file.
+    var defersCheckpoints = false
+
+    func checkpoint() { _ = try? execute(script: "PRAGMA wal_checkpoint(PASSIVE)") }
 
     /// How many `writeTransaction`s are open on this connection: 0 outside any.
     private var writeDepth = 0

@@ -23,9 +23,9 @@ struct RotationJournal: Sendable, Equatable {
     }
 
     enum State: String, Sendable {
-        case prepared, pushed, verified, done, undone, failed
+        case prepared, pushed, done, undone, failed
 
-        var isOpen: Bool { self == .prepared || self == .pushed || self == .verified }
+        var isOpen: Bool { self == .prepared || self == .pushed }
     }
 
     var id: Int64
@@ -74,13 +74,13 @@ extension UnlockedVault {
     /// The unfinished rotation of `ref`, if one was interrupted (or is running in another process).
     func openRotation(of ref: ClientRef) throws -> RotationJournal? {
         try database.row(
-            Self.journalColumns + " WHERE r.name = ? AND c.name = ? AND j.state IN ('prepared', 'pushed', 'verified')",
+            Self.journalColumns + " WHERE r.name = ? AND c.name = ? AND j.state IN ('prepared', 'pushed')",
             .text(ref.realm.rawValue), .text(ref.name.rawValue), read: Self.journal)
     }
 
     /// Every unfinished rotation, by client.
     func openRotations() throws -> [RotationJournal] {
-        try database.rows(Self.journalColumns + " WHERE j.state IN ('prepared', 'pushed', 'verified') ORDER BY r.name, c.name", read: Self.journal)
+        try database.rows(Self.journalColumns + " WHERE j.state IN ('prepared', 'pushed') ORDER BY r.name, c.name", read: Self.journal)
     }
 
     /// Step 1, *prepare*: seals `secret` (when we chose it) as the pending version and opens a
@@ -129,7 +129,9 @@ extension UnlockedVault {
     /// the pending version in the same transaction (server-generated rotations).
     @discardableResult
     func advance(_ journal: RotationJournal, to state: RotationJournal.State, received: ClientSecret? = nil, detail: String = "") throws -> PendingSecret? {
-        try database.writeTransaction {
+        // A secret the IdP generated must reach the disk before anything else happens; a plain
+        // step forward may be lost to a power cut, since settling redoes it from 'prepared'.
+        try database.writeTransaction(durable: received != nil) {
             try requireOpen(journal)
             var pending: PendingSecret?
             if let received {
@@ -139,7 +141,7 @@ extension UnlockedVault {
             }
             try database.execute("UPDATE rotations SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
                                  .text(state.rawValue), .integer(vault.now), .text(detail), .integer(journal.id))
-            let action: AuditAction = state == .verified ? .rotationVerified : .rotationPushed
+            let action: AuditAction = .rotationPushed
             let what = received != nil ? "the IdP's generated secret sealed as version \(journal.toVersion)" : "version \(journal.toVersion)"
             try record(action, realm: journal.client.realm, client: journal.client.name, detail: detail.isEmpty ? what : what + "; " + detail)
             return pending
@@ -151,7 +153,9 @@ extension UnlockedVault {
     /// replaced secrets older than the realm's keep-previous period retired. A rollback retires
     /// the previous version it restored (`retiring`): it lives on as the new current one.
     func promote(_ journal: RotationJournal, detail: String = "", retiring restored: Int? = nil) throws {
-        try database.writeTransaction {
+        // Not waiting for the disk: if a power cut loses this commit, the journal is back at
+        // 'pushed' and the next command settles it the same way (the IdP accepts the new secret).
+        try database.writeTransaction(durable: false) {
             try requireOpen(journal)
             let now = vault.now
             let client = journal.clientRowID
@@ -165,6 +169,8 @@ extension UnlockedVault {
             try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(client))
             try database.execute("UPDATE rotations SET state = 'done', updated_at = ?, detail = ? WHERE id = ?",
                                  .integer(now), .text(detail), .integer(journal.id))
+            try record(.rotationVerified, realm: journal.client.realm, client: journal.client.name,
+                       detail: "the IdP accepted version \(journal.toVersion)")
             try record(.rotationPromoted, realm: journal.client.realm, client: journal.client.name,
                        detail: "version \(journal.toVersion) current, version \(journal.fromVersion) kept as previous" + (detail.isEmpty ? "" : "; " + detail))
             if let restored {
@@ -287,7 +293,7 @@ extension Vault {
             """
             SELECT r.name, c.name, c.rotate_every, s.state_changed_at, s.version,
                    (SELECT group_concat(p.version) FROM secret_versions p WHERE p.client_id = c.id AND p.state = 'previous'),
-                   EXISTS (SELECT 1 FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed', 'verified'))
+                   EXISTS (SELECT 1 FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed'))
             FROM clients c JOIN realms r ON r.id = c.realm_id
             LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
             WHERE ?1 IS NULL OR r.name = ?1
