@@ -67,9 +67,22 @@ public struct KeyFile: Sendable {
         return KeyFile(path: path, key: key)
     }
 
+    /// The key file at `path`, created first (as `create(at:)` does) when nothing is there.
+    /// - Throws: what `load(from:)` and `create(at:)` throw.
+    public static func loadOrCreate(at path: String) throws -> (file: KeyFile, created: Bool) {
+        do {
+            return (try create(at: path), true)
+        } catch let error as VaultError where error.code == .alreadyExists {
+            return (try load(from: path), false)
+        }
+    }
+
     /// A short public name for this key, shown by `cloak keyslot list` so that a slot can be
     /// matched to its file. A hash of a full-entropy key reveals nothing usable about it.
-    public var fingerprint: String {
-        Sodium.digest(Array("cloakroom key-file fingerprint".utf8), keyedBy: key.bytes, length: 16).prefix(8).hex
+    public var fingerprint: String { fingerprintBytes.hex }
+
+    /// The 8 bytes `fingerprint` spells in hex; a key-file bundle's header holds them.
+    var fingerprintBytes: [UInt8] {
+        Array(Sodium.digest(Array("cloakroom key-file fingerprint".utf8), keyedBy: key.bytes, length: 16).prefix(8))
     }
 }

@@ -16,7 +16,13 @@ struct SealingKey: Sendable {
     static func random() -> SealingKey { SealingKey(SecureBytes(randomCount: byteCount)) }
 
     func seal(_ plaintext: SecureBytes, authenticating context: AssociatedData) -> SealedBox {
-        let nonce = Sodium.randomBytes(SealedBox.nonceCount)
+        seal(plaintext, authenticating: context, nonce: Sodium.randomBytes(SealedBox.nonceCount))
+    }
+
+    /// With a nonce drawn by the caller, for formats whose associated data includes the nonce
+    /// (a bundle's header). It must be fresh and random, as the one above draws it.
+    func seal(_ plaintext: SecureBytes, authenticating context: AssociatedData, nonce: [UInt8]) -> SealedBox {
+        precondition(nonce.count == SealedBox.nonceCount, "an XChaCha20 nonce is 24 bytes")
         var ciphertext = [UInt8](repeating: 0, count: plaintext.count + SealedBox.tagCount)
         var written: UInt64 = 0
         let status = ciphertext.withUnsafeMutableBufferPointer { out in

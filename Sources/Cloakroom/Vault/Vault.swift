@@ -115,7 +115,8 @@ public final class Vault {
         try database.execute(script: "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL")
     }
 
-    private static func hasSQLiteHeader(_ path: String) throws -> Bool {
+    /// Whether the file at `path` starts like an SQLite database (a vault, most likely).
+    static func hasSQLiteHeader(_ path: String) throws -> Bool {
         let fd = FileSystem.openReadOnly(path)
         guard fd >= 0 else { throw FileSystem.failure(FileSystem.lastErrno, "cannot read \(path)") }
         defer { FileSystem.closeFile(fd) }
