@@ -65,6 +65,59 @@ enum FileSystem {
         return total
     }
 
+    /// The whole of the regular file at `path`, refused unread when larger than `limit` bytes.
+    /// - Throws: `VaultError` `.notFound`, `.invalidInput` (not a regular file, too large), `.io`.
+    static func readWholeFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure(errno, "cannot read \(what)") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure(errno, "cannot read \(what)") }
+        let status = Status(info)
+        guard status.isRegularFile else { throw VaultError(.invalidInput, "\(what) is not a regular file.") }
+        guard status.size <= limit else {
+            throw VaultError(.invalidInput, "\(what) is \(status.size >> 20) MiB, more than the \(limit >> 20) MiB accepted.")
+        }
+        // One byte more than stat said, to notice a file that grows while it is read.
+        var bytes = [UInt8](repeating: 0, count: status.size + 1)
+        let count = try bytes.withUnsafeMutableBytes { try readUpTo(fd, into: $0, what: what) }
+        guard count == status.size else { throw VaultError(.io, "\(what) changed while it was read; try again.") }
+        bytes.removeLast()
+        return bytes
+    }
+
+    /// Writes `bytes` to `path` with mode 0600 so that `path` holds either nothing (or what it
+    /// held) or all of `bytes`, never a part: a temporary file in the same directory is written
+    /// and synced, then linked into place (refusing an existing file) or, when `replacing`,
+    /// renamed over it; the directory is synced so the name survives a power cut.
+    /// - Throws: `VaultError` `.alreadyExists` (not `replacing`), `.notFound`, `.permissions`, `.io`.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8], replacing: Bool) throws {
+        let directory = parent(of: path)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }  // mode 0600
+        guard fd >= 0 else { throw failure(errno, "cannot create a file in \(directory)") }
+        defer { close(fd) }
+        let temporary = String(cString: template)
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }  // fsyncs
+            if replacing {
+                guard rename(temporary, path) == 0 else { throw failure(errno, "cannot write \(path)") }
+            } else {
+                guard link(temporary, path) == 0 else { throw failure(errno, "cannot write \(path)") }
+                unlink(temporary)
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            _ = fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
     static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])

@@ -5,7 +5,7 @@
 public struct VaultError: Error, Sendable, CustomStringConvertible {
     /// Stable codes: scripts and the CLI's exit codes depend on them, so they never change meaning.
     public enum Code: String, Sendable, CaseIterable {
-        /// The key file or passphrase opens no keyslot, or none was given.
+        /// The key file or passphrase opens no keyslot (or does not open a bundle), or none was given.
         case cannotUnlock = "cannot_unlock"
         /// No vault, realm, client or keyslot of that name.
         case notFound = "not_found"
@@ -15,11 +15,12 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case conflict = "conflict"
         /// A name, URL or secret that is not acceptable.
         case invalidInput = "invalid_input"
-        /// The file is damaged, or a sealed value failed authentication (tampered or moved).
+        /// The file is damaged, or a sealed value failed authentication (tampered or moved); also a
+        /// bundle that is damaged, cut short or altered.
         case corrupted = "corrupted"
-        /// The file is not a Cloakroom vault at all.
+        /// The file is not a Cloakroom vault (or, where a bundle was expected, not a bundle) at all.
         case notAVault = "not_a_vault"
-        /// The vault was written by a newer Cloakroom than this one.
+        /// The vault (or bundle) was written by a newer Cloakroom than this one.
         case newerSchema = "newer_schema"
         /// A file or directory is not writable, or is readable by others when it must not be.
         case permissions = "permissions"
