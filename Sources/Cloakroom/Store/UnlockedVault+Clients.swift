@@ -42,26 +42,44 @@ extension UnlockedVault {
                                    .integer(realm.rowID), .text(ref.name.rawValue), read: { _ in true }) == nil else {
                 throw VaultError(.alreadyExists, "a client '\(ref)' exists already; remove it first to store it anew.")
             }
-            let now = vault.now
-            try database.execute(
-                """
-                INSERT INTO clients (realm_id, name, client_id, auth_method, scopes, audience, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                .integer(realm.rowID), .text(ref.name.rawValue), .text(settings.clientID), .text(settings.authMethod.rawValue),
-                .text(settings.scopes.joined(separator: " ")), .optional(settings.audience), .integer(now), .integer(now))
-            let rowID = database.lastInsertedRowID
-            let box = seal(secret, for: SecretSlot(clientRowID: rowID, version: 1, endpoint: realm.secretEndpoint, clientID: settings.clientID))
-            try database.execute(
-                """
-                INSERT INTO secret_versions (client_id, version, state, nonce, sealed, created_at, state_changed_at)
-                VALUES (?, 1, 'current', ?, ?, ?, ?)
-                """,
-                .integer(rowID), .blob(box.nonce), .blob(box.ciphertext), .integer(now), .integer(now))
+            try insertClient(ref.name, in: realm, settings, secret: secret)
             try record(.clientAdded, realm: ref.realm, client: ref.name,
                        detail: "client_id \(settings.clientID), \(settings.authMethod.rawValue), secret version 1")
         }
         return try vault.client(ref)
+    }
+
+    /// Inserts client `name` of `realm` with validated `settings` and `secret` sealed as its
+    /// current version 1, inside the caller's transaction. Returns the client's row id.
+    /// - Parameter secretSince: when the secret became current (now, unless it comes from elsewhere).
+    @discardableResult
+    func insertClient(_ name: Name, in realm: Realm, _ settings: ClientSettings, secret: ClientSecret,
+                      rotateEvery: Int64? = nil, secretSince: Int64? = nil) throws -> Int64 {
+        let now = vault.now
+        try database.execute(
+            """
+            INSERT INTO clients (realm_id, name, client_id, auth_method, scopes, audience, created_at, updated_at, rotate_every)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            .integer(realm.rowID), .text(name.rawValue), .text(settings.clientID), .text(settings.authMethod.rawValue),
+            .text(settings.scopes.joined(separator: " ")), .optional(settings.audience), .integer(now), .integer(now),
+            rotateEvery.map(SQLValue.integer) ?? .null)
+        let rowID = database.lastInsertedRowID
+        try insertCurrentSecret(secret, version: 1, clientRowID: rowID, endpoint: realm.secretEndpoint, clientID: settings.clientID,
+                                since: secretSince ?? now)
+        return rowID
+    }
+
+    /// Seals `secret` as the client's current `version`. Inside the caller's transaction; the
+    /// client must have no current version left (a unique index enforces it).
+    func insertCurrentSecret(_ secret: ClientSecret, version: Int, clientRowID: Int64, endpoint: String, clientID: String, since: Int64) throws {
+        let box = seal(secret, for: SecretSlot(clientRowID: clientRowID, version: version, endpoint: endpoint, clientID: clientID))
+        try database.execute(
+            """
+            INSERT INTO secret_versions (client_id, version, state, nonce, sealed, created_at, state_changed_at)
+            VALUES (?, ?, 'current', ?, ?, ?, ?)
+            """,
+            .integer(clientRowID), .integer(Int64(version)), .blob(box.nonce), .blob(box.ciphertext), .integer(vault.now), .integer(since))
     }
 
     /// Removes client `ref` and every version of its secret.

@@ -68,18 +68,24 @@ extension UnlockedVault {
             guard try database.row("SELECT 1 FROM realms WHERE name = ?", .text(name.rawValue), read: { _ in true }) == nil else {
                 throw VaultError(.alreadyExists, "a realm named '\(name)' exists already; change it with `cloak realm update \(name)`.")
             }
-            let now = vault.now
-            try database.execute(
-                """
-                INSERT INTO realms (name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                .text(name.rawValue), .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL),
-                .optional(settings.caFile), try adminClientRowID(settings.adminClient),
-                .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(now), .integer(now))
+            try insertRealm(name, settings)
             try record(.realmAdded, realm: name, detail: settings.tokenURL.map { "token URL \($0)" } ?? "issuer \(settings.issuer ?? "")")
         }
         return try vault.realm(named: name)
+    }
+
+    /// Inserts realm `name` with validated `settings`, inside the caller's transaction.
+    /// - Parameter keepPrevious: seconds; the schema's default (7 days) when `nil`.
+    func insertRealm(_ name: Name, _ settings: RealmSettings, keepPrevious: Int64? = nil) throws {
+        let now = vault.now
+        try database.execute(
+            """
+            INSERT INTO realms (name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http, created_at, updated_at, keep_previous)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 604800))
+            """,
+            .text(name.rawValue), .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL),
+            .optional(settings.caFile), try adminClientRowID(settings.adminClient),
+            .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(now), .integer(now), keepPrevious.map(SQLValue.integer) ?? .null)
     }
 
     /// Changes realm `name` with `change`. When the URL its secrets are sealed for changes, every
@@ -137,7 +143,7 @@ extension UnlockedVault {
         }
     }
 
-    private func adminClientRowID(_ ref: ClientRef?) throws -> SQLValue {
+    func adminClientRowID(_ ref: ClientRef?) throws -> SQLValue {
         guard let ref else { return .null }
         return .integer(try vault.client(ref).rowID)
     }
