@@ -54,8 +54,8 @@ enum Terminal {
     }
 
     /// A new passphrase, typed twice.
-    static func newPassphrase() throws -> Passphrase {
-        let first = try passphrase(prompt: "New passphrase: ")
+    static func newPassphrase(prompt: String = "New passphrase: ") throws -> Passphrase {
+        let first = try passphrase(prompt: prompt)
         let second = try passphrase(prompt: "Type it again: ")
         guard first.matches(second) else { throw UsageError("the two passphrases differ; nothing was changed.") }
         return first
