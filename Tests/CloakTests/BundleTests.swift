@@ -114,32 +114,32 @@ import Testing
         #expect(try target.contents == before, "a refused import changed the vault")
     }
 
-    @Test func skipKeepsThisVaultsClient() throws {
-        let exported = try Exported()
+    /// The bundle imported into `conflictingTarget()` with `--on-conflict mode`: the target and
+    /// each client's action.
+    func importIntoConflictingTarget(_ mode: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (Sandbox, [String: String]) {
         let target = try Self.conflictingTarget()
-        let outcome = try importing(exported, into: target, ["--on-conflict", "skip", "--json"])
-        #expect(outcome.status == 0, "\(outcome)")
-        #expect(try actions(outcome) == ["prod/billing": "added prod/billing", "prod/orders": "skipped -"])
+        let outcome = try importing(try Exported(), into: target, ["--on-conflict", mode, "--json"])
+        #expect(outcome.status == 0, "\(outcome)", sourceLocation: sourceLocation)
+        return (target, try actions(outcome))
+    }
+
+    @Test func skipKeepsThisVaultsClient() throws {
+        let (target, actions) = try importIntoConflictingTarget("skip")
+        #expect(actions == ["prod/billing": "added prod/billing", "prod/orders": "skipped -"])
         #expect(try json(try target.ok("client", "show", "prod/orders", "--json"))["secret_version"] as? Int == 1)
     }
 
     @Test func overwriteMakesTheBundlesSecretCurrentAndKeepsTheOldAsPrevious() throws {
-        let exported = try Exported()
-        let target = try Self.conflictingTarget()
-        let outcome = try importing(exported, into: target, ["--on-conflict", "overwrite", "--json"])
-        #expect(outcome.status == 0, "\(outcome)")
-        #expect(try actions(outcome)["prod/orders"] == "overwritten prod/orders")
+        let (target, actions) = try importIntoConflictingTarget("overwrite")
+        #expect(actions["prod/orders"] == "overwritten prod/orders")
         #expect(try json(try target.ok("client", "show", "prod/orders", "--json"))["secret_version"] as? Int == 2)
         #expect(try RawVault.execute(target.vault, "SELECT group_concat(version || state) FROM secret_versions WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')") == ["1previous,2current"])
         try target.ok("doctor")
     }
 
     @Test func renameImportsUnderTheNextFreeName() throws {
-        let exported = try Exported()
-        let target = try Self.conflictingTarget()
-        let outcome = try importing(exported, into: target, ["--on-conflict", "rename", "--json"])
-        #expect(outcome.status == 0, "\(outcome)")
-        #expect(try actions(outcome) == ["prod/billing": "added prod/billing", "prod/orders": "renamed prod/orders-2"])
+        let (target, actions) = try importIntoConflictingTarget("rename")
+        #expect(actions == ["prod/billing": "added prod/billing", "prod/orders": "renamed prod/orders-2"])
         #expect(try json(try target.ok("client", "show", "prod/orders-2", "--json"))["client_id"] as? String == "orders-svc")
     }
 
