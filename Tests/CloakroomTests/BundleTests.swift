@@ -78,6 +78,22 @@ import Testing
         }
     }
 
+    @Test func aSliceKeepsItsAllocationAliveAndReadsItsOwnBytes() {
+        var parent: SecureBytes? = SecureBytes(copying: Array("fake-abcdef".utf8))
+        let slice = SecureBytes(slice: 5..<8, of: parent!)
+        let inner = SecureBytes(slice: 1..<2, of: slice)
+        parent = nil
+        #expect(slice.withUnsafeBytes { Array($0) } == Array("abc".utf8))
+        #expect(inner.withUnsafeBytes { Array($0) } == Array("b".utf8))
+    }
+
+    @Test func exportRefusesASecretThatDoesNotOpenAndNamesIt() throws {
+        let source = try Self.source()
+        try Fixture.tamper(source.path, "UPDATE secret_versions SET sealed = zeroblob(length(sealed)) WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')")
+        let error = #expect(throws: VaultError.self) { try source.vault.bundle() }
+        #expect(error?.code == .corrupted && error?.message.contains("prod/orders") == true)
+    }
+
     @Test func overwriteWithAnotherClientIDRetiresTheOldVersionsAndForgetsTheIdPsUUID() throws {
         let source = try Self.source()
         let (bytes, key) = try Self.sealed(source)

@@ -162,8 +162,10 @@ extension CredentialBundle {
             var clients: [BundledClient] = []
             clients.reserveCapacity(entries.count)
             for entry in entries {
-                let bytes = try reader.bytes(entry.secretLength)
-                guard let secret = try? ClientSecret(validating: SecureBytes(copying: bytes)) else {
+                // A slice of the payload, not a copy: one secure allocation for every secret.
+                let start = reader.offset
+                _ = try reader.bytes(entry.secretLength)
+                guard let secret = try? ClientSecret(validating: SecureBytes(slice: start..<reader.offset, of: payload)) else {
                     throw malformed("the secret of \(entry.ref) is empty, too long or not text")
                 }
                 clients.append(BundledClient(ref: entry.ref, settings: entry.settings, rotateEvery: entry.rotateEvery,

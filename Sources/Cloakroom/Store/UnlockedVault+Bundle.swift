@@ -90,18 +90,26 @@ extension UnlockedVault {
                 WHERE c.realm_id IN (\(realms.map { _ in "?" }.joined(separator: ", ")))
                 ORDER BY r.name, c.name
                 """
-            let clients = try database.rows(sql, realms.map { SQLValue.integer($0.rowID) }) { row -> BundledClient in
+            struct Stored {
+                var ref: ClientRef, settings: ClientSettings, rotateEvery: Int64?, secretSince: Date
+                var sealed: (box: SealedBox, slot: SecretSlot, ref: ClientRef)
+            }
+            let rows = try database.rows(sql, realms.map { SQLValue.integer($0.rowID) }) { row -> Stored in
                 let ref = ClientRef(realm: Name(trusted: row.text(0)), name: Name(trusted: row.text(1)))
                 guard !row.isNull(8), let nonce = row.optionalBlob(11), let sealed = row.optionalBlob(12) else {
                     throw VaultError(.corrupted, "\(ref) has no current secret; the vault was edited outside cloak. Store its secret again, or export the other realms. Nothing was written.")
                 }
                 let slot = SecretSlot(clientRowID: row.integer(2), version: Int(row.integer(8)), endpoint: row.text(10), clientID: row.text(3))
-                return BundledClient(
+                return Stored(
                     ref: ref,
                     settings: ClientSettings(clientID: row.text(3), authMethod: AuthMethod(rawValue: row.text(4)) ?? .clientSecretBasic,
                                              scopes: row.text(5).split(separator: " ").map(String.init), audience: row.optionalText(6)),
                     rotateEvery: row.isNull(7) ? nil : row.integer(7), secretSince: Date(unixSeconds: row.integer(9)),
-                    secret: try open(SealedBox(nonce: nonce, ciphertext: sealed), for: slot, of: ref))
+                    sealed: (SealedBox(nonce: nonce, ciphertext: sealed), slot, ref))
+            }
+            let secrets = try open(rows.map(\.sealed))
+            let clients = zip(rows, secrets).map { row, secret in
+                BundledClient(ref: row.ref, settings: row.settings, rotateEvery: row.rotateEvery, secretSince: row.secretSince, secret: secret)
             }
             return CredentialBundle(
                 exportedAt: vault.clock(),

@@ -43,22 +43,29 @@ struct SealingKey: Sendable {
     /// The plaintext, or `nil` when the box was not sealed by this key for exactly this context
     /// (a flipped byte, a value moved to another row, another vault, another endpoint).
     func open(_ box: SealedBox, authenticating context: AssociatedData) -> SecureBytes? {
-        guard box.nonce.count == SealedBox.nonceCount, box.ciphertext.count >= SealedBox.tagCount else { return nil }
+        guard box.ciphertext.count >= SealedBox.tagCount else { return nil }
         var ok = false
         let plaintext = SecureBytes(count: box.ciphertext.count - SealedBox.tagCount) { out in
-            var written: UInt64 = 0
-            let status = box.ciphertext.withUnsafeBufferPointer { sealed in
-                bytes.withUnsafeBytes { key in
-                    crypto_aead_xchacha20poly1305_ietf_decrypt(
-                        out.bindMemory(to: UInt8.self).baseAddress!, &written, nil,
-                        sealed.baseAddress!, UInt64(sealed.count),
-                        context.bytes, UInt64(context.bytes.count),
-                        box.nonce, key.bindMemory(to: UInt8.self).baseAddress!)
-                }
-            }
-            ok = status == 0 && Int(written) == out.count
+            ok = open(box, authenticating: context, into: out)
         }
         return ok ? plaintext : nil
+    }
+
+    /// Opens `box` into `out`, which must be exactly as long as the plaintext; whether it opened.
+    /// For many values opened into one secure allocation (a bundle's export).
+    func open(_ box: SealedBox, authenticating context: AssociatedData, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        guard box.nonce.count == SealedBox.nonceCount, box.ciphertext.count == out.count + SealedBox.tagCount else { return false }
+        var written: UInt64 = 0
+        let status = box.ciphertext.withUnsafeBufferPointer { sealed in
+            bytes.withUnsafeBytes { key in
+                crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    out.bindMemory(to: UInt8.self).baseAddress!, &written, nil,
+                    sealed.baseAddress!, UInt64(sealed.count),
+                    context.bytes, UInt64(context.bytes.count),
+                    box.nonce, key.bindMemory(to: UInt8.self).baseAddress!)
+            }
+        }
+        return status == 0 && Int(written) == out.count
     }
 }
 
