@@ -322,3 +322,21 @@ import Testing
         return bytes + digest
     }
 }
+
+extension TerminalTests {
+    /// On a terminal, `--bundle-passphrase` asks twice on export, and import asks once — never echoed.
+    @Test func bundlePassphraseIsTypedTwiceOnExportAndOnceOnImport() throws {
+        let source = try Sandbox.populated()
+        let phrase = "fake-bundle-passphrase-7"
+        let bundle = source.directory.file("typed.bundle")
+        let exported = try onTerminal(source, ["export", bundle, "--bundle-passphrase", "--kdf", "interactive"],
+                                      answers: [("Passphrase for the bundle: ", phrase), ("Type it again: ", phrase)])
+        #expect(exported.status == 0, "\(exported.screen)")
+        #expect(!exported.screen.contains(phrase), "the passphrase was echoed: \(exported.screen)")
+        let target = Sandbox()
+        try target.ok("init")
+        let imported = try onTerminal(target, ["import", "bundle", bundle], answers: [("Passphrase for the bundle", phrase)])
+        #expect(imported.status == 0 && imported.screen.contains("2 added"), "\(imported.screen)")
+        #expect(!imported.screen.contains(phrase) && !imported.screen.contains("fake-orders"), "\(imported.screen)")
+    }
+}
