@@ -17,7 +17,15 @@ struct ClientRepresentation: Sendable {
         self.fields = fields
     }
 
+    init(fields: [String: JSONValue]) { self.fields = fields }
+
     struct RepresentationError: Error {}
+
+    /// A confidential client with a service account: one that gets tokens with its own secret.
+    var usesClientCredentials: Bool {
+        !isPublic && !isBearerOnly && fields["serviceAccountsEnabled"] == .bool(true) && fields["enabled"] != .bool(false)
+            && (authenticatorType ?? "client-secret") == "client-secret"
+    }
 
     var id: String? { fields["id"]?.string }
     var clientID: String? { fields["clientId"]?.string }

@@ -354,7 +354,7 @@ public final class SecretRotator: Sendable {
 
     // MARK: Admin API access
 
-    private func admin(for realm: Name) throws -> KeycloakAdmin {
+    func admin(for realm: Name) throws -> KeycloakAdmin {
         let record = try broker.vault.withLock { try $0.vault.realm(named: realm) }
         guard let adminClient = record.adminClient else {
             throw RotationError(.adminRefused, nil, "realm \(realm) has no admin client, so its secrets cannot be rotated: name a client whose service account has the realm-management role manage-clients with `cloak realm update \(realm) --admin-client REALM/NAME`.")

@@ -310,3 +310,37 @@ extension Vault {
         }
     }
 }
+
+extension UnlockedVault {
+    /// Stores `secret` as `ref`'s new current secret, the old one kept as previous (and retired
+    /// after the realm's keep-previous period): for a secret that changed outside cloak and was
+    /// read back from the IdP (`cloak realm sync`). Cached tokens of the old secret are dropped.
+    /// - Returns: the new version, or `nil` when `secret` is the current one already.
+    /// - Throws: `VaultError.conflict` while a rotation of `ref` is unfinished.
+    @discardableResult
+    func replaceSecret(of ref: ClientRef, with secret: ClientSecret, detail: String) throws -> Int? {
+        try database.writeTransaction {
+            if try openRotation(of: ref) != nil {
+                throw VaultError(.conflict, "\(ref) has an unfinished rotation; settle it with `cloak rotate --resume \(ref)` first.")
+            }
+            guard try !currentSecret(of: ref).matches(secret) else { return nil }
+            let client = try vault.client(ref)
+            let realm = try vault.realm(named: ref.realm)
+            let now = vault.now
+            let next = Int(try database.row("SELECT max(version) FROM secret_versions WHERE client_id = ?", .integer(client.rowID)) { $0.integer(0) } ?? 0) + 1
+            try database.execute("UPDATE secret_versions SET state = 'previous', state_changed_at = ? WHERE client_id = ? AND state = 'current'",
+                                 .integer(now), .integer(client.rowID))
+            let box = seal(secret, for: SecretSlot(clientRowID: client.rowID, version: next, endpoint: realm.secretEndpoint, clientID: client.clientID))
+            try database.execute(
+                """
+                INSERT INTO secret_versions (client_id, version, state, nonce, sealed, created_at, state_changed_at)
+                VALUES (?, ?, 'current', ?, ?, ?, ?)
+                """,
+                .integer(client.rowID), .integer(Int64(next)), .blob(box.nonce), .blob(box.ciphertext), .integer(now), .integer(now))
+            try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(client.rowID))
+            try retireExpiredPrevious(clientRowID: client.rowID, now: now)
+            try record(.imported, realm: ref.realm, client: ref.name, detail: "secret version \(next) \(detail)")
+            return next
+        }
+    }
+}
