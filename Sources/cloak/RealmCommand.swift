@@ -1,11 +1,17 @@
 import ArgumentParser
 import Cloakroom
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 struct RealmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "realm",
         abstract: "Add, change, list and remove identity-provider realms.",
-        subcommands: [Add.self, Update.self, List.self, Show.self, Remove.self]
+        subcommands: [Add.self, Update.self, List.self, Show.self, Remove.self, Sync.self]
     )
 }
 
@@ -75,9 +81,26 @@ extension RealmCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let realms = try options.openVault().realms()
-            if output.json { return Output.json(.array(realms.map(JSON.init))) }
-            Output.table(["REALM", "CLIENTS", "TOKEN ENDPOINT"], realms.map { [$0.name.rawValue, String($0.clientCount), $0.secretEndpoint] })
+            let now = Date()
+            let overviews = try options.openVault().realmOverviews(now: now)
+            if output.json {
+                return Output.json(.array(overviews.map { overview in
+                    guard case .fields(var fields) = JSON(overview.realm) else { return JSON(overview.realm) }
+                    fields += [
+                        ("oldest_secret_at", .optional(overview.oldestSecretAt.map(Output.time))),
+                        ("rotations_due", .number(Int64(overview.rotationsDue))),
+                        ("last_token_fetched_at", .optional(overview.lastTokenFetchedAt.map(Output.time))),
+                    ]
+                    return .fields(fields)
+                }))
+            }
+            Output.table(["REALM", "CLIENTS", "OLDEST SECRET", "DUE", "LAST TOKEN", "TOKEN ENDPOINT"], overviews.map { overview in
+                [overview.realm.name.rawValue, String(overview.realm.clientCount),
+                 overview.oldestSecretAt.map { Durations.age(now.timeIntervalSince($0)) } ?? "-",
+                 String(overview.rotationsDue),
+                 overview.lastTokenFetchedAt.map { Durations.age(now.timeIntervalSince($0)) + " ago" } ?? "never",
+                 overview.realm.secretEndpoint]
+            })
         }
     }
 

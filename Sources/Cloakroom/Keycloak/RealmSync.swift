@@ -34,12 +34,22 @@ public struct RealmSync: Sendable {
 
     public init(broker: TokenBroker) { self.broker = broker }
 
+    /// What a sync would do, with the secrets it read (sealed into the vault only by `apply`).
+    public struct Plan: Sendable {
+        public let realm: Name
+        public let entries: [Entry]
+        fileprivate let secrets: [ClientRef: ClientSecret]
+
+        /// How many clients `apply` adds or updates.
+        public var changes: Int { entries.filter { $0.action == .add || $0.action == .update }.count }
+    }
+
     /// Lists the realm's clients, keeps the confidential ones with a service account whose
-    /// clientId matches `match` (a shell glob, `*` when nil), reads their secrets, and — unless
-    /// `dryRun` — adds or updates them in the vault in one transaction.
+    /// clientId matches `match` (a shell glob, `*` when nil), and reads their secrets. Changes
+    /// nothing.
     /// - Throws: `RotationError.adminRefused` (no admin client, or it lacks view-clients to list
     ///   or manage-clients to read secrets on Keycloak 26.8+), `TokenError`, `VaultError`.
-    public func sync(realm: Name, match: String? = nil, dryRun: Bool) async throws -> [Entry] {
+    public func plan(realm: Name, match: String? = nil) async throws -> Plan {
         let admin = try SecretRotator(broker: broker).admin(for: realm)
         let vaultClients = try broker.vault.withLock { try $0.vault.clients(in: realm) }
         let byClientID = Dictionary(vaultClients.map { ($0.clientID, $0) }, uniquingKeysWith: { first, _ in first })
@@ -71,11 +81,15 @@ public struct RealmSync: Sendable {
             }
             secrets[ref] = secret
         }
-        guard !dryRun else { return entries }
+        return Plan(realm: realm, entries: entries, secrets: secrets)
+    }
 
+    /// Adds and updates what `plan` found, in one transaction: all of it or nothing.
+    public func apply(_ plan: Plan) throws {
+        let secrets = plan.secrets
         try broker.vault.withLock { vault in
             try vault.database.writeTransaction {
-                for entry in entries {
+                for entry in plan.entries {
                     guard let ref = entry.ref, let secret = secrets[ref] else { continue }
                     switch entry.action {
                     case .add: try vault.addClient(ref, ClientSettings(clientID: entry.clientID), secret: secret)
@@ -85,7 +99,6 @@ public struct RealmSync: Sendable {
                 }
             }
         }
-        return entries
     }
 
     /// A vault name for `clientID`: lower-cased, other characters than `a-z 0-9 . _ -` as `-`,

@@ -344,3 +344,40 @@ extension UnlockedVault {
         }
     }
 }
+
+/// One realm at a glance, for `cloak realm list`.
+public struct RealmOverview: Sendable {
+    public var realm: Realm
+    /// When the oldest current secret of its clients was stored or rotated.
+    public var oldestSecretAt: Date?
+    /// Clients whose `--rotate-every` interval has passed.
+    public var rotationsDue: Int
+    /// The last token fetched from the IdP for any of its clients (from the audit log).
+    public var lastTokenFetchedAt: Date?
+}
+
+extension Vault {
+    /// Every realm with its clients' oldest secret, rotations due and last token fetch: one query.
+    public func realmOverviews(now: Date = Date()) throws -> [RealmOverview] {
+        let realms = try self.realms()
+        let facts = try database.rows(
+            """
+            SELECT r.name,
+                   (SELECT min(s.state_changed_at) FROM clients c JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+                    WHERE c.realm_id = r.id),
+                   (SELECT count(*) FROM clients c JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+                    WHERE c.realm_id = r.id AND c.rotate_every IS NOT NULL AND s.state_changed_at + c.rotate_every <= ?1),
+                   (SELECT max(e.time) FROM events e WHERE e.realm = r.name AND e.action = 'token.fetched' AND e.outcome = 'ok')
+            FROM realms r
+            """, .integer(now.unixSeconds)
+        ) { row in
+            (row.text(0), row.isNull(1) ? nil : Date(unixSeconds: row.integer(1)), Int(row.integer(2)),
+             row.isNull(3) ? nil : Date(milliseconds: row.integer(3)))
+        }
+        let byName = Dictionary(facts.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
+        return realms.map { realm in
+            let fact = byName[realm.name.rawValue]
+            return RealmOverview(realm: realm, oldestSecretAt: fact?.1, rotationsDue: fact?.2 ?? 0, lastTokenFetchedAt: fact?.3)
+        }
+    }
+}
