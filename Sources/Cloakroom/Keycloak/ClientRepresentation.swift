@@ -32,6 +32,12 @@ struct ClientRepresentation: Sendable {
     var isPublic: Bool { fields["publicClient"] == .bool(true) }
     var isBearerOnly: Bool { fields["bearerOnly"] == .bool(true) }
     var authenticatorType: String? { fields["clientAuthenticatorType"]?.string }
+    /// Whether a secret-rotation policy stamped this client's secret with an expiry (§4.6).
+    var hasSecretExpiration: Bool {
+        if case .object(let attributes)? = fields["attributes"] { return attributes["client.secret.expiration.time"] != nil }
+        return false
+    }
+
     /// Whether Keycloak's dual-secret rotation policy holds an old secret for this client (§4.6).
     var hasRotatedSecret: Bool {
         if case .object(let attributes)? = fields["attributes"] { return attributes["client.secret.rotated"]?.string?.isEmpty == false }

@@ -229,7 +229,11 @@ public final class SecretRotator: Sendable {
 
         // 4. promote
         var notes: [String] = []
-        if let refreshed = try? await admin.representation(of: uuid), refreshed.hasRotatedSecret {
+        // Whether Keycloak's dual-secret policy kept the old secret shows in the representation
+        // after the change; read it again only where that policy can be at work (its executor
+        // stamps `client.secret.expiration.time`), or when asked to end the dual validity.
+        let policyMayApply = mode == .serverGenerated || options.invalidateRotated || representation.hasSecretExpiration
+        if policyMayApply, let refreshed = try? await admin.representation(of: uuid), refreshed.hasRotatedSecret {
             if options.invalidateRotated {
                 try await admin.invalidateRotatedSecret(of: uuid)
                 notes.append("the old secret's dual validity was ended at the IdP")
