@@ -9,6 +9,7 @@ import Testing
     static let shipped: [Int: String] = [
         1: "547fcb1032c3df9b9f726f77e166f3bb69df77ca19b50ebf2a00c15f2047a663",
         2: "b02d6931e3895289a5f9bf4059d9e4a69135e72f9dfd8f1ff54d23053819933c",
+        3: "9ad3edc0add01549b9031df8aa825deddd95c115572315c98d413f44450465df",
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -149,9 +149,19 @@ public final class TokenBroker: Sendable {
         if let after, isFresh(after, minimumTTL: minimumTTL), !refresh || after.issuedAt != cached?.issuedAt {
             return Grant(token: after, source: .cache)
         }
-        let (request, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
+        let (stored, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
+        var request = stored
         do {
-            let token = try await client.token(for: request)
+            var rediscover: (@Sendable () async -> String?)?
+            if let issuer = request.issuer {
+                let realm = key.client.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
+                if request.tokenURL.isEmpty {
+                    request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
+                }
+                // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
+                rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
+            }
+            let token = try await client.token(for: request, rediscover: rediscover)
             try vault.withLock { try $0.storeToken(token, for: key.client, key.shape, secretVersion: version) }
             _ = consume lock
             return Grant(token: token, source: .idp)
@@ -162,6 +172,13 @@ public final class TokenBroker: Sendable {
             }
             throw error
         }
+    }
+
+    /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
+    private func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
+        let metadata = try await client.discover(issuer: issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP)
+        try vault.withLock { _ = try $0.storeDiscovery(metadata, for: realm) }
+        return metadata
     }
 
     private func lockPath(for key: Key) -> String {

@@ -5,7 +5,7 @@ public struct Checkup: Sendable {
     }
 
     public struct Finding: Sendable {
-        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`.
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `discovery`.
         public var check: String
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
@@ -49,6 +49,7 @@ public struct Checkup: Sendable {
             let unlocked = try vault.unlock(with: credentials)
             checkup.record("unlock", .ok, "the given key opens keyslot \(unlocked.openedSlots.map { String($0.id) }.joined(separator: ", ")).")
             try checkup.examineSecrets(unlocked)
+            try checkup.examineDiscovery(unlocked)
         } catch {
             checkup.record("unlock", .problem, "\(error)")
         }
@@ -105,6 +106,15 @@ public struct Checkup: Sendable {
         let slots = try vault.keyslots()
         record("keyslots", slots.isEmpty ? .problem : .ok,
                slots.isEmpty ? "the vault has no keyslot: nobody can unlock it." : "\(slots.count) keyslot(s).")
+    }
+
+    /// A stored discovery result decides where a realm's secrets go, so it is sealed too.
+    private mutating func examineDiscovery(_ vault: UnlockedVault) throws {
+        for realm in try vault.vault.realms() where realm.discovered != nil && realm.tokenURL == nil {
+            if try vault.discovery(of: realm) == nil {
+                record("discovery", .problem, "the stored discovery result of realm \(realm.name) does not open with the vault key: it was changed outside cloak. It is not used; the issuer is asked again on the next token request (or run `cloak realm update \(realm.name) --rediscover`).", subject: realm.name.rawValue)
+            }
+        }
     }
 
     private mutating func examineSecrets(_ vault: UnlockedVault) throws {
