@@ -65,6 +65,7 @@ enum ExitStatus: Int32 {
     case idpUnavailable = 12
     case idpMalformed = 13
     case idpRefused = 14
+    case tokenInvalid = 15
 
     init(_ error: TokenError) {
         switch error {
@@ -72,6 +73,7 @@ enum ExitStatus: Int32 {
         case .unavailable: self = .idpUnavailable
         case .malformedResponse: self = .idpMalformed
         case .refused: self = .idpRefused
+        case .verificationFailed: self = .tokenInvalid
         }
     }
 

@@ -31,6 +31,11 @@ import Testing
         #expect(try await idp.tokenRequests() == 1)
         #expect(try await idp.requests("discovery") == 1, "asked once, at realm add; never on a token request")
         #expect(try sandbox.ok("doctor").status == 0)
+
+        // The issuer's JWKS verifies the token, and its iss is the realm's issuer.
+        let inspect = try sandbox.ok("inspect", "r1/basic").stdout
+        #expect(inspect.contains("verified (RS256, kid ") && inspect.contains("JWKS \(idp.jwksURL)") && inspect.contains("iss is \(idp.issuer)"), "\(inspect)")
+        #expect(!inspect.contains("NOT verified"))
     }
 
     /// OIDC Discovery §4.3: the document must name exactly the issuer it was fetched for.

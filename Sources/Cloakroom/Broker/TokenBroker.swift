@@ -49,11 +49,12 @@ public final class TokenBroker: Sendable {
         var audience: String?
     }
 
-    private let vault: Mutex<UnlockedVault>
+    let vault: Mutex<UnlockedVault>
     private let memory = Mutex<[MemoryKey: AccessToken]>([:])
     private let inFlight = Mutex<[Key: Task<Grant, any Error>]>([:])
-    private let configuration: Configuration
+    let configuration: Configuration
     private let client: TokenClient
+    let verifier: TokenVerifier
     private let lockDirectory: String
 
     /// Opens and unlocks the vault at `path`.
@@ -71,6 +72,7 @@ public final class TokenBroker: Sendable {
         client.deadline = configuration.deadline
         client.clock = configuration.clock
         self.client = client
+        verifier = TokenVerifier(client: client)
     }
 
     /// A token from memory or the vault's cache, without any network and without starting an
@@ -175,7 +177,7 @@ public final class TokenBroker: Sendable {
     }
 
     /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
-    private func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
+    func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
         let metadata = try await client.discover(issuer: issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP)
         try vault.withLock { _ = try $0.storeDiscovery(metadata, for: realm) }
         return metadata
