@@ -120,6 +120,9 @@ let package = Package(
                 "Cloakroom", "CloakroomTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // To sign test vectors for every algorithm the JWKS check accepts.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strictness
         ),

@@ -2,6 +2,8 @@ import Foundation
 import CloakroomTestSupport
 import Testing
 @testable import Cloakroom
+import Crypto
+import _CryptoExtras
 
 /// `TokenBroker.verify` against a real cloak-idp's JWKS, and the checks of a discovery document.
 @Suite(.serialized) struct VerificationTests {
@@ -152,5 +154,60 @@ import Testing
         let realm = try fixture.vault.vault.realm(named: Name("r1"))
         #expect(realm.tokenURL == nil && realm.secretEndpoint == idp.issuer && realm.discovered?.tokenEndpoint == idp.tokenURL)
         #expect(try fixture.vault.currentSecret(of: ClientRef("r1/basic")).testValue == IdP.basicSecret)
+    }
+}
+
+/// Every algorithm the JWKS check accepts, with keys and signatures made here by swift-crypto:
+/// cloak-idp signs only RS256.
+@Suite struct SignatureAlgorithmTests {
+    static let rsa = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
+    static let p256 = P256.Signing.PrivateKey()
+
+    func base64URL(_ bytes: some Sequence<UInt8>) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    func jwk(for algorithm: SignatureAlgorithm) throws -> [String: JSONValue] {
+        if algorithm == .es256 {
+            let raw = Array(Self.p256.publicKey.rawRepresentation)
+            return ["kty": .string("EC"), "crv": .string("P-256"), "kid": .string("ec"), "use": .string("sig"),
+                    "x": .string(base64URL(raw.prefix(32))), "y": .string(base64URL(raw.suffix(32)))]
+        }
+        let primitives = try Self.rsa.publicKey.getKeyPrimitives()
+        return ["kty": .string("RSA"), "kid": .string("rsa"), "n": .string(base64URL(primitives.modulus)),
+                "e": .string(base64URL(primitives.publicExponent))]
+    }
+
+    func sign(_ input: [UInt8], _ algorithm: SignatureAlgorithm) throws -> [UInt8] {
+        let padding: _RSA.Signing.Padding = algorithm.rawValue.hasPrefix("PS") ? .PSS : .insecurePKCS1v1_5
+        switch algorithm {
+        case .es256: return Array(try Self.p256.signature(for: SHA256.hash(data: input)).rawRepresentation)
+        case .rs256, .ps256: return Array(try Self.rsa.signature(for: SHA256.hash(data: input), padding: padding).rawRepresentation)
+        case .rs384, .ps384: return Array(try Self.rsa.signature(for: SHA384.hash(data: input), padding: padding).rawRepresentation)
+        case .rs512, .ps512: return Array(try Self.rsa.signature(for: SHA512.hash(data: input), padding: padding).rawRepresentation)
+        }
+    }
+
+    @Test(arguments: SignatureAlgorithm.allCases)
+    func signatureVerifiesAndAFlippedBitDoesNot(algorithm: SignatureAlgorithm) throws {
+        let input = Array("eyJhbGciOiJ0ZXN0In0.eyJzdWIiOiJ4In0".utf8)
+        let set = try JSONWebKeySet(["keys": .array([.object(try jwk(for: algorithm))])], url: "https://idp.example.test/certs")
+        let key = try #require(set.key(id: algorithm == .es256 ? "ec" : "rsa", for: algorithm))
+        var signature = try sign(input, algorithm)
+        #expect(algorithm.isValid(signature, over: input, with: key.material))
+        signature[signature.count - 1] ^= 0x80
+        #expect(!algorithm.isValid(signature, over: input, with: key.material))
+        #expect(!algorithm.isValid(try sign(input, algorithm), over: input + [0x2e], with: key.material))
+    }
+
+    @Test func encryptionKeysAndKeysForAnotherAlgorithmAreNotUsed() throws {
+        var encryption = try jwk(for: .rs256)
+        encryption["use"] = .string("enc")
+        var ps = try jwk(for: .rs256)
+        ps["alg"] = .string("PS256")
+        let set = try JSONWebKeySet(["keys": .array([.object(encryption), .object(ps)])], url: "https://idp.example.test/certs")
+        #expect(set.keys.count == 1)
+        #expect(set.key(id: "rsa", for: .rs256) == nil && set.key(id: "rsa", for: .ps256) != nil)
     }
 }
