@@ -16,7 +16,10 @@ extension RealmCommand {
             discussion: """
                 Keycloak: --issuer https://HOST/realms/NAME, or --token-url \
                 https://HOST/realms/NAME/protocol/openid-connect/token. The admin URL is derived \
-                from either (https://HOST/admin/realms/NAME) unless --admin-url is given.
+                from either (https://HOST/admin/realms/NAME) unless --admin-url is given. With \
+                --issuer, the token endpoint and JWKS come from the issuer's discovery document, \
+                fetched now (or on the first token request if the issuer cannot be reached); the \
+                client secrets stay sealed for the issuer.
                 """
         )
 
