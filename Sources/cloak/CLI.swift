@@ -74,6 +74,7 @@ enum ExitStatus: Int32 {
     case adminRefused = 15
     case rotationFailed = 16
     case rotationUnresolved = 17
+    case tokenInvalid = 18
 
     init(_ kind: RotationError.Kind) {
         switch kind {
@@ -90,6 +91,7 @@ enum ExitStatus: Int32 {
         case .unavailable: self = .idpUnavailable
         case .malformedResponse: self = .idpMalformed
         case .refused: self = .idpRefused
+        case .verificationFailed: self = .tokenInvalid
         }
     }
 

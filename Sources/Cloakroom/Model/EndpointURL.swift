@@ -49,4 +49,16 @@ enum EndpointURL {
         url.query = nil
         return url.string
     }
+
+    /// Keycloak's JWKS for a token URL of its shape (`…/realms/NAME/protocol/openid-connect/token`):
+    /// the same path ending in `certs`. `nil` for any other URL.
+    static func keycloakJWKSURL(fromTokenURL text: String) -> String? {
+        guard var url = URLComponents(string: text), url.query == nil else { return nil }
+        let parts = url.path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 6, parts.suffix(3) == ["protocol", "openid-connect", "token"], parts[parts.count - 5] == "realms",
+              !parts[parts.count - 4].isEmpty
+        else { return nil }
+        url.path = (parts.dropLast() + ["certs"]).joined(separator: "/")
+        return url.string
+    }
 }

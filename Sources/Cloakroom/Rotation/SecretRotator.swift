@@ -336,8 +336,17 @@ public final class SecretRotator: Sendable {
     }
 
     private func ask(_ makeRequest: () throws -> TokenRequest) async -> Verification {
-        let request: TokenRequest
-        do { request = try makeRequest() } catch { return .unreachable("\(error)") }
+        var request: TokenRequest
+        do {
+            request = try makeRequest()
+            // A realm added by issuer whose endpoint is not known yet (or no longer opens): ask it.
+            if request.tokenURL.isEmpty, let issuer = request.issuer {
+                request.tokenURL = try await broker.discover(issuer, realm: request.ref.realm, caFile: request.caFile,
+                                                             allowsInsecureHTTP: request.allowsInsecureHTTP).tokenEndpoint
+            }
+        } catch {
+            return .unreachable("\(error)")
+        }
         var attempt = 0
         while true {
             attempt += 1
@@ -349,7 +358,7 @@ public final class SecretRotator: Sendable {
                 case .rejected(_, let status, let code, _):
                     guard attempt < options.verifyAttempts else { return .rejected("HTTP \(status)\(code.map { ", \($0)" } ?? "")") }
                     try? await Task.sleep(for: options.verifyPause)
-                case .unavailable(let message), .malformedResponse(let message), .refused(let message):
+                case .unavailable(let message), .malformedResponse(let message), .refused(let message), .verificationFailed(let message):
                     return .unreachable(message)
                 }
             }
