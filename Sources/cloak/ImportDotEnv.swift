@@ -58,6 +58,7 @@ struct ImportDotEnv: ParsableCommand {
         for note in envs.flatMap(\.notes) { Terminal.note("note: \(note)") }
         let vault = try options.unlockVault()
         let plan = try vault.planImport(envs, planOptions)
+        for note in plan.notes { Terminal.note("note: \(note)") }
         guard !plan.items.isEmpty else {
             throw DotEnvError(file: paths.count == 1 ? paths[0] : batch!, line: nil, message: "no client credentials found (CLIENT_ID and CLIENT_SECRET, maybe prefixed); nothing was imported.")
         }

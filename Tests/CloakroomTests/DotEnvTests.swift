@@ -143,7 +143,7 @@ struct DotEnvCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test(arguments: [
-        ("CLIENT_ID=o\n", 1, "CLIENT_ID has no CLIENT_SECRET"),
+        ("CLIENT_SECRET=fake-1\n", 1, "CLIENT_SECRET has no CLIENT_ID"),
         ("ORDERS_CLIENT_SECRET=fake-1\n", 1, "has no ORDERS_CLIENT_ID"),
         ("CLIENT_ID=o\nCLIENT_SECRET=fake-1\nKEYCLOAK_REALM=prod\n", 3, "needs KEYCLOAK_URL"),
         ("KEYCLOAK_URL=https://sso.example.test\nCLIENT_ID=o\nCLIENT_SECRET=fake-1\n", 1, "needs KEYCLOAK_REALM"),
@@ -160,6 +160,12 @@ struct DotEnvCase: Sendable, CustomTestStringConvertible {
         let error = try #require(throws: DotEnvError.self) { try DotEnv.parse(Array(text.utf8), file: "t.env").credentials() }
         #expect(error.line == line && error.message.contains(message), "\(error)")
         #expect(!error.description.contains("fake"), "\(error)")
+    }
+
+    @Test func aClientIDWithoutASecretIsLeftAlone() throws {
+        let env = try DotEnv.parse(Array("PUBLIC_CLIENT_ID=web\nTOKEN_URL=\(Self.token)\nCLIENT_ID=o\nCLIENT_SECRET=fake-1\n".utf8), file: "t.env")
+        #expect(try env.credentials().map(\.clientID) == ["o"])
+        #expect(try env.clientIDsWithoutSecret().map(\.line) == [1])
     }
 
     @Test func aLiteralDollarInSingleQuotesIsAccepted() throws {

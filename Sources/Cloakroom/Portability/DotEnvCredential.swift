@@ -48,30 +48,19 @@ public struct DotEnvCredential: Sendable {
 }
 
 extension DotEnv {
-    /// The credentials this file holds, in the order their client_ids appear.
-    /// - Throws: `DotEnvError` for a client_id without a secret (or the reverse), names that
-    ///   disagree, an unusable value, or a value with `$VARIABLES` other tools would expand.
+    /// The credentials this file holds, in the order their client_ids appear. A client_id
+    /// without a secret (a public client, say) is not one: see `clientIDsWithoutSecret()`.
+    /// - Throws: `DotEnvError` for a secret without a client_id, names that disagree, an
+    ///   unusable value, or a value with `$VARIABLES` other tools would expand.
     public func credentials() throws -> [DotEnvCredential] {
-        var groups: [String: [Role: DotEnv.Entry]] = [:]
-        var order: [String] = []
-        for entry in entries {
-            guard let (prefix, role) = Role.parse(entry.key) else { continue }
-            if groups[prefix] == nil { order.append(prefix) }
-            let existing = groups[prefix]?[role]
-            if let existing, existing.key != entry.key, !existing.value.bytes.isEqual(to: entry.value.bytes) {
-                throw DotEnvError(file: file, line: entry.line, message: "\(entry.key) and \(existing.key) (line \(existing.line)) say different things; keep one")
-            }
-            groups[prefix, default: [:]][role] = entry  // the last one wins, as for any name
-        }
+        let (groups, order) = try roleGroups()
         let shared = try endpoint(groups[""] ?? [:])
         var credentials: [DotEnvCredential] = []
         for prefix in order {
             let group = groups[prefix] ?? [:]
-            guard group[.clientID] != nil || group[.secret] != nil else { continue }
-            guard let id = group[.clientID], let secretEntry = group[.secret] else {
-                let present = (group[.clientID] ?? group[.secret])!
-                let missing = group[.clientID] == nil ? "CLIENT_ID" : "CLIENT_SECRET"
-                throw DotEnvError(file: file, line: present.line, message: "\(present.key) has no \(prefix.isEmpty ? "" : prefix + "_")\(missing) beside it")
+            guard let secretEntry = group[.secret] else { continue }
+            guard let id = group[.clientID] else {
+                throw DotEnvError(file: file, line: secretEntry.line, message: "\(secretEntry.key) has no \(prefix.isEmpty ? "" : prefix + "_")CLIENT_ID beside it")
             }
             let clientID = try text(id)
             guard !clientID.isEmpty else { throw DotEnvError(file: file, line: id.line, message: "\(id.key) is empty") }
@@ -90,6 +79,28 @@ extension DotEnv {
                 clientIDEntry: id, secretEntry: secretEntry))
         }
         return credentials.sorted { $0.clientIDEntry.line < $1.clientIDEntry.line }
+    }
+
+    /// Client_ids with no secret beside them, which `credentials()` leaves alone.
+    public func clientIDsWithoutSecret() throws -> [DotEnv.Entry] {
+        let (groups, order) = try roleGroups()
+        return order.compactMap { groups[$0]?[.secret] == nil ? groups[$0]?[.clientID] : nil }
+    }
+
+    /// The names this file gives a role, by prefix (`""` for none), and the prefixes in order.
+    private func roleGroups() throws -> ([String: [Role: DotEnv.Entry]], [String]) {
+        var groups: [String: [Role: DotEnv.Entry]] = [:]
+        var order: [String] = []
+        for entry in entries {
+            guard let (prefix, role) = Role.parse(entry.key) else { continue }
+            if groups[prefix] == nil { order.append(prefix) }
+            let existing = groups[prefix]?[role]
+            if let existing, existing.key != entry.key, !existing.value.bytes.isEqual(to: entry.value.bytes) {
+                throw DotEnvError(file: file, line: entry.line, message: "\(entry.key) and \(existing.key) (line \(existing.line)) say different things; keep one")
+            }
+            groups[prefix, default: [:]][role] = entry  // the last one wins, as for any name
+        }
+        return (groups, order)
     }
 
     /// The token endpoint a group of names gives, if any.

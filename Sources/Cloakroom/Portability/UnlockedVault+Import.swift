@@ -63,6 +63,8 @@ public struct DotEnvImportPlan: Sendable {
 
     public internal(set) var items: [Item] = []
     public internal(set) var newRealms: [NewRealm] = []
+    /// What the user should know: client_ids left in the files because no secret is beside them.
+    public internal(set) var notes: [DotEnv.Note] = []
     public let files: [DotEnv]
     let authMethod: AuthMethod
 
@@ -103,6 +105,11 @@ extension UnlockedVault {
     public func planImport(_ files: [DotEnv], _ options: DotEnvImportPlan.Options) throws -> DotEnvImportPlan {
         var plan = DotEnvImportPlan(files: files, authMethod: options.authMethod)
         let credentials = try files.flatMap { try $0.credentials() }
+        plan.notes = try files.flatMap { env in
+            try env.clientIDsWithoutSecret().map {
+                DotEnv.Note(file: env.file, line: $0.line, message: "\($0.key) has no client secret beside it (a public client?); it stays in the file")
+            }
+        }
         if options.name != nil, credentials.count > 1 {
             let names = credentials.map { $0.secretEntry.key }.joined(separator: ", ")
             throw DotEnvError(file: files.count == 1 ? files[0].file : "the files", line: nil, message: "\(credentials.count) credentials (\(names)) cannot all be named \(options.name!): name only the realm (--as REALM), and each is named after its prefix")
