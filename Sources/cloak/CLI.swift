@@ -29,6 +29,9 @@ enum CLI {
         case let error as RotationError:
             Terminal.error(error.message)
             return ExitStatus(error.kind).rawValue
+        case let error as DotEnvError:
+            Terminal.error(error.description)
+            return ExitStatus.usage.rawValue
         case let error as UsageError:
             Terminal.error(error.message)
             return ExitStatus.usage.rawValue
