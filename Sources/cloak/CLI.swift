@@ -29,6 +29,9 @@ enum CLI {
         case let error as RotationError:
             Terminal.error(error.message)
             return ExitStatus(error.kind).rawValue
+        case let error as DotEnvError:
+            Terminal.error(error.description)
+            return ExitStatus.usage.rawValue
         case let error as UsageError:
             Terminal.error(error.message)
             return ExitStatus.usage.rawValue
@@ -74,6 +77,7 @@ enum ExitStatus: Int32 {
     case adminRefused = 15
     case rotationFailed = 16
     case rotationUnresolved = 17
+    case tokenInvalid = 18
 
     init(_ kind: RotationError.Kind) {
         switch kind {
@@ -90,6 +94,7 @@ enum ExitStatus: Int32 {
         case .unavailable: self = .idpUnavailable
         case .malformedResponse: self = .idpMalformed
         case .refused: self = .idpRefused
+        case .verificationFailed: self = .tokenInvalid
         }
     }
 

@@ -30,6 +30,13 @@ enum Durations {
         return "\(whole)s"
     }
 
+    /// An age as people read it: `45s`, `12m`, `5h`, `90d`.
+    static func age(_ seconds: TimeInterval) -> String {
+        let whole = max(0, Int64(seconds))
+        for (unit, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where whole >= size { return "\(whole / size)\(unit)" }
+        return "\(whole)s"
+    }
+
     /// `12 ms`, `3.45 s`.
     static func milliseconds(_ duration: Duration) -> String {
         let ms = Int64(duration / .milliseconds(1))

@@ -4,7 +4,7 @@ import ArgumentParser
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Bring realms, clients and secrets into the vault from elsewhere.",
-        subcommands: [ImportBundleCommand.self]
+        abstract: "Bring realms, clients and secrets into the vault: from .env files, or a sealed bundle.",
+        subcommands: [ImportDotEnv.self, ImportBundleCommand.self]
     )
 }

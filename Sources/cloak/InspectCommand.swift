@@ -12,8 +12,11 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show the claims of a client's current token: subject, azp, audience, roles, scope, expiry.",
         discussion: """
-            The token comes as `cloak token` would get it. Its signature is not verified yet: that \
-            needs the realm's JWKS, which arrives with issuer discovery; the output says so.
+            The token comes as `cloak token` would get it. Its signature is checked against the \
+            realm's JWKS (named by the issuer's discovery document, or next to a Keycloak token URL), \
+            with its exp and, when the realm has an issuer, its iss; the output says exactly what was \
+            verified, or why nothing could be. A signature, issuer or expiry that is checked and \
+            wrong is an error (exit 15).
             """
     )
 
@@ -22,10 +25,13 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The client.", valueName: "realm/name")) var ref: String
 
     func run() throws {
-        let grant = try TokenCommand.grant(options, ref: ref, scopes: [], audience: nil, minTTL: 0, refresh: false)
+        let broker = try TokenCommand.broker(options, ref: ref, minTTL: 0)
+        let grant = try TokenCommand.grant(broker, ref: ref, scopes: [], audience: nil, refresh: false)
         guard let jwt = JWT(grant.token.value) else {
             throw UsageError("\(ref)'s token is opaque (not a JWT): it has no claims to show.")
         }
+        let token = grant.token, ref = ref
+        let check = try blocking { try await broker.verify(token, for: ref) }
         let claims = jwt.claims
         func text(_ key: String) -> String? { claims[key]?.string }
         func time(_ key: String) -> String? { claims[key]?.number.map { Output.time(Date(timeIntervalSince1970: $0)) } }
@@ -37,7 +43,6 @@ struct InspectCommand: ParsableCommand {
                 if case .object(let entry) = value { clientRoles.append((client, entry["roles"]?.strings ?? [])) }
             }
         }
-        let verification = "not verified (the realm has no JWKS yet)"
         if output.json {
             return Output.json(.object([
                 "client": .string(ref),
@@ -53,7 +58,8 @@ struct InspectCommand: ParsableCommand {
                 "expires_at": .optional(time("exp")),
                 "algorithm": .optional(jwt.header["alg"]?.string),
                 "key_id": .optional(jwt.header["kid"]?.string),
-                "signature": .string(verification),
+                "signature": .string(check.description),
+                "signature_verified": .bool(check.isVerified),
             ]))
         }
         var lines: [(String, String)] = [
@@ -69,7 +75,8 @@ struct InspectCommand: ParsableCommand {
         lines += [
             ("issued", time("iat") ?? "-"),
             ("expires", time("exp") ?? "-"),
-            ("signature", "\(jwt.header["alg"]?.string ?? "?") key \(jwt.header["kid"]?.string ?? "?"), \(verification)"),
+            ("signature", check.isVerified ? check.description
+                : "\(jwt.header["alg"]?.string ?? "?") key \(jwt.header["kid"]?.string ?? "?"), \(check.description)"),
         ]
         Output.record(lines)
     }

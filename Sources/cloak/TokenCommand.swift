@@ -44,12 +44,20 @@ struct TokenCommand: ParsableCommand {
     /// on a miss. Shared by `token` and `exec`.
     static func grant(_ options: VaultOptions, ref: String, scopes: [String], audience: String?, minTTL: Double,
                       refresh: Bool) throws -> TokenBroker.Grant {
+        try grant(broker(options, ref: ref, minTTL: minTTL), ref: ref, scopes: scopes, audience: audience, refresh: refresh)
+    }
+
+    /// A broker over the unlocked vault, for one command.
+    static func broker(_ options: VaultOptions, ref: String, minTTL: Double) throws -> TokenBroker {
         _ = try ClientRef(ref)
         guard minTTL >= 0 else { throw UsageError("--min-ttl must be 0 or more seconds.") }
         var configuration = TokenBroker.Configuration()
         configuration.minimumTTL = minTTL
         configuration.deadline = options.deadline
-        let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
+        return try TokenBroker(options.unlockVault(), configuration: configuration)
+    }
+
+    static func grant(_ broker: TokenBroker, ref: String, scopes: [String], audience: String?, refresh: Bool) throws -> TokenBroker.Grant {
         let scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
         if !refresh, let grant = try broker.cachedToken(for: ref, scopes: scopes, audience: audience) {
             return grant

@@ -220,18 +220,52 @@ import Testing
     }
 }
 
-@Suite struct InspectTests {
-    @Test func claimsOfTheCurrentTokenAreShownAndSaidToBeUnverified() throws {
+@Suite(.serialized) struct InspectTests {
+    /// A Keycloak token URL implies the realm's JWKS (`…/certs`); the signature is checked there.
+    @Test func claimsAreShownAndTheSignatureVerifiedAgainstTheRealmsJWKS() async throws {
         let idp = try IdP()
         let sandbox = try Sandbox.tokens(idp)
         let human = try sandbox.ok("inspect", "r1/basic").stdout
-        #expect(human.contains("azp") && human.contains("broker-svc") && human.contains("not verified"), "\(human)")
+        #expect(human.contains("azp") && human.contains("broker-svc"), "\(human)")
+        #expect(human.contains("verified (RS256, kid ") && human.contains("JWKS \(idp.jwksURL)") && !human.contains("NOT verified"), "\(human)")
+        #expect(human.contains("iss not checked: the realm has no issuer"))
         let json = try sandbox.ok("inspect", "r1/basic", "--json").stdout
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(object["azp"] as? String == "broker-svc")
         #expect(object["issuer"] as? String == idp.baseURL + "/realms/r1")
         #expect((object["realm_roles"] as? [String])?.contains("default-roles-r1") == true)
         #expect((object["expires_at"] as? String)?.hasSuffix("Z") == true)
+        let kid = try #require(object["key_id"] as? String)
+        #expect(object["signature_verified"] as? Bool == true)
+        #expect((object["signature"] as? String)?.hasPrefix("verified (RS256, kid \(kid), JWKS \(idp.jwksURL);") == true, "\(json)")
         #expect(!json.contains("eyJ"), "inspect printed the token")
+        #expect(try await idp.requests("certs") == 2)
+    }
+
+    @Test func unreachableJWKSIsSaidToLeaveTheTokenUnverified() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try await idp.fault(#"{"fault":"status","status":503,"route":"certs"}"#)
+        let outcome = try sandbox.run(["inspect", "r1/basic", "--json"], environment: ["CLOAK_DEADLINE": "1"])
+        #expect(outcome.status == 0, "\(outcome)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        #expect(object["signature_verified"] as? Bool == false)
+        #expect((object["signature"] as? String)?.hasPrefix("NOT verified: the JWKS could not be fetched") == true, "\(outcome)")
+    }
+
+    /// The realm's keys changed under a cached token (the IdP restarted with a new key on the
+    /// same address): its kid is in no JWKS of the realm, and inspect says so with exit 18.
+    @Test func tokenSignedByAKeyTheRealmNoLongerPublishesIsAnError() throws {
+        var idp: IdP? = try IdP()
+        let port = try #require(Int(idp!.baseURL.split(separator: ":").last ?? ""))
+        let sandbox = try Sandbox.tokens(idp!)
+        try sandbox.ok("token", "r1/basic")
+        idp?.stop()
+        idp = nil
+        let restarted = try IdP(port: port)
+        let outcome = try sandbox.run(["inspect", "r1/basic"])
+        #expect(outcome.status == 18, "\(outcome)")
+        #expect(outcome.stderr.contains("has no RS256 signing key with kid") && outcome.stdout.isEmpty, "\(outcome)")
+        _ = restarted
     }
 }

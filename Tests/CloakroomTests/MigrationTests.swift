@@ -11,6 +11,7 @@ import Testing
         2: "b02d6931e3895289a5f9bf4059d9e4a69135e72f9dfd8f1ff54d23053819933c",
         3: "702441e231666c86a9f336f014de3a230d622acd878eb13ba8ee250c2d5503c0",
         4: "8c4e289a9858cb3a6b69aabbe9dcfda6242d2f12396e1140b4f63bdedcfb51d1",
+        5: "9ad3edc0add01549b9031df8aa825deddd95c115572315c98d413f44450465df",
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -27,8 +27,10 @@ public final class IdP: @unchecked Sendable {
     /// A service account that may read the admin API's client list: a protected API for tests.
     public static let viewerSecret = "fake-viewer-secret-0000"
 
-    /// - Parameter configuration: cloak-idp's JSON configuration; the token tests' realm `r1` if nil.
-    public init(tls: (cert: String, key: String)? = nil, lifespan: Int = 300, configuration: String? = nil) throws {
+    /// - Parameters:
+    ///   - port: 0 for a free port; a given one to stand in for an IdP that was stopped.
+    ///   - configuration: cloak-idp's JSON configuration; the token tests' realm `r1` if nil.
+    public init(tls: (cert: String, key: String)? = nil, lifespan: Int = 300, port: Int = 0, configuration: String? = nil) throws {
         directory = TemporaryDirectory()
         let config = directory.file("idp.json")
         try (configuration ?? """
@@ -39,7 +41,7 @@ public final class IdP: @unchecked Sendable {
                "serviceAccountRoles":{"clients":{"realm-management":["view-clients"]}}}]}]}
             """).write(toFile: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--config", config, "--port", "0"] + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
+        process.arguments = ["--config", config, "--port", String(port)] + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -59,7 +61,10 @@ public final class IdP: @unchecked Sendable {
         }
     }
 
-    deinit {
+    deinit { stop() }
+
+    /// Stops it now (by its PID), as an IdP that went away.
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
@@ -67,6 +72,14 @@ public final class IdP: @unchecked Sendable {
     }
 
     public var tokenURL: String { baseURL + "/realms/r1/protocol/openid-connect/token" }
+    public var issuer: String { baseURL + "/realms/r1" }
+    public var jwksURL: String { baseURL + "/realms/r1/protocol/openid-connect/certs" }
+
+    /// Requests the IdP has answered on `route` (`token`, `discovery`, `certs`) since the last reset.
+    public func requests(_ route: String) async throws -> Int {
+        let stats = try await control("GET", "stats")
+        return (stats["by_route"] as? [String: Any])?[route] as? Int ?? 0
+    }
 
     /// Calls a test control under `/_cloak-idp/`.
     @discardableResult

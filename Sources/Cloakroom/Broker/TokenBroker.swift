@@ -54,6 +54,7 @@ public final class TokenBroker: Sendable {
     private let inFlight = Mutex<[Key: Task<Grant, any Error>]>([:])
     let configuration: Configuration
     let client: TokenClient
+    let verifier: TokenVerifier
     let lockDirectory: String
     /// Clients this process is rotating now (it holds their rotation locks).
     let rotating = Mutex<Set<ClientRef>>([])
@@ -73,6 +74,7 @@ public final class TokenBroker: Sendable {
         client.deadline = configuration.deadline
         client.clock = configuration.clock
         self.client = client
+        verifier = TokenVerifier(client: client)
     }
 
     /// A token from memory or the vault's cache, without any network and without starting an
@@ -154,9 +156,19 @@ public final class TokenBroker: Sendable {
         if try vault.withLock({ try $0.openRotation(of: key.client) }) != nil, !rotating.withLock({ $0.contains(key.client) }) {
             await settleInterruptedRotation(of: key.client, until: end)
         }
-        let (request, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
+        let (stored, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
+        var request = stored
         do {
-            let token = try await client.token(for: request)
+            var rediscover: (@Sendable () async -> String?)?
+            if let issuer = request.issuer {
+                let realm = key.client.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
+                if request.tokenURL.isEmpty {
+                    request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
+                }
+                // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
+                rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
+            }
+            let token = try await client.token(for: request, rediscover: rediscover)
             try vault.withLock { vault in
                 // One transaction: the cached token and the event that says it was fetched.
                 try vault.database.writeTransaction {
@@ -216,6 +228,13 @@ public final class TokenBroker: Sendable {
         if let scope = token.scope, !scope.isEmpty { detail += ", scope \(scope)" }
         if let audience = shape.audience { detail += ", audience \(audience)" }
         return detail
+    }
+
+    /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
+    func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
+        let metadata = try await client.discover(issuer: issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP)
+        try vault.withLock { _ = try $0.storeDiscovery(metadata, for: realm) }
+        return metadata
     }
 
     private func lockPath(for key: Key) -> String {

@@ -5,7 +5,7 @@ public struct Checkup: Sendable {
     }
 
     public struct Finding: Sendable {
-        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`.
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `discovery`.
         public var check: String
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
@@ -51,6 +51,7 @@ public struct Checkup: Sendable {
             checkup.record("unlock", .ok, "the given key opens keyslot \(unlocked.openedSlots.map { String($0.id) }.joined(separator: ", ")).")
             try checkup.examineSecrets(unlocked)
             try checkup.examineAuditLog(unlocked)
+            try checkup.examineDiscovery(unlocked)
         } catch {
             checkup.record("unlock", .problem, "\(error)")
         }
@@ -133,6 +134,15 @@ public struct Checkup: Sendable {
                 record("audit", .ok, "the audit log's \(audit.eventCount) event(s) verify, from the first to the last recorded.")
             } else {
                 record("audit", .warning, "the audit log is empty and has no head yet: this vault predates the audit log and nothing has been recorded since (or the whole log, head included, was deleted). The next change starts it.")
+            }
+        }
+    }
+
+    /// A stored discovery result decides where a realm's secrets go, so it is sealed too.
+    private mutating func examineDiscovery(_ vault: UnlockedVault) throws {
+        for realm in try vault.vault.realms() where realm.discovered != nil && realm.tokenURL == nil {
+            if try vault.discovery(of: realm) == nil {
+                record("discovery", .problem, "the stored discovery result of realm \(realm.name) does not open with the vault key: it was changed outside cloak. It is not used; the issuer is asked again on the next token request (or run `cloak realm update \(realm.name) --rediscover`).", subject: realm.name.rawValue)
             }
         }
     }

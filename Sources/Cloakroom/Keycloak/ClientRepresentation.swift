@@ -17,13 +17,27 @@ struct ClientRepresentation: Sendable {
         self.fields = fields
     }
 
+    init(fields: [String: JSONValue]) { self.fields = fields }
+
     struct RepresentationError: Error {}
+
+    /// A confidential client with a service account: one that gets tokens with its own secret.
+    var usesClientCredentials: Bool {
+        !isPublic && !isBearerOnly && fields["serviceAccountsEnabled"] == .bool(true) && fields["enabled"] != .bool(false)
+            && (authenticatorType ?? "client-secret") == "client-secret"
+    }
 
     var id: String? { fields["id"]?.string }
     var clientID: String? { fields["clientId"]?.string }
     var isPublic: Bool { fields["publicClient"] == .bool(true) }
     var isBearerOnly: Bool { fields["bearerOnly"] == .bool(true) }
     var authenticatorType: String? { fields["clientAuthenticatorType"]?.string }
+    /// Whether a secret-rotation policy stamped this client's secret with an expiry (§4.6).
+    var hasSecretExpiration: Bool {
+        if case .object(let attributes)? = fields["attributes"] { return attributes["client.secret.expiration.time"] != nil }
+        return false
+    }
+
     /// Whether Keycloak's dual-secret rotation policy holds an old secret for this client (§4.6).
     var hasRotatedSecret: Bool {
         if case .object(let attributes)? = fields["attributes"] { return attributes["client.secret.rotated"]?.string?.isEmpty == false }

@@ -55,6 +55,20 @@ struct KeycloakAdmin: Sendable {
         return nil
     }
 
+    /// Every client of the realm, in pages of `pageSize` (`first`/`max`; the endpoint has no limit
+    /// of its own, contract §4.3, but a realm may hold thousands).
+    func clients(pageSize: Int = 200) async throws -> [ClientRepresentation] {
+        var all: [ClientRepresentation] = []
+        while true {
+            let reply = try await call(.GET, "/clients?first=\(all.count)&max=\(pageSize)", role: .viewClients, action: "list clients")
+            guard reply.status == 200, case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reply.body)) else {
+                throw malformed("GET /clients answered HTTP \(reply.status) without a list of clients")
+            }
+            for case .object(let fields) in items { all.append(ClientRepresentation(fields: fields)) }
+            if items.count < pageSize { return all }
+        }
+    }
+
     /// The client's representation, or `nil` when there is no client with that UUID.
     func representation(of uuid: String) async throws -> ClientRepresentation? {
         let reply = try await call(.GET, "/clients/" + FormEncoding.encode(uuid), role: .viewClients, action: "read clients")

@@ -41,12 +41,49 @@ enum EndpointURL {
     /// Keycloak's admin API base for a realm URL (`…/realms/NAME` or its token endpoint):
     /// `…/admin/realms/NAME`. Keeps any prefix such as Keycloak ≤ 16's `/auth`.
     static func keycloakAdminURL(from text: String) -> String? {
-        guard var url = URLComponents(string: text) else { return nil }
-        let parts = url.path.split(separator: "/", omittingEmptySubsequences: true)
-        guard let index = parts.lastIndex(of: "realms"), index + 1 < parts.count, parts[index + 1] != "" else { return nil }
-        let prefix = parts[..<index]
-        url.path = "/" + (prefix + ["admin", "realms", parts[index + 1]]).joined(separator: "/")
+        guard let path = keycloakRealmPath(text) else { return nil }
+        var url = path.url
+        url.path = "/" + (path.prefix + ["admin", "realms", path.realm]).joined(separator: "/")
         url.query = nil
         return url.string
+    }
+
+    /// Keycloak's JWKS for a token URL of its shape (`…/realms/NAME/protocol/openid-connect/token`):
+    /// the same path ending in `certs`. `nil` for any other URL.
+    static func keycloakJWKSURL(fromTokenURL text: String) -> String? {
+        guard var url = URLComponents(string: text), url.query == nil else { return nil }
+        let parts = url.path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 6, parts.suffix(3) == ["protocol", "openid-connect", "token"], parts[parts.count - 5] == "realms",
+              !parts[parts.count - 4].isEmpty
+        else { return nil }
+        url.path = (parts.dropLast() + ["certs"]).joined(separator: "/")
+        return url.string
+    }
+
+    /// The Keycloak realm a URL under `…/realms/NAME` belongs to (an issuer, a token endpoint).
+    static func keycloakRealm(of text: String) -> String? { keycloakRealmPath(text).map { String($0.realm) } }
+
+    /// The server part of a URL under `…/realms/NAME`: everything before `/realms`.
+    static func keycloakServer(of text: String) -> String? {
+        guard let path = keycloakRealmPath(text) else { return nil }
+        var url = path.url
+        url.path = path.prefix.isEmpty ? "" : "/" + path.prefix.joined(separator: "/")
+        url.query = nil
+        return url.string
+    }
+
+    /// A Keycloak issuer's token endpoint: `ISSUER/protocol/openid-connect/token`, for an issuer
+    /// that is exactly `…/realms/NAME`.
+    static func keycloakTokenURL(issuer text: String) -> String? {
+        guard let (url, _, _) = keycloakRealmPath(text), url.query == nil, url.path.split(separator: "/").suffix(2).first == "realms" else { return nil }
+        return (text.hasSuffix("/") ? String(text.dropLast()) : text) + "/protocol/openid-connect/token"
+    }
+
+    /// The URL, the path before `realms`, and the realm's name.
+    private static func keycloakRealmPath(_ text: String) -> (url: URLComponents, prefix: ArraySlice<Substring>, realm: Substring)? {
+        guard let url = URLComponents(string: text) else { return nil }
+        let parts = url.path.split(separator: "/", omittingEmptySubsequences: true)
+        guard let index = parts.lastIndex(of: "realms"), index + 1 < parts.count, parts[index + 1] != "" else { return nil }
+        return (url, parts[..<index], parts[index + 1])
     }
 }

@@ -33,10 +33,15 @@ public struct Realm: Sendable, Equatable {
     public var updatedAt: Date
     /// How long a replaced secret is kept (for `cloak rotate --rollback`) before it is retired.
     public var keepPrevious: TimeInterval
+    /// What the issuer's discovery document said, as stored: for showing. Token requests use it
+    /// only after its seal opens with the vault key (see `UnlockedVault.discovery(of:)`).
+    public var discovered: ProviderMetadata?
 
-    /// The URL every client secret of this realm is sealed for: the token URL, or the issuer
-    /// while the token URL is still to be discovered. Changing it through `cloak` re-seals the
-    /// secrets; changing it any other way makes them refuse to open.
+    /// The URL every client secret of this realm is sealed for: the token URL, or else the issuer.
+    /// A discovered token endpoint never takes its place: the issuer is the trust anchor, and the
+    /// endpoint is whatever its validated discovery document names (which may change). Changing
+    /// this URL through `cloak` re-seals the secrets; changing it any other way makes them refuse
+    /// to open.
     public var secretEndpoint: String { tokenURL ?? issuer ?? "" }
 }
 

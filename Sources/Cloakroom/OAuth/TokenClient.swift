@@ -1,7 +1,16 @@
 internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOHTTP1
+internal import NIOPosix
 internal import NIOSSL
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
 
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -13,7 +22,10 @@ internal import Foundation
 /// from the vault for the realm it was sealed for — or, for rotation's verify step only, from a
 /// `PendingSecret`, marked so that its token is never cached.
 struct TokenRequest: Sendable {
+    /// Empty while an issuer realm's endpoint is still to be discovered.
     var tokenURL: String
+    /// Set when the token URL comes from this issuer's discovery document.
+    var issuer: String?
     var caFile: String?
     var allowsInsecureHTTP: Bool
     var clientID: String
@@ -46,14 +58,24 @@ struct TokenClient: Sendable {
     /// One client for the process, made on first use: a cache hit never gets here, so it never
     /// starts an event loop. Redirects are refused: following one would send the client's
     /// credentials to wherever a token endpoint points.
+    ///
+    /// Connection attempts are not retried inside the pool: a refused connection comes back at
+    /// once, so the loop below can retry it with backoff, and a discovered token endpoint that
+    /// stopped answering is noticed without waiting out the connect timeout.
     static let http: HTTPClient = {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .http1Only
         configuration.decompression = .disabled
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    func token(for request: TokenRequest) async throws(TokenError) -> AccessToken {
+    /// - Parameter rediscover: for a token endpoint learned from discovery: asked once, when the
+    ///   endpoint refuses connections or answers 404, for the endpoint the issuer names now. A
+    ///   different answer is tried at once; the same one (or `nil`) changes nothing.
+    func token(for request: TokenRequest, rediscover: (@Sendable () async -> String?)? = nil) async throws(TokenError) -> AccessToken {
+        var request = request
+        var rediscover = rediscover
         let start = ContinuousClock.now
         let end = start + deadline
         var attempt = 0
@@ -62,6 +84,13 @@ struct TokenClient: Sendable {
             attempt += 1
             let sentAt = clock()
             let outcome = await send(request, until: end)
+            if case .endpointGone = outcome, let ask = rediscover {
+                rediscover = nil
+                if let moved = await ask(), moved != request.tokenURL {
+                    request.tokenURL = moved
+                    continue
+                }
+            }
             let wait: Duration
             switch outcome {
             case .token(let body):
@@ -79,6 +108,12 @@ struct TokenClient: Sendable {
                 wait = max(backoff, retryAfter ?? .zero)
             case .final(let error):
                 throw error
+            case .endpointGone(let problem):
+                guard let problem else {
+                    throw .malformedResponse("the token URL of realm \(request.ref.realm) answered HTTP 404; is \(request.tokenURL) an OAuth token endpoint?")
+                }
+                lastProblem = problem
+                wait = .milliseconds(Int64(Double(200 << min(attempt - 1, 5)) * Double.random(in: 0.5...1.0)))
             }
             guard ContinuousClock.now + wait < end else {
                 throw .unavailable("could not get a token for \(request.ref) from \(Self.host(request.tokenURL)) within \(deadline) (\(attempt) attempt\(attempt == 1 ? "" : "s")): \(lastProblem)")
@@ -92,6 +127,9 @@ struct TokenClient: Sendable {
         case credentialsRejected(Int, [UInt8])
         case retryable(String, retryAfter: Duration?)
         case final(TokenError)
+        /// Connection refused (with what to report if it persists), or a 404 (`nil`): the
+        /// endpoint is not there any more, which for a discovered one is worth asking about.
+        case endpointGone(String?)
     }
 
     private func send(_ request: TokenRequest, until end: ContinuousClock.Instant) async -> Outcome {
@@ -122,19 +160,18 @@ struct TokenClient: Sendable {
         }
         http.body = .bytes(ByteBuffer(bytes: body))
         _ = body.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-        if let caFile = request.caFile {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
-            http.tlsConfiguration = tls
-        }
+        http.tlsConfiguration = Self.tls(trusting: request.caFile)
 
         let remaining = end - ContinuousClock.now
         guard remaining > .zero else { return .retryable("the deadline passed", retryAfter: nil) }
         let response: HTTPClientResponse
         do {
-            response = try await Self.http.execute(http, timeout: .nanoseconds(Int64(remaining.components.seconds) * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))
+            response = try await Self.http.execute(http, timeout: Self.timeAmount(remaining))
         } catch {
-            return Self.classify(error, request)
+            if Self.isConnectionRefused(error) {
+                return .endpointGone("\(Self.describe(error)) talking to \(Self.host(request.tokenURL))")
+            }
+            return Self.classify(error, url: request.tokenURL, realm: request.ref.realm)
         }
         let bytes: [UInt8]
         do {
@@ -153,6 +190,8 @@ struct TokenClient: Sendable {
         case 429, 500...599:
             let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
             return .retryable("HTTP \(status)", retryAfter: retryAfter)
+        case 404:
+            return .endpointGone(nil)
         default:
             return .final(.malformedResponse("the token URL of realm \(request.ref.realm) answered HTTP \(status); is \(request.tokenURL) an OAuth token endpoint?"))
         }
@@ -163,14 +202,41 @@ struct TokenClient: Sendable {
         Int(value.trimmingWhitespace).map { .seconds(max(0, min($0, 3600))) }
     }
 
-    private static func classify(_ error: any Error, _ request: TokenRequest) -> Outcome {
+    private static func classify(_ error: any Error, url: String, realm: Name) -> Outcome {
+        if let refused = tlsFailure(error, url: url, realm: realm) { return .final(refused) }
+        return .retryable("\(describe(error)) talking to \(host(url))", retryAfter: nil)
+    }
+
+    /// A TLS failure is final: retrying will not make a certificate trusted.
+    static func tlsFailure(_ error: any Error, url: String, realm: Name) -> TokenError? {
         if let tls = error as? NIOSSLError {
-            return .final(.refused("TLS with \(host(request.tokenURL)) failed (\(tls)). If realm \(request.ref.realm) uses a private CA, trust it with `cloak realm update \(request.ref.realm) --ca-file CA.pem`."))
+            return .refused("TLS with \(host(url)) failed (\(tls)). If realm \(realm) uses a private CA, trust it with `cloak realm update \(realm) --ca-file CA.pem`.")
         }
         if let tls = error as? BoringSSLError {
-            return .final(.refused("the TLS certificate of \(host(request.tokenURL)) is not trusted (\(tls)). If realm \(request.ref.realm) uses a private CA, trust it with `cloak realm update \(request.ref.realm) --ca-file CA.pem`."))
+            return .refused("the TLS certificate of \(host(url)) is not trusted (\(tls)). If realm \(realm) uses a private CA, trust it with `cloak realm update \(realm) --ca-file CA.pem`.")
         }
-        return .retryable("\(describe(error)) talking to \(host(request.tokenURL))", retryAfter: nil)
+        return nil
+    }
+
+    /// The realm's CA file as the only trust root, or the system's roots; always verified.
+    static func tls(trusting caFile: String?) -> TLSConfiguration? {
+        guard let caFile else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caFile)
+        return tls
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// Nothing listens there (any more): the connection was refused outright.
+    static func isConnectionRefused(_ error: any Error) -> Bool {
+        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
+        if let error = error as? NIOConnectionError {
+            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }
+        }
+        return false
     }
 
     static func describe(_ error: any Error) -> String {

@@ -9,12 +9,14 @@ public enum TokenError: Error, Sendable, CustomStringConvertible {
     case malformedResponse(String)
     /// TLS or URL policy refused the endpoint (untrusted certificate, plain http).
     case refused(String)
+    /// A token's signature, issuer or expiry was checked against its realm's JWKS, and was wrong.
+    case verificationFailed(String)
 
     public var description: String {
         switch self {
         case .rejected(let client, let status, let error, let description):
             "the identity provider of realm \(client.realm) rejected client \(client) (HTTP \(status)\(error.map { ", \($0)" } ?? "")\(description.map { ": \($0)" } ?? "")). Check its client_id and secret (`cloak client show \(client)`); the request was not retried."
-        case .unavailable(let message), .malformedResponse(let message), .refused(let message):
+        case .unavailable(let message), .malformedResponse(let message), .refused(let message), .verificationFailed(let message):
             message
         }
     }

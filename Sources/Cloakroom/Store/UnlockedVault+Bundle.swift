@@ -141,7 +141,7 @@ extension UnlockedVault {
         }
     }
 
-    /// The realm `name`, or `nil` when this vault has none.
+    /// The realm `name`, or `nil` when this vault has none (imports of bundles and .env files).
     func existingRealm(_ name: Name) throws -> Realm? {
         do { return try vault.realm(named: name) } catch let error as VaultError where error.code == .notFound { return nil }
     }

@@ -18,7 +18,8 @@ public struct RealmSettings: Sendable, Equatable {
         self.allowsInsecureHTTP = allowsInsecureHTTP
     }
 
-    init(_ realm: Realm) {
+    /// The settings `realm` has now: the starting point of a change.
+    public init(_ realm: Realm) {
         self.init(issuer: realm.issuer, tokenURL: realm.tokenURL, adminURL: realm.adminURL, caFile: realm.caFile,
                   adminClient: realm.adminClient, allowsInsecureHTTP: realm.allowsInsecureHTTP)
     }
@@ -59,10 +60,11 @@ public struct RealmSettings: Sendable, Equatable {
 }
 
 extension UnlockedVault {
-    /// Adds realm `name`.
+    /// Adds realm `name`, with what its issuer's discovery document said if it was asked
+    /// (`RealmSettings.discoverProvider(for:)`).
     /// - Throws: `VaultError` `.alreadyExists`, `.invalidInput` (URLs), `.notFound` (admin client, CA file).
     @discardableResult
-    public func addRealm(_ name: Name, _ settings: RealmSettings) throws -> Realm {
+    public func addRealm(_ name: Name, _ settings: RealmSettings, discovered: ProviderMetadata? = nil) throws -> Realm {
         let settings = try settings.validated()
         try database.writeTransaction {
             guard try database.row("SELECT 1 FROM realms WHERE name = ?", .text(name.rawValue), read: { _ in true }) == nil else {
@@ -70,6 +72,7 @@ extension UnlockedVault {
             }
             try insertRealm(name, settings)
             try record(.realmAdded, realm: name, detail: settings.tokenURL.map { "token URL \($0)" } ?? "issuer \(settings.issuer ?? "")")
+            if let discovered { try storeDiscovery(discovered, in: try vault.realm(named: name)) }
         }
         return try vault.realm(named: name)
     }
@@ -91,9 +94,13 @@ extension UnlockedVault {
     /// Changes realm `name` with `change`. When the URL its secrets are sealed for changes, every
     /// secret of the realm is re-sealed for the new URL in the same transaction: the only way a
     /// secret follows a URL change.
+    ///
+    /// A change of issuer, token URL, CA file or http policy forgets what the issuer's discovery
+    /// document said (it was fetched under the old settings); `discovered`, when given, is stored
+    /// instead.
     /// - Throws: `VaultError` `.notFound`, `.invalidInput`, `.corrupted` (a secret that no longer opens).
     @discardableResult
-    public func updateRealm(_ name: Name, _ change: (inout RealmSettings) throws -> Void) throws -> Realm {
+    public func updateRealm(_ name: Name, discovered: ProviderMetadata? = nil, _ change: (inout RealmSettings) throws -> Void) throws -> Realm {
         try database.writeTransaction {
             let realm = try vault.realm(named: name)
             var settings = RealmSettings(realm)
@@ -122,6 +129,12 @@ extension UnlockedVault {
             }
             let changed = settings.changes(from: RealmSettings(realm))
             try record(.realmUpdated, realm: name, detail: changed.isEmpty ? "nothing changed" : "changed " + changed.joined(separator: ", "))
+            let before = RealmSettings(realm)
+            if settings.issuer != before.issuer || settings.tokenURL != before.tokenURL || settings.caFile != before.caFile
+                || settings.allowsInsecureHTTP != before.allowsInsecureHTTP {
+                try database.execute("DELETE FROM realm_discovery WHERE realm_id = ?", .integer(realm.rowID))
+            }
+            if let discovered { try storeDiscovery(discovered, in: try vault.realm(named: name)) }
         }
         return try vault.realm(named: name)
     }

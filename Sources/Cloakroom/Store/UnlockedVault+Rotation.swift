@@ -310,3 +310,74 @@ extension Vault {
         }
     }
 }
+
+extension UnlockedVault {
+    /// Stores `secret` as `ref`'s new current secret, the old one kept as previous (and retired
+    /// after the realm's keep-previous period): for a secret that changed outside cloak and was
+    /// read back from the IdP (`cloak realm sync`). Cached tokens of the old secret are dropped.
+    /// - Returns: the new version, or `nil` when `secret` is the current one already.
+    /// - Throws: `VaultError.conflict` while a rotation of `ref` is unfinished.
+    @discardableResult
+    func replaceSecret(of ref: ClientRef, with secret: ClientSecret, detail: String) throws -> Int? {
+        try database.writeTransaction {
+            if try openRotation(of: ref) != nil {
+                throw VaultError(.conflict, "\(ref) has an unfinished rotation; settle it with `cloak rotate --resume \(ref)` first.")
+            }
+            guard try !currentSecret(of: ref).matches(secret) else { return nil }
+            let client = try vault.client(ref)
+            let realm = try vault.realm(named: ref.realm)
+            let now = vault.now
+            let next = Int(try database.row("SELECT max(version) FROM secret_versions WHERE client_id = ?", .integer(client.rowID)) { $0.integer(0) } ?? 0) + 1
+            try database.execute("UPDATE secret_versions SET state = 'previous', state_changed_at = ? WHERE client_id = ? AND state = 'current'",
+                                 .integer(now), .integer(client.rowID))
+            let box = seal(secret, for: SecretSlot(clientRowID: client.rowID, version: next, endpoint: realm.secretEndpoint, clientID: client.clientID))
+            try database.execute(
+                """
+                INSERT INTO secret_versions (client_id, version, state, nonce, sealed, created_at, state_changed_at)
+                VALUES (?, ?, 'current', ?, ?, ?, ?)
+                """,
+                .integer(client.rowID), .integer(Int64(next)), .blob(box.nonce), .blob(box.ciphertext), .integer(now), .integer(now))
+            try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(client.rowID))
+            try retireExpiredPrevious(clientRowID: client.rowID, now: now)
+            try record(.imported, realm: ref.realm, client: ref.name, detail: "secret version \(next) \(detail)")
+            return next
+        }
+    }
+}
+
+/// One realm at a glance, for `cloak realm list`.
+public struct RealmOverview: Sendable {
+    public var realm: Realm
+    /// When the oldest current secret of its clients was stored or rotated.
+    public var oldestSecretAt: Date?
+    /// Clients whose `--rotate-every` interval has passed.
+    public var rotationsDue: Int
+    /// The last token fetched from the IdP for any of its clients (from the audit log).
+    public var lastTokenFetchedAt: Date?
+}
+
+extension Vault {
+    /// Every realm with its clients' oldest secret, rotations due and last token fetch: one query.
+    public func realmOverviews(now: Date = Date()) throws -> [RealmOverview] {
+        let realms = try self.realms()
+        let facts = try database.rows(
+            """
+            SELECT r.name,
+                   (SELECT min(s.state_changed_at) FROM clients c JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+                    WHERE c.realm_id = r.id),
+                   (SELECT count(*) FROM clients c JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+                    WHERE c.realm_id = r.id AND c.rotate_every IS NOT NULL AND s.state_changed_at + c.rotate_every <= ?1),
+                   (SELECT max(e.time) FROM events e WHERE e.realm = r.name AND e.action = 'token.fetched' AND e.outcome = 'ok')
+            FROM realms r
+            """, .integer(now.unixSeconds)
+        ) { row in
+            (row.text(0), row.isNull(1) ? nil : Date(unixSeconds: row.integer(1)), Int(row.integer(2)),
+             row.isNull(3) ? nil : Date(milliseconds: row.integer(3)))
+        }
+        let byName = Dictionary(facts.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
+        return realms.map { realm in
+            let fact = byName[realm.name.rawValue]
+            return RealmOverview(realm: realm, oldestSecretAt: fact?.1, rotationsDue: fact?.2 ?? 0, lastTokenFetchedAt: fact?.3)
+        }
+    }
+}

@@ -1,8 +1,11 @@
 extension UnlockedVault {
     /// What a token request for `ref` needs, with the current secret opened, and that secret's
     /// version (the cache entry is bound to it). Only a *current* secret is ever used here.
-    /// - Throws: `VaultError` `.notFound`, `.corrupted`; `.invalidInput` for a realm whose token
-    ///   URL is not known yet.
+    ///
+    /// For a realm added by issuer, the token URL is the one its discovery document named (and
+    /// `issuer` is set, so the caller can discover it again); it is empty when the issuer has not
+    /// been asked yet, or its stored answer does not open with the vault key.
+    /// - Throws: `VaultError` `.notFound`, `.corrupted`.
     func tokenRequest(for ref: ClientRef, _ shape: TokenRequestShape) throws -> (TokenRequest, secretVersion: Int) {
         try tokenRequest(for: ref, shape, secret: nil)
     }
@@ -13,12 +16,11 @@ extension UnlockedVault {
         guard let version = client.secretVersion else {
             throw VaultError(.corrupted, "\(ref) has no current secret; store it again with `cloak client remove` and `cloak client add`.")
         }
-        guard let tokenURL = realm.tokenURL else {
-            throw VaultError(.invalidInput, "realm \(ref.realm) has only an issuer; give its token endpoint with `cloak realm update \(ref.realm) --token-url URL`.")
-        }
         let secret = try secret ?? currentSecret(of: ref)
+        let discovered = realm.tokenURL == nil ? try discovery(of: realm) : nil
         let request = TokenRequest(
-            tokenURL: tokenURL, caFile: realm.caFile, allowsInsecureHTTP: realm.allowsInsecureHTTP,
+            tokenURL: realm.tokenURL ?? discovered?.tokenEndpoint ?? "", issuer: realm.tokenURL == nil ? realm.issuer : nil,
+            caFile: realm.caFile, allowsInsecureHTTP: realm.allowsInsecureHTTP,
             clientID: client.clientID, authMethod: client.authMethod, secret: secret,
             shape: shape.with(defaults: client), ref: ref)
         return (request, version)

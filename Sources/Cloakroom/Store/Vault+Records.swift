@@ -8,8 +8,10 @@ internal import Foundation
 extension Vault {
     private static let realmColumns = """
         SELECT r.id, r.name, r.issuer, r.token_url, r.admin_url, r.ca_file, ar.name, ac.name, r.allow_http,
-               (SELECT count(*) FROM clients c WHERE c.realm_id = r.id), r.created_at, r.updated_at, r.keep_previous
+               (SELECT count(*) FROM clients c WHERE c.realm_id = r.id), r.created_at, r.updated_at,
+               d.issuer, d.token_endpoint, d.jwks_uri, d.discovered_at, r.keep_previous
         FROM realms r
+        LEFT JOIN realm_discovery d ON d.realm_id = r.id
         LEFT JOIN clients ac ON ac.id = r.admin_client_id
         LEFT JOIN realms ar ON ar.id = ac.realm_id
         """
@@ -19,12 +21,17 @@ extension Vault {
         if let realm = row.optionalText(6), let name = row.optionalText(7) {
             adminClient = ClientRef(realm: Name(trusted: realm), name: Name(trusted: name))
         }
+        var discovered: ProviderMetadata?
+        if let issuer = row.optionalText(12), let tokenEndpoint = row.optionalText(13) {
+            discovered = ProviderMetadata(issuer: issuer, tokenEndpoint: tokenEndpoint, jwksURI: row.optionalText(14),
+                                          discoveredAt: Date(unixSeconds: row.integer(15)))
+        }
         return Realm(
             rowID: row.integer(0), name: Name(trusted: row.text(1)), issuer: row.optionalText(2),
             tokenURL: row.optionalText(3), adminURL: row.optionalText(4), caFile: row.optionalText(5),
             adminClient: adminClient, allowsInsecureHTTP: row.integer(8) != 0, clientCount: Int(row.integer(9)),
             createdAt: Date(unixSeconds: row.integer(10)), updatedAt: Date(unixSeconds: row.integer(11)),
-            keepPrevious: TimeInterval(row.integer(12)))
+            keepPrevious: TimeInterval(row.integer(16)), discovered: discovered)
     }
 
     /// Every realm, by name.

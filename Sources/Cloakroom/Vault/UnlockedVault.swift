@@ -154,6 +154,8 @@ public final class UnlockedVault {
             // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
             // nothing sealed under the old key remains.
             try database.execute("DELETE FROM cached_tokens")
+            // Discovery results are sealed under the old key too; the issuers are asked again.
+            try database.execute("DELETE FROM realm_discovery")
             var kept: [Int64] = []
             for slot in openedSlots {
                 guard let stored = try vault.storedKeyslots().first(where: { $0.id == slot.id }) else { continue }

@@ -1,0 +1,432 @@
+/// A `.env` file, parsed the way docker compose, python-dotenv and a shell agree on.
+///
+/// ```
+/// # a comment
+/// export TOKEN_URL=https://sso.example.com/realms/prod/protocol/openid-connect/token
+/// CLIENT_ID = orders-svc          # a comment after whitespace
+/// CLIENT_SECRET='literal, may span
+/// lines'
+/// NOTE="escapes: \n \t \r \" \\ \$"
+/// ```
+///
+/// - Lines end in LF, CRLF or a lone CR; a UTF-8 byte-order mark is skipped. Blank lines and lines
+///   whose first non-blank character is `#` are comments.
+/// - An assignment is `[export ]NAME=VALUE`, with spaces or tabs allowed around `NAME` and `=`.
+///   `NAME` is a shell variable name: letters, digits and `_`, not starting with a digit.
+///   A `NAME` alone (no `=`) is ignored, with a note, as compose and python-dotenv do.
+/// - Unquoted values run to the end of the line, trimmed; `#` starts a comment only after a space
+///   or tab, so `a#b` is a value and `a #b` is `a`. `=` and quotes inside are literal.
+/// - `'single quotes'` are literal (no escapes) and may span lines.
+/// - `"double quotes"` understand `\n \t \r \" \\ \$`; any other backslash is kept as it is. They
+///   may span lines. After the closing quote only blanks and a comment may follow.
+/// - Variables (`$NAME`, `${NAME}`) are **not** expanded. Other tools expand them in unquoted and
+///   double-quoted values, so such values are flagged (`Entry.mentionsVariable`) and importers
+///   refuse to use them: a value is taken only when every tool reads it the same way.
+/// - A name set twice: the last value wins, and a note says so.
+///
+/// Values are held in secure memory and never appear in a message: errors and notes name the
+/// file, the line and at most the variable's name. A file over 1 MiB or holding a NUL byte is
+/// refused as not a `.env` file.
+public struct DotEnv: Sendable {
+    /// Larger files are refused: a `.env` file is a few kilobytes.
+    public static let maximumSize = 1 << 20
+
+    /// How a value was written.
+    public enum Quoting: Sendable {
+        case none, single, double
+    }
+
+    /// One `NAME=VALUE` assignment.
+    public struct Entry: Sendable {
+        public let key: String
+        /// The line it starts on (1-based) and the line it ends on (later for a multi-line value).
+        public let line: Int
+        public let endLine: Int
+        public let value: Value
+        public let quoting: Quoting
+        /// The value has an unescaped `$NAME` or `${NAME}` outside single quotes: compose,
+        /// python-dotenv and a shell would replace it, cloak keeps it as written.
+        public let mentionsVariable: Bool
+
+        /// `12` or `12-14`.
+        public var lines: String { endLine == line ? "\(line)" : "\(line)-\(endLine)" }
+    }
+
+    /// A value, held in secure memory. It prints as `<redacted>`: what it holds may be a secret.
+    public struct Value: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+        let bytes: SecureBytes
+
+        public var count: Int { bytes.count }
+        public var isEmpty: Bool { bytes.count == 0 }
+
+        /// The value as text, for values that are not secret (URLs, client_ids); `nil` when it is
+        /// not UTF-8.
+        public var text: String? {
+            bytes.withUnsafeBytes { String(validating: $0.bindMemory(to: UInt8.self), as: UTF8.self) }
+        }
+
+        /// The value as a client secret, never passing through a `String`.
+        /// - Throws: `VaultError.invalidInput` when it is not an acceptable secret (empty, too long, control characters).
+        public func secret() throws -> ClientSecret { try ClientSecret(validating: bytes) }
+
+        public var description: String { "<redacted>" }
+        public var debugDescription: String { "<redacted>" }
+        public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+    }
+
+    /// Something worth telling the user that does not stop the file from being read.
+    public struct Note: Sendable, CustomStringConvertible {
+        public let file: String
+        public let line: Int
+        public let message: String
+        public var description: String { "\(file):\(line): \(message)" }
+    }
+
+    /// The file's name, as given (for messages).
+    public let file: String
+    /// Every assignment, in file order, repeated names included.
+    public let entries: [Entry]
+    public let notes: [Note]
+
+    /// The assignment of `key` that counts: the last one.
+    public func entry(_ key: String) -> Entry? { entries.last { $0.key == key } }
+
+    /// The earlier assignments of `entry`'s name, which it overrides.
+    public func overridden(by entry: Entry) -> [Entry] {
+        entries.filter { $0.key == entry.key && $0.line < entry.line }
+    }
+
+    /// Reads and parses the file at `path` straight into secure memory.
+    /// - Throws: `VaultError` (`.notFound`, `.permissions`, `.io`) when it cannot be read;
+    ///   `DotEnvError` when it is too large or does not parse.
+    public static func load(from path: String) throws -> DotEnv {
+        guard let status = FileSystem.status(of: path) else {
+            throw VaultError(.notFound, "there is no file \(path).")
+        }
+        guard status.isRegularFile else {
+            throw VaultError(.invalidInput, "\(path) is not a regular file.")
+        }
+        guard status.size <= maximumSize else {
+            throw DotEnvError(file: path, line: nil, message: "the file is larger than \(maximumSize / 1024) KiB; is it a .env file?")
+        }
+        let fd = FileSystem.openReadOnly(path)
+        guard fd >= 0 else { throw FileSystem.failure(FileSystem.lastErrno, "cannot read \(path)") }
+        defer { FileSystem.closeFile(fd) }
+        var length = 0
+        let buffer = try SecureBytes(count: maximumSize + 1) { length = try FileSystem.readUpTo(fd, into: $0, what: path) }
+        guard length <= maximumSize else {
+            throw DotEnvError(file: path, line: nil, message: "the file is larger than \(maximumSize / 1024) KiB; is it a .env file?")
+        }
+        return try buffer.withUnsafeBytes { try parse(UnsafeRawBufferPointer(rebasing: $0[..<length]), file: path) }
+    }
+
+    /// Parses `bytes`, the contents of a `.env` file named `file` (for messages). The values are
+    /// copied into secure memory; the caller remains responsible for its own copy.
+    /// - Throws: `DotEnvError` naming the line.
+    public static func parse(_ bytes: [UInt8], file: String) throws -> DotEnv {
+        guard bytes.count <= maximumSize else {
+            throw DotEnvError(file: file, line: nil, message: "the file is larger than \(maximumSize / 1024) KiB; is it a .env file?")
+        }
+        return try bytes.withUnsafeBytes { try parse($0, file: file) }
+    }
+
+    static func parse(_ raw: UnsafeRawBufferPointer, file: String) throws -> DotEnv {
+        let text = try normalized(raw, file: file)
+        return try text.withUnsafeBytes { bytes in
+            var parser = Parser(bytes: bytes, file: file)
+            return try parser.run()
+        }
+    }
+
+    /// The bytes without a byte-order mark and with every line ending made `\n`, so a line
+    /// number and a multi-line value mean the same whatever the file's origin.
+    private static func normalized(_ raw: UnsafeRawBufferPointer, file: String) throws -> SecureBytes {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let start = raw.count >= 3 && raw[0] == bom[0] && raw[1] == bom[1] && raw[2] == bom[2] ? 3 : 0
+        var count = 0
+        var line = 1
+        var index = start
+        while index < raw.count {
+            switch raw[index] {
+            case 0:
+                throw DotEnvError(file: file, line: line, message: "the file contains a NUL byte; is it a .env file?")
+            case UInt8(ascii: "\r"):
+                if index + 1 < raw.count && raw[index + 1] == UInt8(ascii: "\n") { index += 1 }
+                line += 1
+            case UInt8(ascii: "\n"):
+                line += 1
+            default:
+                break
+            }
+            count += 1
+            index += 1
+        }
+        return SecureBytes(count: count) { out in
+            var index = start
+            var position = 0
+            while index < raw.count {
+                var byte = raw[index]
+                if byte == UInt8(ascii: "\r") {
+                    if index + 1 < raw.count && raw[index + 1] == UInt8(ascii: "\n") { index += 1 }
+                    byte = UInt8(ascii: "\n")
+                }
+                out[position] = byte
+                position += 1
+                index += 1
+            }
+        }
+    }
+}
+
+extension DotEnv {
+    /// The `.env` files directly in `directory`, for a batch import, sorted by name: regular
+    /// files named `*.env` or `.env*`, except templates (`*.example`, `*.sample`, `*.template`,
+    /// `*.dist`: placeholders, not credentials). Symbolic links are left out and listed in
+    /// `skipped`: one could point anywhere, or at a file the batch already holds.
+    /// - Throws: `VaultError` `.notFound` or `.permissions` when the directory cannot be read.
+    public static func files(in directory: String) throws -> (files: [String], skipped: [String]) {
+        guard FileSystem.status(of: directory)?.isDirectory == true else {
+            throw VaultError(.notFound, "there is no directory \(directory).")
+        }
+        let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        var files: [String] = [], skipped: [String] = []
+        for name in try FileSystem.names(in: directory).sorted() {
+            let lower = name.lowercased()
+            guard lower.hasSuffix(".env") || lower.hasPrefix(".env"),
+                  ![".example", ".sample", ".template", ".dist"].contains(where: lower.hasSuffix) else { continue }
+            let path = base + "/" + name
+            if FileSystem.isSymbolicLink(path) {
+                skipped.append(path)
+            } else if FileSystem.status(of: path)?.isRegularFile == true {
+                files.append(path)
+            }
+        }
+        return (files, skipped)
+    }
+}
+
+/// A `.env` file that cannot be used, with the file and line. Never holds a value from it.
+public struct DotEnvError: Error, Sendable, CustomStringConvertible {
+    public let file: String
+    /// The line the problem is on (1-based), when there is one.
+    public let line: Int?
+    public let message: String
+
+    public init(file: String, line: Int?, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
+}
+
+/// The grammar in `DotEnv`'s documentation, over normalized bytes (only `\n` ends a line).
+private struct Parser {
+    let bytes: UnsafeRawBufferPointer
+    let file: String
+    var position = 0
+    var line = 1
+    var entries: [DotEnv.Entry] = []
+    var notes: [DotEnv.Note] = []
+    var lastLine: [String: Int] = [:]
+
+    init(bytes: UnsafeRawBufferPointer, file: String) {
+        self.bytes = bytes
+        self.file = file
+    }
+
+    static let newline = UInt8(ascii: "\n")
+
+    mutating func run() throws -> DotEnv {
+        while position < bytes.count {
+            skipBlanks()
+            guard position < bytes.count else { break }
+            switch bytes[position] {
+            case Self.newline:
+                nextLine()
+            case UInt8(ascii: "#"):
+                skipToEndOfLine()
+            default:
+                try assignment()
+            }
+        }
+        return DotEnv(file: file, entries: entries, notes: notes)
+    }
+
+    // MARK: One line
+
+    private mutating func assignment() throws {
+        let start = line
+        var key = name()
+        if key == "export" && position < bytes.count && isBlank(bytes[position]) {
+            skipBlanks()
+            if position < bytes.count && isNameByte(bytes[position]) { key = name() }
+        }
+        guard let first = key.utf8.first, !isDigit(first) else {
+            // Never quote the line: it may be a secret pasted on its own.
+            throw error("expected NAME=VALUE, with a NAME of letters, digits and '_' not starting with a digit")
+        }
+        skipBlanks()
+        if position >= bytes.count || bytes[position] == Self.newline {
+            notes.append(DotEnv.Note(file: file, line: start, message: "a name without '=' is ignored"))
+            return
+        }
+        guard bytes[position] == UInt8(ascii: "=") else {
+            throw error("expected '=' after the name at the start of the line (a name is letters, digits and '_')")
+        }
+        position += 1
+        skipBlanks()
+        let value: SecureBytes
+        let quoting: DotEnv.Quoting
+        let mentionsVariable: Bool
+        switch position < bytes.count ? bytes[position] : Self.newline {
+        case UInt8(ascii: "'"):
+            let range = try quoted(UInt8(ascii: "'"), key: key, from: start)
+            value = SecureBytes(copying: UnsafeRawBufferPointer(rebasing: bytes[range]))
+            quoting = .single
+            mentionsVariable = false
+        case UInt8(ascii: "\""):
+            let range = try quoted(UInt8(ascii: "\""), key: key, from: start)
+            let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
+            value = SecureBytes(count: Self.unescape(raw, into: nil)) { _ = Self.unescape(raw, into: $0) }
+            quoting = .double
+            mentionsVariable = Self.mentionsVariable(raw, escapes: true)
+        default:
+            let range = unquoted()
+            value = SecureBytes(copying: UnsafeRawBufferPointer(rebasing: bytes[range]))
+            quoting = .none
+            mentionsVariable = Self.mentionsVariable(UnsafeRawBufferPointer(rebasing: bytes[range]), escapes: false)
+        }
+        if let earlier = lastLine[key] {
+            notes.append(DotEnv.Note(file: file, line: start, message: "\(key) is set again; the value on line \(earlier) is ignored"))
+        }
+        lastLine[key] = start
+        entries.append(DotEnv.Entry(key: key, line: start, endLine: line, value: DotEnv.Value(bytes: value),
+                                    quoting: quoting, mentionsVariable: mentionsVariable))
+    }
+
+    /// `[A-Za-z0-9_]*` at the current position (the first character is checked by the caller).
+    private mutating func name() -> String {
+        let start = position
+        while position < bytes.count, isNameByte(bytes[position]) { position += 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    }
+
+    /// The bytes between an opening `quote` at the current position and its closing one, which
+    /// may be lines later; then only blanks and a comment may follow on the closing line.
+    private mutating func quoted(_ quote: UInt8, key: String, from start: Int) throws -> Range<Int> {
+        position += 1
+        let first = position
+        while position < bytes.count, bytes[position] != quote {
+            if bytes[position] == Self.newline { line += 1 }
+            if quote == UInt8(ascii: "\""), bytes[position] == UInt8(ascii: "\\"), position + 1 < bytes.count {
+                position += 1
+                if bytes[position] == Self.newline { line += 1 }
+            }
+            position += 1
+        }
+        guard position < bytes.count else {
+            let mark = quote == UInt8(ascii: "'") ? "'" : "\""
+            throw DotEnvError(file: file, line: start, message: "the value of \(key) opens a \(mark) quote that is never closed")
+        }
+        let range = first..<position
+        position += 1
+        skipBlanks()
+        if position < bytes.count, bytes[position] == UInt8(ascii: "#") { skipToEndOfLine() }
+        guard position >= bytes.count || bytes[position] == Self.newline else {
+            throw error("unexpected text after the closing quote of \(key)")
+        }
+        return range
+    }
+
+    /// An unquoted value: to the end of the line or a comment that follows a blank, trimmed.
+    private mutating func unquoted() -> Range<Int> {
+        let first = position
+        var end = position
+        while position < bytes.count, bytes[position] != Self.newline {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "#") && isBlank(bytes[position - 1]) {
+                skipToEndOfLine()
+                break
+            }
+            position += 1
+            if !isBlank(byte) { end = position }
+        }
+        return first..<end
+    }
+
+    // MARK: Values
+
+    /// Writes the value of a double-quoted `raw` into `out` (if given); returns its length.
+    static func unescape(_ raw: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer?) -> Int {
+        var count = 0
+        func emit(_ byte: UInt8) {
+            out?[count] = byte
+            count += 1
+        }
+        var index = 0
+        while index < raw.count {
+            let byte = raw[index]
+            guard byte == UInt8(ascii: "\\"), index + 1 < raw.count else {
+                emit(byte)
+                index += 1
+                continue
+            }
+            switch raw[index + 1] {
+            case UInt8(ascii: "n"): emit(UInt8(ascii: "\n"))
+            case UInt8(ascii: "t"): emit(UInt8(ascii: "\t"))
+            case UInt8(ascii: "r"): emit(UInt8(ascii: "\r"))
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "$"): emit(raw[index + 1])
+            default:
+                emit(byte)
+                emit(raw[index + 1])
+            }
+            index += 2
+        }
+        return count
+    }
+
+    /// Whether `raw` has `$NAME` or `${…}` that another tool would expand (`\$` is escaped in
+    /// double quotes).
+    static func mentionsVariable(_ raw: UnsafeRawBufferPointer, escapes: Bool) -> Bool {
+        var index = 0
+        while index < raw.count {
+            if escapes && raw[index] == UInt8(ascii: "\\") {
+                index += 2
+                continue
+            }
+            if raw[index] == UInt8(ascii: "$"), index + 1 < raw.count {
+                let next = raw[index + 1]
+                if next == UInt8(ascii: "{") || (isNameByte(next) && !isDigit(next)) { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    // MARK: Scanning
+
+    private mutating func skipBlanks() {
+        while position < bytes.count, isBlank(bytes[position]) { position += 1 }
+    }
+
+    private mutating func skipToEndOfLine() {
+        while position < bytes.count, bytes[position] != Self.newline { position += 1 }
+    }
+
+    private mutating func nextLine() {
+        position += 1
+        line += 1
+    }
+
+    private func error(_ message: String) -> DotEnvError {
+        DotEnvError(file: file, line: line, message: message)
+    }
+}
+
+private func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+private func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+private func isNameByte(_ byte: UInt8) -> Bool {
+    isDigit(byte) || byte == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+}
