@@ -42,6 +42,8 @@ struct ExportCommand: ParsableCommand {
             Terminal.note("warning: \(file.path) also unlocks this vault; whoever can open the bundle can open the vault too. A bundle's own key file is safer.")
         }
         try bundle.write(to: path, sealedWith: credential, cost: kdf.parameters, replacing: force)
+        // Only a written bundle took secrets out of the vault; a refused write leaves no trace.
+        try unlocked.recordExport(of: bundle, to: path)
         let exported = Set(bundle.clients.map(\.ref))
         for status in try unlocked.vault.rotationStatus() where status.hasOpenRotation && exported.contains(status.client) {
             Terminal.note("warning: \(status.client) has an unfinished rotation; the bundle holds its current secret, which the IdP may no longer accept. Run `cloak rotate --resume \(status.client)` and export again.")

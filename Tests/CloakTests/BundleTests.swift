@@ -92,6 +92,13 @@ import Testing
         let list = try target.ok("client", "list").stdout
         #expect(list.contains("dev/tool") && !list.contains("prod/"), "\(list)")
         #expect(try source.run(["export", source.directory.file("x"), "--realm", "nope", "--bundle-key-file", source.directory.file("k")]).status == 3)
+        // Secrets left the vault: the audit log says which, and where to.
+        let log = try source.ok("log", "--json")
+        let exports = ((try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [[String: Any]]) ?? [])
+            .filter { $0["action"] as? String == "export" }
+        #expect(exports.count == 2, "\(log)")
+        #expect(exports.contains { ($0["client"] as? String) == "dev/tool" && ($0["detail"] as? String)?.contains("dev.bundle") == true }, "\(exports)")
+        #expect(!log.stdout.contains("fake-dev-tool"))
     }
 
     /// A target holding `prod/orders` with another secret (same IdP) and nothing else.

@@ -12,6 +12,7 @@ import Testing
         3: "702441e231666c86a9f336f014de3a230d622acd878eb13ba8ee250c2d5503c0",
         4: "8c4e289a9858cb3a6b69aabbe9dcfda6242d2f12396e1140b4f63bdedcfb51d1",
         5: "9ad3edc0add01549b9031df8aa825deddd95c115572315c98d413f44450465df",
+        6: "8f1e6b9768a30485bc17c05c6a64c56e4418886ff05189a5ef28c0c04b0e2a9b",
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -25,6 +25,7 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case rotationResumed = "rotation.resumed"
     case secretRetired = "secret.retired"
     case imported = "import"
+    case exported = "export"
 }
 
 /// How the recorded step went.

@@ -75,6 +75,17 @@ public struct ImportReport: Sendable {
 extension UnlockedVault {
     // MARK: Export
 
+    /// Records that `bundle` was written to `path`: secrets left the vault, sealed under another
+    /// key. One event per client, and one for the file.
+    public func recordExport(of bundle: CredentialBundle, to path: String) throws {
+        try database.writeTransaction {
+            try record(.exported, detail: "bundle \(path): \(bundle.clients.count) client(s) in \(bundle.realms.count) realm(s)")
+            for client in bundle.clients {
+                try record(.exported, realm: client.ref.realm, client: client.ref.name, detail: "current secret sealed into \(path)")
+            }
+        }
+    }
+
     /// The realms `names` (every realm when `nil`) and all their clients with their current
     /// secrets, opened: what `cloak export` seals into a bundle. Read in one snapshot.
     /// - Throws: `VaultError` `.notFound` (a realm), `.corrupted` (a secret that does not open).
