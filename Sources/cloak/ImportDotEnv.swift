@@ -28,6 +28,10 @@ struct ImportDotEnv: ParsableCommand {
     var target: String?
     @Flag(name: .customLong("no-verify"), help: "Store the credentials without asking the identity provider whether it accepts them.")
     var noVerify = false
+    @Option(name: .customLong("only"), help: ArgumentHelp("Import only the credential with this prefix (ORDERS for ORDERS_CLIENT_ID; repeat for several).", valueName: "prefix"))
+    var only: [String] = []
+    @Option(name: .customLong("skip"), help: ArgumentHelp("Leave the credential with this prefix alone, e.g. GITHUB for another provider's GITHUB_CLIENT_ID (repeat for several).", valueName: "prefix"))
+    var skip: [String] = []
     @Option(help: "How the new clients authenticate: basic (client_secret_basic, the default) or post.")
     var auth: AuthChoice = .basic
     @Option(help: ArgumentHelp("A PEM file of CA certificates to trust, for realms the import creates.", valueName: "path"))
@@ -45,6 +49,8 @@ struct ImportDotEnv: ParsableCommand {
     func run() throws {
         var planOptions = DotEnvImportPlan.Options(authMethod: auth.method, caFile: caFile.map(Paths.absolute),
                                                    allowsInsecureHTTP: allowInsecureHTTP, verify: !noVerify)
+        if !only.isEmpty { planOptions.onlyPrefixes = Set(only.map { $0.uppercased() }) }
+        planOptions.skippedPrefixes = Set(skip.map { $0.uppercased() })
         if let target {
             if target.contains("/") {
                 let ref = try ClientRef(target)

@@ -128,6 +128,32 @@ import Testing
         #expect(try await idp.tokenRequests() == 3, "each credential asked once, none retried")
     }
 
+    /// A file that also holds another provider's OAuth pair: --skip leaves it alone (and in the
+    /// file), --only takes just the named credential.
+    @Test func otherProvidersPairsCanBeLeftAlone() async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let sandbox = try Self.sandbox()
+        let env = try Self.file(sandbox, "app.env", """
+            TOKEN_URL=\(idp.tokenURL)
+            ORDERS_CLIENT_ID=orders-svc
+            ORDERS_CLIENT_SECRET=\(Self.ordersSecret)
+            GITHUB_CLIENT_ID=gh-app
+            GITHUB_CLIENT_SECRET=fake-imp-wrong-0000
+            """)
+        #expect(try sandbox.run(["import", "dotenv", env, "--as", "r1"]).status == 11, "the GitHub pair is not the IdP's")
+        let skipped = try sandbox.run(["import", "dotenv", env, "--as", "r1", "--skip", "github"])
+        #expect(skipped.status == 0, "\(skipped)")
+        Self.expectNoSecrets(skipped)
+        #expect(!skipped.stdout.contains("GITHUB"), "its lines stay in the file: \(skipped)")
+        #expect(try sandbox.tokenJSON("r1/orders").0.status == 0)
+        #expect(try await idp.tokenRequests() == 4, "two checks in the refused import, one verify, one token")
+
+        let other = try Self.sandbox()
+        let only = try other.run(["import", "dotenv", env, "--as", "r1", "--only", "ORDERS"])
+        #expect(only.status == 0, "\(only)")
+        #expect(try other.ok("client", "list").stdout.contains("r1/orders"))
+    }
+
     @Test func noVerifyStoresWithoutAskingTheIdP() async throws {
         let idp = try IdP(configuration: Self.configuration)
         let sandbox = try Self.sandbox()

@@ -19,6 +19,11 @@ public struct DotEnvImportPlan: Sendable {
         public var allowsInsecureHTTP: Bool
         /// Whether each new credential will be checked with a token request (so its token URL must be known).
         public var verify: Bool
+        /// Only credentials with these prefixes (upper case, as `DotEnvCredential.prefix`); `nil`: all.
+        /// For files that also hold other services' OAuth pairs (`GITHUB_CLIENT_ID`…).
+        public var onlyPrefixes: Set<String>?
+        /// Credentials with these prefixes are left alone (and left in the file).
+        public var skippedPrefixes: Set<String> = []
 
         public init(realm: Name? = nil, name: Name? = nil, authMethod: AuthMethod = .clientSecretBasic, caFile: String? = nil,
                     allowsInsecureHTTP: Bool = false, verify: Bool = true) {
@@ -104,7 +109,10 @@ extension UnlockedVault {
     ///   stored with another secret or client_id).
     public func planImport(_ files: [DotEnv], _ options: DotEnvImportPlan.Options) throws -> DotEnvImportPlan {
         var plan = DotEnvImportPlan(files: files, authMethod: options.authMethod)
-        let credentials = try files.flatMap { try $0.credentials() }
+        let credentials = try files.flatMap { try $0.credentials() }.filter { credential in
+            let prefix = credential.prefix ?? ""
+            return options.onlyPrefixes.map { $0.contains(prefix) } ?? true && !options.skippedPrefixes.contains(prefix)
+        }
         plan.notes = try files.flatMap { env in
             try env.clientIDsWithoutSecret().map {
                 DotEnv.Note(file: env.file, line: $0.line, message: "\($0.key) has no client secret beside it (a public client?); it stays in the file")
