@@ -205,6 +205,33 @@ import FoundationNetworking
         #expect(try sandbox.ok("doctor").status == 0)
     }
 
+    /// The admin URL, CA file, http policy and admin client decide where secrets and admin tokens
+    /// go: edited outside cloak, the realm is not used (not a token, not a rotation) until set again.
+    @Test(arguments: [
+        "UPDATE realms SET admin_url = 'https://attacker.example.test/admin/realms/r1'",
+        "UPDATE realms SET ca_file = '/tmp/attacker-ca.pem'",
+        "UPDATE realms SET allow_http = 1",
+        "UPDATE realms SET admin_client_id = NULL",
+    ])
+    func realmSettingsEditedOutsideCloakAreRefused(edit: String) async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let sandbox = try Self.sandbox(idp)
+        _ = try RawVault.execute(sandbox.vault, edit)
+        try await idp.control("DELETE", "stats")
+        let token = try sandbox.run(["token", "r1/orders", "--refresh"])
+        #expect(token.status == 6 && token.stderr.contains("changed outside cloak"), "\(token)")
+        let rotate = try sandbox.run(["rotate", "r1/orders"])
+        #expect(rotate.status == 6, "\(rotate)")
+        #expect(try await idp.control("GET", "stats")["total"] as? Int == 0, "nothing reached any server")
+        let doctor = try sandbox.run(["doctor"])
+        #expect(doctor.status == 10 && doctor.stdout.contains("realm r1"), "\(doctor)")
+        // Setting them again through cloak re-authenticates them.
+        try sandbox.ok("realm", "update", "r1", "--admin-client", "r1/admin", "--no-ca-file", "--no-allow-insecure-http",
+                       "--admin-url", idp.baseURL + "/admin/realms/r1")
+        #expect(try sandbox.tokenJSON("r1/orders", ["--refresh"]).0.status == 0)
+        #expect(try sandbox.ok("doctor").status == 0)
+    }
+
     /// Keycloak answers a lost optimistic-lock race with 409 (or 500): the PUT is tried again.
     @Test func optimisticLockAnswersAreRetried() async throws {
         let idp = try IdP(configuration: Self.configuration)

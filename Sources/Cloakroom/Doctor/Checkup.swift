@@ -5,7 +5,7 @@ public struct Checkup: Sendable {
     }
 
     public struct Finding: Sendable {
-        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `discovery`.
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `realms`, `discovery`.
         public var check: String
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
@@ -51,6 +51,7 @@ public struct Checkup: Sendable {
             checkup.record("unlock", .ok, "the given key opens keyslot \(unlocked.openedSlots.map { String($0.id) }.joined(separator: ", ")).")
             try checkup.examineSecrets(unlocked)
             try checkup.examineAuditLog(unlocked)
+            try checkup.examineRealmTrust(unlocked)
             try checkup.examineDiscovery(unlocked)
         } catch {
             checkup.record("unlock", .problem, "\(error)")
@@ -134,6 +135,17 @@ public struct Checkup: Sendable {
                 record("audit", .ok, "the audit log's \(audit.eventCount) event(s) verify, from the first to the last recorded.")
             } else {
                 record("audit", .warning, "the audit log is empty and has no head yet: this vault predates the audit log and nothing has been recorded since (or the whole log, head included, was deleted). The next change starts it.")
+            }
+        }
+    }
+
+    /// A realm's admin URL, CA file, http policy and admin client are authenticated by its trust tag.
+    private mutating func examineRealmTrust(_ vault: UnlockedVault) throws {
+        for realm in try vault.vault.realms() {
+            do {
+                try vault.requireTrusted(realm)
+            } catch {
+                record("realms", .problem, "\(error)", subject: realm.name.rawValue)
             }
         }
     }

@@ -368,7 +368,11 @@ public final class SecretRotator: Sendable {
     // MARK: Admin API access
 
     func admin(for realm: Name) throws -> KeycloakAdmin {
-        let record = try broker.vault.withLock { try $0.vault.realm(named: realm) }
+        let record = try broker.vault.withLock { vault in
+            let record = try vault.vault.realm(named: realm)
+            try vault.requireTrusted(record)
+            return record
+        }
         guard let adminClient = record.adminClient else {
             throw RotationError(.adminRefused, nil, "realm \(realm) has no admin client, so its secrets cannot be rotated: name a client whose service account has the realm-management role manage-clients with `cloak realm update \(realm) --admin-client REALM/NAME`.")
         }

@@ -430,6 +430,7 @@ private struct ImportPlan {
             if let target = importedAs[admin] {
                 try vault.database.execute("UPDATE realms SET admin_client_id = ? WHERE name = ?",
                                            .integer(try vault.vault.client(target).rowID), .text(name.rawValue))
+                try vault.stampTrust(realmRowID: try vault.vault.realm(named: name).rowID)
                 report.realms[index].detail += ", admin client \(target)"
             } else {
                 report.realms[index].detail += "; its admin client \(admin) was not imported: set one with `cloak realm update \(name) --admin-client …`"

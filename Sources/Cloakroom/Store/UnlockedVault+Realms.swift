@@ -89,6 +89,44 @@ extension UnlockedVault {
             .text(name.rawValue), .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL),
             .optional(settings.caFile), try adminClientRowID(settings.adminClient),
             .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(now), .integer(now), keepPrevious.map(SQLValue.integer) ?? .null)
+        try stampTrust(realmRowID: database.lastInsertedRowID)
+    }
+
+    // MARK: Trust settings
+
+    /// What the realm's trust tag covers, read from its row: every setting that decides where a
+    /// secret or an admin token goes and which certificate is believed there.
+    private func trustContext(realmRowID: Int64) throws -> AssociatedData? {
+        try database.row(
+            "SELECT name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http FROM realms WHERE id = ?",
+            .integer(realmRowID)
+        ) { row in
+            var context = AssociatedData("cloakroom realm-trust v1")
+            context.append(bytes: vault.vaultID)
+            context.append(realmRowID)
+            context.append(row.text(0))
+            for column in Int32(1)...4 { context.append(row.isNull(column) ? "\u{0}null" : row.text(column)) }
+            context.append(row.isNull(5) ? -1 : row.integer(5))
+            context.append(row.integer(6))
+            return context
+        }
+    }
+
+    /// Writes the realm's trust tag for what its row holds now. Inside the caller's transaction,
+    /// after every change cloak makes to those settings. `using` another vault's key: for rekey.
+    func stampTrust(realmRowID: Int64, using target: UnlockedVault? = nil) throws {
+        guard let context = try trustContext(realmRowID: realmRowID) else { return }
+        let tag = (target ?? self).trustKey.tag(context)
+        try database.execute("UPDATE realms SET trust_tag = ? WHERE id = ?", .blob(tag), .integer(realmRowID))
+    }
+
+    /// - Throws: `VaultError.corrupted` when realm `realm`'s URLs, CA file, http policy or admin
+    ///   client were changed outside cloak: nothing is sent for it until they are set again.
+    func requireTrusted(_ realm: Realm) throws {
+        let tag = try database.row("SELECT trust_tag FROM realms WHERE id = ?", .integer(realm.rowID)) { $0.optionalBlob(0) } ?? nil
+        guard let context = try trustContext(realmRowID: realm.rowID), let tag, trustKey.verify(tag, for: context) else {
+            throw VaultError(.corrupted, "the settings of realm \(realm.name) (admin URL, CA file, http policy or admin client) were changed outside cloak, so nothing is sent for it: a changed CA file or URL could hand its secrets to someone else. Check `cloak realm show \(realm.name)`, then set them again with `cloak realm update \(realm.name) …` (that re-authenticates them).")
+        }
     }
 
     /// Changes realm `name` with `change`. When the URL its secrets are sealed for changes, every
@@ -115,6 +153,7 @@ extension UnlockedVault {
                 .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL), .optional(settings.caFile),
                 try adminClientRowID(settings.adminClient), .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(vault.now),
                 .integer(realm.rowID))
+            try stampTrust(realmRowID: realm.rowID)
             let newEndpoint = settings.tokenURL ?? settings.issuer ?? ""
             if newEndpoint != realm.secretEndpoint {
                 // The rows already hold the new URL; open each secret with the old one.

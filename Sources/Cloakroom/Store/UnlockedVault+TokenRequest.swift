@@ -12,6 +12,7 @@ extension UnlockedVault {
 
     private func tokenRequest(for ref: ClientRef, _ shape: TokenRequestShape, secret: ClientSecret?) throws -> (TokenRequest, secretVersion: Int) {
         let realm = try vault.realm(named: ref.realm)
+        try requireTrusted(realm)
         let client = try vault.client(ref)
         guard let version = client.secretVersion else {
             throw VaultError(.corrupted, "\(ref) has no current secret; store it again with `cloak client remove` and `cloak client add`.")

@@ -8,6 +8,7 @@ public final class UnlockedVault {
     // Derived on first use: a cached-token read needs only the token subkey.
     lazy var secretsKey: SealingKey = key.subkey(for: .clientSecrets)
     lazy var tokensKey: SealingKey = key.subkey(for: .cachedTokens)
+    lazy var trustKey: MACKey = key.macKey(for: .realmTrust)
     lazy var auditKey: MACKey = key.macKey(for: .auditLog)
     let openedSlots: [OpenedSlot]
 
@@ -151,6 +152,9 @@ public final class UnlockedVault {
                 throw VaultError(.corrupted, "cannot rekey: the audit log does not verify, and re-MACing it under the new key would hide what was changed. \(audit.problems[0].message)\(more > 0 ? " There are \(more) more problem(s)." : "") See `cloak doctor`; to rekey anyway, pass --force (the rekey's audit event then records what was wrong). Nothing was changed.")
             }
             let resealed = try resealSecrets(where: "1", into: newVault)
+            for realm in try database.rows("SELECT id FROM realms", read: { $0.integer(0) }) {
+                try stampTrust(realmRowID: realm, using: newVault)
+            }
             // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
             // nothing sealed under the old key remains.
             try database.execute("DELETE FROM cached_tokens")

@@ -15,6 +15,7 @@ struct VaultKey: Sendable {
         case clientSecrets = 1
         case cachedTokens = 2
         case auditLog = 3
+        case realmTrust = 4
     }
 
     func subkey(for purpose: Purpose) -> SealingKey {
