@@ -1,7 +1,6 @@
 internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOHTTP1
-internal import NIOSSL
 
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -148,11 +147,7 @@ struct KeycloakAdmin: Sendable {
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: body))
             }
-            if let caFile {
-                var tls = TLSConfiguration.makeClientConfiguration()
-                tls.trustRoots = .file(caFile)
-                request.tlsConfiguration = tls
-            }
+            request.tlsConfiguration = TokenClient.tls(trusting: caFile)
             var retryAfter: Duration?
             do {
                 let remaining = end - ContinuousClock.now
@@ -182,10 +177,8 @@ struct KeycloakAdmin: Sendable {
                 default:
                     throw malformed("\(method) \(path.split(separator: "?").first ?? "") answered HTTP \(status)")
                 }
-            } catch let error as NIOSSLError {
-                throw TokenError.refused("TLS with \(TokenClient.host(baseURL)) failed (\(error)). If realm \(realm) uses a private CA, trust it with `cloak realm update \(realm) --ca-file CA.pem`.")
-            } catch let error as BoringSSLError {
-                throw TokenError.refused("the TLS certificate of \(TokenClient.host(baseURL)) is not trusted (\(error)). If realm \(realm) uses a private CA, trust it with `cloak realm update \(realm) --ca-file CA.pem`.")
+            } catch let error where TokenClient.tlsFailure(error, url: baseURL, realm: realm) != nil {
+                throw TokenClient.tlsFailure(error, url: baseURL, realm: realm)!
             } catch is NIOTooManyBytesError {
                 throw malformed("an answer was larger than \(Self.maximumBodySize / 1024) KiB")
             } catch let error as HTTPClientError {
