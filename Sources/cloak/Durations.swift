@@ -8,17 +8,24 @@ import Foundation
 enum Durations {
     /// - Throws: `UsageError` for anything else.
     static func parse(_ text: String, option: String) throws -> TimeInterval {
+        guard let seconds = seconds(text) else {
+            throw UsageError("\(option) takes a duration such as 90d, 12h, 30m, 45s or a number of seconds, not '\(text.prefix(40))'.")
+        }
+        return seconds
+    }
+
+    /// `text` in seconds, or `nil` when it is not a duration; with `unitRequired`, a bare number
+    /// is not one either (`--since 2026` must not mean 2026 seconds ago).
+    static func seconds(_ text: String, unitRequired: Bool = false) -> TimeInterval? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
         var number = Substring(text)
-        var unit = 1.0
+        var unit: Double?
         if let last = text.last, let factor = units[last] {
             number = text.dropLast()
             unit = factor
         }
-        guard let value = Double(number), value >= 0, value.isFinite else {
-            throw UsageError("\(option) takes a duration such as 90d, 12h, 30m, 45s or a number of seconds, not '\(text)'.")
-        }
-        return value * unit
+        guard unit != nil || !unitRequired, number.first != "+", let value = Double(number), value >= 0, value.isFinite else { return nil }
+        return value * (unit ?? 1)
     }
 
     /// The largest whole unit: `90d`, `12h`, `30m`, `45s`.

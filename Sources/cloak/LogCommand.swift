@@ -81,17 +81,8 @@ enum TimeArgument {
         throw UsageError("'\(text.prefix(40))' is not a time: give an ISO-8601 time (2026-11-30T10:00:00Z, 2026-11-30T11:00:00+01:00, 2026-11-30) or an age (90s, 15m, 2h, 7d).")
     }
 
-    /// `90s`, `15m`, `2h`, `7d` in seconds.
-    static func age(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let number = Int(text.dropLast()), number >= 0, text.first != "+" else { return nil }
-        switch unit {
-        case "s": return TimeInterval(number)
-        case "m": return TimeInterval(number) * 60
-        case "h": return TimeInterval(number) * 3600
-        case "d": return TimeInterval(number) * 86_400
-        default: return nil
-        }
-    }
+    /// `90s`, `15m`, `2h`, `7d`, `2w` in seconds.
+    static func age(_ text: String) -> TimeInterval? { Durations.seconds(text, unitRequired: true) }
 
     /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM[:SS[.fff]]` followed by `Z` or `±HH:MM`.
     static func iso8601(_ text: String) -> Date? {

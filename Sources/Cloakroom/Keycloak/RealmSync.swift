@@ -108,12 +108,10 @@ public struct RealmSync: Sendable {
             ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "." || scalar == "_" || scalar == "-" ? Character(scalar) : "-"
         })
         while let first = base.first, !(first.isLetter || first.isNumber) { base.removeFirst() }
-        base = String(base.prefix(60))
-        guard !base.isEmpty else { return nil }
-        for suffix in [""] + (2...99).map({ "-\($0)" }) {
-            guard let name = try? Name(base + suffix), !taken.contains(name) else { continue }
-            taken.insert(name)
-            return ClientRef(realm: realm, name: name)
+        guard let name = try? Name(String(base.prefix(63))) else { return nil }
+        for candidate in [name] + (2...99).map(name.suffixed) where !taken.contains(candidate) {
+            taken.insert(candidate)
+            return ClientRef(realm: realm, name: candidate)
         }
         return nil
     }

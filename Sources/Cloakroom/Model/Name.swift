@@ -17,6 +17,12 @@ public struct Name: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     init(trusted text: String) { rawValue = text }
 
+    /// `name-n`, cut so that it stays a valid name: how an import or a sync names a second `name`.
+    func suffixed(_ n: Int) -> Name {
+        let suffix = "-\(n)"
+        return Name(trusted: String(rawValue.prefix(63 - suffix.count)) + suffix)
+    }
+
     public static func isValid(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard (1...63).contains(bytes.count) else { return false }

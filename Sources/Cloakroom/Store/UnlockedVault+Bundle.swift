@@ -210,12 +210,6 @@ private func sameIdentityProvider(_ a: RealmSettings, _ b: RealmSettings) -> Boo
         || (a.issuer != nil && a.issuer == b.issuer && (a.tokenURL == nil || b.tokenURL == nil))
 }
 
-/// `name-n`, cut so that it stays a valid name.
-private func suffixed(_ name: Name, _ n: Int) -> Name {
-    let suffix = "-\(n)"
-    return Name(trusted: String(name.rawValue.prefix(63 - suffix.count)) + suffix)
-}
-
 /// Every decision of one import, made before anything is written.
 private struct ImportPlan {
     enum RealmTarget {
@@ -266,7 +260,7 @@ private struct ImportPlan {
                     case .rename:
                         target = .skipped
                         for n in 2... {
-                            let candidate = suffixed(realm.name, n)
+                            let candidate = realm.name.suffixed(n)
                             if newRealmNames.contains(candidate) { continue }
                             if let other = try vault.existingRealm(candidate) {
                                 guard sameIdentityProvider(RealmSettings(other), realm.settings) else { continue }
@@ -336,11 +330,11 @@ private struct ImportPlan {
                     outcome.action = .overwritten
                 case .rename:
                     var n = 2
-                    while try plannedNames[realm.name, default: []].contains(suffixed(ref.name, n))
-                            || vault.existingClient(ClientRef(realm: realm.name, name: suffixed(ref.name, n))) != nil {
+                    while try plannedNames[realm.name, default: []].contains(ref.name.suffixed(n))
+                            || vault.existingClient(ClientRef(realm: realm.name, name: ref.name.suffixed(n))) != nil {
                         n += 1
                     }
-                    let renamed = ClientRef(realm: realm.name, name: suffixed(ref.name, n))
+                    let renamed = ClientRef(realm: realm.name, name: ref.name.suffixed(n))
                     plannedNames[realm.name, default: []].insert(renamed.name)
                     step = .insert(renamed)
                     outcome.importedAs = renamed
