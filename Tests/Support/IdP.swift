@@ -42,19 +42,8 @@ public final class IdP: @unchecked Sendable {
             """).write(toFile: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["--config", config, "--port", String(port)] + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
         // The first line is the base URL, printed once it accepts connections.
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        baseURL = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        baseURL = try process.runReadingFirstLine()
         guard baseURL.hasPrefix("http") else {
             process.terminate()
             throw RawVault.Failure(description: "cloak-idp did not start (\(Self.binary))")

@@ -29,18 +29,7 @@ public final class StaticServer: @unchecked Sendable {
     public init(port: Int = 0) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", Self.script, directory.path, String(port)]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        baseURL = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        baseURL = try process.runReadingFirstLine()
         guard baseURL.hasPrefix("http://127.0.0.1:") else {
             kill(process.processIdentifier, SIGKILL)
             throw RawVault.Failure(description: "the test's HTTP server (python3) did not start")

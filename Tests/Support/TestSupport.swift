@@ -86,3 +86,22 @@ public enum RawVault {
         return rows
     }
 }
+
+extension Process {
+    /// Starts the process and returns the first line it prints (trimmed): the servers the tests
+    /// start print their base URL once they accept connections. Empty if it exits first.
+    func runReadingFirstLine() throws -> String {
+        let output = Pipe()
+        standardOutput = output
+        standardError = FileHandle.nullDevice
+        try run()
+        var line = Data()
+        let handle = output.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        return String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
