@@ -63,6 +63,9 @@ struct RotateCommand: ParsableCommand {
         if refs.isEmpty && !bulk && !resume { throw ValidationError("name the clients to rotate, or use --realm R --all, --due or --resume.") }
         if serverGenerated && rollback { throw ValidationError("--rollback restores a known secret; --server-generated does not apply.") }
         guard (1...64).contains(parallel), (1...64).contains(perRealm) else { throw ValidationError("--parallel and --per-realm take 1 to 64.") }
+        guard (22...255).contains(length) else {
+            throw ValidationError("--length takes 22 to 255 characters (22 gives 128 bits; Keycloak stores at most 255).")
+        }
     }
 
     func run() throws {

@@ -197,6 +197,11 @@ import FoundationNetworking
         try sandbox.ok("client", "add", "r1/pub", "--client-id", "pub", "--secret-stdin", stdin: "fake-pub-0000")
         let publicClient = try sandbox.run(["rotate", "r1/pub"])
         #expect(publicClient.status == 16 && publicClient.stderr.contains("public"), "\(publicClient)")
+        // Options out of range are usage errors, before anything is read or sent.
+        for options in [["--length", "21"], ["--length", "256"], ["--parallel", "0"]] {
+            let usage = try sandbox.run(["rotate", "r1/orders"] + options)
+            #expect(usage.status == 2 && usage.stdout.isEmpty, "\(usage)")
+        }
         // A realm without an admin client.
         try sandbox.ok("realm", "update", "r1", "--no-admin-client")
         let unconfigured = try sandbox.run(["rotate", "r1/orders"])
@@ -225,6 +230,10 @@ import FoundationNetworking
         #expect(try await idp.control("GET", "stats")["total"] as? Int == 0, "nothing reached any server")
         let doctor = try sandbox.run(["doctor"])
         #expect(doctor.status == 10 && doctor.stdout.contains("realm r1"), "\(doctor)")
+        // A rekey would re-authenticate the edit with the new key: refused, and nothing changed.
+        let before = try sandbox.contents
+        #expect(try sandbox.run(["rekey"]).status == 6)
+        #expect(try sandbox.contents == before)
         // Setting them again through cloak re-authenticates them.
         try sandbox.ok("realm", "update", "r1", "--admin-client", "r1/admin", "--no-ca-file", "--no-allow-insecure-http",
                        "--admin-url", idp.baseURL + "/admin/realms/r1")

@@ -152,8 +152,11 @@ public final class UnlockedVault {
                 throw VaultError(.corrupted, "cannot rekey: the audit log does not verify, and re-MACing it under the new key would hide what was changed. \(audit.problems[0].message)\(more > 0 ? " There are \(more) more problem(s)." : "") See `cloak doctor`; to rekey anyway, pass --force (the rekey's audit event then records what was wrong). Nothing was changed.")
             }
             let resealed = try resealSecrets(where: "1", into: newVault)
-            for realm in try database.rows("SELECT id FROM realms", read: { $0.integer(0) }) {
-                try stampTrust(realmRowID: realm, using: newVault)
+            // Checked under the old key first: re-stamping an edited realm would make the edit look
+            // like cloak's own.
+            for realm in try vault.realms() {
+                try requireTrusted(realm)
+                try stampTrust(realmRowID: realm.rowID, using: newVault)
             }
             // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
             // nothing sealed under the old key remains.
