@@ -56,7 +56,7 @@ extension ClientCommand {
 
         func run() throws {
             let ref = try ClientRef(ref)
-            let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every") }
+            let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every", range: 60...Durations.longest) }
             let settings = ClientSettings(clientID: clientID, authMethod: auth.method, scopes: scope.flatMap { $0.split(separator: " ").map(String.init) }, audience: audience)
             let vault = try options.openVault()
             _ = try vault.realm(named: ref.realm)  // say "no such realm" before asking for anything
@@ -97,7 +97,7 @@ extension ClientCommand {
 
         func run() throws {
             let ref = try ClientRef(ref)
-            let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every") }
+            let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every", range: 60...Durations.longest) }
             try options.unlockVault().setRotationInterval(interval, of: ref)
             Terminal.note(interval.map { "\(ref) is rotated every \(Durations.text($0)) by `cloak rotate --due`" } ?? "\(ref) is rotated only when asked")
         }

@@ -1,3 +1,5 @@
+import Cloakroom
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,12 +8,35 @@ import Foundation
 
 /// Durations as people type and read them: `90d`, `12h`, `30m`, `45s`, or plain seconds.
 enum Durations {
-    /// - Throws: `UsageError` for anything else.
-    static func parse(_ text: String, option: String) throws -> TimeInterval {
+    /// The longest duration cloak takes anywhere: a century. Anything longer is a typo, and a
+    /// few centuries no longer fit the milliseconds the vault stores (`1e300w` used to crash
+    /// converting to `Int64`).
+    static let longest = UnlockedVault.longestPeriod
+
+    /// - Throws: `UsageError`, naming the allowed range, for anything else.
+    static func parse(_ text: String, option: String, range: ClosedRange<TimeInterval> = 0...longest) throws -> TimeInterval {
         guard let seconds = seconds(text) else {
-            throw UsageError("\(option) takes a duration such as 90d, 12h, 30m, 45s or a number of seconds, not '\(text.prefix(40))'.")
+            throw UsageError("\(option) takes a duration such as 90d, 12h, 30m, 45s or a number of seconds, not '\(Terminal.printable(text.prefix(40)))'.")
+        }
+        return try check(seconds, option: option, range: range)
+    }
+
+    /// `seconds` if `range` holds it; otherwise a usage error that names the range.
+    static func check(_ seconds: TimeInterval, option: String, range: ClosedRange<TimeInterval>) throws -> TimeInterval {
+        guard range.contains(seconds) else {
+            throw UsageError("\(option) must be from \(text(range.lowerBound)) to \(text(range.upperBound)).")
         }
         return seconds
+    }
+
+    /// A number of seconds from the environment variable `name`, `fallback` when it is unset or
+    /// empty. Unparsable or out of range is a usage error (exit 2), not a silent default.
+    static func environment(_ name: String, range: ClosedRange<TimeInterval>, fallback: TimeInterval) throws -> TimeInterval {
+        guard let value = Environment.variables[name], !value.isEmpty else { return fallback }
+        guard let seconds = Double(value), seconds.isFinite else {
+            throw UsageError("\(name) must be a number of seconds from \(text(range.lowerBound)) to \(text(range.upperBound)), not '\(Terminal.printable(value.prefix(40)))'.")
+        }
+        return try check(seconds, option: name, range: range)
     }
 
     /// `text` in seconds, or `nil` when it is not a duration; with `unitRequired`, a bare number
@@ -24,13 +49,15 @@ enum Durations {
             number = text.dropLast()
             unit = factor
         }
-        guard unit != nil || !unitRequired, number.first != "+", let value = Double(number), value >= 0, value.isFinite else { return nil }
-        return value * (unit ?? 1)
+        guard unit != nil || !unitRequired, number.first != "+", let value = Double(number), value >= 0 else { return nil }
+        let seconds = value * (unit ?? 1)
+        return seconds.isFinite ? seconds : nil
     }
 
-    /// The largest whole unit: `90d`, `12h`, `30m`, `45s`.
+    /// The largest whole unit: `90d`, `12h`, `30m`, `45s`; fractions of a second as `0.5s`.
     static func text(_ seconds: TimeInterval) -> String {
-        let whole = Int64(seconds)
+        guard seconds.rounded(.down) == seconds else { return "\(seconds)s" }
+        let whole = Int64(min(seconds, longest))
         for (unit, size) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3600), ("m", 60)] where whole >= size && whole % size == 0 {
             return "\(whole / size)\(unit)"
         }

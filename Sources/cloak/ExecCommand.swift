@@ -31,11 +31,7 @@ struct ExecCommand: ParsableCommand {
 
     func validate() throws {
         guard !command.isEmpty else { throw ValidationError("give the command to run after --, e.g. cloak exec prod/orders -- env") }
-        let valid = envVar.utf8.enumerated().allSatisfy { index, byte in
-            byte == UInt8(ascii: "_") || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
-                || (index > 0 && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-        }
-        guard valid, !envVar.isEmpty else { throw ValidationError("--env-var must be a variable name ([A-Za-z_][A-Za-z0-9_]*).") }
+        try Environment.checkVariableName(envVar)
     }
 
     func run() throws {

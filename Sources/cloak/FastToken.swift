@@ -28,7 +28,7 @@ enum FastToken {
             let value = index + 1 < arguments.count ? arguments[index + 1] : nil
             switch argument {
             case "--format": guard let value, ["raw", "json", "header"].contains(value) else { return nil }; format = value; index += 1
-            case "--min-ttl": guard let value, let seconds = Double(value), seconds >= 0 else { return nil }; minTTL = seconds; index += 1
+            case "--min-ttl": guard let value, let seconds = Double(value), (0...Durations.longest).contains(seconds) else { return nil }; minTTL = seconds; index += 1
             case "--vault": guard let value else { return nil }; vaultPath = value; index += 1
             case "--key-file": guard let value else { return nil }; keyPath = value; index += 1
             default:
@@ -38,6 +38,10 @@ enum FastToken {
             index += 1
         }
         guard let ref, let keyPath else { return nil }
+        // A malformed setting is reported (exit 2) by the full command, even on a cache hit.
+        for variable in ["CLOAK_DEADLINE", "CLOAK_BUSY_TIMEOUT"] where Environment.variables[variable] != nil {
+            guard (try? Durations.environment(variable, range: 0...3600, fallback: 0)) != nil else { return nil }
+        }
         do {
             let vault = try Vault.open(at: Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.variables)))
             let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: Paths.absolute(keyPath)))])

@@ -69,7 +69,7 @@ struct ImportDotEnv: ParsableCommand {
             throw DotEnvError(file: paths.count == 1 ? paths[0] : batch!, line: nil, message: "no client credentials found (CLIENT_ID and CLIENT_SECRET, maybe prefixed); nothing was imported.")
         }
         if !noVerify {
-            let deadline = options.deadline
+            let deadline = try options.deadline
             let rejections = try blocking { await plan.verify(deadline: deadline) }
             if let first = rejections.first {
                 for rejection in rejections { Terminal.error(Self.describe(rejection)) }

@@ -76,7 +76,7 @@ extension JSON {
 /// `--since`: an ISO-8601 time in UTC or with an offset, a date (midnight UTC), or an age.
 enum TimeArgument {
     static func parse(_ text: String, now: Date) throws -> Date {
-        if let age = age(text) { return now.addingTimeInterval(-age) }
+        if let age = age(text) { return now.addingTimeInterval(-(try Durations.check(age, option: "--since", range: 0...Durations.longest))) }
         if let date = iso8601(text) { return date }
         throw UsageError("'\(text.prefix(40))' is not a time: give an ISO-8601 time (2026-11-30T10:00:00Z, 2026-11-30T11:00:00+01:00, 2026-11-30) or an age (90s, 15m, 2h, 7d).")
     }

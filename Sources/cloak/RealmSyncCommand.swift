@@ -25,7 +25,7 @@ extension RealmCommand {
         func run() throws {
             let name = try Name(name, of: "realm name")
             var configuration = TokenBroker.Configuration()
-            configuration.deadline = options.deadline
+            configuration.deadline = try options.deadline
             let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
             let sync = RealmSync(broker: broker)
             let match = match

@@ -79,7 +79,7 @@ struct RotateCommand: ParsableCommand {
         }
 
         var configuration = TokenBroker.Configuration()
-        configuration.deadline = options.deadline
+        configuration.deadline = try options.deadline
         let broker = try TokenBroker(vault.unlock(with: options.credentials(for: vault)), configuration: configuration)
         var rotatorOptions = SecretRotator.Options()
         rotatorOptions.serverGenerated = serverGenerated

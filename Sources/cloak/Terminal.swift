@@ -11,9 +11,26 @@ enum Terminal {
     /// stdin and stderr are both terminals: a person is there to answer a prompt.
     static var isInteractive: Bool { isatty(0) == 1 && isatty(2) == 1 }
 
-    static func error(_ message: String) { write(2, "cloak: " + message + "\n") }
+    /// Messages often quote what the user (or a file, or a server) gave; control characters in
+    /// it are shown escaped, never sent to the terminal, where ESC sequences could rewrite the screen.
+    static func error(_ message: String) { write(2, "cloak: " + printable(message, keepingLines: true) + "\n") }
 
-    static func note(_ message: String) { write(2, message + "\n") }
+    static func note(_ message: String) { write(2, printable(message, keepingLines: true) + "\n") }
+
+    /// `text` with every control character (C0, DEL, C1) written as `\u{1B}`; with
+    /// `keepingLines`, newlines and tabs stay as they are (a message's own layout).
+    static func printable(_ text: some StringProtocol, keepingLines: Bool = false) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if value < 0x20 || (0x7F...0x9F).contains(value), !(keepingLines && (scalar == "\n" || scalar == "\t")) {
+                result += "\\u{" + String(value, radix: 16, uppercase: true) + "}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
 
     static func write(_ fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)

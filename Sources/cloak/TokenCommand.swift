@@ -36,6 +36,11 @@ struct TokenCommand: ParsableCommand {
     @Flag(help: "Ignore the cache and ask the identity provider.") var refresh = false
     @Option(name: .customLong("env-var"), help: "The variable name for --format env.") var envVar = "ACCESS_TOKEN"
 
+    func validate() throws {
+        // --format env prints shell assignments: a name like X';touch /tmp/x;' would be shell code.
+        try Environment.checkVariableName(envVar)
+    }
+
     func run() throws {
         print(try Self.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: refresh))
     }
@@ -50,10 +55,10 @@ struct TokenCommand: ParsableCommand {
     /// A broker over the unlocked vault, for one command.
     static func broker(_ options: VaultOptions, ref: String, minTTL: Double) throws -> TokenBroker {
         _ = try ClientRef(ref)
-        guard minTTL >= 0 else { throw UsageError("--min-ttl must be 0 or more seconds.") }
+        _ = try Durations.check(minTTL, option: "--min-ttl", range: 0...Durations.longest)
         var configuration = TokenBroker.Configuration()
         configuration.minimumTTL = minTTL
-        configuration.deadline = options.deadline
+        configuration.deadline = try options.deadline
         return try TokenBroker(options.unlockVault(), configuration: configuration)
     }
 

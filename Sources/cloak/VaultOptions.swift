@@ -38,18 +38,21 @@ struct VaultOptions: ParsableArguments {
         (keyFile ?? environment["CLOAK_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }).map(Paths.absolute)
     }
 
-    /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed) overrides how long to wait for another writer.
+    /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed, at most an hour) overrides how long to
+    /// wait for another writer.
     var busyTimeout: Duration {
-        guard let text = environment["CLOAK_BUSY_TIMEOUT"], let seconds = Double(text), seconds >= 0 else {
-            return Vault.defaultBusyTimeout
+        get throws {
+            let fallback = Double(Vault.defaultBusyTimeout.components.seconds)
+            return .milliseconds(Int64(try Durations.environment("CLOAK_BUSY_TIMEOUT", range: 0...3600, fallback: fallback) * 1000))
         }
-        return .milliseconds(Int64(seconds * 1000))
     }
 
-    /// `CLOAK_DEADLINE` (seconds): how long fetching one token may take, retries included.
+    /// `CLOAK_DEADLINE` (seconds, from a millisecond to an hour): how long fetching one token, or
+    /// any one exchange with an identity provider, may take, retries included.
     var deadline: Duration {
-        guard let text = environment["CLOAK_DEADLINE"], let seconds = Double(text), seconds > 0 else { return .seconds(10) }
-        return .milliseconds(Int64(seconds * 1000))
+        get throws {
+            .milliseconds(Int64(try Durations.environment("CLOAK_DEADLINE", range: 0.001...3600, fallback: 10) * 1000))
+        }
     }
 
     func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: busyTimeout) }
@@ -95,6 +98,16 @@ enum KDFCost: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum Environment {
+    /// `--env-var`: a name a shell and `execve` both take as a variable, `[A-Za-z_][A-Za-z0-9_]*`.
+    /// `cloak token --format env` prints it into shell code, so nothing else may pass.
+    static func checkVariableName(_ name: String) throws {
+        let valid = !name.isEmpty && name.utf8.enumerated().allSatisfy { index, byte in
+            byte == UInt8(ascii: "_") || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
+                || (index > 0 && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+        }
+        guard valid else { throw ValidationError("--env-var must be a variable name ([A-Za-z_][A-Za-z0-9_]*).") }
+    }
+
     static let variables: [String: String] = {
         var result: [String: String] = [:]
         var pointer = environ

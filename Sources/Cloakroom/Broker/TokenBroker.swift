@@ -83,7 +83,7 @@ public final class TokenBroker: Sendable {
         let memoryKey = MemoryKey(client: client, scopes: scopes, audience: audience)
         let minimumTTL = minimumTTL ?? configuration.minimumTTL
         if let token = memory.withLock({ $0[memoryKey] }), isFresh(token, minimumTTL: minimumTTL) { return Grant(token: token, source: .memory) }
-        let key = Key(client: try ClientRef(client), shape: TokenRequestShape(scopes: scopes, audience: audience))
+        let key = Key(client: try ClientRef(client), shape: try TokenRequestShape(scopes: scopes, audience: audience).validated())
         let now = configuration.clock()
         guard let token = try vault.withLock({ try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }),
               isFresh(token, minimumTTL: minimumTTL) else { return nil }
@@ -97,7 +97,7 @@ public final class TokenBroker: Sendable {
                                    configuration: Configuration = Configuration()) throws -> Grant? {
         let ref = try ClientRef(client)
         let now = configuration.clock()
-        guard let token = try vault.cachedToken(for: ref, TokenRequestShape(scopes: scopes, audience: audience), minimumTTL: 0, now: now),
+        guard let token = try vault.cachedToken(for: ref, TokenRequestShape(scopes: scopes, audience: audience).validated(), minimumTTL: 0, now: now),
               isFresh(token, minimumTTL: configuration.minimumTTL, configuration: configuration) else { return nil }
         return Grant(token: token, source: .cache)
     }
@@ -113,7 +113,7 @@ public final class TokenBroker: Sendable {
         if !refresh, let token = memory.withLock({ $0[memoryKey] }), isFresh(token, minimumTTL: minimumTTL) {
             return Grant(token: token, source: .memory)
         }
-        let key = Key(client: try ClientRef(client), shape: TokenRequestShape(scopes: scopes, audience: audience))
+        let key = Key(client: try ClientRef(client), shape: try TokenRequestShape(scopes: scopes, audience: audience).validated())
         let task = inFlight.withLock { tasks in
             if let running = tasks[key] { return running }
             let task = Task { try await self.fetch(key, minimumTTL: minimumTTL, refresh: refresh) }

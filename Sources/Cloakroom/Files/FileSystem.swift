@@ -14,6 +14,9 @@ enum FileSystem {
         var size: Int
         var isRegularFile: Bool
         var isDirectory: Bool
+        var owner: UInt32
+        /// `regular file`, `directory`, `FIFO`, …: what a message calls it.
+        var kind: String
     }
 
     /// `nil` when nothing is at `path`.
@@ -65,16 +68,37 @@ enum FileSystem {
         return total
     }
 
-    /// The whole of the regular file at `path`, refused unread when larger than `limit` bytes.
-    /// - Throws: `VaultError` `.notFound`, `.invalidInput` (not a regular file, too large), `.io`.
-    static func readWholeFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Opens the regular file at `path` for reading, and says what it is.
+    ///
+    /// `open` blocks on a FIFO until a writer comes (a key file or bundle given as a named pipe
+    /// hung cloak forever), so the file is opened non-blocking, checked with `fstat` on the
+    /// descriptor (no race with a rename), refused unless it is a regular file, and only then
+    /// switched back to blocking reads. The caller closes the descriptor.
+    /// - Throws: `VaultError` `.notFound`, `.permissions` (not a regular file, unreadable), `.io`.
+    static func openRegularFile(_ path: String, what: String) throws -> (fd: Int32, status: Status) {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { throw failure(errno, "cannot read \(what)") }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw failure(errno, "cannot read \(what)") }
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw failure(code, "cannot read \(what)")
+        }
         let status = Status(info)
-        guard status.isRegularFile else { throw VaultError(.invalidInput, "\(what) is not a regular file.") }
+        guard status.isRegularFile else {
+            close(fd)
+            throw VaultError(.permissions, "\(what) is a \(status.kind), not a regular file; give the path of a file.")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return (fd, status)
+    }
+
+    /// The whole of the regular file at `path`, refused unread when larger than `limit` bytes.
+    /// - Throws: `VaultError` `.notFound`, `.permissions` (not a regular file), `.invalidInput`
+    ///   (too large), `.io`.
+    static func readWholeFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+        let (fd, status) = try openRegularFile(path, what: what)
+        defer { close(fd) }
         guard status.size <= limit else {
             throw VaultError(.invalidInput, "\(what) is \(status.size >> 20) MiB, more than the \(limit >> 20) MiB accepted.")
         }
@@ -143,14 +167,17 @@ enum FileSystem {
 
     static func remove(_ path: String) { unlink(path) }
 
-    static func openReadOnly(_ path: String) -> Int32 { open(path, O_RDONLY | O_CLOEXEC) }
-
     static func closeFile(_ fd: Int32) { close(fd) }
 
-    static var lastErrno: Int32 { errno }
+    /// Whether this process may write `path` (what `access` says: root passes, except on a
+    /// read-only file system, where `access` says EROFS even to root).
+    static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
 
-    /// Whether this process may write into `directory` (what `access` says, so root passes).
-    static func isWritable(_ directory: String) -> Bool { access(directory, W_OK) == 0 }
+    /// Whether `path` lies on a file system mounted read-only.
+    static func isReadOnlyFileSystem(_ path: String) -> Bool {
+        var info = statvfs()
+        return statvfs(path, &info) == 0 && (info.f_flag & UInt(ST_RDONLY)) != 0
+    }
 
     /// Maps an errno to the error code a user acts on.
     static func failure(_ code: Int32, _ what: String) -> VaultError {
@@ -163,6 +190,8 @@ enum FileSystem {
             return VaultError(.alreadyExists, "\(what): it exists already.")
         case ENOENT, ENOTDIR:
             return VaultError(.notFound, "\(what): \(errorMessage(code)).")
+        case ELOOP:
+            return VaultError(.io, "\(what): a symbolic link on the way loops (\(errorMessage(code))). Fix the link.")
         default:
             return VaultError(.io, "\(what): \(errorMessage(code)).")
         }
@@ -175,7 +204,20 @@ extension FileSystem.Status {
         size = Int(info.st_size)
         isRegularFile = (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFREG)
         isDirectory = (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFDIR)
+        owner = UInt32(info.st_uid)
+        switch UInt32(info.st_mode) & UInt32(S_IFMT) {
+        case UInt32(S_IFREG): kind = "regular file"
+        case UInt32(S_IFDIR): kind = "directory"
+        case UInt32(S_IFIFO): kind = "FIFO (named pipe)"
+        case UInt32(S_IFSOCK): kind = "socket"
+        case UInt32(S_IFCHR), UInt32(S_IFBLK): kind = "device"
+        default: kind = "special file"
+        }
     }
+
+    /// Owned by this process's user, or by root: what ssh accepts for a private key. A file
+    /// someone else owns could be swapped or read by them whatever its mode says.
+    var isOwnedByUserOrRoot: Bool { owner == geteuid() || owner == 0 }
 
     /// Readable, writable or executable by group or others.
     var isSharedWithOthers: Bool { mode & 0o077 != 0 }

@@ -7,9 +7,14 @@ internal import Foundation
 /// Validation of the URLs a realm stores. Client secrets are sent to these, so a URL that is
 /// not plainly an https endpoint of a named host is refused when it is stored, not when used.
 enum EndpointURL {
-    /// Returns `text` if it is an absolute http(s) URL with a host, no user info and no fragment.
-    /// Plain http is accepted for loopback hosts, or anywhere when `allowHTTP`.
+    /// Returns `text` if it is an absolute http(s) URL with a host, no user info and no fragment,
+    /// and nothing but printable ASCII (no spaces, no CR/LF: a URL is written into a request
+    /// line). Plain http is accepted for loopback hosts, or anywhere when `allowHTTP`.
     static func validate(_ text: String, as what: String, allowHTTP: Bool) throws -> String {
+        // Checked before anything quotes the text: a message must not carry control characters.
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw VaultError(.invalidInput, "\(what) contains a space, a control character or a non-ASCII character; a URL has none (percent-encode them, e.g. %20).")
+        }
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
               let host = url.host, !host.isEmpty
         else {
@@ -20,6 +25,13 @@ enum EndpointURL {
         }
         guard url.fragment == nil else {
             throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' has a #fragment; remove it.")
+        }
+        if let port = url.port, !(1...65535).contains(port) {
+            throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' names port \(port); a port is from 1 to 65535.")
+        }
+        if url.port == nil, let authority = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first,
+           authority.last == ":" {
+            throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' has a ':' but no port after it.")
         }
         switch scheme {
         case "https":
@@ -33,9 +45,18 @@ enum EndpointURL {
         }
     }
 
+    /// Whether `host` is this machine for certain: an IPv4 address in 127.0.0.0/8 (four decimal
+    /// parts), `::1` (bracketed or not), or exactly `localhost`. A prefix test is not enough:
+    /// `127.evil.example.com` is a name anyone can register and point anywhere.
     static func isLoopback(_ host: String) -> Bool {
-        let host = host.lowercased().filter { $0 != "[" && $0 != "]" }
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        let host = host.lowercased()
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in
+            (1...3).contains(part.count) && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+                && Int(part).map { $0 <= 255 } == true
+        }
     }
 
     /// Keycloak's admin API base for a realm URL (`…/realms/NAME` or its token endpoint):

@@ -100,18 +100,12 @@ public struct DotEnv: Sendable {
     /// - Throws: `VaultError` (`.notFound`, `.permissions`, `.io`) when it cannot be read;
     ///   `DotEnvError` when it is too large or does not parse.
     public static func load(from path: String) throws -> DotEnv {
-        guard let status = FileSystem.status(of: path) else {
-            throw VaultError(.notFound, "there is no file \(path).")
-        }
-        guard status.isRegularFile else {
-            throw VaultError(.invalidInput, "\(path) is not a regular file.")
-        }
+        // The error says why it cannot be read: missing, unreadable (EACCES), a symlink loop, a FIFO.
+        let (fd, status) = try FileSystem.openRegularFile(path, what: path)
+        defer { FileSystem.closeFile(fd) }
         guard status.size <= maximumSize else {
             throw DotEnvError(file: path, line: nil, message: "the file is larger than \(maximumSize / 1024) KiB; is it a .env file?")
         }
-        let fd = FileSystem.openReadOnly(path)
-        guard fd >= 0 else { throw FileSystem.failure(FileSystem.lastErrno, "cannot read \(path)") }
-        defer { FileSystem.closeFile(fd) }
         var length = 0
         let buffer = try SecureBytes(count: maximumSize + 1) { length = try FileSystem.readUpTo(fd, into: $0, what: path) }
         guard length <= maximumSize else {

@@ -99,7 +99,7 @@ public struct SealedBundle: Sendable {
         case 1:
             let ops = try number(), mem = try number()
             let cost = Argon2Parameters(opsLimit: ops, memLimit: Int(clamping: mem))
-            guard mem <= UInt64(Int.max), cost.isWithinLimits else {
+            guard mem <= UInt64(Int.max), cost.isWithinBundleLimits else {
                 throw VaultError(.corrupted, "the bundle \(source) asks for implausible Argon2id settings (\(ops) passes, \(mem >> 20) MiB); it was altered. Nothing was imported.")
             }
             lock = .passphrase(cost)
@@ -155,6 +155,9 @@ public struct SealedBundle: Sendable {
         let key: BundleKey
         switch credential {
         case .passphrase(let passphrase):
+            guard cost.isWithinBundleLimits else {
+                throw VaultError(.invalidInput, "a bundle's Argon2id cost is at most libsodium's SENSITIVE (4 passes, 1 GiB): no cloak would open a costlier one.")
+            }
             guard passphrase.count >= Passphrase.minimumLength else {
                 throw VaultError(.invalidInput, "the bundle's passphrase is shorter than \(Passphrase.minimumLength) characters; choose a longer one (a bundle can be guessed at offline).")
             }

@@ -18,14 +18,29 @@ final class Database {
     let path: String
     private let busyTimeout: Duration
 
-    enum Mode { case readWrite, create }
+    enum Mode {
+        case readWrite, create
+        /// Reads only, with SQLite's locks: for a vault in a directory this process cannot write.
+        case readOnly
+        /// Reads only, without locks or a `-shm` file (`immutable=1`): for a read-only file
+        /// system, where nobody can be writing and WAL's shared memory cannot be created.
+        case immutable
+    }
 
     /// - Parameter busyTimeout: how long a writer waits for another process's write lock.
     init(path: String, mode: Mode, busyTimeout: Duration) throws {
         var handle: OpaquePointer?
-        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
-        if mode == .create { flags |= SQLITE_OPEN_CREATE }
-        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        var name = path
+        switch mode {
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE
+        case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .immutable:
+            flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+            name = "file:" + Self.uriEscaped(path) + "?immutable=1"
+        }
+        let status = sqlite3_open_v2(name, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(handle)
@@ -41,6 +56,23 @@ final class Database {
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// Whether this connection can only read (`readOnly` or `immutable`).
+    var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
+    /// A path as the path part of an SQLite `file:` URI: `%`, `?` and `#` (and anything outside
+    /// printable ASCII) percent-encoded.
+    private static func uriEscaped(_ path: String) -> String {
+        var result = ""
+        for byte in path.utf8 {
+            if byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "%") && byte != UInt8(ascii: "?") && byte != UInt8(ascii: "#") {
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                result += "%" + String(byte >> 4, radix: 16) + String(byte & 0xF, radix: 16)
+            }
+        }
+        return result
     }
 
     /// Runs one or more statements that take no parameters (schema, pragmas).
@@ -192,13 +224,13 @@ final class Database {
         case SQLITE_NOTADB:
             return VaultError(.notAVault, "\(path) is not a Cloakroom vault (not an SQLite database, or damaged beyond reading).", underlying: underlying)
         case SQLITE_FULL:
-            return VaultError(.io, "the disk holding \(path) is full; free some space and try again. Nothing was changed.", underlying: underlying)
+            return VaultError(.io, "the disk holding \(path) is full; free some space and try again (the vault keeps what it held before this write).", underlying: underlying)
         case SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH:
-            return VaultError(.permissions, "cannot write the vault \(path): \(message). Check the file's and its directory's permissions.", underlying: underlying)
+            return VaultError(.permissions, "cannot write the vault \(path): \(message). Commands that only read work on a read-only vault; this one writes, so it needs the file and its directory writable.", underlying: underlying)
         case SQLITE_CANTOPEN:
             return VaultError(.permissions, "cannot open the vault \(path): \(message). Check that its directory exists and is writable.", underlying: underlying)
         case SQLITE_IOERR:
-            return VaultError(.io, "reading or writing \(path) failed (\(message)); check the disk. Nothing was changed.", underlying: underlying)
+            return VaultError(.io, "reading or writing \(path) failed (\(message)); check the disk (the vault keeps what it held before this write).", underlying: underlying)
         default:
             return VaultError(.io, "the vault \(path) could not be used: \(message).", underlying: underlying)
         }

@@ -17,15 +17,7 @@ public struct ClientSettings: Sendable, Equatable {
         guard (1...255).contains(clientID.utf8.count), !clientID.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw VaultError(.invalidInput, "the client_id must be 1 to 255 characters without control characters.")
         }
-        for scope in scopes {
-            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-            guard !scope.isEmpty, scope.unicodeScalars.allSatisfy({ $0.value == 0x21 || (0x23...0x5B).contains($0.value) || (0x5D...0x7E).contains($0.value) }) else {
-                throw VaultError(.invalidInput, "scope '\(scope.prefix(80))' is not a valid OAuth scope token (RFC 6749 §3.3: printable ASCII without spaces, '\"' or '\\').")
-            }
-        }
-        if let audience, audience.isEmpty || audience.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-            throw VaultError(.invalidInput, "the audience must be non-empty and without control characters.")
-        }
+        _ = try TokenRequestShape(scopes: scopes, audience: audience).validated()
         return self
     }
 }

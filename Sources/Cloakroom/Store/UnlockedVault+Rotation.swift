@@ -264,10 +264,14 @@ extension UnlockedVault {
         }
     }
 
+    /// The longest period the vault stores: a century. Longer is a typo, and past a few centuries
+    /// the value no longer converts to the `Int64` seconds (or milliseconds) of its column.
+    public static let longestPeriod: TimeInterval = 36_500 * 86_400
+
     /// Sets how often `cloak rotate --due` rotates `ref` (`nil`: never by schedule).
     public func setRotationInterval(_ interval: TimeInterval?, of ref: ClientRef) throws {
-        if let interval, interval < 60 {
-            throw VaultError(.invalidInput, "a rotation interval must be at least a minute.")
+        if let interval, !(60...Self.longestPeriod).contains(interval) {
+            throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
         }
         try database.writeTransaction {
             _ = try database.execute("UPDATE clients SET rotate_every = ?, updated_at = ? WHERE id = ?",
@@ -277,7 +281,9 @@ extension UnlockedVault {
 
     /// Sets how long realm `name` keeps a replaced secret for rollback before retiring it.
     public func setKeepPrevious(_ period: TimeInterval, realm name: Name) throws {
-        guard period >= 0 else { throw VaultError(.invalidInput, "the keep-previous period cannot be negative.") }
+        guard (0...Self.longestPeriod).contains(period) else {
+            throw VaultError(.invalidInput, "the keep-previous period must be from 0 seconds to a century.")
+        }
         try database.writeTransaction {
             _ = try database.execute("UPDATE realms SET keep_previous = ?, updated_at = ? WHERE id = ?",
                                      .integer(Int64(period)), .integer(vault.now), .integer(try vault.realm(named: name).rowID))

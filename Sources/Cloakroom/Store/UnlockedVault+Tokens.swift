@@ -15,6 +15,24 @@ public struct TokenRequestShape: Hashable, Sendable {
         self.audience = audience
     }
 
+    /// This shape, if every scope is an OAuth scope token and the audience has no control
+    /// characters: both go into a request body, and into `cacheKey`, which a newline would make
+    /// ambiguous.
+    /// - Throws: `VaultError.invalidInput` naming what is wrong (never echoing control characters).
+    public func validated() throws -> TokenRequestShape {
+        for scope in scopes {
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+            guard scope.unicodeScalars.allSatisfy({ $0.value == 0x21 || (0x23...0x5B).contains($0.value) || (0x5D...0x7E).contains($0.value) }) else {
+                let shown = scope.unicodeScalars.contains { $0.value < 0x20 || $0.value >= 0x7F } ? "" : " '\(scope.prefix(80))'"
+                throw VaultError(.invalidInput, "scope\(shown) is not a valid OAuth scope token (RFC 6749 §3.3: printable ASCII without spaces, '\"' or '\\').")
+            }
+        }
+        if let audience, audience.isEmpty || audience.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            throw VaultError(.invalidInput, "the audience must be non-empty and without control characters (a newline, a tab, ESC).")
+        }
+        return self
+    }
+
     /// The cache key: stable text, unambiguous because neither part can hold a newline.
     var cacheKey: String { "scope=\(scopes.joined(separator: " "))\naudience=\(audience ?? "")" }
 }
@@ -65,6 +83,9 @@ extension UnlockedVault {
             JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
             WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
             """
+        guard (0...Self.longestPeriod).contains(minimumTTL) else {
+            throw VaultError(.invalidInput, "a token's minimum time to live must be from 0 seconds to a century.")
+        }
         let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL) * 1000).rounded(.down))
         let found = try database.row(sql, .text(client.realm.rawValue), .text(client.name.rawValue), .text(shape.cacheKey), .integer(cutoff)) { row in
             (TokenSlot(clientRowID: row.integer(0), cacheKey: shape.cacheKey, secretVersion: Int(row.integer(1)), endpoint: row.text(2),

@@ -19,22 +19,18 @@ public struct KeyFile: Sendable {
     let key: SealingKey
 
     /// Reads the key file at `path`.
-    /// - Throws: `VaultError` `.notFound`, `.permissions` (shared with others), `.invalidInput`
-    ///   (not 32 bytes), `.io`.
+    /// - Throws: `VaultError` `.notFound`, `.permissions` (shared with others, owned by another
+    ///   user, not a regular file), `.invalidInput` (not 32 bytes), `.io`.
     public static func load(from path: String) throws -> KeyFile {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT {
-                throw VaultError(.notFound, "key file \(path) does not exist. Check --key-file / CLOAK_KEY_FILE.")
-            }
-            throw FileSystem.failure(errno, "cannot read key file \(path)")
+        let (fd, status): (Int32, FileSystem.Status)
+        do {
+            (fd, status) = try FileSystem.openRegularFile(path, what: "key file \(path)")
+        } catch let error as VaultError where error.code == .notFound {
+            throw VaultError(.notFound, "key file \(path) does not exist. Check --key-file / CLOAK_KEY_FILE.")
         }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileSystem.failure(errno, "cannot read key file \(path)") }
-        let status = FileSystem.Status(info)
-        guard status.isRegularFile else {
-            throw VaultError(.invalidInput, "key file \(path) is not a regular file.")
+        guard status.isOwnedByUserOrRoot else {
+            throw VaultError(.permissions, "key file \(path) belongs to another user (uid \(status.owner)); a key file must be your own, as ssh requires of private keys. Copy it and chmod 600 the copy.")
         }
         guard !status.isSharedWithOthers else {
             throw VaultError(.permissions, "key file \(path) is accessible by group or others (mode \(status.modeString)); run: chmod 600 \(path)")

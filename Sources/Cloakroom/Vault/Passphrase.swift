@@ -48,6 +48,13 @@ public struct Argon2Parameters: Sendable, Hashable, Codable {
             && memLimit >= Int(crypto_pwhash_memlimit_min()) && memLimit <= 4 << 30
     }
 
+    /// What a bundle's header may ask for: no more than `--kdf sensitive` writes. A bundle comes
+    /// from elsewhere, and a header demanding 64 passes over 4 GiB would tie up the machine for
+    /// minutes before the passphrase could even be found wrong.
+    var isWithinBundleLimits: Bool {
+        isWithinLimits && opsLimit <= Self.sensitive.opsLimit && memLimit <= Self.sensitive.memLimit
+    }
+
     static let saltCount = Int(crypto_pwhash_saltbytes())
 
     /// The key-encryption key for `passphrase`, or `nil` when the machine cannot spare the memory.

@@ -26,12 +26,10 @@ package final class SecureBytes: @unchecked Sendable {
         self.pointer = pointer
         self.count = count
         self.owner = nil
-        do {
-            try fill(UnsafeMutableRawBufferPointer(start: pointer, count: count))
-        } catch {
-            sodium_free(pointer)
-            throw error
-        }
+        // Every stored property is set, so if `fill` throws, Swift releases the half-made object
+        // and `deinit` frees (and zeroes) the memory. Freeing it here as well was a double free:
+        // `cloak client add --secret-stdin < /` died of SIGSEGV.
+        try fill(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
 
     /// `count` bytes from the operating system's CSPRNG.

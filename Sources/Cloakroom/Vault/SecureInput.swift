@@ -19,16 +19,17 @@ package enum SecureInput {
                 while length < out.count {
                     let n = read(fd, out.baseAddress! + length, 1)
                     if n < 0 && errno == EINTR { continue }
-                    if n < 0 { throw VaultError(.io, "cannot read \(what): \(FileSystem.errorMessage())") }
+                    if n < 0 { throw SecureInput.readError(fd, what: what) }
                     if n == 0 { break }
                     length += 1
                     if out[length - 1] == UInt8(ascii: "\n") { break }
                 }
             } else {
-                length = try FileSystem.readUpTo(fd, into: out, what: what)
+                do { length = try FileSystem.readUpTo(fd, into: out, what: what) } catch { throw SecureInput.readError(fd, what: what, otherwise: error) }
             }
         }
         guard length <= limit else {
+            // (The buffer is released, zeroed, by SecureBytes' deinit on this path too.)
             throw VaultError(.invalidInput, "\(what) is longer than \(limit) bytes; nothing was stored.")
         }
         return buffer.withUnsafeBytes { bytes in
@@ -40,6 +41,22 @@ package enum SecureInput {
             return SecureBytes(count: end) { out in
                 if end > 0 { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<end])) }
             }
+        }
+    }
+}
+
+extension SecureInput {
+    /// A descriptor that is not open, or a directory given as input, is a mistake in how cloak
+    /// was called (exit 2), not a failing disk; anything else is an I/O error.
+    static func readError(_ fd: Int32, what: String, otherwise: (any Error)? = nil) -> any Error {
+        let code = errno
+        switch code {
+        case EBADF:
+            return VaultError(.invalidInput, "cannot read \(what): file descriptor \(fd) is not open. Open it in the shell that runs cloak, e.g. `3< FILE` for fd 3.")
+        case EISDIR:
+            return VaultError(.invalidInput, "cannot read \(what): \(fd == 0 ? "standard input" : "file descriptor \(fd)") is a directory, not a file or pipe.")
+        default:
+            return otherwise ?? VaultError(.io, "cannot read \(what): \(FileSystem.errorMessage())")
         }
     }
 }

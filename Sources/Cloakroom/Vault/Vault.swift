@@ -55,11 +55,17 @@ public final class Vault {
         guard status.isRegularFile, try hasSQLiteHeader(path) else {
             throw VaultError(.notAVault, "\(path) is not a Cloakroom vault. Check --vault (CLOAK_VAULT).")
         }
-        let database = try Database(path: path, mode: .readWrite, busyTimeout: busyTimeout)
+        let database = try connect(path, busyTimeout: busyTimeout)
         try configure(database)
         let applicationID = try database.row("PRAGMA application_id") { $0.integer(0) }
         guard applicationID == Migrator.applicationID else {
             throw VaultError(.notAVault, "\(path) is an SQLite database, but not a Cloakroom vault. Check --vault (CLOAK_VAULT); the file was not changed.")
+        }
+        if database.isReadOnly {
+            let version = try Migrator.currentVersion(database)
+            guard version >= Migrator.latestVersion else {
+                throw VaultError(.permissions, "the vault \(path) is read-only here, and this cloak must first upgrade its schema (version \(version) to \(Migrator.latestVersion)). Run any cloak command once where the vault is writable.")
+            }
         }
         try Migrator.migrate(database, now: clock().unixSeconds)
         guard let vaultID = try database.row("SELECT vault_id FROM vault", read: { $0.blob(0) }), vaultID.count == 16 else {
@@ -109,6 +115,29 @@ public final class Vault {
         }
     }
 
+    /// A connection that can write when this process can write the file and its directory (SQLite
+    /// creates `-wal`, `-shm` and journal files beside it); otherwise one that reads, so that
+    /// listing clients and serving cached tokens work from a read-only mount or directory.
+    private static func connect(_ path: String, busyTimeout: Duration) throws -> Database {
+        let directory = FileSystem.parent(of: path)
+        if FileSystem.isWritable(path) && FileSystem.isWritable(directory) {
+            return try Database(path: path, mode: .readWrite, busyTimeout: busyTimeout)
+        }
+        if FileSystem.isReadOnlyFileSystem(directory) {
+            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout)
+        }
+        // A writable file system, but not by us: another user may be writing, so keep SQLite's
+        // locks. That needs the WAL's `-shm` file, which only a writer can create; without it
+        // the first read fails, and nobody is writing right then, so read it as immutable.
+        let database = try Database(path: path, mode: .readOnly, busyTimeout: busyTimeout)
+        do {
+            _ = try database.row("SELECT count(*) FROM sqlite_master") { $0.integer(0) }
+            return database
+        } catch let error as VaultError where error.code == .permissions {
+            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout)
+        }
+    }
+
     private static func configure(_ database: Database) throws {
         // secure_delete: removed rows (a deleted client's sealed secret) are overwritten, not left
         // in free pages. synchronous=FULL: a committed rotation step survives a power cut.
@@ -117,8 +146,7 @@ public final class Vault {
 
     /// Whether the file at `path` starts like an SQLite database (a vault, most likely).
     static func hasSQLiteHeader(_ path: String) throws -> Bool {
-        let fd = FileSystem.openReadOnly(path)
-        guard fd >= 0 else { throw FileSystem.failure(FileSystem.lastErrno, "cannot read \(path)") }
+        let (fd, _) = try FileSystem.openRegularFile(path, what: path)
         defer { FileSystem.closeFile(fd) }
         var header = [UInt8](repeating: 0, count: 16)
         let count = try header.withUnsafeMutableBytes { try FileSystem.readUpTo(fd, into: $0, what: path) }
