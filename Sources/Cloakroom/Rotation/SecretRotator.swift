@@ -166,11 +166,34 @@ public final class SecretRotator: Sendable {
         let (journal, prepared) = try await prepares.prepare(ref, mode: mode, secret: secret, in: broker.vault)
         RotationFault.reach(.prepared)
 
+        // From the push on, the IdP may hold the new secret: whatever fails after it (a full disk
+        // while journaling, a vault error while promoting, the IdP going away) leaves both
+        // secrets kept and the journal open, so it is exit 17 and `--resume`, never "nothing
+        // was changed" — that once sent a user to retry while Keycloak held a secret the vault
+        // had not recorded as pushed.
+        do {
+            return try await push(ref, mode: mode, journal: journal, prepared: prepared, admin: admin, uuid: uuid,
+                                  representation: representation, current: current, restoring: restoredVersion)
+        } catch let error as RotationError {
+            throw error
+        } catch let error as TokenError {
+            throw RotationError(.unresolved, ref, "the rotation of \(ref) could not be finished after its new secret was pushed (\(error)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+        } catch {
+            throw RotationError(.unresolved, ref, "the rotation of \(ref) could not be finished after its new secret was pushed: \(error) Both secrets are kept; run `cloak rotate --resume \(ref)` once that is fixed.")
+        }
+    }
+
+    /// Steps 2 to 4, once step 1 is committed. Any error it throws other than a `RotationError`
+    /// means the IdP may hold the new secret.
+    private func push(_ ref: ClientRef, mode: RotationJournal.Mode, journal: RotationJournal, prepared: PendingSecret?,
+                      admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret,
+                      restoring restoredVersion: Int?) async throws -> Outcome {
         // 2. push
         let pending: PendingSecret
         do {
             if let prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
+                RotationFault.reach(.sent)
                 try broker.vault.withLock { _ = try $0.advance(journal, to: .pushed) }
                 pending = prepared
             } else {
@@ -388,12 +411,13 @@ public final class SecretRotator: Sendable {
 }
 
 /// Where a test can stop a rotation dead: `CLOAK_TEST_CRASH_AFTER=prepared|pushed` makes the
-/// process SIGKILL itself right after that step committed; `generated`: after Keycloak answered a
+/// process SIGKILL itself right after that step committed; `sent`: after Keycloak answered the
+/// PUT of a chosen secret, before the journal records it; `generated`: after Keycloak answered a
 /// server-generated secret, before it was stored; `verified`: after the IdP accepted the new
 /// secret, before promote committed. For the crash-safety tests only;
 /// an unset variable costs one `getenv` per step.
 enum RotationFault: String {
-    case prepared, generated, pushed, verified
+    case prepared, sent, generated, pushed, verified
 
     static func reach(_ step: RotationFault) {
         guard let value = getenv("CLOAK_TEST_CRASH_AFTER"), String(cString: value) == step.rawValue else { return }

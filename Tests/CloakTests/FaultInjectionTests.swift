@@ -1,0 +1,98 @@
+import Foundation
+import CloakroomTestSupport
+import Testing
+
+/// Faults of the machine rather than of the input: a full disk at the worst moment. The vault
+/// lives on a small tmpfs of the test's own (root only), which the test fills itself.
+@Suite(.serialized, .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+struct FaultInjectionTests {
+    /// Item 7 of issue 9: the disk fills while Keycloak applies the new secret, so the journal
+    /// cannot record the push. That is exit 17 (both secrets kept, `--resume`), never "nothing
+    /// was changed"; once there is space, `--resume` finishes the rotation and nothing is lost.
+    @Test func diskFullAfterThePushIsAnUnfinishedRotation() async throws {
+        let idp = try IdP(configuration: RotationTests.configuration)
+        let sandbox = Sandbox()
+        let volume = sandbox.directory.file("vault")
+        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: false)
+        try #require(Mount.tmpfs(volume, megabytes: 4), "mount -t tmpfs failed")
+        defer { Mount.unmount(volume) }
+        try RotationTests.populate(sandbox, idp)
+
+        // The PUT is answered slowly; meanwhile the test fills the disk under the vault.
+        try await idp.fault(#"{"fault":"latency","delay_ms":2500,"route":"admin.client","method":"PUT"}"#)
+        let rotation = try sandbox.start(["rotate", "r1/orders"])
+        try await waitFor("the rotation to be prepared") {
+            try RawVault.execute(sandbox.vault, "SELECT count(*) FROM rotations WHERE state = 'prepared'") == ["1"]
+        }
+        // Empty the WAL first (a checkpoint that truncates it), so the journal's next write
+        // needs new blocks rather than reusing the WAL's old ones.
+        _ = try RawVault.execute(sandbox.vault, "PRAGMA wal_checkpoint(TRUNCATE)")
+        let filler = volume + "/filler"
+        Mount.fill(filler)
+        let outcome = rotation.wait()
+
+        #expect(outcome.status == 17, "\(outcome)")
+        #expect(outcome.stderr.contains("cloak rotate --resume r1/orders") && !outcome.stderr.contains("Nothing was changed"), "\(outcome)")
+        #expect(try await !RotationTests.accepts(idp, "orders-svc", RotationTests.ordersSecret), "the push arrived")
+        RotationTests.expectNoSecrets(outcome)
+
+        try FileManager.default.removeItem(atPath: filler)
+        try await idp.control("DELETE", "faults")
+        #expect(try sandbox.ok("rotate", "--resume").stderr.contains("finished"))
+        #expect(try RotationTests.secretVersion(sandbox, "r1/orders") == 2)
+        #expect(try sandbox.tokenJSON("r1/orders", ["--refresh"]).0.status == 0)
+        try sandbox.ok("doctor")
+    }
+
+    /// Polls `condition` every 20 ms for up to 20 s.
+    private func waitFor(_ what: String, _ condition: () throws -> Bool) async throws {
+        for _ in 0..<1000 {
+            if (try? condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+}
+
+extension Mount {
+    static func tmpfs(_ directory: String, megabytes: Int) -> Bool {
+        run(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", directory])
+    }
+
+    /// Writes zeros to `path` until the file system says it is full.
+    static func fill(_ path: String) {
+        guard let handle = fopen(path, "w") else { return }
+        defer { fclose(handle) }
+        let block = [UInt8](repeating: 0, count: 64 * 1024)
+        while fwrite(block, 1, block.count, handle) == block.count {}
+        while fputc(0, handle) != EOF {}
+        fflush(handle)
+    }
+}
+
+/// A `cloak` process left running while the test does something else.
+final class RunningCloak: @unchecked Sendable {
+    let process = Process()
+    let output = Pipe(), errors = Pipe()
+
+    func wait() -> Outcome {
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    }
+}
+
+extension Sandbox {
+    func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> RunningCloak {
+        let running = RunningCloak()
+        running.process.executableURL = URL(fileURLWithPath: Self.binary)
+        running.process.arguments = arguments
+        running.process.environment = environment.merging(extra) { $1 }
+        running.process.standardInput = FileHandle.nullDevice
+        running.process.standardOutput = running.output
+        running.process.standardError = running.errors
+        try running.process.run()
+        return running
+    }
+}
