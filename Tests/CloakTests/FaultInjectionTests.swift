@@ -84,10 +84,16 @@ final class RunningCloak: @unchecked Sendable {
 }
 
 extension Sandbox {
-    func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> RunningCloak {
+    /// Starts `cloak arguments…` (or, with `viaShell`, that shell command with the binary as `$0`).
+    func start(_ arguments: [String], environment extra: [String: String] = [:], viaShell: String? = nil) throws -> RunningCloak {
         let running = RunningCloak()
-        running.process.executableURL = URL(fileURLWithPath: Self.binary)
-        running.process.arguments = arguments
+        if let viaShell {
+            running.process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            running.process.arguments = ["-c", viaShell, Self.binary]
+        } else {
+            running.process.executableURL = URL(fileURLWithPath: Self.binary)
+            running.process.arguments = arguments
+        }
         running.process.environment = environment.merging(extra) { $1 }
         running.process.standardInput = FileHandle.nullDevice
         running.process.standardOutput = running.output
