@@ -44,6 +44,52 @@ struct FaultInjectionTests {
         try sandbox.ok("doctor")
     }
 
+    /// A full disk at the first write of each command that writes: exit 8 with a message that
+    /// says so, the vault byte for byte as it was, and once there is space again the same command
+    /// succeeds and `cloak doctor` is content.
+    @Test(arguments: [
+        ["client", "add", "r1/extra", "--client-id", "extra-svc", "--secret-stdin"],
+        ["client", "update", "r1/orders", "--rotate-every", "30d"],
+        ["rotate", "r1/orders"],
+        ["export", "BUNDLE", "--bundle-key-file", "BUNDLE_KEY"],
+        ["import", "bundle", "OTHER_BUNDLE", "--bundle-key-file", "BUNDLE_KEY"],
+        ["rekey"],
+        ["keyslot", "add", "--new-key-file", "SECOND_KEY"],
+    ])
+    func diskFullAtTheFirstWriteChangesNothing(arguments: [String]) async throws {
+        let idp = try IdP(configuration: RotationTests.configuration)
+        let sandbox = Sandbox()
+        let volume = sandbox.directory.file("vault")
+        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: false)
+        try #require(Mount.tmpfs(volume, megabytes: 4), "mount -t tmpfs failed")
+        defer { Mount.unmount(volume) }
+        try RotationTests.populate(sandbox, idp)
+        // A bundle from another vault to import, made before the disk fills.
+        let other = try Sandbox.populated()
+        try other.ok("export", other.directory.file("other.bundle"), "--bundle-key-file", sandbox.directory.file("bundle.key"))
+        let placeholders = ["BUNDLE": volume + "/out.bundle", "BUNDLE_KEY": sandbox.directory.file("bundle.key"),
+                            "OTHER_BUNDLE": other.directory.file("other.bundle"), "SECOND_KEY": volume + "/second.key"]
+        let arguments = arguments.map { placeholders[$0] ?? $0 }
+
+        _ = try RawVault.execute(sandbox.vault, "PRAGMA wal_checkpoint(TRUNCATE)")
+        let before = try sandbox.contents
+        let filler = volume + "/filler"
+        Mount.fill(filler)
+        let outcome = try sandbox.run(arguments, stdin: "fake-extra-secret-0000")
+        #expect(outcome.status == 8, "\(outcome)")
+        #expect(outcome.stderr.contains("full") || outcome.stderr.contains("No space left"), "\(outcome)")
+        #expect(outcome.stdout.isEmpty)
+        RotationTests.expectNoSecrets(outcome)
+        #expect(!outcome.stderr.contains("fake-extra"))
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(try sandbox.contents == before, "the vault changed")
+        #expect(!FileManager.default.fileExists(atPath: placeholders["BUNDLE"]!), "a partial bundle was left")
+
+        let again = try sandbox.run(arguments, stdin: "fake-extra-secret-0000")
+        #expect(again.status == 0, "\(again)")
+        try sandbox.ok("doctor")
+    }
+
     /// Polls `condition` every 20 ms for up to 20 s.
     private func waitFor(_ what: String, _ condition: () throws -> Bool) async throws {
         for _ in 0..<1000 {

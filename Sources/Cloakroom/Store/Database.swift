@@ -1,5 +1,13 @@
 internal import CSQLite
 
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// A value bound to, or read from, an SQL statement.
 enum SQLValue: Sendable, Equatable {
     case null
@@ -83,7 +91,7 @@ final class Database {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(message)
             _ = lastError(status)
-            throw Self.error(status, text, path: path)
+            throw Self.error(status, text, path: path, systemErrno: sqlite3_system_errno(handle))
         }
     }
 
@@ -210,12 +218,19 @@ final class Database {
         if status & 0xff == SQLITE_CORRUPT || status & 0xff == SQLITE_NOTADB {
             cloak_sqlite3_checkpoint_on_close(handle, 0)  // damage found after opening: leave the file as it is
         }
-        return Self.error(status, String(cString: sqlite3_errmsg(handle)), path: path)
+        return Self.error(status, String(cString: sqlite3_errmsg(handle)), path: path, systemErrno: sqlite3_system_errno(handle))
     }
 
     /// SQLite's result codes, grouped by what the user must do about them.
-    static func error(_ status: Int32, _ message: String, path: String) -> VaultError {
+    /// - Parameter systemErrno: the OS error behind an I/O failure. A full disk reaches SQLite
+    ///   as SQLITE_IOERR_WRITE (or _FSYNC) when the WAL grows, not as SQLITE_FULL, so only errno
+    ///   tells the user it is a full disk rather than a failing one.
+    static func error(_ status: Int32, _ message: String, path: String, systemErrno: Int32 = 0) -> VaultError {
         let underlying = SQLiteError(code: status, message: message)
+        let full = status & 0xff == SQLITE_FULL || (status & 0xff == SQLITE_IOERR && (systemErrno == ENOSPC || systemErrno == EDQUOT))
+        if full {
+            return VaultError(.io, "the disk holding \(path) is full; free some space and try again (the vault keeps what it held before this write).", underlying: underlying)
+        }
         switch status & 0xff {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return VaultError(.busy, "the vault \(path) is locked by another process; try again when it has finished.", underlying: underlying)
@@ -223,8 +238,6 @@ final class Database {
             return VaultError(.corrupted, "the vault \(path) is damaged (\(message)). Restore it from a backup; `cloak doctor` shows what is affected.", underlying: underlying)
         case SQLITE_NOTADB:
             return VaultError(.notAVault, "\(path) is not a Cloakroom vault (not an SQLite database, or damaged beyond reading).", underlying: underlying)
-        case SQLITE_FULL:
-            return VaultError(.io, "the disk holding \(path) is full; free some space and try again (the vault keeps what it held before this write).", underlying: underlying)
         case SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH:
             return VaultError(.permissions, "cannot write the vault \(path): \(message). Commands that only read work on a read-only vault; this one writes, so it needs the file and its directory writable.", underlying: underlying)
         case SQLITE_CANTOPEN:
