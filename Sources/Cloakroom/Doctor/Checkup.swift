@@ -5,7 +5,7 @@ public struct Checkup: Sendable {
     }
 
     public struct Finding: Sendable {
-        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `realms`, `discovery`.
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `realms`, `clients`, `discovery`.
         public var check: String
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
@@ -52,6 +52,7 @@ public struct Checkup: Sendable {
             try checkup.examineSecrets(unlocked)
             try checkup.examineAuditLog(unlocked)
             try checkup.examineRealmTrust(unlocked)
+            try checkup.examineClientTags(unlocked)
             try checkup.examineDiscovery(unlocked)
         } catch {
             checkup.record("unlock", .problem, "\(error)")
@@ -147,6 +148,18 @@ public struct Checkup: Sendable {
             } catch {
                 record("realms", .problem, "\(error)", subject: realm.name.rawValue)
             }
+        }
+    }
+
+    /// A client's name, realm, settings, secret-version states and open rotation are authenticated
+    /// by its tag: each client whose row does not verify is a problem, by name.
+    private mutating func examineClientTags(_ vault: UnlockedVault) throws {
+        let problems = try vault.clientTagProblems()
+        for (ref, error) in problems {
+            record("clients", .problem, error.message, subject: ref.description)
+        }
+        if problems.isEmpty {
+            record("clients", .ok, "every client's name, realm, settings and secret versions are as cloak wrote them.")
         }
     }
 
