@@ -52,8 +52,31 @@ import Testing
         #expect { try vault.prepareRotation(of: ClientRef("prod/orders"), mode: .chosen, secret: ClientSecret("fake-next-secret")) } throws: {
             isTampered($0, "prod/orders")
         }
+        // Nor is the swap carried into an export.
+        #expect { try vault.bundle() } throws: { ($0 as? VaultError)?.code == .corrupted }
         try expectRefused(fixture, "prod/orders")
         try expectRefused(fixture, "prod/billing")
+    }
+
+    /// Changes that re-make tags check them first: re-making the tag of an edited row would make
+    /// the edit look like cloak's own.
+    @Test func changesThatReauthenticateRefuseAnEditedRowFirst() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        try Fixture.tamper(fixture.path, "UPDATE clients SET scopes = 'admin' WHERE name = 'orders'")
+        let vault = try reopen(fixture)
+        let before = try Fixture.contents(of: fixture.path)
+        #expect { try vault.setKeepPrevious(60, realm: Name("prod")) } throws: { isTampered($0, "prod/orders") }
+        #expect { try vault.setRotationInterval(86400, of: ClientRef("prod/orders")) } throws: { isTampered($0, "prod/orders") }
+        #expect { try vault.replaceSecret(of: ClientRef("prod/orders"), with: ClientSecret("fake-new"), detail: "test") } throws: {
+            isTampered($0, "prod/orders")
+        }
+        #expect { try vault.rekey() } throws: { isTampered($0, "prod/orders") }
+        #expect(try Fixture.contents(of: fixture.path) == before)
+        try expectRefused(fixture, "prod/orders")
+        // Removing it is always possible: the way out that needs no backup.
+        try vault.removeClient(ClientRef("prod/orders"))
+        #expect(Checkup.examine(path: fixture.path, credentials: [.keyFile(fixture.keyFile)]).isHealthy)
     }
 
     @Test func secretRolledBackBySwappingVersionStatesIsRefused() throws {
