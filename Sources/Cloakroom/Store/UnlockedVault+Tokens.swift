@@ -52,6 +52,18 @@ extension UnlockedVault {
         return context
     }
 
+    /// Built once: a cache hit should not pay for string interpolation. (Swift 6: a stored
+    /// property's initializer in a class extension cannot say `Self`, hence the type's name.)
+    private static let cachedTokenQuery = """
+        SELECT \(UnlockedVault.clientTagColumns),
+               t.client_id, t.secret_version, coalesce(r.token_url, r.issuer), t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
+        FROM cached_tokens t
+        JOIN clients c ON c.id = t.client_id
+        JOIN realms r ON r.id = c.realm_id
+        JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
+        WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
+        """
+
     /// The cached token for `client` and `shape` that is still good for `minimumTTL` at `now`,
     /// sealed for the client's current secret version and its realm's current endpoint.
     /// Reads one row and opens one sealed value; a token that does not open is treated as absent
@@ -61,17 +73,8 @@ extension UnlockedVault {
     /// that verifies (a swapped name or realm name would otherwise serve another client's token).
     /// - Throws: `VaultError.corrupted` when the client's row was changed outside cloak.
     public func cachedToken(for client: ClientRef, _ shape: TokenRequestShape, minimumTTL: TimeInterval, now: Date) throws -> AccessToken? {
-        let sql = """
-            SELECT \(Self.clientTagColumns),
-                   t.client_id, t.secret_version, coalesce(r.token_url, r.issuer), t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
-            FROM cached_tokens t
-            JOIN clients c ON c.id = t.client_id
-            JOIN realms r ON r.id = c.realm_id
-            JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
-            WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
-            """
         let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL) * 1000).rounded(.down))
-        let found = try database.row(sql, .text(client.realm.rawValue), .text(client.name.rawValue), .text(shape.cacheKey), .integer(cutoff)) { row in
+        let found = try database.row(Self.cachedTokenQuery, .text(client.realm.rawValue), .text(client.name.rawValue), .text(shape.cacheKey), .integer(cutoff)) { row in
             let first = Self.clientTagColumnCount
             return (clientTagInput(row),
                     TokenSlot(clientRowID: row.integer(first), cacheKey: shape.cacheKey, secretVersion: Int(row.integer(first + 1)),
