@@ -115,6 +115,7 @@ import Testing
         "UPDATE clients SET audience = 'https://elsewhere.example.test' WHERE name = 'orders'",
         "UPDATE clients SET rotate_every = 60 WHERE name = 'orders'",
         "UPDATE realms SET keep_previous = 0",
+        "UPDATE secret_versions SET state_changed_at = 0 WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')",
         "UPDATE clients SET realm_id = (SELECT id FROM realms WHERE name = 'stage') WHERE name = 'orders'",
     ])
     func editedSettingsAreRefused(sql: String) throws {

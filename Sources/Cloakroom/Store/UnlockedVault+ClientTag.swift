@@ -12,10 +12,12 @@ extension UnlockedVault {
     ///
     /// Secret versions and open rotations are listed with `group_concat`, whose order SQLite does
     /// not promise: the lists are sorted before they are MAC'd. Retired versions are left out
-    /// (they hold no secret, and a long-lived client has many).
+    /// (they hold no secret, and a long-lived client has many). A version's `state_changed_at` is
+    /// covered too: it decides when `--due` rotates and when a previous secret is retired.
     static let clientTagColumns = """
         c.id, r.id, r.name, r.keep_previous, c.name, c.client_id, c.auth_method, c.scopes, c.audience, c.rotate_every,
-        (SELECT group_concat(v.version || ' ' || v.state) FROM secret_versions v WHERE v.client_id = c.id AND v.state <> 'retired'),
+        (SELECT group_concat(v.version || ' ' || v.state || ' ' || v.state_changed_at) FROM secret_versions v
+         WHERE v.client_id = c.id AND v.state <> 'retired'),
         (SELECT group_concat(j.id || ' ' || j.from_version || ' ' || j.to_version || ' ' || j.mode || ' ' || j.state)
          FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed')),
         c.trust_tag
