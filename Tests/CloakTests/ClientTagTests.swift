@@ -41,6 +41,27 @@ import Testing
         #expect(doctor.status == 10 && doctor.stdout.contains("r1/orders") && doctor.stdout.contains("r1/billing"), "\(doctor)")
     }
 
+    /// A forged open journal row would make `--resume` settle a rotation that never ran (retiring a
+    /// kept secret, or promoting one): refused before anything is asked of the IdP.
+    @Test func forgedRotationJournalIsNotSettled() async throws {
+        let idp = try IdP(configuration: RotationTests.configuration)
+        let sandbox = try RotationTests.sandbox(idp)
+        try sandbox.ok("rotate", "r1/orders")
+        try RawVault.execute(sandbox.vault, """
+            INSERT INTO rotations (client_id, from_version, to_version, mode, state, started_at, updated_at)
+            SELECT id, 2, 3, 'chosen', 'pushed', 0, 0 FROM clients WHERE name = 'orders'
+            """)
+        let before = try sandbox.contents
+        _ = try await idp.control("DELETE", "stats")
+        let resume = try sandbox.run(["rotate", "--resume", "r1/orders"])
+        #expect(resume.status == 6 && resume.stderr.contains("r1/orders"), "\(resume)")
+        #expect(try sandbox.run(["token", "r1/orders", "--refresh"]).status == 6)
+        #expect(try await idp.control("GET", "stats")["total"] as? Int == 0)
+        #expect(try sandbox.contents == before, "the kept secret and the journal are as they were")
+        let doctor = try sandbox.run(["doctor"])
+        #expect(doctor.status == 10 && doctor.stdout.contains("r1/orders"), "\(doctor)")
+    }
+
     /// The way back for a client the user has checked (or one stored before client tags existed).
     @Test func reauthenticatingAClientAcceptsItAsShown() throws {
         let sandbox = try Sandbox.populated()
