@@ -81,8 +81,14 @@ extension ClientCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a client's rotation schedule.",
-            discussion: "To change its secret, use `cloak rotate`; to change its client_id, remove and add it again."
+            abstract: "Change a client's rotation schedule, or accept its row as it is (--reauthenticate).",
+            discussion: """
+                To change its secret, use `cloak rotate`; to change its client_id, remove and add it again.
+
+                --reauthenticate accepts a client that cloak refuses because its row was changed \
+                outside cloak, or was stored before client rows were authenticated: check \
+                `cloak client show REALM/NAME` first, since what it shows is what will be used.
+                """
         )
 
         @OptionGroup var options: VaultOptions
@@ -90,15 +96,25 @@ extension ClientCommand {
         @Option(name: .customLong("rotate-every"), help: ArgumentHelp("Rotate the secret on this schedule with `cloak rotate --due` (e.g. 90d).", valueName: "duration"))
         var rotateEvery: String?
         @Flag(name: .customLong("no-rotate-every"), help: "Rotate it only when asked.") var noRotateEvery = false
+        @Flag(help: "Accept the client's name, realm, settings and secret versions as `cloak client show` shows them.")
+        var reauthenticate = false
 
         func validate() throws {
-            guard (rotateEvery != nil) != noRotateEvery else { throw ValidationError("give --rotate-every DURATION or --no-rotate-every.") }
+            guard !(rotateEvery != nil && noRotateEvery), reauthenticate || rotateEvery != nil || noRotateEvery else {
+                throw ValidationError("give --rotate-every DURATION, --no-rotate-every or --reauthenticate.")
+            }
         }
 
         func run() throws {
             let ref = try ClientRef(ref)
             let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every", range: 60...Durations.longest) }
-            try options.unlockVault().setRotationInterval(interval, of: ref)
+            let vault = try options.unlockVault()
+            if reauthenticate {
+                try vault.reauthenticateClient(ref)
+                Terminal.note("\(ref) is accepted as `cloak client show \(ref)` shows it")
+            }
+            guard rotateEvery != nil || noRotateEvery else { return }
+            try vault.setRotationInterval(interval, of: ref)
             Terminal.note(interval.map { "\(ref) is rotated every \(Durations.text($0)) by `cloak rotate --due`" } ?? "\(ref) is rotated only when asked")
         }
     }

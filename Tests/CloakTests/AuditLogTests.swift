@@ -4,10 +4,6 @@ import Testing
 
 /// `cloak log`, and `cloak doctor` / `cloak rekey` on the audit log, through the real binary.
 @Suite struct AuditLogTests {
-    static let dropTriggers = """
-        DROP TRIGGER events_are_append_only; DROP TRIGGER events_are_never_deleted; DROP TRIGGER audit_head_is_never_deleted;
-        """
-
     /// `cloak log --json ARGS`, parsed.
     func log(_ sandbox: Sandbox, _ arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
         let outcome = try sandbox.run(["log", "--json"] + arguments)
@@ -97,7 +93,7 @@ import Testing
     func doctorReportsATamperedLog(sql: String, first: String, second: String) throws {
         let sandbox = try Sandbox.populated()
         try sandbox.ok("realm", "add", "test", "--token-url", Sandbox.tokenURL)
-        try RawVault.execute(sandbox.vault, Self.dropTriggers + sql)
+        try RawVault.tamperWithAuditLog(sandbox.vault, sql)
         let doctor = try sandbox.run(["doctor"])
         #expect(doctor.status == 10, "\(doctor)")
         let auditLines = doctor.stdout.split(separator: "\n").filter { $0.contains(" audit ") }
@@ -117,7 +113,7 @@ import Testing
 
     @Test func rekeyWithForceRecordsThatTheLogWasBroken() throws {
         let sandbox = try Sandbox.populated()
-        try RawVault.execute(sandbox.vault, Self.dropTriggers + "DELETE FROM events WHERE seq = 2")
+        try RawVault.tamperWithAuditLog(sandbox.vault, "DELETE FROM events WHERE seq = 2")
         let rekey = try sandbox.run(["rekey", "--force"])
         #expect(rekey.status == 0 && rekey.stderr.contains("did not verify and was re-MAC'd as found"), "\(rekey)")
         let last = try #require(try log(sandbox).last)

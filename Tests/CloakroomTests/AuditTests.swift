@@ -6,11 +6,6 @@ import Testing
 /// The audit log on a real vault file: what is recorded, that the MAC chain verifies, and that an
 /// attacker with the file (but not the key) cannot edit, delete, reorder or cut events unseen.
 @Suite struct AuditTests {
-    /// What someone holding the file does first: the append-only triggers are in the way.
-    static let dropTriggers = """
-        DROP TRIGGER events_are_append_only; DROP TRIGGER events_are_never_deleted; DROP TRIGGER audit_head_is_never_deleted;
-        """
-
     /// A vault with a realm, two clients, a realm update, a removed client and a keyslot added
     /// and removed: seven events.
     func recorded() throws -> Fixture {
@@ -115,7 +110,7 @@ import Testing
 
     @Test func anEditedEventIsNamedBySeqTimeAndAction() throws {
         let fixture = try recorded()
-        try RawVault.execute(fixture.path, Self.dropTriggers + "UPDATE events SET detail = 'nothing to see' WHERE seq = 4")
+        try RawVault.tamperWithAuditLog(fixture.path, "UPDATE events SET detail = 'nothing to see' WHERE seq = 4")
         let found = try problems(fixture)
         #expect(found.map(\.kind) == [.altered] && found.first?.events == 4...4)
         let time = try fixture.vault.events()[3].time.iso8601
@@ -132,13 +127,13 @@ import Testing
     ])
     func everyFieldIsCovered(sql: String) throws {
         let fixture = try recorded()
-        try RawVault.execute(fixture.path, Self.dropTriggers + sql)
+        try RawVault.tamperWithAuditLog(fixture.path, sql)
         #expect(try problems(fixture).contains { $0.events == 2...2 && $0.kind == .altered })
     }
 
     @Test func aDeletedEventIsReportedAsMissing() throws {
         let fixture = try recorded()
-        try RawVault.execute(fixture.path, Self.dropTriggers + "DELETE FROM events WHERE seq IN (3, 4)")
+        try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM events WHERE seq IN (3, 4)")
         let found = try problems(fixture)
         #expect(found.map(\.kind) == [.missing] && found.first?.events == 3...4, "\(found)")
         try expectOnlyTheAuditLogIsReported(fixture, subject: "events 3-4")
@@ -146,13 +141,13 @@ import Testing
 
     @Test func aDeletedFirstEventIsReportedAsMissing() throws {
         let fixture = try recorded()
-        try RawVault.execute(fixture.path, Self.dropTriggers + "DELETE FROM events WHERE seq = 1")
+        try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM events WHERE seq = 1")
         #expect(try problems(fixture).map(\.kind) == [.missing])
     }
 
     @Test func aTruncatedTailIsCaughtByTheHead() throws {
         let fixture = try recorded()
-        try RawVault.execute(fixture.path, Self.dropTriggers + "DELETE FROM events WHERE seq >= 6")
+        try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM events WHERE seq >= 6")
         let found = try problems(fixture)
         #expect(found.map(\.kind) == [.truncated] && found.first?.events == 6...7, "\(found)")
         try expectOnlyTheAuditLogIsReported(fixture, subject: "events 6-7")
@@ -160,14 +155,14 @@ import Testing
         try RawVault.execute(fixture.path, "UPDATE audit_head SET count = 5, last_mac = (SELECT mac FROM events WHERE seq = 5)")
         #expect(try problems(fixture).map(\.kind) == [.headAltered])
         // So does deleting the head.
-        try RawVault.execute(fixture.path, "DELETE FROM audit_head")
+        try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM audit_head")
         #expect(try problems(fixture).map(\.kind) == [.headMissing])
     }
 
     @Test func reorderedEventsAreDetected() throws {
         let fixture = try recorded()
         // Swap events 2 and 3 wholesale, MACs included: each MAC covers its seq and predecessor.
-        try RawVault.execute(fixture.path, Self.dropTriggers + """
+        try RawVault.tamperWithAuditLog(fixture.path, """
             UPDATE events SET seq = 1000 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 1000;
             """)
         let found = try problems(fixture)
@@ -187,7 +182,7 @@ import Testing
 
     @Test func appendingAfterATruncationKeepsTheGapVisible() throws {
         let fixture = try recorded()
-        try RawVault.execute(fixture.path, Self.dropTriggers + "DELETE FROM events WHERE seq = 7")
+        try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM events WHERE seq = 7")
         try fixture.vault.addRealm(Name("later"), RealmSettings(tokenURL: Fixture.tokenURL))
         #expect(try fixture.vault.events().last?.seq == 8)
         #expect(try problems(fixture).map(\.kind) == [.missing])
@@ -211,7 +206,7 @@ import Testing
 
     @Test func rekeyRefusesALogThatDoesNotVerifyUnlessAccepted() throws {
         let fixture = try recorded()
-        try RawVault.execute(fixture.path, Self.dropTriggers + "DELETE FROM events WHERE seq = 3")
+        try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM events WHERE seq = 3")
         let before = try RawVault.contents(of: fixture.path)
         #expect {
             try fixture.vault.rekey()
@@ -230,7 +225,7 @@ import Testing
         let fixture = try Fixture()
         try fixture.populate()
         // As a vault upgraded from schema 3 looks: tables present, no events, no head.
-        try RawVault.execute(fixture.path, Self.dropTriggers + "DELETE FROM events; DELETE FROM audit_head")
+        try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM events; DELETE FROM audit_head")
         var checkup = Checkup.examine(path: fixture.path, credentials: [.keyFile(fixture.keyFile)])
         #expect(checkup.isHealthy && checkup.findings.contains { $0.check == "audit" && $0.severity == .warning })
         let vault = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])

@@ -14,6 +14,7 @@ import Testing
         5: "9ad3edc0add01549b9031df8aa825deddd95c115572315c98d413f44450465df",
         6: "8f1e6b9768a30485bc17c05c6a64c56e4418886ff05189a5ef28c0c04b0e2a9b",
         7: "3f3ca84d9536a0919549b28cecced91d213bbe245bb49c595c631726f648418a",
+        8: "df1d25b4df23df9fd313d61120e04e440da221e2c013b5cf47b1a15879659a67",
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -54,13 +54,24 @@ import Testing
         try expectCorrupted(fixture, "prod/orders")
     }
 
-    @Test func vaultIdentityIsBoundIntoTheKeyslots() throws {
+    /// The right key file (its fingerprint is the slot's) that does not open its slot means the
+    /// slot or the vault's identity was edited: tampering (exit 6), not "wrong key file?" (exit 5).
+    @Test(arguments: [
+        "UPDATE vault SET vault_id = randomblob(16)",
+        "PRAGMA ignore_check_constraints = ON; UPDATE keyslots SET kdf_opslimit = 3, kdf_memlimit = 67108864, kdf_salt = randomblob(16)",
+        "UPDATE keyslots SET wrapped_key = randomblob(48)",
+    ])
+    func editedVaultIdentityOrKeyslotIsTamperingNotAWrongKey(sql: String) throws {
         let fixture = try Fixture()
         try fixture.populate()
-        try Fixture.tamper(fixture.path, "UPDATE vault SET vault_id = randomblob(16)")
-        // Indistinguishable from a wrong key by design: the slot's seal binds the vault's identity.
+        try Fixture.tamper(fixture.path, sql)
         #expect { try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]) } throws: {
-            ($0 as? VaultError)?.code == .cannotUnlock
+            ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("tampered") && "\($0)".contains("keyslot 1")
+        }
+        // Another key file is still just the wrong one.
+        let other = try KeyFile.create(at: fixture.directory.file("other-key"))
+        #expect { try Vault.open(at: fixture.path).unlock(with: [.keyFile(other)]) } throws: {
+            ($0 as? VaultError)?.code == .cannotUnlock && "\($0)".contains("wrong key file?")
         }
     }
 

@@ -13,6 +13,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case realmRemoved = "realm.removed"
     case clientAdded = "client.added"
     case clientRemoved = "client.removed"
+    /// The user accepted a client's row as it is (`cloak client update --reauthenticate`).
+    case clientReauthenticated = "client.reauthenticated"
     case keyslotAdded = "keyslot.added"
     case keyslotRemoved = "keyslot.removed"
     case rekeyed = "vault.rekeyed"

@@ -5,7 +5,7 @@ public struct Checkup: Sendable {
     }
 
     public struct Finding: Sendable {
-        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `realms`, `discovery`.
+        /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `realms`, `clients`, `discovery`.
         public var check: String
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
@@ -52,6 +52,7 @@ public struct Checkup: Sendable {
             try checkup.examineSecrets(unlocked)
             try checkup.examineAuditLog(unlocked)
             try checkup.examineRealmTrust(unlocked)
+            try checkup.examineClientTags(unlocked)
             try checkup.examineDiscovery(unlocked)
         } catch {
             checkup.record("unlock", .problem, "\(error)")
@@ -96,7 +97,7 @@ public struct Checkup: Sendable {
         let applied = try Migrator.applied(in: database)
         let known = Migration.embedded.map { Migrator.Applied(version: $0.version, name: $0.name, checksum: $0.checksum) }
         if applied == known {
-            record("schema", .ok, "schema version \(Migrator.latestVersion), every migration as shipped.")
+            examineSchemaObjects(database)
         } else {
             for (mine, theirs) in zip(known, applied) where mine != theirs {
                 record("schema", .problem, "migration \(theirs.version) applied to this vault (\(theirs.name)) differs from the one this cloak ships (\(mine.name)).")
@@ -116,6 +117,32 @@ public struct Checkup: Sendable {
         let slots = try vault.keyslots()
         record("keyslots", slots.isEmpty ? .problem : .ok,
                slots.isEmpty ? "the vault has no keyslot: nobody can unlock it." : "\(slots.count) keyslot(s).")
+    }
+
+    /// Tables, indexes and triggers as the shipped migrations make them: a dropped append-only
+    /// trigger or an added one would change what the vault lets happen, so each difference is a
+    /// problem naming the object.
+    private mutating func examineSchemaObjects(_ database: Database) {
+        let differences: [Migrator.SchemaDifference]
+        do {
+            differences = try Migrator.schemaDifferences(in: database)
+        } catch {
+            record("schema", .problem, "the schema could not be compared with the shipped one: \(error)")
+            return
+        }
+        if differences.isEmpty {
+            record("schema", .ok, "schema version \(Migrator.latestVersion), every migration as shipped, and every table, index and trigger as they make it.")
+        }
+        for difference in differences {
+            let object = difference.object
+            let what = "\(object.type) \(object.name)"
+            let message = switch difference.kind {
+            case .missing: "the \(what) that the shipped migrations create is missing: it was dropped outside cloak."
+            case .unexpected: "the vault has a \(what) that no shipped migration creates: it was added outside cloak."
+            case .changed: "the \(what) differs from what the shipped migrations create: it was changed outside cloak."
+            }
+            record("schema", .problem, message + " Restore the vault from a backup (`cloak doctor` on the backup first); the audit and secrets checks show whether anything else was changed.", subject: object.name)
+        }
     }
 
     /// The audit log's MAC chain, from its first event to its head: an edited, deleted,
@@ -147,6 +174,18 @@ public struct Checkup: Sendable {
             } catch {
                 record("realms", .problem, "\(error)", subject: realm.name.rawValue)
             }
+        }
+    }
+
+    /// A client's name, realm, settings, secret-version states and open rotation are authenticated
+    /// by its tag: each client whose row does not verify is a problem, by name.
+    private mutating func examineClientTags(_ vault: UnlockedVault) throws {
+        let problems = try vault.clientTagProblems()
+        for (ref, error) in problems {
+            record("clients", .problem, error.message, subject: ref.description)
+        }
+        if problems.isEmpty {
+            record("clients", .ok, "every client's name, realm, settings and secret versions are as cloak wrote them.")
         }
     }
 

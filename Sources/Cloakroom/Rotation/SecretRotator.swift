@@ -152,6 +152,7 @@ public final class SecretRotator: Sendable {
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil) async throws -> Outcome {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret
         do {
+            try broker.vault.withLock { try $0.requireAuthentic(ref) }
             admin = try self.admin(for: ref.realm)
             let clientID = try broker.vault.withLock { try $0.vault.client(ref).clientID }
             (uuid, representation) = try await locate(ref, clientID: clientID, admin: admin)
@@ -191,6 +192,8 @@ public final class SecretRotator: Sendable {
         // 2. push
         let pending: PendingSecret
         do {
+            // Checked before each step, not only at the start: the file may change meanwhile.
+            try broker.vault.withLock { try $0.requireAuthentic(ref) }
             if let prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
                 RotationFault.reach(.sent)
@@ -226,6 +229,7 @@ public final class SecretRotator: Sendable {
         RotationFault.reach(.pushed)
 
         // 3. verify
+        try broker.vault.withLock { try $0.requireAuthentic(ref) }
         switch await verify(ref, pending) {
         case .accepted:
             break
@@ -302,6 +306,8 @@ public final class SecretRotator: Sendable {
     /// when there is none. Needs the admin API only for a server-generated rotation interrupted
     /// before its secret was stored. Call with `ref`'s rotation lock held.
     func settle(_ ref: ClientRef, admin: () async throws -> KeycloakAdmin) async throws -> Outcome? {
+        // A forged journal row would otherwise retire or promote secrets: the row is checked first.
+        try broker.vault.withLock { try $0.requireAuthentic(ref) }
         guard var journal = try broker.vault.withLock({ try $0.openRotation(of: ref) }) else { return nil }
         var pending = try broker.vault.withLock { try $0.pendingSecret(of: journal) }
         if pending == nil {

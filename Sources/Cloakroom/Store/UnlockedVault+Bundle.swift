@@ -93,6 +93,7 @@ extension UnlockedVault {
         try database.readTransactionUnlessWriting {
             let realms = try names.map { try Set($0).sorted().map { try vault.realm(named: $0) } } ?? vault.realms()
             guard !realms.isEmpty else { return CredentialBundle(exportedAt: vault.clock(), realms: [], clients: []) }
+            try requireAuthenticClients(inRealms: realms.map(\.rowID))
             let sql = """
                 SELECT r.name, c.name, c.id, c.client_id, c.auth_method, c.scopes, c.audience, c.rotate_every,
                        s.version, s.state_changed_at, coalesce(r.token_url, r.issuer), s.nonce, s.sealed
@@ -165,6 +166,10 @@ extension UnlockedVault {
     /// Replaces client `existing` in place with the bundle's `client`; inside the caller's transaction.
     /// Returns what changed, for the report and the audit event.
     fileprivate func overwrite(_ existing: Client, in realm: Realm, with client: BundledClient) throws -> String {
+        try amendingClient(rowID: existing.rowID) { try overwriteChecked(existing, in: realm, with: client) }
+    }
+
+    private func overwriteChecked(_ existing: Client, in realm: Realm, with client: BundledClient) throws -> String {
         let now = vault.now
         let row = SQLValue.integer(existing.rowID)
         let clientIDChanged = existing.clientID != client.settings.clientID

@@ -59,6 +59,7 @@ extension UnlockedVault {
         let rowID = database.lastInsertedRowID
         try insertCurrentSecret(secret, version: 1, clientRowID: rowID, endpoint: realm.secretEndpoint, clientID: settings.clientID,
                                 since: secretSince ?? now)
+        try stampClient(rowID: rowID)
         return rowID
     }
 
@@ -88,8 +89,15 @@ extension UnlockedVault {
     }
 
     /// The current secret of `ref`, opened.
-    /// - Throws: `VaultError` `.notFound`; `.corrupted` when it was altered, moved, or re-pointed.
+    /// - Throws: `VaultError` `.notFound`; `.corrupted` when it was altered, moved, or re-pointed,
+    ///   or `ref`'s row was changed outside cloak (its name may stand for another client's secret).
     public func currentSecret(of ref: ClientRef) throws -> ClientSecret {
+        try requireAuthentic(ref)
+        return try openCurrentSecret(of: ref)
+    }
+
+    /// The current secret of `ref`, opened, for a caller that has checked `ref`'s row already.
+    func openCurrentSecret(of ref: ClientRef) throws -> ClientSecret {
         let sql = """
             SELECT c.id, s.version, coalesce(r.token_url, r.issuer), c.client_id, s.nonce, s.sealed
             FROM clients c JOIN realms r ON r.id = c.realm_id

@@ -89,6 +89,7 @@ extension UnlockedVault {
     func prepareRotation(of ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?) throws -> (RotationJournal, PendingSecret?) {
         try database.writeTransaction {
             let client = try vault.client(ref)
+            try requireAuthentic(clientRowID: client.rowID)
             let realm = try vault.realm(named: ref.realm)
             guard let current = client.secretVersion else {
                 throw VaultError(.corrupted, "\(ref) has no current secret; store it again with `cloak client remove` and `cloak client add`.")
@@ -111,6 +112,7 @@ extension UnlockedVault {
                 mode: mode, state: .prepared, startedAt: Date(unixSeconds: now))
             try record(.rotationPrepared, realm: ref.realm, client: ref.name,
                        detail: "\(mode.rawValue): version \(current) → \(next)\(secret == nil ? ", the IdP generates the secret" : ", pending secret sealed")")
+            try stampClient(rowID: client.rowID)
             return (journal, pending)
         }
     }
@@ -132,6 +134,7 @@ extension UnlockedVault {
         // A secret the IdP generated must reach the disk before anything else happens; a plain
         // step forward may be lost to a power cut, since settling redoes it from 'prepared'.
         try database.writeTransaction(durable: received != nil) {
+            try requireAuthentic(clientRowID: journal.clientRowID)
             try requireOpen(journal)
             var pending: PendingSecret?
             if let received {
@@ -144,6 +147,7 @@ extension UnlockedVault {
             let action: AuditAction = .rotationPushed
             let what = received != nil ? "the IdP's generated secret sealed as version \(journal.toVersion)" : "version \(journal.toVersion)"
             try record(action, realm: journal.client.realm, client: journal.client.name, detail: detail.isEmpty ? what : what + "; " + detail)
+            try stampClient(rowID: journal.clientRowID)
             return pending
         }
     }
@@ -156,6 +160,7 @@ extension UnlockedVault {
         // Not waiting for the disk: if a power cut loses this commit, the journal is back at
         // 'pushed' and the next command settles it the same way (the IdP accepts the new secret).
         try database.writeTransaction(durable: false) {
+            try requireAuthentic(clientRowID: journal.clientRowID)
             try requireOpen(journal)
             let now = vault.now
             let client = journal.clientRowID
@@ -183,6 +188,7 @@ extension UnlockedVault {
                 try record(.secretRetired, realm: journal.client.realm, client: journal.client.name,
                            detail: "\(retired) previous version(s) past the realm's keep-previous period")
             }
+            try stampClient(rowID: client)
         }
     }
 
@@ -191,6 +197,7 @@ extension UnlockedVault {
     func abandon(_ journal: RotationJournal, as state: RotationJournal.State, detail: String) throws {
         precondition(!state.isOpen && state != .done)
         try database.writeTransaction {
+            try requireAuthentic(clientRowID: journal.clientRowID)
             try requireOpen(journal)
             let now = vault.now
             try database.execute(
@@ -200,6 +207,7 @@ extension UnlockedVault {
                                  .text(state.rawValue), .integer(now), .text(detail), .integer(journal.id))
             try record(state == .undone ? .rotationRolledBack : .rotationFailed, realm: journal.client.realm, client: journal.client.name,
                        outcome: state == .undone ? .ok : .failed, detail: "version \(journal.toVersion) dropped, version \(journal.fromVersion) stays current: " + detail)
+            try stampClient(rowID: journal.clientRowID)
         }
     }
 
@@ -274,8 +282,11 @@ extension UnlockedVault {
             throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
         }
         try database.writeTransaction {
-            _ = try database.execute("UPDATE clients SET rotate_every = ?, updated_at = ? WHERE id = ?",
-                                     interval.map { .integer(Int64($0)) } ?? .null, .integer(vault.now), .integer(try vault.client(ref).rowID))
+            let rowID = try vault.client(ref).rowID
+            try amendingClient(rowID: rowID) {
+                _ = try database.execute("UPDATE clients SET rotate_every = ?, updated_at = ? WHERE id = ?",
+                                         interval.map { .integer(Int64($0)) } ?? .null, .integer(vault.now), .integer(rowID))
+            }
         }
     }
 
@@ -285,8 +296,13 @@ extension UnlockedVault {
             throw VaultError(.invalidInput, "the keep-previous period must be from 0 seconds to a century.")
         }
         try database.writeTransaction {
+            let realm = try vault.realm(named: name).rowID
+            // Every client's tag covers its realm's period: checked before, re-made after.
+            let clients = try database.rows("SELECT id FROM clients WHERE realm_id = ? ORDER BY id", .integer(realm)) { $0.integer(0) }
+            for client in clients { try requireAuthentic(clientRowID: client) }
             _ = try database.execute("UPDATE realms SET keep_previous = ?, updated_at = ? WHERE id = ?",
-                                     .integer(Int64(period)), .integer(vault.now), .integer(try vault.realm(named: name).rowID))
+                                     .integer(Int64(period)), .integer(vault.now), .integer(realm))
+            for client in clients { try stampClient(rowID: client) }
         }
     }
 }
@@ -326,6 +342,7 @@ extension UnlockedVault {
     @discardableResult
     func replaceSecret(of ref: ClientRef, with secret: ClientSecret, detail: String) throws -> Int? {
         try database.writeTransaction {
+            try requireAuthentic(ref)  // before its journal is believed
             if try openRotation(of: ref) != nil {
                 throw VaultError(.conflict, "\(ref) has an unfinished rotation; settle it with `cloak rotate --resume \(ref)` first.")
             }
@@ -346,6 +363,7 @@ extension UnlockedVault {
             try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(client.rowID))
             try retireExpiredPrevious(clientRowID: client.rowID, now: now)
             try record(.imported, realm: ref.realm, client: ref.name, detail: "secret version \(next) \(detail)")
+            try stampClient(rowID: client.rowID)
             return next
         }
     }

@@ -11,13 +11,20 @@ extension UnlockedVault {
     }
 
     private func tokenRequest(for ref: ClientRef, _ shape: TokenRequestShape, secret: ClientSecret?) throws -> (TokenRequest, secretVersion: Int) {
+        // One snapshot: the rows checked are the rows used.
+        try database.readTransactionUnlessWriting { try checkedTokenRequest(for: ref, shape, secret: secret) }
+    }
+
+    private func checkedTokenRequest(for ref: ClientRef, _ shape: TokenRequestShape, secret: ClientSecret?) throws -> (TokenRequest, secretVersion: Int) {
         let realm = try vault.realm(named: ref.realm)
+        // The client first: after a realm-name swap its message names the client asked for.
+        try requireAuthentic(ref)
         try requireTrusted(realm)
         let client = try vault.client(ref)
         guard let version = client.secretVersion else {
             throw VaultError(.corrupted, "\(ref) has no current secret; store it again with `cloak client remove` and `cloak client add`.")
         }
-        let secret = try secret ?? currentSecret(of: ref)
+        let secret = try secret ?? openCurrentSecret(of: ref)
         let discovered = realm.tokenURL == nil ? try discovery(of: realm) : nil
         let request = TokenRequest(
             tokenURL: realm.tokenURL ?? discovered?.tokenEndpoint ?? "", issuer: realm.tokenURL == nil ? realm.issuer : nil,

@@ -70,29 +70,41 @@ extension UnlockedVault {
         return context
     }
 
+    /// Built once: a cache hit should not pay for string interpolation. (Swift 6: a stored
+    /// property's initializer in a class extension cannot say `Self`, hence the type's name.)
+    private static let cachedTokenQuery = """
+        SELECT \(UnlockedVault.clientTagColumns),
+               t.client_id, t.secret_version, coalesce(r.token_url, r.issuer), t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
+        FROM cached_tokens t
+        JOIN clients c ON c.id = t.client_id
+        JOIN realms r ON r.id = c.realm_id
+        JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
+        WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
+        """
+
     /// The cached token for `client` and `shape` that is still good for `minimumTTL` at `now`,
     /// sealed for the client's current secret version and its realm's current endpoint.
     /// Reads one row and opens one sealed value; a token that does not open is treated as absent
     /// (and will be replaced), since it can always be fetched again.
+    ///
+    /// The same row carries what the client's tag covers: a token is served only for a client row
+    /// that verifies (a swapped name or realm name would otherwise serve another client's token).
+    /// - Throws: `VaultError.corrupted` when the client's row was changed outside cloak.
     public func cachedToken(for client: ClientRef, _ shape: TokenRequestShape, minimumTTL: TimeInterval, now: Date) throws -> AccessToken? {
-        let sql = """
-            SELECT t.client_id, t.secret_version, coalesce(r.token_url, r.issuer), t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
-            FROM cached_tokens t
-            JOIN clients c ON c.id = t.client_id
-            JOIN realms r ON r.id = c.realm_id
-            JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
-            WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
-            """
         guard (0...Self.longestPeriod).contains(minimumTTL) else {
             throw VaultError(.invalidInput, "a token's minimum time to live must be from 0 seconds to a century.")
         }
         let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL) * 1000).rounded(.down))
-        let found = try database.row(sql, .text(client.realm.rawValue), .text(client.name.rawValue), .text(shape.cacheKey), .integer(cutoff)) { row in
-            (TokenSlot(clientRowID: row.integer(0), cacheKey: shape.cacheKey, secretVersion: Int(row.integer(1)), endpoint: row.text(2),
-                       issuedAt: row.integer(3), expiresAt: row.integer(4)),
-             row.optionalText(5), SealedBox(nonce: row.blob(6), ciphertext: row.blob(7)))
+        let found = try database.row(Self.cachedTokenQuery, .text(client.realm.rawValue), .text(client.name.rawValue), .text(shape.cacheKey), .integer(cutoff)) { row in
+            let first = Self.clientTagColumnCount
+            return (clientTagInput(row),
+                    TokenSlot(clientRowID: row.integer(first), cacheKey: shape.cacheKey, secretVersion: Int(row.integer(first + 1)),
+                              endpoint: row.text(first + 2), issuedAt: row.integer(first + 3), expiresAt: row.integer(first + 4)),
+                    row.optionalText(first + 5), SealedBox(nonce: row.blob(first + 6), ciphertext: row.blob(first + 7)))
         }
-        guard let (slot, scope, box) = found, let bytes = tokensKey.open(box, authenticating: context(for: slot)) else { return nil }
+        guard let (input, slot, scope, box) = found else { return nil }
+        try verifyClientTag(input)
+        guard let bytes = tokensKey.open(box, authenticating: context(for: slot)) else { return nil }
         let value = bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         return AccessToken(value: value, expiresAt: Date(milliseconds: slot.expiresAt), issuedAt: Date(milliseconds: slot.issuedAt), scope: scope)
     }

@@ -9,6 +9,7 @@ public final class UnlockedVault {
     lazy var secretsKey: SealingKey = key.subkey(for: .clientSecrets)
     lazy var tokensKey: SealingKey = key.subkey(for: .cachedTokens)
     lazy var trustKey: MACKey = key.macKey(for: .realmTrust)
+    lazy var clientTrustKey: MACKey = key.macKey(for: .clientTrust)
     lazy var auditKey: MACKey = key.macKey(for: .auditLog)
     let openedSlots: [OpenedSlot]
 
@@ -157,6 +158,10 @@ public final class UnlockedVault {
             for realm in try vault.realms() {
                 try requireTrusted(realm)
                 try stampTrust(realmRowID: realm.rowID, using: newVault)
+            }
+            for client in try database.rows("SELECT id FROM clients ORDER BY id", read: { $0.integer(0) }) {
+                try requireAuthentic(clientRowID: client)
+                try stampClient(rowID: client, using: newVault)
             }
             // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
             // nothing sealed under the old key remains.

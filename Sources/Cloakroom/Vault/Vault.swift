@@ -169,6 +169,7 @@ public final class Vault {
         var vaultKey: VaultKey?
         var opened: [OpenedSlot] = []
         var failures: [String] = []
+        var tampered: [String] = []
         for credential in credentials {
             if vaultKey != nil && !all { break }
             let candidates = slots.filter { $0.kind == credential.kind }
@@ -189,9 +190,22 @@ public final class Vault {
                 matched = true
                 break
             }
-            if !matched { failures.append(credential.failureDescription) }
+            if !matched {
+                failures.append(credential.failureDescription)
+                // A key file whose fingerprint a slot records is the right file for that slot (the
+                // fingerprint is a 64-bit MAC of the file's key): if the slot does not open with it,
+                // what the wrapped key is bound to (vault_id, kind, KDF settings) or the wrapped key
+                // itself was changed. A passphrase leaves no such trace, so a passphrase slot edited
+                // within plausible Argon2id bounds stays indistinguishable from a wrong passphrase.
+                if case .keyFile(let file) = credential, let slot = candidates.first(where: { $0.fingerprint == file.fingerprint }) {
+                    tampered.append("the key file \(file.path) is the one keyslot \(slot.id) was made for (its fingerprint \(file.fingerprint) matches), yet the slot does not open with it")
+                }
+            }
         }
         guard let vaultKey else {
+            if !tampered.isEmpty {
+                throw VaultError(.corrupted, "the vault \(path) was tampered with: \(tampered.joined(separator: "; ")). The vault's identity (vault_id) or the keyslot's settings were changed outside cloak. Restore the vault from a backup; nothing was changed.")
+            }
             throw VaultError(.cannotUnlock, "cannot unlock the vault \(path): \(failures.joined(separator: "; ")). Nothing was changed.")
         }
         return UnlockedVault(vault: self, key: vaultKey, openedSlots: opened)
@@ -205,14 +219,16 @@ public final class Vault {
         var argon2: Argon2Parameters?
         var salt: [UInt8]?
         var wrappedKey: SealedBox
+        /// For key-file slots: the fingerprint of the key file it was made for.
+        var fingerprint: String?
     }
 
     func storedKeyslots() throws -> [StoredKeyslot] {
-        try database.rows("SELECT id, kind, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key FROM keyslots ORDER BY id") { row in
+        try database.rows("SELECT id, kind, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key, fingerprint FROM keyslots ORDER BY id") { row in
             let kind = Keyslot.Kind(rawValue: row.text(1)) ?? .keyFile
             let argon2 = row.isNull(2) ? nil : Argon2Parameters(opsLimit: UInt64(row.integer(2)), memLimit: Int(row.integer(3)))
             return StoredKeyslot(id: row.integer(0), kind: kind, argon2: argon2, salt: row.optionalBlob(4),
-                                 wrappedKey: SealedBox(nonce: row.blob(5), ciphertext: row.blob(6)))
+                                 wrappedKey: SealedBox(nonce: row.blob(5), ciphertext: row.blob(6)), fingerprint: row.optionalText(7))
         }
     }
 

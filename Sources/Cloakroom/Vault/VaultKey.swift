@@ -16,6 +16,8 @@ struct VaultKey: Sendable {
         case cachedTokens = 2
         case auditLog = 3
         case realmTrust = 4
+        /// The tag of each client row (migration 0008).
+        case clientTrust = 5
     }
 
     func subkey(for purpose: Purpose) -> SealingKey {
