@@ -5,9 +5,13 @@
 #   the same cached token on a vault of 100,000 clients
 #   peak RSS of the cached path, and an in-process cache hit through the library
 # The "one request per expiry" figures come from the tests (TokenTests, BrokerTests), which read
-# cloak-idp's counters.  Usage: scripts/bench-token.sh
+# cloak-idp's counters.  Usage: scripts/bench-token.sh [BASELINE-REV]
+# With BASELINE-REV (e.g. ff98e49), that commit's cloak is built too (in a temporary worktree,
+# scratch path .build-baseline) and its cached token is timed in the same hyperfine run, on a
+# vault of its own making: the side-by-side "no slower than before" check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+baseline_rev=${1:-}
 scripts/bootstrap.sh
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null 2>&1 || true
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null 2>&1 || true
@@ -16,6 +20,14 @@ swift build -c release --product cloak-bench-fixture >/dev/null
 swift build -c release --static-swift-stdlib --product cloak --scratch-path .build-static >/dev/null
 cloak=.build-static/release/cloak
 release="$(swift build -c release --show-bin-path)"
+baseline=""
+if [ -n "$baseline_rev" ]; then
+  tree=$(mktemp -d)
+  git worktree add --detach "$tree" "$baseline_rev" >/dev/null 2>&1
+  swift build --package-path "$tree" -c release --static-swift-stdlib --product cloak --scratch-path "$PWD/.build-baseline" >/dev/null
+  git worktree remove --force "$tree"
+  baseline=.build-baseline/release/cloak
+fi
 
 . scripts/lib/idp.sh
 work=$(mktemp -d)
@@ -38,9 +50,19 @@ CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak realm add b
 printf 'fake-bench-secret' | CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak client add bench/svc --client-id bench-svc --secret-stdin 2>/dev/null
 CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak token bench/svc >/dev/null
 
+baseline_runs=()
+if [ -n "$baseline" ]; then
+  CLOAK_VAULT="$work/base.db" CLOAK_KEY_FILE="$work/base.key" $baseline init 2>/dev/null
+  CLOAK_VAULT="$work/base.db" CLOAK_KEY_FILE="$work/base.key" $baseline realm add bench --token-url "$token_url" 2>/dev/null
+  printf 'fake-bench-secret' | CLOAK_VAULT="$work/base.db" CLOAK_KEY_FILE="$work/base.key" $baseline client add bench/svc --client-id bench-svc --secret-stdin 2>/dev/null
+  CLOAK_VAULT="$work/base.db" CLOAK_KEY_FILE="$work/base.key" $baseline token bench/svc >/dev/null
+  baseline_runs=(-n "cloak token (cached, 2 clients) at $baseline_rev" "$baseline token bench/svc --vault $work/base.db --key-file $work/base.key")
+fi
+
 printf 'grant_type=client_credentials&client_id=bench-svc&client_secret=fake-bench-secret' >"$work/form"
 hyperfine -N --warmup 10 --runs 100 --export-markdown "$work/cached.md" \
   -n "sqlite3 VAULT 'select 1'" "sqlite3 $work/vault.db 'select 1'" \
+  "${baseline_runs[@]}" \
   -n "cloak token (cached, 2 clients)" "$cloak token bench/svc --vault $work/vault.db --key-file $work/key" \
   -n "cloak token (cached, 100,002 clients)" "$cloak token bench/svc --vault $work/large.db --key-file $work/large.key"
 hyperfine -N --warmup 3 --runs 40 --export-markdown "$work/miss.md" \
