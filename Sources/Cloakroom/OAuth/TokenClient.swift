@@ -162,33 +162,26 @@ struct TokenClient: Sendable {
         _ = body.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
         http.tlsConfiguration = Self.tls(trusting: request.caFile)
 
-        let remaining = end - ContinuousClock.now
-        guard remaining > .zero else { return .retryable("the deadline passed", retryAfter: nil) }
-        let response: HTTPClientResponse
+        let reply: HTTPReply
         do {
-            response = try await Self.http.execute(http, timeout: Self.timeAmount(remaining))
+            reply = try await Self.exchange(http, until: end, upTo: TokenResponse.maximumBodySize)
+        } catch is NIOTooManyBytesError {
+            return .final(.malformedResponse("the token endpoint of \(request.ref.realm) sent a response larger than \(TokenResponse.maximumBodySize / 1024) KiB; is \(Self.host(request.tokenURL)) an OAuth token endpoint?"))
         } catch {
             if Self.isConnectionRefused(error) {
                 return .endpointGone("\(Self.describe(error)) talking to \(Self.host(request.tokenURL))")
             }
             return Self.classify(error, url: request.tokenURL, realm: request.ref.realm)
         }
-        let bytes: [UInt8]
-        do {
-            bytes = Array(buffer: try await response.body.collect(upTo: TokenResponse.maximumBodySize))
-        } catch is NIOTooManyBytesError {
-            return .final(.malformedResponse("the token endpoint of \(request.ref.realm) sent a response larger than \(TokenResponse.maximumBodySize / 1024) KiB; is \(Self.host(request.tokenURL)) an OAuth token endpoint?"))
-        } catch {
-            return .retryable("the connection failed while reading the response (\(Self.describe(error)))", retryAfter: nil)
-        }
-        let status = Int(response.status.code)
+        let bytes = reply.body
+        let status = reply.status
         switch status {
         case 200:
             return .token(bytes)
         case 400, 401, 403:
             return .credentialsRejected(status, bytes)
         case 429, 500...599:
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
+            let retryAfter = reply.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
             return .retryable("HTTP \(status)", retryAfter: retryAfter)
         case 404:
             return .endpointGone(nil)
