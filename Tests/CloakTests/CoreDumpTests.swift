@@ -35,7 +35,8 @@ import Testing
             }
         }
         kill(pid, SIGABRT)
-        process.waitUntilExit()
+        try await offPool { process.waitUntilExit() }
+        try await offPool { idp.stop() }  // waits out the delayed request: not on the test's thread pool
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGABRT,
                 "reason \(process.terminationReason.rawValue), status \(process.terminationStatus)")
         let coreLine = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init) ?? "(no limits read)"

@@ -67,10 +67,10 @@ import Testing
         let sandbox = try Sandbox.tokens(idp)
         try await idp.fault(#"{"fault":"latency","delay_ms":50,"route":"token"}"#)
         let vault = sandbox.vault
-        let holder = Task.detached { try RawVault.holdingWriteLock(vault) { Thread.sleep(forTimeInterval: 1.5) } }
+        let holder = Task { try await offPool { try RawVault.holdingWriteLock(vault) { Thread.sleep(forTimeInterval: 1.5) } } }
         let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
             for _ in 0..<30 {
-                group.addTask { try sandbox.run(["token", "r1/basic", "--format", "json"], environment: ["CLOAK_BUSY_TIMEOUT": "0.01"]) }
+                group.addTask { try await offPool { try sandbox.run(["token", "r1/basic", "--format", "json"], environment: ["CLOAK_BUSY_TIMEOUT": "0.01"]) } }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
