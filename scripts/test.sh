@@ -6,5 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 swift build
-swift test "$@"
+swift build --build-tests
+if (($#)); then
+  swift test --skip-build "$@"
+else
+  # Two processes, not one: the CLI tests wait for child processes synchronously, and in the
+  # same process those waits hold the cooperative pool's threads (as many as cores: two here),
+  # so the library's tests against an in-process cloak-idp missed their 5 s deadlines.
+  swift test --skip-build --filter 'CloakroomTests|CloakIdPTests'
+  swift test --skip-build --filter CloakTests
+fi
 scripts/idp-conformance.sh

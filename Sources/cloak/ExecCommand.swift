@@ -44,6 +44,7 @@ struct ExecCommand: ParsableCommand {
         var none = sigset_t()
         sigemptyset(&none)
         sigprocmask(SIG_SETMASK, &none, nil)
+        CoreDumps.restoreForExec()
         let argv = command.map { strdup($0) } + [nil]
         execvp(command[0], argv)
         // Only reached when exec failed; 127 and 126 are what shells use for these.

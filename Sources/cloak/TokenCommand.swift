@@ -17,7 +17,8 @@ struct TokenCommand: ParsableCommand {
             The token comes from the vault's sealed cache while it has more than --min-ttl seconds \
             left and has used less than 80% of its life; otherwise from the identity provider, with \
             one request per expiry however many processes ask at once. If the identity provider is \
-            down, a cached token that is still valid is printed instead of failing.
+            down, a cached token that is still valid is printed instead of failing, with a warning \
+            on stderr; with --refresh it is not, and the command fails (exit 12).
             """
     )
 
@@ -33,7 +34,7 @@ struct TokenCommand: ParsableCommand {
     @Option(help: "A scope to request instead of the client's own; repeat for several.") var scope: [String] = []
     @Option(help: "An audience to request instead of the client's own.") var audience: String?
     @Option(name: .customLong("min-ttl"), help: "Seconds the token must stay valid (default 30).") var minTTL: Double = 30
-    @Flag(help: "Ignore the cache and ask the identity provider.") var refresh = false
+    @Flag(help: "Ignore the cache and ask the identity provider; fail if it cannot answer.") var refresh = false
     @Option(name: .customLong("env-var"), help: "The variable name for --format env.") var envVar = "ACCESS_TOKEN"
 
     func validate() throws {
@@ -67,7 +68,9 @@ struct TokenCommand: ParsableCommand {
         if !refresh, let grant = try broker.cachedToken(for: ref, scopes: scopes, audience: audience) {
             return grant
         }
-        return try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh) }
+        let grant = try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh) }
+        if let warning = grant.warning { Terminal.note("warning: " + warning) }
+        return grant
     }
 
     private func print(_ grant: TokenBroker.Grant) {

@@ -110,9 +110,22 @@ struct ControlsTests {
         }
     }
 
+    /// `expires-in` rewrites the real answer; `slow-body` delivers all of it, late.
+    @Test func expiresInAndSlowBodyFaultsChangeOnlyWhatTheySay() async throws {
+        try await withIdP { harness in
+            try await harness.inject(["fault": "expires-in", "seconds": .double(0.0001), "count": 1])
+            let tiny = try #require(try await harness.token("broker-svc", Fixtures.brokerSecret).json)
+            #expect(tiny["expires_in"] == .double(0.0001) && tiny["access_token"]?.stringValue != nil)
+            try await harness.inject(["fault": "slow-body", "interval_ms": 1, "count": 1, "route": "discovery"])
+            let slow = try await harness.send(.GET, "/realms/r1/.well-known/openid-configuration")
+            #expect(slow.status == 200 && slow.json?["issuer"]?.stringValue?.hasSuffix("/realms/r1") == true, "\(slow.body)")
+        }
+    }
+
     @Test func badFaultDefinitionsAreRefused() async throws {
         try await withIdP { harness in
-            for body in [#"{"fault":"explode"}"#, #"{"fault":"status","status":200}"#, #"{"fault":"reset","probability":2}"#, "nope"] {
+            for body in [#"{"fault":"explode"}"#, #"{"fault":"status","status":200}"#, #"{"fault":"reset","probability":2}"#, "nope",
+                         #"{"fault":"expires-in"}"#, #"{"fault":"slow-body","interval_ms":"x"}"#] {
                 let reply = try await harness.send(.POST, "/_cloak-idp/faults", headers: [("Content-Type", "application/json")], body: body)
                 #expect(reply.status == 400, "\(body)")
             }

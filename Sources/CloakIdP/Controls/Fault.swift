@@ -15,8 +15,17 @@ struct Fault: Sendable {
         case html(status: Int)
         /// Handle the request, then drop `expires_in` from the body.
         case missingExpiresIn
+        /// Handle the request, then set `expires_in` to this (a fraction, zero or negative:
+        /// what a misconfigured or clock-skewed IdP sends).
+        case expiresIn(Double)
         /// Handle the request, then pad the JSON body to about this many bytes.
         case oversized(bytes: Int)
+        /// Handle the request, send the head at once, then the body one byte per interval: a
+        /// client whose deadline covers only the head waits for the whole drip.
+        case slowBody(intervalMilliseconds: Int)
+        /// Handle the request, announce its full `Content-Length`, send only the first `sent`
+        /// bytes and hold the connection open for `holdMilliseconds` (then close it).
+        case shortBody(sent: Int, holdMilliseconds: Int)
 
         var name: String {
             switch self {
@@ -28,6 +37,9 @@ struct Fault: Sendable {
             case .html: "html"
             case .missingExpiresIn: "missing-expires-in"
             case .oversized: "oversized"
+            case .expiresIn: "expires-in"
+            case .slowBody: "slow-body"
+            case .shortBody: "short-body"
             }
         }
     }
@@ -61,6 +73,11 @@ struct Fault: Sendable {
         case .rateLimit(let retryAfter): object["retry_after"] = .int(retryAfter)
         case .latency(let milliseconds): object["delay_ms"] = .int(milliseconds)
         case .oversized(let bytes): object["bytes"] = .int(bytes)
+        case .expiresIn(let seconds): object["seconds"] = .double(seconds)
+        case .slowBody(let interval): object["interval_ms"] = .int(interval)
+        case .shortBody(let sent, let hold):
+            object["sent"] = .int(sent)
+            object["hold_ms"] = .int(hold)
         case .reset, .truncatedJSON, .missingExpiresIn: break
         }
         if let route { object["route"] = .string(route) }
@@ -100,9 +117,16 @@ extension Fault {
             kind = .html(status: status)
         case "missing-expires-in": kind = .missingExpiresIn
         case "oversized": kind = .oversized(bytes: min(max(0, try int("bytes", default: 4 << 20)), 256 << 20))
+        case "expires-in":
+            guard let seconds = object["seconds"]?.doubleValue else { throw FaultDefinitionError("seconds must be a number") }
+            kind = .expiresIn(seconds)
+        // Both hold a connection: bounded, so an IdP left running by a test stops dripping by itself.
+        case "slow-body": kind = .slowBody(intervalMilliseconds: min(max(1, try int("interval_ms", default: 1000)), 60_000))
+        case "short-body":
+            kind = .shortBody(sent: max(0, try int("sent", default: 10)), holdMilliseconds: min(max(0, try int("hold_ms", default: 60_000)), 600_000))
         default:
             throw FaultDefinitionError(
-                "unknown fault '\(name)'; use status, rate-limit, latency, reset, truncated-json, html, missing-expires-in or oversized"
+                "unknown fault '\(name)'; use status, rate-limit, latency, reset, truncated-json, html, missing-expires-in, expires-in, oversized, slow-body or short-body"
             )
         }
         self.id = id

@@ -80,7 +80,7 @@ struct IdPResponder: HTTPResponder {
         case .reset:
             emulator.counters.record(route: route.name, method: request.method.rawValue, realm: route.realm, status: "reset", clientId: clientHint)
             return Response(status: .ok, headers: [Replies.resetMarker: "1"])
-        case .truncatedJSON, .missingExpiresIn, .oversized, .latency, nil:
+        case .truncatedJSON, .missingExpiresIn, .expiresIn, .oversized, .slowBody, .shortBody, .latency, nil:
             outcome = try await dispatch(route, exchange)
             if let action = decision.action {
                 outcome.response = await Self.transform(outcome.response, action)
@@ -130,6 +130,11 @@ struct IdPResponder: HTTPResponder {
                 object["expires_in"] = nil
                 bytes = Array(JSONValue.object(object).serialized.utf8)
             }
+        case .expiresIn(let seconds):
+            if var object = (try? JSONParser.parse(bytes))?.objectValue {
+                object["expires_in"] = .double(seconds)
+                bytes = Array(JSONValue.object(object).serialized.utf8)
+            }
         case .oversized(let size):
             if var object = (try? JSONParser.parse(bytes))?.objectValue {
                 object["padding"] = .string(String(repeating: "x", count: max(0, size - bytes.count)))
@@ -137,6 +142,32 @@ struct IdPResponder: HTTPResponder {
             } else {
                 bytes += Array(repeating: UInt8(ascii: " "), count: max(0, size - bytes.count))
             }
+        case .slowBody(let interval):
+            // The head goes out at once; then one byte per interval until the client hangs up
+            // (the write fails) or the body is sent.
+            response.body = ResponseBody(contentLength: bytes.count) { [bytes] writer in
+                for byte in bytes {
+                    try await Task.sleep(for: .milliseconds(interval))
+                    try await writer.write(ByteBuffer(bytes: [byte]))
+                }
+                try await writer.finish(nil)
+            }
+            response.headers[.contentLength] = String(bytes.count)
+            return response
+        case .shortBody(let sent, let hold):
+            // Content-Length promises the whole answer; the rest never comes. Throwing at the
+            // end makes Hummingbird close the connection instead of ending a short body. The
+            // handler cannot tell that the client hung up (an empty write does not fail, and the
+            // channel is not read meanwhile), so it holds the whole `hold`, and a graceful
+            // shutdown (SIGTERM) waits for it: keep `hold_ms` as short as the test allows.
+            let announced = max(bytes.count, sent + 1)
+            response.body = ResponseBody(contentLength: announced) { [bytes] writer in
+                try await writer.write(ByteBuffer(bytes: bytes.prefix(sent)))
+                try await Task.sleep(for: .milliseconds(hold))
+                throw CancellationError()
+            }
+            response.headers[.contentLength] = String(announced)
+            return response
         default:
             break
         }

@@ -34,9 +34,13 @@ public final class TokenBroker: Sendable {
     public struct Grant: Sendable {
         public var token: AccessToken
         public var source: Source
+        /// Something the caller should tell its user, though the token was served: a cached
+        /// token served because the IdP is down, a token that expires on arrival (clock skew),
+        /// a token that could not be cached. Never holds a secret.
+        public var warning: String?
     }
 
-    private struct Key: Hashable, Sendable {
+    struct Key: Hashable, Sendable {
         var client: ClientRef
         var shape: TokenRequestShape
     }
@@ -145,8 +149,11 @@ public final class TokenBroker: Sendable {
 
         let end = ContinuousClock.now + configuration.deadline
         guard let lock = try await FileLock.acquire(lockPath(for: key), until: end) else {
-            if let cached, cached.remaining(at: configuration.clock()) > 0 { return Grant(token: cached, source: .cache) }
-            throw TokenError.unavailable("another process has been fetching a token for \(key.client) for longer than \(configuration.deadline); try again.")
+            let problem = "another process has been fetching a token for \(key.client) for longer than \(configuration.deadline)"
+            if !refresh, let cached, cached.remaining(at: configuration.clock()) > 0 {
+                return Grant(token: cached, source: .cache, warning: Self.servedStale(cached, key.client, because: problem, now: configuration.clock()))
+            }
+            throw TokenError.unavailable(problem + "; try again.")
         }
         // Another process may have fetched while we waited for the lock.
         let after = try vault.withLock { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: configuration.clock()) }
@@ -169,16 +176,9 @@ public final class TokenBroker: Sendable {
                 rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
             }
             let token = try await client.token(for: request, rediscover: rediscover)
-            try vault.withLock { vault in
-                // One transaction: the cached token and the event that says it was fetched.
-                try vault.database.writeTransaction {
-                    try vault.storeToken(token, for: key.client, key.shape, secretVersion: version)
-                    try vault.record(.tokenFetched, realm: key.client.realm, client: key.client.name,
-                                     detail: Self.auditDetail(token, secretVersion: version, shape: request.shape))
-                }
-            }
+            let warning = keep(token, for: key, secretVersion: version, shape: request.shape)
             _ = consume lock
-            return Grant(token: token, source: .idp)
+            return Grant(token: token, source: .idp, warning: warning)
         } catch let error as TokenError {
             if case .rejected(_, let status, let code, _) = error {
                 // Worth a line in the log (a revoked or wrong secret), but never at the cost of
@@ -189,9 +189,11 @@ public final class TokenBroker: Sendable {
                                         detail: "rejected by the identity provider: HTTP \(status)" + (code.map { " \($0)" } ?? ""))
                 }
             }
-            // The IdP is down, but a token from before is still valid: serve it rather than fail.
-            if case .unavailable = error, let after, after.remaining(at: configuration.clock()) > 0 {
-                return Grant(token: after, source: .cache)
+            // The IdP is down, but a token from before is still valid: serve it rather than fail,
+            // and say so. Not for `refresh`: its caller asked for a new token, and the old one
+            // (which it may be replacing because a service refused it) is no answer to that.
+            if case .unavailable = error, !refresh, let after, after.remaining(at: configuration.clock()) > 0 {
+                return Grant(token: after, source: .cache, warning: Self.servedStale(after, key.client, because: "\(error)", now: configuration.clock()))
             }
             throw error
         }
@@ -219,15 +221,6 @@ public final class TokenBroker: Sendable {
         memory.withLock { tokens in
             for key in tokens.keys where (try? ClientRef(key.client)) == client { tokens[key] = nil }
         }
-    }
-
-    /// What a token fetch's audit event says: the secret version used and the token's life and
-    /// scope. Never the token.
-    private static func auditDetail(_ token: AccessToken, secretVersion: Int, shape: TokenRequestShape) -> String {
-        var detail = "secret version \(secretVersion), valid \(Int64(token.expiresAt.timeIntervalSince(token.issuedAt).rounded(.down))) s"
-        if let scope = token.scope, !scope.isEmpty { detail += ", scope \(scope)" }
-        if let audience = shape.audience { detail += ", audience \(audience)" }
-        return detail
     }
 
     /// Asks `issuer` for its discovery document and keeps the answer for the next requests.

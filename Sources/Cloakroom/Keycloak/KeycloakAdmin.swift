@@ -150,11 +150,9 @@ struct KeycloakAdmin: Sendable {
             request.tlsConfiguration = TokenClient.tls(trusting: caFile)
             var retryAfter: Duration?
             do {
-                let remaining = end - ContinuousClock.now
-                guard remaining > .zero else { throw HTTPClientError.deadlineExceeded }
-                let response = try await TokenClient.http.execute(request, timeout: .milliseconds(Int64(remaining / .milliseconds(1))))
-                let bytes = Array(buffer: try await response.body.collect(upTo: Self.maximumBodySize))
-                let status = Int(response.status.code)
+                let response = try await TokenClient.exchange(request, until: end, upTo: Self.maximumBodySize)
+                let bytes = response.body
+                let status = response.status
                 switch status {
                 case 200..<300, 404:
                     return Reply(status: status, body: bytes)

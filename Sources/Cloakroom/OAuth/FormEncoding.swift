@@ -6,17 +6,22 @@
 /// `+ % & =` must be encoded there, or it reaches Keycloak changed.
 enum FormEncoding {
     static func encode(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
-        let hex = Array("0123456789ABCDEF".utf8)
+        encode(bytes) { out.append($0) }
+    }
+
+    /// Each encoded byte to `put`: for output that must go to sodium memory, not an array.
+    static func encode(_ bytes: some Sequence<UInt8>, to put: (UInt8) -> Void) {
+        let hex: StaticString = "0123456789ABCDEF"
         for byte in bytes {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
                  UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(byte)
+                put(byte)
             default:
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0f)])
+                put(UInt8(ascii: "%"))
+                put(hex.utf8Start[Int(byte >> 4)])
+                put(hex.utf8Start[Int(byte & 0x0f)])
             }
         }
     }

@@ -59,24 +59,17 @@ extension TokenClient {
         http.method = .GET
         http.headers.add(name: "Accept", value: "application/json")
         http.tlsConfiguration = Self.tls(trusting: request.caFile)
-        let remaining = end - ContinuousClock.now
-        guard remaining > .zero else { return .failure(.retryable("the deadline passed", nil)) }
-        let response: HTTPClientResponse
+        let reply: HTTPReply
         do {
-            response = try await Self.http.execute(http, timeout: Self.timeAmount(remaining))
+            reply = try await Self.exchange(http, until: end, upTo: TokenResponse.maximumBodySize)
+        } catch is NIOTooManyBytesError {
+            return .failure(.final(.malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is larger than \(TokenResponse.maximumBodySize / 1024) KiB; is that URL right?")))
         } catch {
             if let refused = Self.tlsFailure(error, url: request.url, realm: request.realm) { return .failure(.final(refused)) }
             return .failure(.retryable("\(Self.describe(error)) talking to \(Self.host(request.url))", nil))
         }
-        let bytes: [UInt8]
-        do {
-            bytes = Array(buffer: try await response.body.collect(upTo: TokenResponse.maximumBodySize))
-        } catch is NIOTooManyBytesError {
-            return .failure(.final(.malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is larger than \(TokenResponse.maximumBodySize / 1024) KiB; is that URL right?")))
-        } catch {
-            return .failure(.retryable("the connection failed while reading the response (\(Self.describe(error)))", nil))
-        }
-        let status = Int(response.status.code)
+        let bytes = reply.body
+        let status = reply.status
         switch status {
         case 200:
             guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
@@ -84,7 +77,7 @@ extension TokenClient {
             }
             return .success(object)
         case 429, 500...599:
-            return .failure(.retryable("HTTP \(status)", response.headers.first(name: "Retry-After").flatMap(Self.retryAfter)))
+            return .failure(.retryable("HTTP \(status)", reply.headers.first(name: "Retry-After").flatMap(Self.retryAfter)))
         default:
             return .failure(.final(.malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) answered HTTP \(status); is that URL right?")))
         }

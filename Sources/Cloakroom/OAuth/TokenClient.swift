@@ -137,58 +137,36 @@ struct TokenClient: Sendable {
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         http.headers.add(name: "Accept", value: "application/json")
-        var form: [(String, String)] = [("grant_type", "client_credentials")]
-        if !request.shape.scopes.isEmpty { form.append(("scope", request.shape.scopes.joined(separator: " "))) }
-        if let audience = request.shape.audience { form.append(("audience", audience)) }
-        var body = FormEncoding.body(form)
-        request.secret.withUnsafeBytes { secret in
-            switch request.authMethod {
-            case .clientSecretBasic:
-                // RFC 6749 §2.3.1: each half form-encoded, then base64 (Keycloak decodes both halves).
-                var credentials: [UInt8] = []
-                FormEncoding.encode(request.clientID.utf8, into: &credentials)
-                credentials.append(UInt8(ascii: ":"))
-                FormEncoding.encode(secret, into: &credentials)
-                http.headers.add(name: "Authorization", value: "Basic " + Data(credentials).base64EncodedString())
-                _ = credentials.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-            case .clientSecretPost:
-                body += Array("&client_id=".utf8)
-                FormEncoding.encode(request.clientID.utf8, into: &body)
-                body += Array("&client_secret=".utf8)
-                FormEncoding.encode(secret, into: &body)
-            }
+        // The secret-bearing parts are made in sodium memory and stay there until written
+        // (see TokenRequest+Wire.swift for the copies the HTTP stack makes that we cannot zero).
+        if request.authMethod == .clientSecretBasic {
+            // HTTPHeaders holds Strings: this one copy of the credentials is beyond our reach.
+            http.headers.add(name: "Authorization", value: request.secureBasicCredentials().withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
         }
-        http.body = .bytes(ByteBuffer(bytes: body))
-        _ = body.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        let body = SecureBody(bytes: request.secureBody())
+        http.body = .bytes(body, length: .known(Int64(body.count)))
         http.tlsConfiguration = Self.tls(trusting: request.caFile)
 
-        let remaining = end - ContinuousClock.now
-        guard remaining > .zero else { return .retryable("the deadline passed", retryAfter: nil) }
-        let response: HTTPClientResponse
+        let reply: HTTPReply
         do {
-            response = try await Self.http.execute(http, timeout: Self.timeAmount(remaining))
+            reply = try await Self.exchange(http, until: end, upTo: TokenResponse.maximumBodySize)
+        } catch is NIOTooManyBytesError {
+            return .final(.malformedResponse("the token endpoint of \(request.ref.realm) sent a response larger than \(TokenResponse.maximumBodySize / 1024) KiB; is \(Self.host(request.tokenURL)) an OAuth token endpoint?"))
         } catch {
             if Self.isConnectionRefused(error) {
                 return .endpointGone("\(Self.describe(error)) talking to \(Self.host(request.tokenURL))")
             }
             return Self.classify(error, url: request.tokenURL, realm: request.ref.realm)
         }
-        let bytes: [UInt8]
-        do {
-            bytes = Array(buffer: try await response.body.collect(upTo: TokenResponse.maximumBodySize))
-        } catch is NIOTooManyBytesError {
-            return .final(.malformedResponse("the token endpoint of \(request.ref.realm) sent a response larger than \(TokenResponse.maximumBodySize / 1024) KiB; is \(Self.host(request.tokenURL)) an OAuth token endpoint?"))
-        } catch {
-            return .retryable("the connection failed while reading the response (\(Self.describe(error)))", retryAfter: nil)
-        }
-        let status = Int(response.status.code)
+        let bytes = reply.body
+        let status = reply.status
         switch status {
         case 200:
             return .token(bytes)
         case 400, 401, 403:
             return .credentialsRejected(status, bytes)
         case 429, 500...599:
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
+            let retryAfter = reply.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
             return .retryable("HTTP \(status)", retryAfter: retryAfter)
         case 404:
             return .endpointGone(nil)

@@ -24,7 +24,8 @@ enum SQLValue: Sendable, Equatable {
 final class Database {
     fileprivate let handle: OpaquePointer
     let path: String
-    private let busyTimeout: Duration
+    /// How long a writer waits for another process's write lock, unless `withBusyTimeout` says otherwise.
+    let busyTimeout: Duration
 
     enum Mode {
         case readWrite, create

@@ -14,6 +14,8 @@ public final class UnlockedVault {
     let openedSlots: [OpenedSlot]
 
     init(vault: Vault, key: VaultKey, openedSlots: [OpenedSlot]) {
+        // From here on the process holds what opens every secret: no core file may catch it.
+        CoreDumps.disable()
         self.vault = vault
         self.key = key
         self.openedSlots = openedSlots

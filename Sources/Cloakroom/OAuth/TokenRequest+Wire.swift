@@ -1,0 +1,103 @@
+/// The bytes of a token request that carry the secret, built straight into sodium memory.
+///
+/// What stays there: the form body (with `client_secret` for client_secret_post) and the
+/// `Basic` credentials with their base64, from the moment they are made until the request is
+/// released, and then they are zeroed (`SecureBytes`). What cannot (noted where it happens):
+/// - the `Authorization` header value must be a Swift `String` (`HTTPHeaders` holds Strings):
+///   one heap copy we cannot zero, released with the request;
+/// - when AsyncHTTPClient writes the request, NIO copies the header into an outbound
+///   `ByteBuffer` and the body into another (`allocator.buffer(bytes:)`), NIOSSL hands both to
+///   BoringSSL, and the kernel holds them in the socket buffer: all freed unzeroed, outside our
+///   reach. The body copy is at least made only at write time, not when the request is built.
+/// Core dumps are off while a vault is unlocked (`CoreDumps`), so none of these reach a core file.
+extension TokenRequest {
+    /// The form body: `grant_type`, scope and audience, and for client_secret_post the client_id
+    /// and secret.
+    func secureBody() -> SecureBytes {
+        var form: [(String, String)] = [("grant_type", "client_credentials")]
+        if !shape.scopes.isEmpty { form.append(("scope", shape.scopes.joined(separator: " "))) }
+        if let audience = shape.audience { form.append(("audience", audience)) }
+        let open = FormEncoding.body(form)  // holds no secret
+        guard authMethod == .clientSecretPost else { return SecureBytes(copying: open) }
+        return secret.withUnsafeBytes { secret in
+            let clientID = Array(clientID.utf8)
+            // Percent-encoding at most triples a byte.
+            let capacity = open.count + 32 + 3 * (clientID.count + secret.count)
+            return SecureBytes.written(capacity: capacity) { put in
+                open.forEach(put)
+                "&client_id=".utf8.forEach(put)
+                FormEncoding.encode(clientID, to: put)
+                "&client_secret=".utf8.forEach(put)
+                FormEncoding.encode(secret, to: put)
+            }
+        }
+    }
+
+    /// `Basic base64(form(client_id) ":" form(secret))` (RFC 6749 §2.3.1), for client_secret_basic.
+    func secureBasicCredentials() -> SecureBytes {
+        secret.withUnsafeBytes { secret in
+            let clientID = Array(clientID.utf8)
+            let plain = SecureBytes.written(capacity: 3 * (clientID.count + secret.count) + 1) { put in
+                FormEncoding.encode(clientID, to: put)
+                put(UInt8(ascii: ":"))
+                FormEncoding.encode(secret, to: put)
+            }
+            return plain.withUnsafeBytes { plain in
+                SecureBytes.written(capacity: 6 + (plain.count + 2) / 3 * 4) { put in
+                    "Basic ".utf8.forEach(put)
+                    Base64.encode(plain, to: put)
+                }
+            }
+        }
+    }
+}
+
+extension SecureBytes {
+    /// Bytes appended one at a time by `write` into a `capacity`-byte sodium allocation; the
+    /// result is the part written (a slice, so the whole allocation is zeroed when released).
+    static func written(capacity: Int, _ write: (_ put: (UInt8) -> Void) -> Void) -> SecureBytes {
+        var length = 0
+        let buffer = SecureBytes(count: capacity) { out in
+            write { byte in
+                precondition(length < out.count, "the capacity of a secure buffer was miscounted")
+                out[length] = byte
+                length += 1
+            }
+        }
+        return SecureBytes(slice: 0..<length, of: buffer)
+    }
+}
+
+/// A request body read straight from sodium memory when AsyncHTTPClient writes it.
+///
+/// Deliberately without `withContiguousStorageIfAvailable`: AsyncHTTPClient's `.bytes` copies
+/// contiguous storage into a `ByteBuffer` at once, when the request is built (1.37,
+/// `HTTPClientRequest.Body._bytes`'s fast path); a plain `Collection` is copied only when the
+/// request is written.
+struct SecureBody: RandomAccessCollection, Sendable {
+    let bytes: SecureBytes
+    var startIndex: Int { 0 }
+    var endIndex: Int { bytes.count }
+    subscript(position: Int) -> UInt8 { bytes.withUnsafeBytes { $0[position] } }
+}
+
+/// Standard base64 with padding (RFC 4648 §4), written byte by byte so the output can go to
+/// sodium memory (Foundation's `base64EncodedString` returns a String we could not zero).
+enum Base64 {
+    static func encode(_ bytes: UnsafeRawBufferPointer, to put: (UInt8) -> Void) {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var index = 0
+        while index < bytes.count {
+            let count = min(3, bytes.count - index)
+            let b0 = UInt32(bytes[index])
+            let b1 = count > 1 ? UInt32(bytes[index + 1]) : 0
+            let b2 = count > 2 ? UInt32(bytes[index + 2]) : 0
+            let triple = b0 << 16 | b1 << 8 | b2
+            put(alphabet[Int(triple >> 18 & 63)])
+            put(alphabet[Int(triple >> 12 & 63)])
+            put(count > 1 ? alphabet[Int(triple >> 6 & 63)] : UInt8(ascii: "="))
+            put(count > 2 ? alphabet[Int(triple & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+    }
+}
