@@ -163,40 +163,67 @@ public final class TokenBroker: Sendable {
         if try vault.withLock({ try $0.openRotation(of: key.client) }) != nil, !rotating.withLock({ $0.contains(key.client) }) {
             await settleInterruptedRotation(of: key.client, until: end)
         }
-        let (stored, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
-        var request = stored
-        do {
-            var rediscover: (@Sendable () async -> String?)?
-            if let issuer = request.issuer {
-                let realm = key.client.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
-                if request.tokenURL.isEmpty {
-                    request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
+        var (stored, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
+        var retriedAfterRotation = false
+        while true {
+            var request = stored
+            do {
+                var rediscover: (@Sendable () async -> String?)?
+                if let issuer = request.issuer {
+                    let realm = key.client.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
+                    if request.tokenURL.isEmpty {
+                        request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
+                    }
+                    // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
+                    rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
                 }
-                // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
-                rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
-            }
-            let token = try await client.token(for: request, rediscover: rediscover)
-            let warning = keep(token, for: key, secretVersion: version, shape: request.shape)
-            _ = consume lock
-            return Grant(token: token, source: .idp, warning: warning)
-        } catch let error as TokenError {
-            if case .rejected(_, let status, let code, _) = error {
-                // Worth a line in the log (a revoked or wrong secret), but never at the cost of
-                // the error the caller must see.
-                let code = code.flatMap { $0.count <= 64 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") } ? $0 : nil }
-                _ = vault.withLock {
-                    $0.recordIfPossible(.tokenFetched, realm: key.client.realm, client: key.client.name, outcome: .failed,
-                                        detail: "rejected by the identity provider: HTTP \(status)" + (code.map { " \($0)" } ?? ""))
+                let token = try await client.token(for: request, rediscover: rediscover)
+                let warning = keep(token, for: key, secretVersion: version, shape: request.shape)
+                _ = consume lock
+                return Grant(token: token, source: .idp, warning: warning)
+            } catch let error as TokenError {
+                if case .rejected = error, !retriedAfterRotation,
+                   let replaced = await secretReplacedByRotation(of: key.client, since: version, shape: key.shape, until: end) {
+                    retriedAfterRotation = true
+                    (stored, version) = replaced
+                    continue
                 }
+                if case .rejected(_, let status, let code, _) = error {
+                    // Worth a line in the log (a revoked or wrong secret), but never at the cost of
+                    // the error the caller must see.
+                    let code = code.flatMap { $0.count <= 64 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") } ? $0 : nil }
+                    _ = vault.withLock {
+                        $0.recordIfPossible(.tokenFetched, realm: key.client.realm, client: key.client.name, outcome: .failed,
+                                            detail: "rejected by the identity provider: HTTP \(status)" + (code.map { " \($0)" } ?? ""))
+                    }
+                }
+                // The IdP is down, but a token from before is still valid: serve it rather than fail,
+                // and say so. Not for `refresh`: its caller asked for a new token, and the old one
+                // (which it may be replacing because a service refused it) is no answer to that.
+                if case .unavailable = error, !refresh, let after, after.remaining(at: configuration.clock()) > 0 {
+                    return Grant(token: after, source: .cache, warning: Self.servedStale(after, key.client, because: "\(error)", now: configuration.clock()))
+                }
+                throw error
             }
-            // The IdP is down, but a token from before is still valid: serve it rather than fail,
-            // and say so. Not for `refresh`: its caller asked for a new token, and the old one
-            // (which it may be replacing because a service refused it) is no answer to that.
-            if case .unavailable = error, !refresh, let after, after.remaining(at: configuration.clock()) > 0 {
-                return Grant(token: after, source: .cache, warning: Self.servedStale(after, key.client, because: "\(error)", now: configuration.clock()))
-            }
-            throw error
         }
+    }
+
+    /// A credential error can mean only that a rotation replaced the secret this request used:
+    /// it pushed its new secret between our reading the old one and the IdP checking it (`cloak
+    /// token --refresh` racing `cloak rotate` exited 11 in 10 of 288 calls). So when a rotation of
+    /// `client` is open, or its current secret is no longer version `used`, this waits for the
+    /// rotation to let go of its lock (settling it, if it was interrupted) and returns the request
+    /// for the secret that is current now — `nil` when nothing changed and the refusal stands.
+    /// A rotation by this very process is not waited for (it holds the lock itself).
+    private func secretReplacedByRotation(of client: ClientRef, since used: Int, shape: TokenRequestShape,
+                                          until end: ContinuousClock.Instant) async -> (TokenRequest, Int)? {
+        let open = (try? vault.withLock { try $0.openRotation(of: client) }) != nil
+        guard let (_, current) = try? vault.withLock({ try $0.tokenRequest(for: client, shape) }), open || current != used else { return nil }
+        if !rotating.withLock({ $0.contains(client) }) {
+            await settleInterruptedRotation(of: client, until: end)
+        }
+        guard let (request, now) = try? vault.withLock({ try $0.tokenRequest(for: client, shape) }), now != used else { return nil }
+        return (request, now)
     }
 
     /// A rotation of `client` was interrupted (its process killed half-way): before using the
