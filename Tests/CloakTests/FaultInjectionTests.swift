@@ -90,6 +90,40 @@ struct FaultInjectionTests {
         try sandbox.ok("doctor")
     }
 
+    /// A token the IdP issued while the disk filled up is still the caller's: printed, with a
+    /// warning that it could not be cached, and the vault left as it was. (With the disk full
+    /// from the start even reads fail — SQLite must size its `-shm` file — and that is exit 8.)
+    @Test func tokenFetchedAsTheDiskFillsIsPrintedUncached() async throws {
+        let idp = try IdP(configuration: RotationTests.configuration)
+        let sandbox = Sandbox()
+        let volume = sandbox.directory.file("vault")
+        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: false)
+        try #require(Mount.tmpfs(volume, megabytes: 4), "mount -t tmpfs failed")
+        defer { Mount.unmount(volume) }
+        try RotationTests.populate(sandbox, idp)
+        try await idp.fault(#"{"fault":"latency","delay_ms":2500,"route":"token","client_id":"orders-svc"}"#)
+        let locks = sandbox.vault + ".locks"
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? [])
+
+        let fetch = try sandbox.start(["token", "r1/orders"])
+        // The fetch holds its token lock (a new file beside the vault) once it is about to ask.
+        try await waitFor("the fetch to take its lock") {
+            Set(try FileManager.default.contentsOfDirectory(atPath: locks)).subtracting(before).contains { !$0.hasPrefix("rotate-") }
+        }
+        _ = try RawVault.execute(sandbox.vault, "PRAGMA wal_checkpoint(TRUNCATE)")
+        let contents = try sandbox.contents
+        let filler = volume + "/filler"
+        Mount.fill(filler)
+        let outcome = fetch.wait()
+
+        #expect(outcome.status == 0 && outcome.stdout.split(separator: ".").count == 3, "\(outcome)")
+        #expect(outcome.stderr.contains("could not be cached") && outcome.stderr.contains("full"), "\(outcome)")
+        RotationTests.expectNoSecrets(outcome)
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(try sandbox.contents == contents, "the vault changed")
+        try sandbox.ok("doctor")
+    }
+
     /// Polls `condition` every 20 ms for up to 20 s.
     private func waitFor(_ what: String, _ condition: () throws -> Bool) async throws {
         for _ in 0..<1000 {

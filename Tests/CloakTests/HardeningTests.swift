@@ -121,6 +121,11 @@ import Testing
         #expect(try sandbox.ok("token", "r1/basic", "--format", "json").stdout.contains("cache"))
         try sandbox.ok("log")
 
+        // A token that must come from the IdP is fetched and printed, but cannot be cached.
+        let fetched = try sandbox.run(["token", "r1/post"])
+        #expect(fetched.status == 0 && fetched.stdout.split(separator: ".").count == 3, "\(fetched)")
+        #expect(fetched.stderr.contains("could not be cached"), "\(fetched)")
+
         let write = try sandbox.run(["client", "remove", "r1/post"])
         #expect(write.status == 8, "\(write)")
         #expect(write.stderr.contains("Commands that only read work on a read-only vault"), "\(write)")

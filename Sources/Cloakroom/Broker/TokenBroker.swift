@@ -60,6 +60,8 @@ public final class TokenBroker: Sendable {
     let client: TokenClient
     let verifier: TokenVerifier
     let lockDirectory: String
+    /// The vault can only be read: tokens are fetched (and returned) but not cached.
+    let readOnlyVault: Bool
     /// Clients this process is rotating now (it holds their rotation locks).
     let rotating = Mutex<Set<ClientRef>>([])
 
@@ -71,7 +73,12 @@ public final class TokenBroker: Sendable {
     /// Takes over `vault`: from now on only the broker uses it.
     public init(_ vault: sending UnlockedVault, configuration: Configuration = Configuration()) throws {
         lockDirectory = vault.vault.path + ".locks"
-        try FileSystem.createDirectories(lockDirectory, mode: 0o700)
+        readOnlyVault = vault.vault.database.isReadOnly
+        do {
+            try FileSystem.createDirectories(lockDirectory, mode: 0o700)
+        } catch where readOnlyVault {
+            // A read-only vault has nothing to lock for: no process can cache a token in it.
+        }
         self.vault = Mutex(vault)
         self.configuration = configuration
         var client = TokenClient()
@@ -148,7 +155,7 @@ public final class TokenBroker: Sendable {
         if !refresh, let cached, isFresh(cached, minimumTTL: minimumTTL) { return Grant(token: cached, source: .cache) }
 
         let end = ContinuousClock.now + configuration.deadline
-        guard let lock = try await FileLock.acquire(lockPath(for: key), until: end) else {
+        guard let lock = try await FileLock.acquire(lockPath(for: key), until: end, readOnlyVault: readOnlyVault) else {
             let problem = "another process has been fetching a token for \(key.client) for longer than \(configuration.deadline)"
             if !refresh, let cached, cached.remaining(at: configuration.clock()) > 0 {
                 return Grant(token: cached, source: .cache, warning: Self.servedStale(cached, key.client, because: problem, now: configuration.clock()))
