@@ -6,8 +6,8 @@
 #   peak RSS of the cached path, and an in-process cache hit through the library
 # The "one request per expiry" figures come from the tests (TokenTests, BrokerTests), which read
 # cloak-idp's counters.  Usage: scripts/bench-token.sh [BASELINE-REV]
-# With BASELINE-REV (e.g. ff98e49), that commit's cloak is built too (in a temporary worktree,
-# scratch path .build-baseline) and its cached token is timed in the same hyperfine run, on a
+# With BASELINE-REV (e.g. ff98e49), that commit's cloak is built too (in the worktree
+# .build-baseline-src, scratch path .build-baseline) and its cached token is timed in the same hyperfine run, on a
 # vault of its own making: the side-by-side "no slower than before" check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,17 +15,18 @@ baseline_rev=${1:-}
 scripts/bootstrap.sh
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null 2>&1 || true
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null 2>&1 || true
-swift build -c release --product cloak-idp >/dev/null
-swift build -c release --product cloak-bench-fixture >/dev/null
-swift build -c release --static-swift-stdlib --product cloak --scratch-path .build-static >/dev/null
-cloak=.build-static/release/cloak
-release="$(swift build -c release --show-bin-path)"
+# Everything from one static release build of its own, so a debug build in .build can go on meanwhile.
+for product in cloak-idp cloak-bench-fixture cloak; do
+  swift build -c release --static-swift-stdlib --product $product --scratch-path .build-static >/dev/null
+done
+release=.build-static/release
+cloak=$release/cloak
 baseline=""
 if [ -n "$baseline_rev" ]; then
-  tree=$(mktemp -d)
-  git worktree add --detach "$tree" "$baseline_rev" >/dev/null 2>&1
+  # A worktree that stays (ignored, like every .build-*), so a second run builds incrementally.
+  tree="$PWD/.build-baseline-src"
+  if [ -d "$tree" ]; then git -C "$tree" checkout -q --detach "$baseline_rev"; else git worktree add -q --detach "$tree" "$baseline_rev"; fi
   swift build --package-path "$tree" -c release --static-swift-stdlib --product cloak --scratch-path "$PWD/.build-baseline" >/dev/null
-  git worktree remove --force "$tree"
   baseline=.build-baseline/release/cloak
 fi
 
