@@ -1,0 +1,61 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+import Synchronization
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// Group commit for step 1: the prepares of concurrent rotations that arrive while one commit is
+/// on its way to disk are committed together in the next, each in its own savepoint. Every
+/// rotation still has its journal row on disk before it sends anything, but a bulk run pays one
+/// fsync per batch instead of one per client (6.5 ms each on this machine's disk).
+final class PrepareQueue: Sendable {
+    private struct Request: Sendable {
+        var ref: ClientRef
+        var mode: RotationJournal.Mode
+        var secret: ClientSecret?
+        var continuation: CheckedContinuation<(RotationJournal, PendingSecret?), any Error>
+    }
+
+    private let state = Mutex<(waiting: [Request], committing: Bool)>(([], false))
+
+    func prepare(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?,
+                 in vault: borrowing Mutex<UnlockedVault>) async throws -> (RotationJournal, PendingSecret?) {
+        try await withCheckedThrowingContinuation { continuation in
+            let leads = state.withLock { state in
+                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, continuation: continuation))
+                defer { state.committing = true }
+                return !state.committing
+            }
+            guard leads else { return }
+            // The leader commits batches until nobody is waiting; followers just wait.
+            while true {
+                let batch = state.withLock { state in
+                    defer { state.waiting = [] }
+                    if state.waiting.isEmpty { state.committing = false }
+                    return state.waiting
+                }
+                guard !batch.isEmpty else { return }
+                let results: [Result<(RotationJournal, PendingSecret?), any Error>]
+                do {
+                    results = try vault.withLock { vault in
+                        try vault.database.writeTransaction {
+                            batch.map { request in Result { try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret) } }
+                        }
+                    }
+                } catch {
+                    results = batch.map { _ in .failure(error) }
+                }
+                for (request, result) in zip(batch, results) { request.continuation.resume(with: result) }
+            }
+        }
+    }
+}

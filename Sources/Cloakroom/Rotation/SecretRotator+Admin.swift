@@ -1,0 +1,37 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+import Synchronization
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+extension SecretRotator {
+    /// The Keycloak admin API client for `realm`, once its trust settings verify: its admin URL,
+    /// CA file and admin client (whose tokens the broker fetches and caches like any other).
+    func admin(for realm: Name) throws -> KeycloakAdmin {
+        let record = try broker.vault.withLock { vault in
+            let record = try vault.vault.realm(named: realm)
+            try vault.requireTrusted(record)
+            return record
+        }
+        guard let adminClient = record.adminClient else {
+            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin client, so its secrets cannot be rotated: name a client whose service account has the realm-management role manage-clients with `cloak realm update \(realm) --admin-client REALM/NAME`.")
+        }
+        guard let adminURL = record.adminURL else {
+            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin URL; give it with `cloak realm update \(realm) --admin-url https://HOST/admin/realms/\(realm)`.")
+        }
+        let broker = broker
+        return KeycloakAdmin(
+            baseURL: adminURL, caFile: record.caFile, realm: realm, adminClient: adminClient,
+            deadline: broker.configuration.deadline * 2,
+            token: { refresh in try await broker.token(for: adminClient.description, refresh: refresh).token.value })
+    }
+}

@@ -1,0 +1,85 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+import Synchronization
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+extension SecretRotator {
+    /// What `run` does to each client.
+    public enum Action: String, Sendable {
+        case rotate, rollback, resume
+    }
+
+    /// One client's line in a bulk report.
+    public struct Report: Sendable {
+        public var client: ClientRef
+        public var result: Result<Outcome, any Error>
+        /// Wall time of this client's rotation.
+        public var duration: Duration
+    }
+
+    /// Runs `action` on every client of `refs`, at most `parallel` at once and `perRealm` at once
+    /// in any one realm (an IdP's realms often share one server), each to its end: one failure
+    /// never stops the others. Clients that are some realm's admin client go last, one at a time,
+    /// so no other rotation needs an admin token while that token's own secret is changing.
+    /// - Parameter progress: called after each client with (done, total, failed).
+    /// - Returns: a report per client, in the order of `refs`.
+    public func run(
+        _ action: Action, on refs: [ClientRef], parallel: Int = 4, perRealm: Int = 4,
+        progress: @escaping @Sendable (_ done: Int, _ total: Int, _ failed: Int) -> Void = { _, _, _ in }
+    ) async throws -> [Report] {
+        let adminClients = Set(try broker.vault.withLock { try $0.vault.realms().compactMap(\.adminClient) })
+        // Thousands of small transactions: checkpoint once at the end rather than after each.
+        broker.vault.withLock { $0.database.defersCheckpoints = true }
+        defer { broker.vault.withLock { $0.database.defersCheckpoints = false; $0.database.checkpoint() } }
+        let parallel = max(1, parallel)
+        let perRealm = max(1, perRealm)
+        var reports: [ClientRef: Report] = [:]
+        var failed = 0
+        for (phase, limit) in [(refs.filter { !adminClients.contains($0) }, parallel), (refs.filter { adminClients.contains($0) }, 1)] {
+            var queue = phase[...]
+            var running: [Name: Int] = [:]
+            await withTaskGroup(of: Report.self) { group in
+                var active = 0
+                func startNext(_ group: inout TaskGroup<Report>) -> Bool {
+                    guard let index = queue.firstIndex(where: { running[$0.realm, default: 0] < perRealm }) else { return false }
+                    let ref = queue.remove(at: index)
+                    running[ref.realm, default: 0] += 1
+                    group.addTask {
+                        let start = ContinuousClock.now
+                        do {
+                            let outcome = switch action {
+                            case .rotate: try await self.rotate(ref)
+                            case .rollback: try await self.rollback(ref)
+                            case .resume: try await self.resume(ref)
+                            }
+                            return Report(client: ref, result: .success(outcome), duration: .now - start)
+                        } catch {
+                            return Report(client: ref, result: .failure(error), duration: .now - start)
+                        }
+                    }
+                    return true
+                }
+                while active < limit, startNext(&group) { active += 1 }
+                for await report in group {
+                    active -= 1
+                    running[report.client.realm, default: 1] -= 1
+                    if case .failure = report.result { failed += 1 }
+                    reports[report.client] = report
+                    progress(reports.count, refs.count, failed)
+                    while active < limit, startNext(&group) { active += 1 }
+                }
+            }
+        }
+        return refs.compactMap { reports[$0] }
+    }
+}
