@@ -165,7 +165,11 @@ struct KeycloakAdmin: Sendable {
                     throw forbidden(role, action)
                 case 500 where serverErrorMeansForbidden:
                     throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) answered HTTP 500 when admin client \(adminClient) tried to \(action): Keycloak answers so instead of 403 when the caller lacks the realm-management role \(role.rawValue) (contract §4.7). Grant that role to its service account.")
-                case 409, 429, 500...599 where idempotent:
+                case 409, 429:
+                    // Refused, not applied (a conflict, a rate limit): safe to retry whatever the
+                    // method. (As one pattern list, `where idempotent` bound only to 500...599.)
+                    fallthrough
+                case 500...599 where idempotent:
                     // 409 and 500 are also what Keycloak answers when a concurrent update of the
                     // same client won an optimistic-lock race: trying again is the cure.
                     lastProblem = "HTTP \(status)"
