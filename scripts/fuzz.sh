@@ -36,6 +36,8 @@ fuzzer="$("${build[@]}" --show-bin-path)/cloak-fuzz"
 
 # Swift's runtime keeps caches for the life of the process: not leaks.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+# Swift's backtracer would catch the trap first and can take minutes per crash; libFuzzer saves the input.
+export SWIFT_BACKTRACE=enable=no
 status=0
 for harness in "${harnesses[@]}"; do
   corpus=Fuzz/corpus/$harness

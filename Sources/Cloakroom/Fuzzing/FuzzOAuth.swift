@@ -73,7 +73,9 @@ enum FuzzOAuth {
                 }
                 _ = EndpointURL.keycloakJWKSURL(fromTokenURL: metadata.tokenEndpoint)
             } catch {
-                violations.check(!hasControlCharacters(error.description), "a message with control characters: \(error.description.debugDescription)")
+                // A refusal by the URL policy quotes EndpointURL.validate's message: issue 9 item 3's.
+                let owner = if case .refused = error { FuzzValidation.urlContract } else { "" }
+                violations.check(!hasControlCharacters(error.description), owner + "a message with control characters: \(error.description.debugDescription)")
             }
         }
     }
