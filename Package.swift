@@ -109,6 +109,10 @@ let package = Package(
             swiftSettings: strictness
         ),
 
+        // libFuzzer harnesses (Fuzz/README.md; the harnesses themselves are in Sources/Cloakroom/Fuzzing).
+        // Built as usual it only replays inputs; scripts/fuzz.sh builds it with -sanitize=fuzzer,address -DFUZZING.
+        .executableTarget(name: "cloak-fuzz", dependencies: ["Cloakroom"], path: "Fuzz/Entry", swiftSettings: strictness),
+
         // Builds large vaults for scripts/bench-vault.sh.
         .executableTarget(name: "cloak-bench-fixture", dependencies: ["Cloakroom"], path: "Benchmarks/VaultFixture", swiftSettings: strictness),
 

@@ -10,7 +10,8 @@ public struct Name: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// - Throws: `VaultError.invalidInput` naming the rule.
     public init(_ text: String, of kind: String = "name") throws {
         guard Self.isValid(text) else {
-            throw VaultError(.invalidInput, "\(kind) '\(text.prefix(80))' is not allowed: use \(Self.rule).")
+            // Escaped: a name comes from argv or a file and is echoed to a terminal (found by fuzzing).
+            throw VaultError(.invalidInput, "\(kind) '\(text.prefix(80).escapingControlCharacters)' is not allowed: use \(Self.rule).")
         }
         rawValue = text
     }
@@ -55,7 +56,7 @@ public struct ClientRef: Hashable, Comparable, Sendable, CustomStringConvertible
     public init(_ text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
-            throw VaultError(.invalidInput, "'\(text.prefix(80))' does not name a client: write REALM/NAME, e.g. prod/orders.")
+            throw VaultError(.invalidInput, "'\(text.prefix(80).escapingControlCharacters)' does not name a client: write REALM/NAME, e.g. prod/orders.")
         }
         try self.init(realm: Name(String(parts[0]), of: "realm name"), name: Name(String(parts[1]), of: "client name"))
     }

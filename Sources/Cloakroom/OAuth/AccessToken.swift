@@ -58,7 +58,8 @@ enum TokenResponse {
         }
         let tokenType = object["token_type"]?.string ?? ""
         guard tokenType.lowercased() == "bearer" else {
-            throw .malformedResponse("the token endpoint issued a '\(tokenType.prefix(20))' token; only Bearer tokens are supported")
+            // Escaped: the server's text reaches the terminal (found by fuzzing).
+            throw .malformedResponse("the token endpoint issued a '\(tokenType.prefix(20).escapingControlCharacters)' token; only Bearer tokens are supported")
         }
         var expiresAt = sentAt.addingTimeInterval(assumedLifetime)
         let jwtExpiry = JWT(value)?.expiresAt

@@ -28,8 +28,12 @@ public struct JWT: Sendable {
         self.signature = signature
     }
 
-    /// `exp` as a date, when present and numeric.
-    public var expiresAt: Date? { claims["exp"]?.number.map { Date(timeIntervalSince1970: $0) } }
+    /// `exp` as a date, when present and numeric: clamped to years 1970–9999, NaN read as 1970 (expired).
+    /// Any JSON number can arrive, and the token cache keeps expiry as Int64 milliseconds, whose
+    /// conversion traps beyond ±9.2e15 s or on NaN (found by fuzzing: `"exp": 1e300`).
+    public var expiresAt: Date? {
+        claims["exp"]?.number.map { Date(timeIntervalSince1970: $0.isNaN ? 0 : min(max($0, 0), Date.latestISO8601)) }
+    }
 
     static func base64URL(_ text: Substring) -> [UInt8]? {
         var base64 = String(text).replacing("-", with: "+").replacing("_", with: "/")

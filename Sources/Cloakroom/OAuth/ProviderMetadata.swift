@@ -44,6 +44,8 @@ public struct ProviderMetadata: Sendable, Equatable {
             throw .malformedResponse("the discovery document at \(discoveryURL(for: issuer)) names no issuer; is \(issuer) an OpenID Connect issuer? Otherwise give the token endpoint with --token-url.")
         }
         guard named == issuer else {
+            // Escaped: the document's text reaches the terminal (found by fuzzing).
+            let named = named.escapingControlCharacters
             throw .malformedResponse("the discovery document at \(discoveryURL(for: issuer)) is for issuer \(named.prefix(200)), not \(issuer) (OpenID Connect Discovery §4.3 requires them to be identical). If that is the same server, use `--issuer \(named.prefix(200))`.")
         }
         guard let tokenEndpoint = document["token_endpoint"]?.string else {

@@ -124,7 +124,7 @@ extension CredentialBundle {
                 let issuer = try reader.optional(), tokenURL = try reader.optional()
                 let adminURL = try reader.optional(), caFile = try reader.optional()
                 let adminClient = try reader.optional().map { text in
-                    guard let ref = try? ClientRef(text) else { throw malformed("admin client '\(text.prefix(80))'") }
+                    guard let ref = try? ClientRef(text) else { throw malformed("admin client '\(text.prefix(80).escapingControlCharacters)'") }
                     return ref
                 }
                 let allowHTTP = try reader.byte()
@@ -148,7 +148,7 @@ extension CredentialBundle {
                 guard realmNames.contains(ref.realm) else { throw malformed("client \(ref) of a realm not in the bundle") }
                 let clientID = try reader.string()
                 let method = try reader.string()
-                guard let authMethod = AuthMethod(rawValue: method) else { throw malformed("auth method '\(method.prefix(40))'") }
+                guard let authMethod = AuthMethod(rawValue: method) else { throw malformed("auth method '\(method.prefix(40).escapingControlCharacters)'") }
                 let scopes = try reader.string().split(separator: " ").map(String.init)
                 let audience = try reader.optional()
                 let rotateEvery = try reader.integer()
@@ -245,7 +245,8 @@ private struct PayloadReader {
 
     mutating func name() throws -> Name {
         let text = try string()
-        guard Name.isValid(text) else { throw malformed("the name '\(text.prefix(80))'") }
+        // Escaped, as every quoted field: the message reaches the terminal (found by fuzzing).
+        guard Name.isValid(text) else { throw malformed("the name '\(text.prefix(80).escapingControlCharacters)'") }
         return Name(trusted: text)
     }
 }
