@@ -34,14 +34,6 @@ import Testing
     private func replay(_ file: URL, _ harness: FuzzHarness) throws {
         let violations = harness.run([UInt8](try Data(contentsOf: file)))
         let name = "\(harness.rawValue)/\(file.lastPathComponent)"
-        let pending = violations.filter { $0.hasPrefix(FuzzHarness.urlContractPrefix) }
-        #expect(violations.count == pending.count, "\(name): \(violations.filter { !pending.contains($0) })")
-        // EndpointURL.validate's contract is issue 9 item 3, fixed on another branch; once that
-        // is merged these inputs pass, and this allowance should go.
-        if !pending.isEmpty {
-            withKnownIssue("EndpointURL.validate's contract (issue 9 item 3)", isIntermittent: true) {
-                Issue.record("\(name): \(pending)")
-            }
-        }
+        #expect(violations.isEmpty, "\(name): \(violations)")
     }
 }
