@@ -16,7 +16,7 @@ enum Durations {
     /// - Throws: `UsageError`, naming the allowed range, for anything else.
     static func parse(_ text: String, option: String, range: ClosedRange<TimeInterval> = 0...longest) throws -> TimeInterval {
         guard let seconds = seconds(text) else {
-            throw UsageError("\(option) takes a duration such as 90d, 12h, 30m, 45s or a number of seconds, not '\(Terminal.printable(text.prefix(40)))'.")
+            throw UsageError("\(option) takes a duration such as 90d, 12h, 30m, 45s or a number of seconds, not '\(text.prefix(40).escapingControlCharacters)'.")
         }
         return try check(seconds, option: option, range: range)
     }
@@ -34,7 +34,7 @@ enum Durations {
     static func environment(_ name: String, range: ClosedRange<TimeInterval>, fallback: TimeInterval) throws -> TimeInterval {
         guard let value = Environment.variables[name], !value.isEmpty else { return fallback }
         guard let seconds = Double(value), seconds.isFinite else {
-            throw UsageError("\(name) must be a number of seconds from \(text(range.lowerBound)) to \(text(range.upperBound)), not '\(Terminal.printable(value.prefix(40)))'.")
+            throw UsageError("\(name) must be a number of seconds from \(text(range.lowerBound)) to \(text(range.upperBound)), not '\(value.prefix(40).escapingControlCharacters)'.")
         }
         return try check(seconds, option: name, range: range)
     }

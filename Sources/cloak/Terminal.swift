@@ -13,24 +13,9 @@ enum Terminal {
 
     /// Messages often quote what the user (or a file, or a server) gave; control characters in
     /// it are shown escaped, never sent to the terminal, where ESC sequences could rewrite the screen.
-    static func error(_ message: String) { write(2, "cloak: " + printable(message, keepingLines: true) + "\n") }
+    static func error(_ message: String) { write(2, "cloak: " + message.escapingControlCharacters(keepingLines: true) + "\n") }
 
-    static func note(_ message: String) { write(2, printable(message, keepingLines: true) + "\n") }
-
-    /// `text` with every control character (C0, DEL, C1) written as `\u{1B}`; with
-    /// `keepingLines`, newlines and tabs stay as they are (a message's own layout).
-    static func printable(_ text: some StringProtocol, keepingLines: Bool = false) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            let value = scalar.value
-            if value < 0x20 || (0x7F...0x9F).contains(value), !(keepingLines && (scalar == "\n" || scalar == "\t")) {
-                result += "\\u{" + String(value, radix: 16, uppercase: true) + "}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
+    static func note(_ message: String) { write(2, message.escapingControlCharacters(keepingLines: true) + "\n") }
 
     static func write(_ fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)
