@@ -45,6 +45,24 @@ import Testing
         #expect(after.count == 4)
     }
 
+    /// A payload whose `secret_since` is no storable time is malformed (it passed authentication,
+    /// so only a holder of the bundle's key could write it), not a trap at import (found reading
+    /// the fuzz harness's findings).
+    @Test(arguments: [Int64.max, Int64.min, -1, Int64(Date.latestISO8601) + 1])
+    func bundleTimesBeyondWhatAVaultStoresAreMalformed(seconds: Int64) throws {
+        let realm = BundledRealm(name: try Name("prod"), settings: RealmSettings(tokenURL: "https://idp.example.test/token"), keepPrevious: 0)
+        let client = BundledClient(ref: try ClientRef("prod/orders"), settings: ClientSettings(clientID: "orders-svc"), rotateEvery: nil,
+                                   secretSince: Date(unixSeconds: 1_700_000_000), secret: try ClientSecret("fake-orders-secret"))
+        var bytes = CredentialBundle(exportedAt: Date(unixSeconds: 1_700_000_001), realms: [realm], clients: [client])
+            .encoded().withUnsafeBytes { Array($0) }
+        let since = withUnsafeBytes(of: Int64(1_700_000_000).bigEndian, Array.init)
+        let at = try #require((0...bytes.count - 8).first { Array(bytes[$0..<$0 + 8]) == since })
+        bytes.replaceSubrange(at..<at + 8, with: withUnsafeBytes(of: seconds.bigEndian, Array.init))
+        #expect {
+            try CredentialBundle(decoding: SecureBytes(copying: bytes), from: "test")
+        } throws: { ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("a time of \(seconds) seconds") }
+    }
+
     /// Item 15: a bundle may not ask for more Argon2id than `--kdf sensitive` writes.
     @Test func bundleCostIsBoundedBySensitive() {
         #expect(Argon2Parameters.sensitive.isWithinBundleLimits)

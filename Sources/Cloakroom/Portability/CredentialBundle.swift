@@ -117,7 +117,7 @@ extension CredentialBundle {
         }
         self = try payload.withUnsafeBytes { raw in
             var reader = PayloadReader(raw, malformed: malformed)
-            let exportedAt = Date(unixSeconds: try reader.integer())
+            let exportedAt = try reader.time()
             var realms: [BundledRealm] = []
             for _ in 0..<(try reader.count(minimumSize: 19)) {
                 let name = try reader.name()
@@ -153,7 +153,7 @@ extension CredentialBundle {
                 let audience = try reader.optional()
                 let rotateEvery = try reader.integer()
                 guard rotateEvery >= 0 else { throw malformed("rotate_every \(rotateEvery)") }
-                let secretSince = Date(unixSeconds: try reader.integer())
+                let secretSince = try reader.time()
                 let secretLength = try reader.count(minimumSize: 0)
                 entries.append(Entry(ref: ref, settings: ClientSettings(clientID: clientID, authMethod: authMethod, scopes: scopes, audience: audience),
                                      rotateEvery: rotateEvery == 0 ? nil : rotateEvery, secretSince: secretSince, secretLength: secretLength))
@@ -220,6 +220,14 @@ private struct PayloadReader {
 
     mutating func integer() throws -> Int64 {
         try bytes(8).reduce(0) { $0 << 8 | Int64($1) }
+    }
+
+    /// An i64 of Unix seconds that a vault can store and show again: from 1970 to the year 9999.
+    /// Beyond that, converting it back to whole seconds traps (`secret_since` of Int64.max once would).
+    mutating func time() throws -> Date {
+        let seconds = try integer()
+        guard (0...Int64(Date.latestISO8601)).contains(seconds) else { throw malformed("a time of \(seconds) seconds since 1970") }
+        return Date(unixSeconds: seconds)
     }
 
     /// A u32 count of items at least `minimumSize` bytes each, so a lying count fails at once.
