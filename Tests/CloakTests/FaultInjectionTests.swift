@@ -11,12 +11,9 @@ struct FaultInjectionTests {
     /// was changed"; once there is space, `--resume` finishes the rotation and nothing is lost.
     @Test func diskFullAfterThePushIsAnUnfinishedRotation() async throws {
         let idp = try IdP(configuration: RotationTests.configuration)
-        let sandbox = Sandbox()
-        let volume = sandbox.directory.file("vault")
-        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: false)
-        try #require(Mount.tmpfs(volume, megabytes: 4), "mount -t tmpfs failed")
-        defer { Mount.unmount(volume) }
-        try RotationTests.populate(sandbox, idp)
+        let disk = try SmallDisk(idp)
+        defer { disk.unmount() }
+        let sandbox = disk.sandbox, volume = disk.volume
 
         // The PUT is answered slowly; meanwhile the test fills the disk under the vault.
         try await idp.fault(#"{"fault":"latency","delay_ms":2500,"route":"admin.client","method":"PUT"}"#)
@@ -58,12 +55,9 @@ struct FaultInjectionTests {
     ])
     func diskFullAtTheFirstWriteChangesNothing(arguments: [String]) async throws {
         let idp = try IdP(configuration: RotationTests.configuration)
-        let sandbox = Sandbox()
-        let volume = sandbox.directory.file("vault")
-        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: false)
-        try #require(Mount.tmpfs(volume, megabytes: 4), "mount -t tmpfs failed")
-        defer { Mount.unmount(volume) }
-        try RotationTests.populate(sandbox, idp)
+        let disk = try SmallDisk(idp)
+        defer { disk.unmount() }
+        let sandbox = disk.sandbox, volume = disk.volume
         // A bundle from another vault to import, made before the disk fills.
         let other = try Sandbox.populated()
         try other.ok("export", other.directory.file("other.bundle"), "--bundle-key-file", sandbox.directory.file("bundle.key"))
@@ -95,12 +89,9 @@ struct FaultInjectionTests {
     /// from the start even reads fail — SQLite must size its `-shm` file — and that is exit 8.)
     @Test func tokenFetchedAsTheDiskFillsIsPrintedUncached() async throws {
         let idp = try IdP(configuration: RotationTests.configuration)
-        let sandbox = Sandbox()
-        let volume = sandbox.directory.file("vault")
-        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: false)
-        try #require(Mount.tmpfs(volume, megabytes: 4), "mount -t tmpfs failed")
-        defer { Mount.unmount(volume) }
-        try RotationTests.populate(sandbox, idp)
+        let disk = try SmallDisk(idp)
+        defer { disk.unmount() }
+        let sandbox = disk.sandbox, volume = disk.volume
         try await idp.fault(#"{"fault":"latency","delay_ms":2500,"route":"token","client_id":"orders-svc"}"#)
         let locks = sandbox.vault + ".locks"
         let before = Set((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? [])
@@ -132,6 +123,22 @@ struct FaultInjectionTests {
         }
         Issue.record("timed out waiting for \(what)")
     }
+}
+
+/// A vault on a 4 MiB tmpfs of the test's own, populated as `RotationTests.sandbox` is, which the
+/// test fills when it chooses. The test unmounts it (in a `defer`) before the sandbox's directory goes.
+final class SmallDisk {
+    let sandbox = Sandbox()
+    let volume: String
+
+    init(_ idp: IdP) throws {
+        volume = sandbox.directory.file("vault")
+        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: false)
+        guard Mount.tmpfs(volume, megabytes: 4) else { throw RawVault.Failure(description: "mount -t tmpfs failed") }
+        do { try RotationTests.populate(sandbox, idp) } catch { Mount.unmount(volume); throw error }
+    }
+
+    func unmount() { Mount.unmount(volume) }
 }
 
 extension Mount {

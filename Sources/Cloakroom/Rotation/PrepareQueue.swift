@@ -1,17 +1,4 @@
-#if canImport(FoundationEssentials)
-internal import FoundationEssentials
-#else
-internal import Foundation
-#endif
 import Synchronization
-
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 
 /// Group commit for step 1: the prepares of concurrent rotations that arrive while one commit is
 /// on its way to disk are committed together in the next, each in its own savepoint. Every
