@@ -70,6 +70,12 @@ hyperfine -N --warmup 3 --runs 40 --export-markdown "$work/miss.md" \
   -n "curl (the same token request)" "curl -s -o /dev/null -d @$work/form $token_url" \
   -n "cloak token --refresh" "$cloak token bench/svc --refresh --vault $work/vault.db --key-file $work/key"
 cat "$work/cached.md" "$work/miss.md"
+if [ -n "$baseline" ]; then
+  # hyperfine runs one command's runs, then the other's; alternating them spreads drift evenly.
+  python3 scripts/lib/interleave.py 300 \
+    "cloak token (cached) at $baseline_rev" "$baseline token bench/svc --vault $work/base.db --key-file $work/base.key" \
+    "cloak token (cached) now" "$cloak token bench/svc --vault $work/vault.db --key-file $work/key"
+fi
 printf 'peak RSS: sqlite3 %s KiB; cloak token (cached) %s KiB; cloak token --refresh %s KiB\n' \
   "$(/usr/bin/time -f %M sqlite3 "$work/vault.db" 'select 1' 2>&1 >/dev/null | tail -1)" \
   "$(/usr/bin/time -f %M $cloak token bench/svc 2>&1 >/dev/null | tail -1)" \
