@@ -39,8 +39,8 @@ enum FastToken {
         }
         guard let ref, let keyPath else { return nil }
         // A malformed setting is reported (exit 2) by the full command, even on a cache hit.
-        for variable in ["CLOAK_DEADLINE", "CLOAK_BUSY_TIMEOUT"] where Environment.variables[variable] != nil {
-            guard (try? Durations.environment(variable, range: 0...3600, fallback: 0)) != nil else { return nil }
+        for (variable, range) in VaultOptions.settingRanges where Environment.variables[variable] != nil {
+            guard (try? Durations.environment(variable, range: range, fallback: 0)) != nil else { return nil }
         }
         do {
             let vault = try Vault.open(at: Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.variables)))

@@ -38,12 +38,16 @@ struct VaultOptions: ParsableArguments {
         (keyFile ?? environment["CLOAK_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }).map(Paths.absolute)
     }
 
+    /// The seconds each numeric environment setting may hold; anything else is exit 2. One table,
+    /// so that `FastToken` refuses exactly what the full command refuses.
+    static let settingRanges: [String: ClosedRange<TimeInterval>] = ["CLOAK_BUSY_TIMEOUT": 0...3600, "CLOAK_DEADLINE": 0.001...3600]
+
     /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed, at most an hour) overrides how long to
     /// wait for another writer.
     var busyTimeout: Duration {
         get throws {
             let fallback = Double(Vault.defaultBusyTimeout.components.seconds)
-            return .milliseconds(Int64(try Durations.environment("CLOAK_BUSY_TIMEOUT", range: 0...3600, fallback: fallback) * 1000))
+            return .milliseconds(Int64(try Durations.environment("CLOAK_BUSY_TIMEOUT", range: Self.settingRanges["CLOAK_BUSY_TIMEOUT"]!, fallback: fallback) * 1000))
         }
     }
 
@@ -51,7 +55,7 @@ struct VaultOptions: ParsableArguments {
     /// any one exchange with an identity provider, may take, retries included.
     var deadline: Duration {
         get throws {
-            .milliseconds(Int64(try Durations.environment("CLOAK_DEADLINE", range: 0.001...3600, fallback: 10) * 1000))
+            .milliseconds(Int64(try Durations.environment("CLOAK_DEADLINE", range: Self.settingRanges["CLOAK_DEADLINE"]!, fallback: 10) * 1000))
         }
     }
 

@@ -88,6 +88,18 @@ import Testing
         #expect(try sandbox.contents == before, "the vault changed")
     }
 
+    /// A cache hit takes a fast path without the argument parser; it refuses a setting out of
+    /// range exactly as the full command does (CLOAK_DEADLINE=0 was served there, refused on a miss).
+    @Test(arguments: ["0", "inf", "soon"])
+    func cachedTokenRefusesAnOutOfRangeDeadlineToo(deadline: String) throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try sandbox.ok("token", "r1/basic")
+        let outcome = try sandbox.run(["token", "r1/basic"], environment: ["CLOAK_DEADLINE": deadline])
+        #expect(outcome.status == 2 && outcome.stderr.contains("CLOAK_DEADLINE must be"), "\(outcome)")
+        #expect(outcome.stdout.isEmpty)
+    }
+
     /// Item 4: sodium memory freed twice when reading the secret failed (SIGSEGV before).
     @Test(arguments: [
         ("client add prod/x --client-id x --secret-stdin < /", "standard input is a directory"),
