@@ -29,14 +29,14 @@ enum Durations {
         return seconds
     }
 
-    /// A number of seconds from the environment variable `name`, `fallback` when it is unset or
+    /// A number of seconds from `setting`'s environment variable, `fallback` when it is unset or
     /// empty. Unparsable or out of range is a usage error (exit 2), not a silent default.
-    static func environment(_ name: String, range: ClosedRange<TimeInterval>, fallback: TimeInterval) throws -> TimeInterval {
-        guard let value = Environment.variables[name], !value.isEmpty else { return fallback }
+    static func environment(_ setting: EnvironmentSetting, fallback: TimeInterval) throws -> TimeInterval {
+        guard let value = Environment.value(setting.variable) else { return fallback }
         guard let seconds = Double(value), seconds.isFinite else {
-            throw UsageError("\(name) must be a number of seconds from \(text(range.lowerBound)) to \(text(range.upperBound)), not '\(value.prefix(40).escapingControlCharacters)'.")
+            throw UsageError("\(setting.variable) must be a number of seconds from \(text(setting.lowest)) to \(text(setting.highest)), not '\(value.prefix(40).escapingControlCharacters)'.")
         }
-        return try check(seconds, option: name, range: range)
+        return try check(seconds, option: setting.variable, range: setting.range)
     }
 
     /// `text` in seconds, or `nil` when it is not a duration; with `unitRequired`, a bare number

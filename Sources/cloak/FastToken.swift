@@ -20,8 +20,8 @@ enum FastToken {
         var ref: String?
         var format = "raw"
         var minTTL: Double = 30
-        var vaultPath = Environment.variables["CLOAK_VAULT"].flatMap { $0.isEmpty ? nil : $0 }
-        var keyPath = Environment.variables["CLOAK_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        var vaultPath = Environment.value("CLOAK_VAULT")
+        var keyPath = Environment.value("CLOAK_KEY_FILE")
         var index = 1
         while index < arguments.count {
             let argument = arguments[index]
@@ -39,11 +39,11 @@ enum FastToken {
         }
         guard let ref, let keyPath else { return nil }
         // A malformed setting is reported (exit 2) by the full command, even on a cache hit.
-        for (variable, range) in VaultOptions.settingRanges where Environment.variables[variable] != nil {
-            guard (try? Durations.environment(variable, range: range, fallback: 0)) != nil else { return nil }
+        for setting in EnvironmentSetting.all {
+            guard (try? Durations.environment(setting, fallback: 0)) != nil else { return nil }
         }
         do {
-            let vault = try Vault.open(at: Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.variables)))
+            let vault = try Vault.open(at: Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.value)))
             let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: Paths.absolute(keyPath)))])
             var configuration = TokenBroker.Configuration()
             configuration.minimumTTL = minTTL

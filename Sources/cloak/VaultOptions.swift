@@ -27,27 +27,20 @@ struct VaultOptions: ParsableArguments {
     @Flag(name: .long, help: "Show the underlying cause of an error.")
     var debug = false
 
-    var environment: [String: String] { Environment.variables }
-
     var vaultPath: String {
-        let path = vault ?? environment["CLOAK_VAULT"].flatMap { $0.isEmpty ? nil : $0 } ?? Vault.defaultPath(environment: environment)
-        return Paths.absolute(path)
+        Paths.absolute(vault ?? Environment.value("CLOAK_VAULT") ?? Vault.defaultPath(environment: Environment.value))
     }
 
     var keyFilePath: String? {
-        (keyFile ?? environment["CLOAK_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }).map(Paths.absolute)
+        (keyFile ?? Environment.value("CLOAK_KEY_FILE")).map(Paths.absolute)
     }
-
-    /// The seconds each numeric environment setting may hold; anything else is exit 2. One table,
-    /// so that `FastToken` refuses exactly what the full command refuses.
-    static let settingRanges: [String: ClosedRange<TimeInterval>] = ["CLOAK_BUSY_TIMEOUT": 0...3600, "CLOAK_DEADLINE": 0.001...3600]
 
     /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed, at most an hour) overrides how long to
     /// wait for another writer.
     var busyTimeout: Duration {
         get throws {
             let fallback = Double(Vault.defaultBusyTimeout.components.seconds)
-            return .milliseconds(Int64(try Durations.environment("CLOAK_BUSY_TIMEOUT", range: Self.settingRanges["CLOAK_BUSY_TIMEOUT"]!, fallback: fallback) * 1000))
+            return .milliseconds(Int64(try Durations.environment(.busyTimeout, fallback: fallback) * 1000))
         }
     }
 
@@ -55,7 +48,7 @@ struct VaultOptions: ParsableArguments {
     /// any one exchange with an identity provider, may take, retries included.
     var deadline: Duration {
         get throws {
-            .milliseconds(Int64(try Durations.environment("CLOAK_DEADLINE", range: Self.settingRanges["CLOAK_DEADLINE"]!, fallback: 10) * 1000))
+            .milliseconds(Int64(try Durations.environment(.deadline, fallback: 10) * 1000))
         }
     }
 
@@ -112,18 +105,32 @@ enum Environment {
         guard valid else { throw ValidationError("--env-var must be a variable name ([A-Za-z_][A-Za-z0-9_]*).") }
     }
 
-    static let variables: [String: String] = {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }()
+    /// The variable `name`, or `nil` when it is unset or empty (an empty `CLOAK_VAULT=` means
+    /// "not set", as in most tools). `getenv`, not a `[String: String]` of the whole environment:
+    /// on the cached-token path that dictionary cost more than the token (building it makes the
+    /// runtime look up `String: Hashable` across every conformance of a static binary, ~0.8 M
+    /// instructions). cloak never calls `setenv`, so reading `environ` from any thread is safe.
+    static func value(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+}
+
+/// A numeric environment setting and the seconds it may hold; anything else is exit 2. One
+/// table, so that `FastToken` refuses exactly what the full command refuses. A struct, not a
+/// `[String: ClosedRange<TimeInterval>]`: that dictionary's metadata made the runtime check
+/// `Double: Comparable` and `String: Hashable` at start-up (~0.3 M instructions on every
+/// cached token).
+struct EnvironmentSetting {
+    let variable: String
+    let lowest: TimeInterval
+    let highest: TimeInterval
+
+    var range: ClosedRange<TimeInterval> { lowest...highest }
+
+    static let busyTimeout = EnvironmentSetting(variable: "CLOAK_BUSY_TIMEOUT", lowest: 0, highest: 3600)
+    static let deadline = EnvironmentSetting(variable: "CLOAK_DEADLINE", lowest: 0.001, highest: 3600)
+    static let all = [busyTimeout, deadline]
 }
 
 enum Paths {

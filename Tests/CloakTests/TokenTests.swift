@@ -185,6 +185,27 @@ import Testing
         try sandbox.ok("cache", "clear", "r1/basic")
         #expect(!(try sandbox.ok("cache", "list").stdout.contains("r1/basic")))
     }
+
+    /// With `CLOAK_VAULT` unset or empty the vault is `$XDG_DATA_HOME/cloakroom/vault.db` (an
+    /// absolute XDG_DATA_HOME only), else `$HOME/.local/share/cloakroom/vault.db`: for the full
+    /// command (the miss) and the cached path, which reads the environment on its own, alike.
+    @Test func theDefaultVaultPathServesTheCacheToo() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let files = FileManager.default
+        let data = sandbox.directory.file("data")
+        try files.createDirectory(atPath: data + "/cloakroom", withIntermediateDirectories: true)
+        try files.moveItem(atPath: sandbox.vault, toPath: data + "/cloakroom/vault.db")
+        let miss = try sandbox.run(["token", "r1/basic"], environment: ["CLOAK_VAULT": "", "XDG_DATA_HOME": data])
+        let hit = try sandbox.run(["token", "r1/basic"], environment: ["CLOAK_VAULT": "", "XDG_DATA_HOME": data])
+        #expect(miss.status == 0 && hit.status == 0 && hit.stdout == miss.stdout, "\(miss) \(hit)")
+        let home = sandbox.directory.path + "/.local/share/cloakroom"
+        try files.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try files.moveItem(atPath: data + "/cloakroom/vault.db", toPath: home + "/vault.db")
+        let fromHome = try sandbox.run(["token", "r1/basic"], environment: ["CLOAK_VAULT": "", "XDG_DATA_HOME": "relative/data"])
+        #expect(fromHome.status == 0 && fromHome.stdout == miss.stdout, "\(fromHome)")
+        #expect(try await idp.tokenRequests() == 1)
+    }
 }
 
 @Suite struct ExecTests {

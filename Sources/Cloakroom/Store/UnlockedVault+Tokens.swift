@@ -34,7 +34,19 @@ public struct TokenRequestShape: Hashable, Sendable {
     }
 
     /// The cache key: stable text, unambiguous because neither part can hold a newline.
-    var cacheKey: String { "scope=\(scopes.joined(separator: " "))\naudience=\(audience ?? "")" }
+    /// Appended by hand: `joined(separator:)` is generic over `StringProtocol` elements, and in a
+    /// static binary the runtime's first check that `String` conforms scans every conformance
+    /// record (~0.15 M instructions per call on the cached-token path).
+    var cacheKey: String {
+        var key = "scope="
+        for (index, scope) in scopes.enumerated() {
+            if index > 0 { key += " " }
+            key += scope
+        }
+        key += "\naudience="
+        key += audience ?? ""
+        return key
+    }
 }
 
 /// One entry of the token cache, as `cloak cache list` shows it (never the token).
@@ -95,10 +107,11 @@ extension UnlockedVault {
             throw VaultError(.invalidInput, "a token's minimum time to live must be from 0 seconds to a century.")
         }
         let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL) * 1000).rounded(.down))
-        let found = try database.row(Self.cachedTokenQuery, .text(client.realm.rawValue), .text(client.name.rawValue), .text(shape.cacheKey), .integer(cutoff)) { row in
+        let cacheKey = shape.cacheKey
+        let found = try database.row(Self.cachedTokenQuery, .text(client.realm.rawValue), .text(client.name.rawValue), .text(cacheKey), .integer(cutoff)) { row in
             let first = Self.clientTagColumnCount
             return (clientTagInput(row),
-                    TokenSlot(clientRowID: row.integer(first), cacheKey: shape.cacheKey, secretVersion: Int(row.integer(first + 1)),
+                    TokenSlot(clientRowID: row.integer(first), cacheKey: cacheKey, secretVersion: Int(row.integer(first + 1)),
                               endpoint: row.text(first + 2), issuedAt: row.integer(first + 3), expiresAt: row.integer(first + 4)),
                     row.optionalText(first + 5), SealedBox(nonce: row.blob(first + 6), ciphertext: row.blob(first + 7)))
         }

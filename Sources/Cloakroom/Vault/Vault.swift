@@ -32,10 +32,16 @@ public final class Vault {
 
     /// `$XDG_DATA_HOME/cloakroom/vault.db`, or `~/.local/share/cloakroom/vault.db`.
     public static func defaultPath(environment: [String: String]) -> String {
-        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
+        defaultPath { environment[$0] }
+    }
+
+    /// The same, reading each variable through `environment` (such as a `getenv` wrapper: a
+    /// short-lived process need not copy its whole environment into a dictionary first).
+    public static func defaultPath(environment: (String) -> String?) -> String {
+        if let data = environment("XDG_DATA_HOME"), data.hasPrefix("/") {
             return data + "/cloakroom/vault.db"
         }
-        return (environment["HOME"] ?? "/root") + "/.local/share/cloakroom/vault.db"
+        return (environment("HOME") ?? "/root") + "/.local/share/cloakroom/vault.db"
     }
 
     // MARK: Opening
