@@ -7,10 +7,14 @@ import Foundation
 #endif
 
 /// Results on stdout: aligned tables for people, JSON for scripts.
+///
+/// A cell or a record's value is one line, and may hold what a server sent (a token's claims, a
+/// role name): its control characters are shown escaped, so that no value can move the cursor,
+/// recolour the terminal or forge a line of output. JSON escapes them by itself.
 enum Output {
     /// Prints `rows` under `headers`, columns padded to their widest cell.
     static func table(_ headers: [String], _ rows: [[String]]) {
-        let all = [headers] + rows
+        let all = ([headers] + rows).map { $0.map(\.escapingControlCharacters) }
         let widths = headers.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         var text = ""
         for row in all {
@@ -24,6 +28,7 @@ enum Output {
 
     /// Prints `pairs` as `key  value` lines: one record for people.
     static func record(_ pairs: [(String, String)]) {
+        let pairs = pairs.map { ($0.0.escapingControlCharacters, $0.1.escapingControlCharacters) }
         let width = pairs.map(\.0.count).max() ?? 0
         Terminal.write(1, pairs.map { pad($0.0, width) + "  " + $0.1 + "\n" }.joined())
     }

@@ -263,6 +263,25 @@ import Testing
         #expect(try await idp.requests("certs") == 2)
     }
 
+    /// Claims come from the server: an escape sequence in one (here a role name) is shown
+    /// escaped on the terminal, never sent to it; JSON carries it exactly.
+    @Test func claimsWithControlCharactersAreShownEscaped() throws {
+        let idp = try IdP(configuration: """
+            {"realms":[{"realm":"r1","clients":[{"clientId":"broker-svc","secret":"\(IdP.basicSecret)",
+              "serviceAccountRoles":{"realm":["ops\\u001b[2J\\u001b]0;owned\\u0007"],"clients":{"billing\\u001b[31m":["read"]}}}]}]}
+            """)
+        let sandbox = Sandbox()
+        try sandbox.ok("init")
+        try sandbox.ok("realm", "add", "r1", "--token-url", idp.tokenURL)
+        try sandbox.ok("client", "add", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
+        let human = try sandbox.ok("inspect", "r1/basic").stdout
+        #expect(!human.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(human.debugDescription)")
+        #expect(human.contains(#"ops\u{1B}[2J\u{1B}]0;owned\u{7}"#) && human.contains(#"roles of billing\u{1B}[31m"#), "\(human)")
+        let json = try sandbox.ok("inspect", "r1/basic", "--json").stdout
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect((object["realm_roles"] as? [String])?.contains("ops\u{1B}[2J\u{1B}]0;owned\u{7}") == true, "\(json)")
+    }
+
     @Test func unreachableJWKSIsSaidToLeaveTheTokenUnverified() async throws {
         let idp = try IdP()
         let sandbox = try Sandbox.tokens(idp)
