@@ -87,12 +87,16 @@ extension ClientCommand {
 
                 --reauthenticate accepts a client that cloak refuses because its row was changed \
                 outside cloak, or was stored before client rows were authenticated: check \
-                `cloak client show REALM/NAME` first, since what it shows is what will be used.
+                `cloak client show REALM/NAME` first, since what it shows is what will be used. \
+                `cloak client update REALM --reauthenticate` accepts, in one step, every client of \
+                the realm stored before client rows were authenticated (after an upgrade); a client \
+                changed outside cloak is still accepted only by its own name.
                 """
         )
 
         @OptionGroup var options: VaultOptions
-        @Argument(help: ArgumentHelp("The client to change.", valueName: "realm/name")) var ref: String
+        @Argument(help: ArgumentHelp("The client to change (with --reauthenticate alone, a realm: its clients from before client rows were authenticated).", valueName: "realm/name"))
+        var ref: String
         @Option(name: .customLong("rotate-every"), help: ArgumentHelp("Rotate the secret on this schedule with `cloak rotate --due` (e.g. 90d).", valueName: "duration"))
         var rotateEvery: String?
         @Flag(name: .customLong("no-rotate-every"), help: "Rotate it only when asked.") var noRotateEvery = false
@@ -106,6 +110,14 @@ extension ClientCommand {
         }
 
         func run() throws {
+            if reauthenticate, rotateEvery == nil, !noRotateEvery, !ref.contains("/") {
+                let realm = try Name(ref, of: "realm name")
+                let accepted = try options.unlockVault().reauthenticateUntaggedClients(in: realm)
+                Terminal.note(accepted.isEmpty ? "no client of realm \(realm) is waiting to be accepted"
+                              : "accepted \(accepted.count) client\(accepted.count == 1 ? "" : "s") of realm \(realm) as `cloak client list` shows them: "
+                                + accepted.map(\.name.rawValue).joined(separator: ", "))
+                return
+            }
             let ref = try ClientRef(ref)
             let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every", range: 60...Durations.longest) }
             let vault = try options.unlockVault()

@@ -75,4 +75,28 @@ import Testing
         let log = try sandbox.ok("log", "--client", "prod/orders", "--json")
         #expect(log.stdout.contains("client.reauthenticated"), "\(log)")
     }
+
+    /// After an upgrade every client of a vault from before 0008 has no tag: a realm's worth is
+    /// accepted in one step. A client whose tag is there but wrong was edited, and is not.
+    @Test func aRealmsUntaggedClientsAreAcceptedInOneStepButNotAnEditedOne() throws {
+        let sandbox = try Sandbox.populated()
+        try sandbox.ok("realm", "add", "stage", "--token-url", Sandbox.tokenURL)
+        try sandbox.ok("client", "add", "stage/orders", "--client-id", "orders-stage", "--secret-stdin", stdin: Sandbox.ordersSecret)
+        try RawVault.execute(sandbox.vault, "UPDATE clients SET trust_tag = NULL")
+        try RawVault.execute(sandbox.vault, "UPDATE clients SET trust_tag = X'00' WHERE name = 'billing'")  // edited
+        let accepted = try sandbox.ok("client", "update", "prod", "--reauthenticate")
+        #expect(accepted.stderr.contains("accepted 1 client of realm prod") && accepted.stderr.contains("orders"), "\(accepted)")
+        #expect(try sandbox.run(["client", "show", "prod/orders"]).status == 0)
+        let edited = try sandbox.run(["token", "prod/billing"])
+        #expect(edited.status == 6 && edited.stderr.contains("changed outside cloak"), "\(edited)")
+        let otherRealm = try sandbox.run(["token", "stage/orders"])
+        #expect(otherRealm.status == 6, "another realm's clients are left as they were: \(otherRealm)")
+        let again = try sandbox.ok("client", "update", "prod", "--reauthenticate")
+        #expect(again.stderr.contains("no client of realm prod is waiting"), "\(again)")
+        let unknown = try sandbox.run(["client", "update", "nowhere", "--reauthenticate"])
+        #expect(unknown.status == 3, "\(unknown)")
+        let doctor = try sandbox.run(["doctor"])
+        #expect(doctor.status == 10 && doctor.stdout.contains("prod/billing") && doctor.stdout.contains("stage/orders")
+                && !doctor.stdout.contains("prod/orders"), "\(doctor)")
+    }
 }

@@ -62,7 +62,7 @@ extension UnlockedVault {
     func verifyClientTag(_ input: ClientTagInput) throws {
         guard let tag = input.tag else {
             let ref = input.ref
-            throw VaultError(.corrupted, "client \(ref) has no authentication tag: it was stored by a cloak from before client rows were authenticated, or its tag was removed outside cloak. Nothing is sent or served for it until you accept it: check `cloak client show \(ref)` (client_id, realm, secret version), then run `cloak client update \(ref) --reauthenticate`. If it is not what you stored, restore the vault from a backup, or run `cloak client remove \(ref)` and add it again with its secret.")
+            throw VaultError(.corrupted, "client \(ref) has no authentication tag: it was stored by a cloak from before client rows were authenticated, or its tag was removed outside cloak. Nothing is sent or served for it until you accept it: check `cloak client show \(ref)` (client_id, realm, secret version), then run `cloak client update \(ref) --reauthenticate` (or `cloak client update \(ref.realm) --reauthenticate` for every such client of the realm). If it is not what you stored, restore the vault from a backup, or run `cloak client remove \(ref)` and add it again with its secret.")
         }
         guard clientTrustKey.verify(tag, for: input.context) else {
             let ref = input.ref
@@ -128,6 +128,25 @@ extension UnlockedVault {
             try stampClient(rowID: client.rowID)
             try record(.clientReauthenticated, realm: ref.realm, client: ref.name,
                        detail: "accepted as shown: client_id \(client.clientID), \(client.authMethod.rawValue), secret version \(client.secretVersion.map(String.init) ?? "none")")
+        }
+    }
+
+    /// Accepts every client of `realm` that has no tag at all: the clients a vault from before
+    /// migration 0008 holds, in one step after an upgrade. A client whose tag is there but does
+    /// not verify was changed outside cloak and is left alone: it is accepted only one at a time,
+    /// by `reauthenticateClient`, after someone has looked at it. Returns the clients accepted,
+    /// by name.
+    /// - Throws: `VaultError.notFound` when there is no such realm.
+    public func reauthenticateUntaggedClients(in realm: Name) throws -> [ClientRef] {
+        try database.writeTransaction {
+            let realmRow = try vault.realm(named: realm)
+            let untagged = try database.rows("SELECT id, name FROM clients WHERE realm_id = ? AND trust_tag IS NULL ORDER BY name",
+                                             .integer(realmRow.rowID)) { ($0.integer(0), ClientRef(realm: realm, name: Name(trusted: $0.text(1)))) }
+            for (rowID, ref) in untagged {
+                try stampClient(rowID: rowID)
+                try record(.clientReauthenticated, realm: ref.realm, client: ref.name, detail: "accepted untagged, with its realm")
+            }
+            return untagged.map(\.1)
         }
     }
 
