@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Tokens, side by side in one run, against a release cloak-idp on 127.0.0.1:
-#   cached `cloak token` (whole process, --static-swift-stdlib, key file) vs `sqlite3 VAULT 'select 1'`
+#   cached `cloak token` (whole process, key file) vs `sqlite3 VAULT 'select 1'`: the cloak that
+#   ships (a fully static executable) and the same code with only a static Swift stdlib (a PIE
+#   the dynamic loader must relocate: what shipped up to issue 10)
 #   `cloak token --refresh` (a real request to the IdP) vs curl making the same request
 #   the same cached token on a vault of 100,000 clients
 #   peak RSS of the cached path, and an in-process cache hit through the library
@@ -20,7 +22,10 @@ for product in cloak-idp cloak-bench-fixture cloak; do
   swift build -c release --static-swift-stdlib --product $product --scratch-path .build-static >/dev/null
 done
 release=.build-static/release
-cloak=$release/cloak
+pie=$release/cloak
+static=(-c release --product cloak -Xswiftc -static-executable --scratch-path .build-static-exe)
+swift build "${static[@]}" >/dev/null 2>&1 || swift build "${static[@]}"
+cloak="$(swift build "${static[@]}" --show-bin-path)/cloak"
 baseline=""
 if [ -n "$baseline_rev" ]; then
   # A worktree that stays (ignored, like every .build-*), so a second run builds incrementally.
@@ -65,11 +70,19 @@ hyperfine -N --warmup 10 --runs 100 --export-markdown "$work/cached.md" \
   -n "sqlite3 VAULT 'select 1'" "sqlite3 $work/vault.db 'select 1'" \
   "${baseline_runs[@]}" \
   -n "cloak token (cached, 2 clients)" "$cloak token bench/svc --vault $work/vault.db --key-file $work/key" \
+  -n "cloak token (cached, 2 clients), PIE with static stdlib" "$pie token bench/svc --vault $work/vault.db --key-file $work/key" \
   -n "cloak token (cached, 100,002 clients)" "$cloak token bench/svc --vault $work/large.db --key-file $work/large.key"
 hyperfine -N --warmup 3 --runs 40 --export-markdown "$work/miss.md" \
   -n "curl (the same token request)" "curl -s -o /dev/null -d @$work/form $token_url" \
   -n "cloak token --refresh" "$cloak token bench/svc --refresh --vault $work/vault.db --key-file $work/key"
 cat "$work/cached.md" "$work/miss.md"
+# The budget is a ratio to sqlite3; alternating the two gives it without hyperfine's batch drift.
+python3 scripts/lib/interleave.py 300 \
+  "sqlite3 VAULT 'select 1'" "sqlite3 $work/vault.db 'select 1'" \
+  "cloak token (cached)" "$cloak token bench/svc --vault $work/vault.db --key-file $work/key"
+python3 scripts/lib/interleave.py 300 \
+  "cloak token (cached), PIE + static stdlib" "$pie token bench/svc --vault $work/vault.db --key-file $work/key" \
+  "cloak token (cached), static executable" "$cloak token bench/svc --vault $work/vault.db --key-file $work/key"
 if [ -n "$baseline" ]; then
   # hyperfine runs one command's runs, then the other's; alternating them spreads drift evenly.
   python3 scripts/lib/interleave.py 300 \

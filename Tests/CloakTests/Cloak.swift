@@ -17,8 +17,9 @@ final class Sandbox: @unchecked Sendable {
     var vault: String { directory.file("vault/vault.db") }
     var keyFile: String { directory.file("key") }
 
-    /// `cloak` next to this test bundle in .build/<config>/.
-    static let binary = IdP.productsDirectory + "/cloak"
+    /// `$CLOAK_BIN` (scripts/test.sh: the fully static `cloak` that ships), else `cloak` next to
+    /// this test bundle in .build/<config>/.
+    static let binary = ProcessInfo.processInfo.environment["CLOAK_BIN"] ?? IdP.productsDirectory + "/cloak"
 
     var environment: [String: String] {
         [
