@@ -5,6 +5,6 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Bring realms, clients and secrets into the vault: from .env files, or a sealed bundle.",
-        subcommands: [ImportDotEnv.self, ImportBundleCommand.self]
+        subcommands: [ImportDotEnvCommand.self, ImportBundleCommand.self]
     )
 }

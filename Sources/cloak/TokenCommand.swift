@@ -1,7 +1,5 @@
 import ArgumentParser
 import Cloakroom
-import Dispatch
-import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -76,53 +74,4 @@ struct TokenCommand: ParsableCommand {
     private func print(_ grant: TokenBroker.Grant) {
         Output.write(TokenOutput.render(grant, format: format, envVar: envVar, now: Date()))
     }
-}
-
-/// The shapes `cloak token` prints a token in.
-enum TokenOutput {
-    static func render(_ grant: TokenBroker.Grant, format: TokenCommand.Format, envVar: String, now: Date) -> String {
-        let token = grant.token
-        let expiresIn = max(0, Int64(token.remaining(at: now).rounded(.down)))
-        switch format {
-        case .raw:
-            return token.value + "\n"
-        case .header:
-            return "Authorization: Bearer \(token.value)\n"
-        case .env:
-            return "\(envVar)='\(token.value)'\n\(envVar)_EXPIRES_AT='\(Output.time(token.expiresAt))'\n"
-        case .json:
-            return JSON.object([
-                "access_token": .string(token.value),
-                "token_type": .string(token.tokenType),
-                "expires_at": .string(Output.time(token.expiresAt)),
-                "expires_in": .number(expiresIn),
-                "scope": .optional(token.scope),
-                "source": .string(grant.source == .idp ? "idp" : "cache"),
-            ]).text
-        case .execCredential:
-            return JSON.object([
-                "apiVersion": .string("client.authentication.k8s.io/v1"),
-                "kind": .string("ExecCredential"),
-                "status": .object([
-                    "token": .string(token.value),
-                    "expirationTimestamp": .string(Output.time(token.expiresAt)),
-                ]),
-            ]).text
-        }
-    }
-}
-
-/// Runs async work from a synchronous command. Only the paths that need the network come here,
-/// so a cache hit never starts Swift concurrency's thread pool.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        let outcome: Result<T, any Error>
-        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-        result.withLock { $0 = outcome }
-        done.signal()
-    }
-    done.wait()
-    return try result.withLock { $0! }.get()
 }

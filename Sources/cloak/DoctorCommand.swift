@@ -1,8 +1,9 @@
 import ArgumentParser
 import Cloakroom
 
-struct Doctor: ParsableCommand {
+struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Check the vault: permissions, SQLite integrity, schema, and that every sealed value opens.",
         discussion: "Exits 10 when any check finds a problem (warnings alone exit 0)."
     )

@@ -2,7 +2,7 @@ import ArgumentParser
 import Cloakroom
 
 /// `cloak import dotenv FILE | --batch DIR`: parse, plan, verify, write once, report.
-struct ImportDotEnv: ParsableCommand {
+struct ImportDotEnvCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dotenv",
         abstract: "Move client credentials from .env files into the vault.",

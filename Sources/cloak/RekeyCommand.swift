@@ -1,8 +1,9 @@
 import ArgumentParser
 import Cloakroom
 
-struct Rekey: ParsableCommand {
+struct RekeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rekey",
         abstract: "Replace the vault key and re-seal every secret in one transaction.",
         discussion: """
             Every keyslot opened by the credentials you give is re-wrapped for the new key; the \

@@ -7,8 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-struct Init: ParsableCommand {
+struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a vault, unlocked by a key file, a passphrase, or both.",
         discussion: """
             With --key-file, a missing key file is created (32 random bytes, mode 0600); an existing \

@@ -1,0 +1,41 @@
+import Cloakroom
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The shapes `cloak token` prints a token in.
+enum TokenOutput {
+    static func render(_ grant: TokenBroker.Grant, format: TokenCommand.Format, envVar: String, now: Date) -> String {
+        let token = grant.token
+        let expiresIn = max(0, Int64(token.remaining(at: now).rounded(.down)))
+        switch format {
+        case .raw:
+            return token.value + "\n"
+        case .header:
+            return "Authorization: Bearer \(token.value)\n"
+        case .env:
+            return "\(envVar)='\(token.value)'\n\(envVar)_EXPIRES_AT='\(Output.time(token.expiresAt))'\n"
+        case .json:
+            return JSON.object([
+                "access_token": .string(token.value),
+                "token_type": .string(token.tokenType),
+                "expires_at": .string(Output.time(token.expiresAt)),
+                "expires_in": .number(expiresIn),
+                "scope": .optional(token.scope),
+                "source": .string(grant.source == .idp ? "idp" : "cache"),
+            ]).text
+        case .execCredential:
+            return JSON.object([
+                "apiVersion": .string("client.authentication.k8s.io/v1"),
+                "kind": .string("ExecCredential"),
+                "status": .object([
+                    "token": .string(token.value),
+                    "expirationTimestamp": .string(Output.time(token.expiresAt)),
+                ]),
+            ]).text
+        }
+    }
+}
