@@ -12,6 +12,7 @@ python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)  # python-key
 command -v openssl >/dev/null || packages+=(openssl)        # certificates for the HTTPS tests
 command -v curl >/dev/null || packages+=(curl)              # the demo reads cloak-idp's counters
 command -v setpriv >/dev/null || packages+=(util-linux)     # runs one test as an unprivileged user
+command -v strace >/dev/null || packages+=(strace)          # counts the files a cache miss opens
 command -v pkg-config >/dev/null || packages+=(pkg-config)
 
 if ((${#packages[@]})); then

@@ -12,8 +12,9 @@ import Foundation
 /// binary's protocol conformances: about 3 ms of a 10 ms process, more than the whole budget
 /// for a cached token (3× `sqlite3 VAULT 'select 1'`). This path understands only the common
 /// shape — `token REF [--format raw|json|header] [--min-ttl N] [--vault P] [--key-file P]` with a
-/// key file — and only a cache hit. Anything else, every miss and every error returns `nil` and
-/// the full command runs, with its own messages.
+/// key file — and only a cache hit. Anything else and every error returns `nil` and the full
+/// command runs, with its own messages; a miss also hands the unlocked vault on (`HandOff`), so
+/// the full command does not open and unlock it again.
 enum FastToken {
     static func run(_ arguments: [String]) -> Int32? {
         guard arguments.first == "token", arguments.count >= 2 else { return nil }
@@ -43,11 +44,16 @@ enum FastToken {
             guard (try? Durations.environment(setting, fallback: 0)) != nil else { return nil }
         }
         do {
-            let vault = try Vault.open(at: Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.value)))
-            let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: Paths.absolute(keyPath)))])
+            let vaultPath = Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.value))
+            let keyPath = Paths.absolute(keyPath)
+            let vault = try Vault.open(at: vaultPath, busyTimeout: VaultOptions.busyTimeout)
+            let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: keyPath))])
             var configuration = TokenBroker.Configuration()
             configuration.minimumTTL = minTTL
-            guard let grant = try TokenBroker.cachedToken(in: unlocked, for: ref, configuration: configuration) else { return nil }
+            guard let grant = try TokenBroker.cachedToken(in: unlocked, for: ref, configuration: configuration) else {
+                HandOff.give(unlocked, vaultPath: vaultPath, keyFilePath: keyPath)
+                return nil
+            }
             let kind: TokenCommand.Format = format == "json" ? .json : format == "header" ? .header : .raw
             Output.write(TokenOutput.render(grant, format: kind, envVar: "ACCESS_TOKEN", now: Date()))
             return 0

@@ -25,7 +25,7 @@ struct VaultOptions: ParsableArguments {
 
     /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed, at most an hour) overrides how long to
     /// wait for another writer.
-    var busyTimeout: Duration {
+    static var busyTimeout: Duration {
         get throws {
             let fallback = Double(Vault.defaultBusyTimeout.components.seconds)
             return .milliseconds(Int64(try Durations.environment(.busyTimeout, fallback: fallback) * 1000))
@@ -40,7 +40,7 @@ struct VaultOptions: ParsableArguments {
         }
     }
 
-    func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: busyTimeout) }
+    func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: Self.busyTimeout) }
 
     /// The credentials given: the key file, the passphrase from `--passphrase-fd`, or — when the
     /// vault has a passphrase slot and stdin is a terminal — a passphrase typed at a prompt.
@@ -56,10 +56,33 @@ struct VaultOptions: ParsableArguments {
         return credentials
     }
 
-    /// Opens and unlocks the vault: what every command that changes it starts with.
+    /// Opens and unlocks the vault: what every command that changes it starts with. The vault
+    /// `FastToken` already unlocked for a cache miss is taken instead when it is this one, with
+    /// this key file and no passphrase: a miss opens the vault once, not twice.
     func unlockVault(all: Bool = false) throws -> UnlockedVault {
+        if !all, passphraseFd == nil, let keyFilePath, let vault = HandOff.take(vaultPath: vaultPath, keyFilePath: keyFilePath) {
+            return vault
+        }
         let vault = try openVault()
         return try vault.unlock(with: credentials(for: vault), all: all)
+    }
+}
+
+/// The vault `FastToken` unlocked before it found no cached token, for the full command to go on
+/// with. Written once by `main` before the command runs and taken at most once, both on the main
+/// thread before any task exists: hence `nonisolated(unsafe)`, and no lock.
+enum HandOff {
+    nonisolated(unsafe) private static var unlocked: (vaultPath: String, keyFilePath: String, vault: UnlockedVault)?
+
+    static func give(_ vault: UnlockedVault, vaultPath: String, keyFilePath: String) {
+        unlocked = (vaultPath, keyFilePath, vault)
+    }
+
+    /// The handed-off vault if it was opened from `vaultPath` with `keyFilePath`; `nil` otherwise.
+    static func take(vaultPath: String, keyFilePath: String) -> UnlockedVault? {
+        defer { unlocked = nil }
+        guard let unlocked, unlocked.vaultPath == vaultPath, unlocked.keyFilePath == keyFilePath else { return nil }
+        return unlocked.vault
     }
 }
 

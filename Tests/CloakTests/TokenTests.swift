@@ -186,6 +186,23 @@ import Testing
         #expect(!(try sandbox.ok("cache", "list").stdout.contains("r1/basic")))
     }
 
+    /// A miss is seen first by the cached path (`FastToken`), which hands its unlocked vault to
+    /// the full command: the vault and the key file are each opened once per process, not twice.
+    @Test func aCacheMissOpensTheVaultAndKeyFileOnce() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let trace = sandbox.directory.file("openat.trace")
+        let outcome = try sandbox.run([], viaShell: #"exec strace -f -qq -e trace=openat -o '\#(trace)' "$0" token r1/basic"#)
+        #expect(outcome.status == 0 && outcome.stdout.hasPrefix("eyJ"), "\(outcome)")
+        let opens = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+        // By the sandbox's own directory name: cloak may spell $TMPDIR's part with a double slash.
+        let directory = URL(fileURLWithPath: sandbox.directory.path).lastPathComponent
+        let keyFile = opens.filter { $0.contains(directory + "/key\"") }
+        let vault = opens.filter { $0.contains(directory + "/vault/vault.db\"") }
+        #expect(keyFile.count == 1, "\(keyFile)")
+        #expect(vault.count == 2, "a header check and SQLite's own open: \(vault)")
+    }
+
     /// With `CLOAK_VAULT` unset or empty the vault is `$XDG_DATA_HOME/cloakroom/vault.db` (an
     /// absolute XDG_DATA_HOME only), else `$HOME/.local/share/cloakroom/vault.db`: for the full
     /// command (the miss) and the cached path, which reads the environment on its own, alike.
