@@ -73,7 +73,8 @@ let package = Package(
                 "Cloakroom",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strictness
+            // Debug builds carry the crash-safety tests' hook (TestHooks.swift); release builds do not.
+            swiftSettings: strictness + [.define("CLOAK_TEST_HOOKS", .when(configuration: .debug))]
         ),
 
         // The emulator shares no code with the broker: sharing would hide the broker's mistakes.

@@ -84,6 +84,9 @@ struct RotateCommand: ParsableCommand {
         rotatorOptions.serverGenerated = serverGenerated
         rotatorOptions.invalidateRotated = invalidateRotated
         rotatorOptions.secretLength = length
+        #if CLOAK_TEST_HOOKS
+        rotatorOptions.checkpoint = TestHooks.crashAfter
+        #endif
         let rotator = SecretRotator(broker: broker, options: rotatorOptions)
 
         let bar = ProgressBar(enabled: targets.count > 1 && isatty(2) == 1)

@@ -5,14 +5,6 @@ internal import Foundation
 #endif
 import Synchronization
 
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
-
 /// Replaces client secrets through the Keycloak admin API without ever losing one.
 ///
 /// Each rotation is a journaled state machine (design.md, Rotation):
@@ -46,6 +38,8 @@ public final class SecretRotator: Sendable {
         public var verifyPause: Duration = .milliseconds(250)
         /// How long to wait for another process rotating the same client.
         public var lockWait: Duration = .seconds(60)
+        /// Told each `RotationStep` of each client as it happens (on the rotating task: keep it short).
+        public var checkpoint: (@Sendable (RotationStep, ClientRef) -> Void)?
 
         public init() {}
     }
@@ -165,7 +159,7 @@ public final class SecretRotator: Sendable {
 
         // 1. prepare
         let (journal, prepared) = try await prepares.prepare(ref, mode: mode, secret: secret, in: broker.vault)
-        RotationFault.reach(.prepared)
+        options.checkpoint?(.prepared, ref)
 
         // From the push on, the IdP may hold the new secret: whatever fails after it (a full disk
         // while journaling, a vault error while promoting, the IdP going away) leaves both
@@ -196,12 +190,12 @@ public final class SecretRotator: Sendable {
             try broker.vault.withLock { try $0.requireAuthentic(ref) }
             if let prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
-                RotationFault.reach(.sent)
+                options.checkpoint?(.sent, ref)
                 try broker.vault.withLock { _ = try $0.advance(journal, to: .pushed) }
                 pending = prepared
             } else {
                 let generated = try await admin.regenerateSecret(of: uuid)
-                RotationFault.reach(.generated)
+                options.checkpoint?(.generated, ref)
                 // Sealed and committed in the step that received it. A crash before this commit
                 // leaves Keycloak with a secret we never stored: settle() reads it back with
                 // `GET …/client-secret` (and so needs the admin client; the token path cannot).
@@ -226,7 +220,7 @@ public final class SecretRotator: Sendable {
             }
             throw RotationError(.failed, ref, "the new secret of \(ref) could not be pushed: \(error) The old secret stays current.")
         }
-        RotationFault.reach(.pushed)
+        options.checkpoint?(.pushed, ref)
 
         // 3. verify
         try broker.vault.withLock { try $0.requireAuthentic(ref) }
@@ -252,7 +246,7 @@ public final class SecretRotator: Sendable {
         }
         // No journal write here: a crash before promote commits leaves the journal at 'pushed',
         // and settling asks the IdP again, which accepts the pending secret: the same outcome.
-        RotationFault.reach(.verified)
+        options.checkpoint?(.verified, ref)
 
         // 4. promote
         var notes: [String] = []

@@ -1,0 +1,12 @@
+/// The moments of a rotation that `SecretRotator.Options.checkpoint` is told about, each right
+/// after it happened: `prepared` and `pushed` once that step is committed to the vault; `sent`
+/// once Keycloak answered the PUT of a secret we chose, before the journal records it;
+/// `generated` once Keycloak answered with a secret it made, before it is stored; `verified` once
+/// the IdP accepted the new secret, before promote commits.
+///
+/// The crash-safety tests stop a process dead at each of them and prove that the next command
+/// settles the rotation from there (cloak's debug builds kill themselves at `CLOAK_TEST_CRASH_AFTER`);
+/// a service may log them.
+public enum RotationStep: String, Sendable, CaseIterable {
+    case prepared, sent, generated, pushed, verified
+}

@@ -1,0 +1,84 @@
+import Foundation
+import CloakroomTestSupport
+import Synchronization
+import Testing
+@testable import Cloakroom
+
+/// The library's `SecretRotator` against a real cloak-idp on 127.0.0.1: the steps it reports, and
+/// that a new secret reaches nothing but the IdP and the vault's sealed columns.
+@Suite(.serialized) struct RotatorTests {
+    static let ordersSecret = "fake-lib-orders-0000"
+    static let adminSecret = "fake-lib-admin-0000"
+    static let configuration = """
+        {"realms":[{"realm":"r1","clients":[
+          {"clientId":"orders-svc","secret":"\(ordersSecret)"},
+          {"clientId":"rot-admin","secret":"\(adminSecret)","serviceAccountRoles":{"clients":{"realm-management":["manage-clients"]}}}]}]}
+        """
+
+    /// Realm r1 at `idp` with its admin client r1/admin and the client r1/orders.
+    func rotator(_ idp: IdP, _ options: SecretRotator.Options) throws -> (SecretRotator, Fixture) {
+        let fixture = try Fixture()
+        try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
+        try fixture.vault.addClient(ClientRef("r1/admin"), ClientSettings(clientID: "rot-admin"), secret: ClientSecret(Self.adminSecret))
+        try fixture.vault.addClient(ClientRef("r1/orders"), ClientSettings(clientID: "orders-svc"), secret: ClientSecret(Self.ordersSecret))
+        _ = try fixture.vault.updateRealm(Name("r1")) { $0.adminClient = try ClientRef("r1/admin") }
+        let vault = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+        var configuration = TokenBroker.Configuration()
+        configuration.deadline = .seconds(5)
+        return (SecretRotator(broker: try TokenBroker(vault, configuration: configuration), options: options), fixture)
+    }
+
+    static func text(_ secret: ClientSecret) -> String {
+        secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test(arguments: [false, true])
+    func everyStepIsReportedInOrder(serverGenerated: Bool) async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let steps = Mutex<[String]>([])
+        var options = SecretRotator.Options()
+        options.serverGenerated = serverGenerated
+        options.checkpoint = { step, client in steps.withLock { $0.append("\(client) \(step.rawValue)") } }
+        let (rotator, fixture) = try rotator(idp, options)
+        defer { withExtendedLifetime(fixture) {} }
+        let outcome = try await rotator.rotate(ClientRef("r1/orders"))
+        #expect(outcome.result == .rotated && outcome.fromVersion == 1 && outcome.toVersion == 2)
+        let middle = serverGenerated ? "generated" : "sent"
+        #expect(steps.withLock { $0 } == ["r1/orders prepared", "r1/orders \(middle)", "r1/orders pushed", "r1/orders verified"])
+    }
+
+    /// The new secret is in the IdP and sealed in the vault, and nowhere else: not in the outcome,
+    /// not in any audit event, not in an error's text, not in `description`s along the way.
+    @Test(arguments: [false, true])
+    func theNewSecretAppearsInNoOutcomeLogOrError(serverGenerated: Bool) async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        var options = SecretRotator.Options()
+        options.serverGenerated = serverGenerated
+        let (rotator, fixture) = try rotator(idp, options)
+        defer { withExtendedLifetime(fixture) {} }
+        let orders = try ClientRef("r1/orders")
+        let outcome = try await rotator.rotate(orders)
+        let secret = try rotator.broker.vault.withLock { Self.text(try $0.currentSecret(of: orders)) }
+        #expect(secret != Self.ordersSecret && secret.count >= 16)
+        // The IdP holds it: the broker gets a token with it.
+        #expect(try await rotator.broker.token(for: "r1/orders", refresh: true).source == .idp)
+
+        var seen = ["\(outcome)", String(reflecting: outcome), "\(outcome.notes)"]
+        for event in try rotator.broker.vault.withLock({ try $0.events() }) {
+            seen += ["\(event)", event.detail, event.command, event.action]
+        }
+        // A failure's text, too: a second rotation the IdP refuses.
+        try await idp.fault(#"{"fault":"status","status":403,"route":"admin","count":10}"#)
+        do {
+            _ = try await rotator.rotate(orders)
+            Issue.record("a rotation the admin API refuses must fail")
+        } catch {
+            seen += ["\(error)", String(reflecting: error)]
+        }
+        for text in seen {
+            #expect(!text.contains(secret), "the new secret leaked into: \(text)")
+        }
+        // The raw file holds it only sealed.
+        #expect(!(try RawVault.contents(of: fixture.path)).contains(secret))
+    }
+}
