@@ -144,7 +144,11 @@ import Testing
         victim.standardOutput = FileHandle.nullDevice
         victim.standardError = FileHandle.nullDevice
         try victim.run()
-        for _ in 0..<100 where try await idp.tokenRequests() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<500 where try await idp.arrivals("token") == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        // Killed while its request is held at the IdP, so while it holds the lock: otherwise the
+        // test would prove nothing (a victim killed before it took the lock blocks no one).
+        let (arrived, answered) = (try await idp.arrivals("token"), try await idp.tokenRequests())
+        try #require(arrived == 1 && answered == 0, "the victim's request is not being held at the IdP")
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         let start = Date()

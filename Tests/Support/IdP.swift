@@ -70,6 +70,12 @@ public final class IdP: @unchecked Sendable {
         return (stats["by_route"] as? [String: Any])?[route] as? Int ?? 0
     }
 
+    /// Requests that have arrived on `route`, answered or not (one held by a `latency` fault counts).
+    public func arrivals(_ route: String) async throws -> Int {
+        let stats = try await control("GET", "stats")
+        return (stats["arrived_by_route"] as? [String: Any])?[route] as? Int ?? 0
+    }
+
     /// Calls a test control under `/_cloak-idp/`.
     @discardableResult
     public func control(_ method: String, _ path: String, _ json: String? = nil) async throws -> [String: Any] {

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Counts the requests the emulator answered, by route, realm, status and client_id, so a test
-/// can assert "exactly one token request reached the IdP".
+/// can assert "exactly one token request reached the IdP"; and, by route, the requests that
+/// arrived, before any injected latency: a test can act while one is held.
 final class RequestCounters: Sendable {
     struct Key: Hashable, Sendable, Comparable {
         var route: String
@@ -16,6 +17,12 @@ final class RequestCounters: Sendable {
     }
 
     private let counts = Mutex<[Key: Int]>([:])
+    private let arrivals = Mutex<[String: Int]>([:])
+
+    /// Records one request as it arrives, before faults delay or answer it.
+    func arrived(route: String) {
+        arrivals.withLock { $0[route, default: 0] += 1 }
+    }
 
     /// Records one answered request; `status` is the HTTP status or `reset` for a dropped connection.
     func record(route: String, method: String, realm: String?, status: String, clientId: String?) {
@@ -25,6 +32,7 @@ final class RequestCounters: Sendable {
 
     func reset() {
         counts.withLock { $0.removeAll() }
+        arrivals.withLock { $0.removeAll() }
     }
 
     /// Totals and every (route, realm, status, client_id) cell, sorted for stable output.
@@ -55,6 +63,7 @@ final class RequestCounters: Sendable {
             "by_route": sortedObject(byRoute),
             "by_status": sortedObject(byStatus),
             "by_client": sortedObject(byClient),
+            "arrived_by_route": sortedObject(arrivals.withLock { $0 }),
             "entries": .array(entries),
         ]
     }

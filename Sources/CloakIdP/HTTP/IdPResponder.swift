@@ -52,6 +52,7 @@ struct IdPResponder: HTTPResponder {
         }
 
         let route = Route(path: path)
+        emulator.counters.arrived(route: route.name)
         let clientHint = route.endpoint == .token ? Self.clientHint(exchange) : nil
         let decision = emulator.faults.decide(
             route: route.name,
