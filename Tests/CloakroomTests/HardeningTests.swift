@@ -24,6 +24,7 @@ import Testing
         "http://127.evil.example.com/token", "https://idp.example.test/to ken", "https://idp.example.test/\r\nHost: x",
         "https://idp.example.test/\u{7F}", "https://idp.example.test/\u{85}", "https://idp.example.test:0/",
         "https://idp.example.test:65536/", "https://idp.example.test:/token",
+        "http://127%2E0%2E0%2E1/token", "http://127%01270.0.0.1/token", "https://idp%1B[2J.example.test/token",
     ])
     func hostileURLsAreRefusedWithoutEchoingControlCharacters(url: String) {
         #expect {

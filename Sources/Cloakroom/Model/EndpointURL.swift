@@ -16,9 +16,16 @@ enum EndpointURL {
             throw VaultError(.invalidInput, "\(what) contains a space, a control character or a non-ASCII character; a URL has none (percent-encode them, e.g. %20).")
         }
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
-              let host = url.host, !host.isEmpty
+              let host = url.percentEncodedHost, !host.isEmpty
         else {
             throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' is not an absolute URL such as https://idp.example.com/realms/prod.")
+        }
+        // `url.host` decodes percent-escapes: `http://127%2E0%2E0%2E1/` would be judged as one host
+        // and, depending on the HTTP client, reached as another, and `%1B` would put an escape
+        // sequence into this function's own messages (found by fuzzing). No IdP needs an encoded
+        // host name, so none is taken.
+        guard !host.contains("%") else {
+            throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' has a percent-encoded host; write the host name or address plainly.")
         }
         guard url.user == nil, url.password == nil else {
             throw VaultError(.invalidInput, "\(what) must not contain a user name or password; client credentials are stored separately.")
