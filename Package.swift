@@ -32,7 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        // C stays behind two walls: libsodium is imported only by Sources/Cloakroom/Vault,
+        // C stays behind two walls: libsodium is imported only by Sources/CloakroomCrypto (a target of its own),
         // SQLite only by Sources/Cloakroom/Store.
         .systemLibrary(
             name: "CSodium",
@@ -49,10 +49,13 @@ let package = Package(
         .executableTarget(name: "MigrationEmbedder", swiftSettings: strictness),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
 
+        // The only importer of libsodium: keys, sealing, MACs, secure memory (issue 10's first layer).
+        .target(name: "CloakroomCrypto", dependencies: ["CSodium"], swiftSettings: strictness),
+
         .target(
             name: "Cloakroom",
             dependencies: [
-                "CSodium", "CSQLite",
+                "CloakroomCrypto", "CSQLite",
                 // Used only when a token must be fetched: a cache hit starts no event loop.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

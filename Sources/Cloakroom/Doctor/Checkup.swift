@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// What `cloak doctor` found: one finding per check, and one per affected realm or client.
 public struct Checkup: Sendable {
     public enum Severity: String, Sendable, Codable {

@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// The bundle harness. A random file almost never passes the checksum, and never the AEAD tag,
 /// so the input is used three ways: as a file; as a file whose trailing checksum is made right
 /// (to reach the header's fields and the key-file check); and as a payload that has passed

@@ -1,3 +1,4 @@
+import CloakroomCrypto
 /// The `.env` harness: the parser must either refuse with a `DotEnvError` or give entries that
 /// obey its own documentation; reading credentials must refuse the same way or give usable ones.
 enum FuzzDotEnv {

@@ -1,3 +1,5 @@
+public import CloakroomCrypto
+
 /// A client secret in clear, held in secure memory.
 ///
 /// It prints as `<redacted>` everywhere (`description`, `debugDescription`, mirrors,

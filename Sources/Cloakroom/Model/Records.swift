@@ -1,3 +1,4 @@
+public import CloakroomCrypto
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else

@@ -1,3 +1,4 @@
+import CloakroomCrypto
 internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOHTTP1

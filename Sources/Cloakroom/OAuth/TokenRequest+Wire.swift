@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// The bytes of a token request that carry the secret, built straight into sodium memory.
 ///
 /// What stays there: the form body (with `client_secret` for client_secret_post) and the

@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// A `.env` file, parsed the way docker compose, python-dotenv and a shell agree on.
 ///
 /// ```

@@ -1,3 +1,4 @@
+import CloakroomCrypto
 /// One OAuth client credential found in a `.env` file: a client_id, its secret, and where
 /// tokens come from, with the lines they were read from.
 ///

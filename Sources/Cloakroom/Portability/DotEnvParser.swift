@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// The grammar in `DotEnv`'s documentation, over normalized bytes (only `\n` ends a line).
 struct DotEnvParser {
     let bytes: UnsafeRawBufferPointer

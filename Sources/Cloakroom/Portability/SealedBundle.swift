@@ -1,3 +1,5 @@
+public import CloakroomCrypto
+
 /// What unlocks a bundle: its own passphrase or key file, never the vault's key.
 public enum BundleCredential: Sendable {
     case passphrase(Passphrase)

@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// One numbered SQL file from `migrations/`, compiled into the binary by the EmbedMigrations plugin.
 package struct Migration: Sendable {
     package let version: Int

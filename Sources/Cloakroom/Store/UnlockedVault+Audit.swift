@@ -1,3 +1,4 @@
+import CloakroomCrypto
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else

@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// What a client is, apart from its secret.
 public struct ClientSettings: Sendable, Equatable {
     /// The `client_id` at the identity provider.

@@ -1,3 +1,4 @@
+import CloakroomCrypto
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else

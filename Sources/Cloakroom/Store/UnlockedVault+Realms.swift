@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// The settings of a realm that a user chooses.
 public struct RealmSettings: Sendable, Equatable {
     public var issuer: String?

@@ -1,4 +1,4 @@
-internal import CSodium
+import CloakroomCrypto
 
 extension ClientSecret {
     /// Keycloak's alphabet for generated secrets (`SecretGenerator`: A–Z a–z 0–9).
@@ -17,13 +17,7 @@ extension ClientSecret {
         guard (22...255).contains(length) else {
             throw VaultError(.invalidInput, "a generated secret must be 22 to 255 characters long (22 gives 128 bits; Keycloak stores at most 255).")
         }
-        Sodium.ensureReady()
-        let bytes = SecureBytes(count: length) { buffer in
-            for index in 0..<length {
-                buffer[index] = keycloakAlphabet[Int(randombytes_uniform(UInt32(keycloakAlphabet.count)))]
-            }
-        }
-        return try ClientSecret(validating: bytes)
+        return try ClientSecret(validating: SecureBytes(randomFrom: keycloakAlphabet, count: length))
     }
 
     /// Constant-time equality: whether two secrets are the same, without saying where they differ.

@@ -1,3 +1,4 @@
+public import CloakroomCrypto
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Musl)

@@ -1,3 +1,5 @@
+import CloakroomCrypto
+
 /// A vault opened with its key: the only way to change a vault or to read a secret.
 ///
 /// Holding one proves a keyslot was opened. The vault key and its subkeys live in secure

@@ -1,3 +1,6 @@
+// Re-exported: `Passphrase`, `Argon2Parameters` and `CoreDumps` are part of this library's API,
+// and a user should not need to know which target holds the cryptography.
+@_exported public import CloakroomCrypto
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else

@@ -2,7 +2,7 @@ internal import CSodium
 
 /// A passphrase, held in secure memory. Prints as `<redacted>`.
 public struct Passphrase: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    let bytes: SecureBytes
+    package let bytes: SecureBytes
 
     /// The shortest passphrase a new keyslot accepts. Argon2id slows guessing; it cannot save a short one.
     public static let minimumLength = 8
@@ -43,7 +43,7 @@ public struct Argon2Parameters: Sendable, Hashable, Codable {
 
     /// Parameters read from a vault are trusted only within libsodium's own limits and a memory
     /// ceiling, so an edited slot cannot make `cloak` allocate without bound.
-    var isWithinLimits: Bool {
+    package var isWithinLimits: Bool {
         opsLimit >= UInt64(crypto_pwhash_opslimit_min()) && opsLimit <= 64
             && memLimit >= Int(crypto_pwhash_memlimit_min()) && memLimit <= 4 << 30
     }
@@ -51,14 +51,14 @@ public struct Argon2Parameters: Sendable, Hashable, Codable {
     /// What a bundle's header may ask for: no more than `--kdf sensitive` writes. A bundle comes
     /// from elsewhere, and a header demanding 64 passes over 4 GiB would tie up the machine for
     /// minutes before the passphrase could even be found wrong.
-    var isWithinBundleLimits: Bool {
+    package var isWithinBundleLimits: Bool {
         isWithinLimits && opsLimit <= Self.sensitive.opsLimit && memLimit <= Self.sensitive.memLimit
     }
 
-    static let saltCount = Int(crypto_pwhash_saltbytes())
+    package static let saltCount = Int(crypto_pwhash_saltbytes())
 
     /// The key-encryption key for `passphrase`, or `nil` when the machine cannot spare the memory.
-    func deriveKey(from passphrase: Passphrase, salt: [UInt8]) -> SealingKey? {
+    package func deriveKey(from passphrase: Passphrase, salt: [UInt8]) -> SealingKey? {
         precondition(salt.count == Self.saltCount)
         var ok = false
         let key = SecureBytes(count: SealingKey.byteCount) { out in

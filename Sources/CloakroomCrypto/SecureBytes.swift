@@ -76,3 +76,17 @@ extension SecureBytes: CustomStringConvertible, CustomDebugStringConvertible, Cu
     package var debugDescription: String { "<redacted>" }
     package var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
+
+extension SecureBytes {
+    /// `count` bytes drawn uniformly from `alphabet` with libsodium's CSPRNG
+    /// (`randombytes_uniform` has no modulo bias), written straight into secure memory.
+    package convenience init(randomFrom alphabet: [UInt8], count: Int) {
+        precondition(!alphabet.isEmpty && alphabet.count <= Int(UInt32.max))
+        Sodium.ensureReady()
+        self.init(count: count) { buffer in
+            for index in 0..<count {
+                buffer[index] = alphabet[Int(randombytes_uniform(UInt32(alphabet.count)))]
+            }
+        }
+    }
+}

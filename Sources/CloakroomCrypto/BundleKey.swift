@@ -4,26 +4,23 @@ internal import CSodium
 /// passphrase, or a subkey of a key file. Never the vault key: a bundle travels apart from the
 /// vault, and whoever opens it must not thereby hold a key to the vault it came from.
 ///
-/// All of a bundle's cryptography lives here, behind the Vault folder's wall: key derivation,
+/// All of a bundle's cryptography lives here, behind the crypto target's wall: key derivation,
 /// the key check, the one AEAD seal over the whole payload, and the plain checksum.
-struct BundleKey {
-    let key: SealingKey
+package struct BundleKey {
+    package let key: SealingKey
 
-    /// A passphrase's bundle key. Argon2id's salt and cost are stored in the bundle's header.
-    /// - Throws: `VaultError.io` when the machine cannot spare Argon2id's memory.
-    static func derive(from passphrase: Passphrase, cost: Argon2Parameters, salt: [UInt8]) throws -> BundleKey {
-        guard let key = cost.deriveKey(from: passphrase, salt: salt) else {
-            throw VaultError(.io, "Argon2id could not get \(cost.memLimit >> 20) MiB of memory for the bundle's passphrase; choose a lower --kdf cost, or free memory.")
-        }
-        return BundleKey(key: key)
+    /// A passphrase's bundle key, or `nil` when the machine cannot spare Argon2id's memory.
+    /// Argon2id's salt and cost are stored in the bundle's header.
+    package static func deriving(from passphrase: Passphrase, cost: Argon2Parameters, salt: [UInt8]) -> BundleKey? {
+        cost.deriveKey(from: passphrase, salt: salt).map(BundleKey.init(key:))
     }
 
-    /// A key file's bundle key: a `crypto_kdf` subkey of its bytes, so the same file used as a
+    /// A key file's bundle key: a `crypto_kdf` subkey of its 32 bytes, so the same file used as a
     /// vault keyslot and as a bundle key never seals two formats under one key.
-    static func derive(from file: KeyFile) -> BundleKey {
+    package static func deriving(fromKeyFile file: SealingKey) -> BundleKey {
         let context: [CChar] = Array("cloakbdl".utf8CString)  // crypto_kdf contexts are exactly 8 bytes
         return BundleKey(key: SealingKey(SecureBytes(count: SealingKey.byteCount) { out in
-            let status = file.key.bytes.withUnsafeBytes { master in
+            let status = file.bytes.withUnsafeBytes { master in
                 crypto_kdf_derive_from_key(
                     out.bindMemory(to: UInt8.self).baseAddress!, SealingKey.byteCount, 1, context,
                     master.bindMemory(to: UInt8.self).baseAddress!)
@@ -32,33 +29,33 @@ struct BundleKey {
         }))
     }
 
-    static let saltCount = Argon2Parameters.saltCount
-    static let checkCount = 16
+    package static let saltCount = Argon2Parameters.saltCount
+    package static let checkCount = 16
 
-    static func randomSalt() -> [UInt8] { Sodium.randomBytes(saltCount) }
-    static func randomNonce() -> [UInt8] { Sodium.randomBytes(SealedBox.nonceCount) }
+    package static func randomSalt() -> [UInt8] { Sodium.randomBytes(saltCount) }
+    package static func randomNonce() -> [UInt8] { Sodium.randomBytes(SealedBox.nonceCount) }
 
     /// 16 bytes that say whether a passphrase was the right one before anything is decrypted,
     /// so that a wrong passphrase and an altered bundle get different messages. It helps a
     /// guesser no more than the Poly1305 tag already does: each guess still costs one Argon2id.
-    var check: [UInt8] {
+    package var check: [UInt8] {
         Sodium.digest(Array("cloakroom bundle key check v1".utf8), keyedBy: key.bytes, length: Self.checkCount)
     }
 
     /// Whether `check` is this key's, compared in constant time.
-    func matches(check stored: [UInt8]) -> Bool {
+    package func matches(check stored: [UInt8]) -> Bool {
         let expected = check
         return stored.count == expected.count && sodium_memcmp(stored, expected, expected.count) == 0
     }
 
     /// The whole payload as one XChaCha20-Poly1305 ciphertext (with its tag), the header
     /// (nonce included) as associated data.
-    func seal(_ payload: SecureBytes, header: [UInt8], nonce: [UInt8]) -> [UInt8] {
+    package func seal(_ payload: SecureBytes, header: [UInt8], nonce: [UInt8]) -> [UInt8] {
         key.seal(payload, authenticating: Self.context(header), nonce: nonce).ciphertext
     }
 
     /// The payload, or `nil` when any byte of the header or the ciphertext was changed.
-    func open(_ ciphertext: [UInt8], header: [UInt8], nonce: [UInt8]) -> SecureBytes? {
+    package func open(_ ciphertext: [UInt8], header: [UInt8], nonce: [UInt8]) -> SecureBytes? {
         key.open(SealedBox(nonce: nonce, ciphertext: ciphertext), authenticating: Self.context(header))
     }
 
@@ -72,5 +69,5 @@ struct BundleKey {
     /// damage and truncation apart from a wrong key without running Argon2id. It proves nothing
     /// against a deliberate change (anyone can recompute it); the AEAD tag does that.
     /// `head -c -32 FILE | b2sum -l 256` computes the same.
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> [UInt8] { Sodium.digest(bytes, length: 32) }
+    package static func checksum(_ bytes: ArraySlice<UInt8>) -> [UInt8] { Sodium.digest(bytes, length: 32) }
 }

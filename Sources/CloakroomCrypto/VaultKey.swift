@@ -5,13 +5,15 @@ internal import CSodium
 /// It is never stored in clear: each keyslot holds it sealed under one unlock method's KEK.
 /// Values are sealed with purpose-specific subkeys derived from it, so that a bug in one
 /// purpose (say, the token cache) can never open another's values.
-struct VaultKey: Sendable {
-    let key: SealingKey
+package struct VaultKey: Sendable {
+    package let key: SealingKey
 
-    static func random() -> VaultKey { VaultKey(key: .random()) }
+    package init(key: SealingKey) { self.key = key }
+
+    package static func random() -> VaultKey { VaultKey(key: .random()) }
 
     /// Subkeys by purpose. The numbers are part of the vault format: never reuse or renumber one.
-    enum Purpose: UInt64 {
+    package enum Purpose: UInt64 {
         case clientSecrets = 1
         case cachedTokens = 2
         case auditLog = 3
@@ -20,7 +22,7 @@ struct VaultKey: Sendable {
         case clientTrust = 5
     }
 
-    func subkey(for purpose: Purpose) -> SealingKey {
+    package func subkey(for purpose: Purpose) -> SealingKey {
         // crypto_kdf contexts are exactly 8 bytes.
         let context: [CChar] = Array("cloakrm1".utf8CString)
         return SealingKey(SecureBytes(count: SealingKey.byteCount) { out in

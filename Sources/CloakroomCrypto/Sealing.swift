@@ -4,24 +4,24 @@ internal import CSodium
 ///
 /// XChaCha's 24-byte nonces are drawn at random for every seal; at that size random nonces
 /// never collide in practice, so no counter has to survive crashes or copies of the vault.
-struct SealingKey: Sendable {
-    static let byteCount = 32
-    let bytes: SecureBytes
+package struct SealingKey: Sendable {
+    package static let byteCount = 32
+    package let bytes: SecureBytes
 
-    init(_ bytes: SecureBytes) {
+    package init(_ bytes: SecureBytes) {
         precondition(bytes.count == Self.byteCount, "a sealing key is 32 bytes")
         self.bytes = bytes
     }
 
-    static func random() -> SealingKey { SealingKey(SecureBytes(randomCount: byteCount)) }
+    package static func random() -> SealingKey { SealingKey(SecureBytes(randomCount: byteCount)) }
 
-    func seal(_ plaintext: SecureBytes, authenticating context: AssociatedData) -> SealedBox {
+    package func seal(_ plaintext: SecureBytes, authenticating context: AssociatedData) -> SealedBox {
         seal(plaintext, authenticating: context, nonce: Sodium.randomBytes(SealedBox.nonceCount))
     }
 
     /// With a nonce drawn by the caller, for formats whose associated data includes the nonce
     /// (a bundle's header). It must be fresh and random, as the one above draws it.
-    func seal(_ plaintext: SecureBytes, authenticating context: AssociatedData, nonce: [UInt8]) -> SealedBox {
+    package func seal(_ plaintext: SecureBytes, authenticating context: AssociatedData, nonce: [UInt8]) -> SealedBox {
         precondition(nonce.count == SealedBox.nonceCount, "an XChaCha20 nonce is 24 bytes")
         var ciphertext = [UInt8](repeating: 0, count: plaintext.count + SealedBox.tagCount)
         var written: UInt64 = 0
@@ -42,7 +42,7 @@ struct SealingKey: Sendable {
 
     /// The plaintext, or `nil` when the box was not sealed by this key for exactly this context
     /// (a flipped byte, a value moved to another row, another vault, another endpoint).
-    func open(_ box: SealedBox, authenticating context: AssociatedData) -> SecureBytes? {
+    package func open(_ box: SealedBox, authenticating context: AssociatedData) -> SecureBytes? {
         guard box.ciphertext.count >= SealedBox.tagCount else { return nil }
         var ok = false
         let plaintext = SecureBytes(count: box.ciphertext.count - SealedBox.tagCount) { out in
@@ -53,7 +53,7 @@ struct SealingKey: Sendable {
 
     /// Opens `box` into `out`, which must be exactly as long as the plaintext; whether it opened.
     /// For many values opened into one secure allocation (a bundle's export).
-    func open(_ box: SealedBox, authenticating context: AssociatedData, into out: UnsafeMutableRawBufferPointer) -> Bool {
+    package func open(_ box: SealedBox, authenticating context: AssociatedData, into out: UnsafeMutableRawBufferPointer) -> Bool {
         guard box.nonce.count == SealedBox.nonceCount, box.ciphertext.count == out.count + SealedBox.tagCount else { return false }
         var written: UInt64 = 0
         let status = box.ciphertext.withUnsafeBufferPointer { sealed in
@@ -70,37 +70,42 @@ struct SealingKey: Sendable {
 }
 
 /// A nonce and a ciphertext with its 16-byte Poly1305 tag, as stored in the vault.
-struct SealedBox: Sendable, Equatable {
-    static let nonceCount = 24
-    static let tagCount = 16
-    var nonce: [UInt8]
-    var ciphertext: [UInt8]
+package struct SealedBox: Sendable, Equatable {
+    package static let nonceCount = 24
+    package static let tagCount = 16
+    package var nonce: [UInt8]
+    package var ciphertext: [UInt8]
+
+    package init(nonce: [UInt8], ciphertext: [UInt8]) {
+        self.nonce = nonce
+        self.ciphertext = ciphertext
+    }
 }
 
 /// The context a sealed value is bound to: opening succeeds only with the same bytes.
 ///
 /// Fields are length-prefixed so that no two different field lists encode alike
 /// (`"ab","c"` and `"a","bc"` differ).
-struct AssociatedData: Sendable {
+package struct AssociatedData: Sendable {
     private(set) var bytes: [UInt8] = []
 
-    init(_ purpose: String) {
+    package init(_ purpose: String) {
         append(purpose)
     }
 
-    mutating func append(_ text: String) { append(bytes: Array(text.utf8)) }
+    package mutating func append(_ text: String) { append(bytes: Array(text.utf8)) }
 
-    mutating func append(_ number: Int64) {
+    package mutating func append(_ number: Int64) {
         append(bytes: withUnsafeBytes(of: number.bigEndian) { Array($0) })
     }
 
     /// An absent field encodes differently from an empty one.
-    mutating func append(optional text: String?) {
+    package mutating func append(optional text: String?) {
         append(Int64(text == nil ? 0 : 1))
         append(text ?? "")
     }
 
-    mutating func append(bytes field: [UInt8]) {
+    package mutating func append(bytes field: [UInt8]) {
         withUnsafeBytes(of: UInt32(field.count).bigEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: field)
     }

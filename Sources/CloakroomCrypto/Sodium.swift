@@ -1,16 +1,16 @@
 internal import CSodium
 
 /// The few libsodium primitives Cloakroom uses that are not keys or sealing.
-enum Sodium {
+package enum Sodium {
     private static let initialised: Bool = sodium_init() >= 0
 
     /// `sodium_init` is idempotent and thread-safe, but a failed one must stop the process:
     /// nothing random can be trusted after it.
-    static func ensureReady() {
+    package static func ensureReady() {
         guard initialised else { fatalError("libsodium failed to initialise") }
     }
 
-    static func randomBytes(_ count: Int) -> [UInt8] {
+    package static func randomBytes(_ count: Int) -> [UInt8] {
         ensureReady()
         var bytes = [UInt8](repeating: 0, count: count)
         bytes.withUnsafeMutableBytes { randombytes_buf($0.baseAddress!, count) }
@@ -18,18 +18,18 @@ enum Sodium {
     }
 
     /// A uniformly random integer in `0..<upperBound` (no modulo bias).
-    static func randomIndex(below upperBound: UInt32) -> Int {
+    package static func randomIndex(below upperBound: UInt32) -> Int {
         ensureReady()
         return Int(randombytes_uniform(upperBound))
     }
 
     /// BLAKE2b digest of `bytes`, `length` bytes long (16…64).
-    static func digest(_ bytes: some Collection<UInt8>, length: Int = 32) -> [UInt8] {
+    package static func digest(_ bytes: some Collection<UInt8>, length: Int = 32) -> [UInt8] {
         blake2b(Array(bytes), key: nil, length: length)
     }
 
     /// Keyed BLAKE2b: a MAC of `bytes` under `key` (16…64 key bytes), without copying the key.
-    static func digest(_ bytes: some Collection<UInt8>, keyedBy key: SecureBytes, length: Int = 32) -> [UInt8] {
+    package static func digest(_ bytes: some Collection<UInt8>, keyedBy key: SecureBytes, length: Int = 32) -> [UInt8] {
         key.withUnsafeBytes { blake2b(Array(bytes), key: $0, length: length) }
     }
 
