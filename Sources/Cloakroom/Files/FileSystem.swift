@@ -122,7 +122,7 @@ enum FileSystem {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }  // mode 0600
         guard fd >= 0 else { throw failure(errno, "cannot create a file in \(directory)") }
         defer { close(fd) }
-        let temporary = String(cString: template)
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         do {
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }  // fsyncs
             if replacing {
