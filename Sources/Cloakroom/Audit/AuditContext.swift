@@ -67,7 +67,7 @@ public enum AuditContext {
     /// `text` without control characters, cut on a character boundary to at most `limit` UTF-8
     /// bytes (the last of which are then "…").
     static func clipped(_ text: String, to limit: Int) -> String {
-        var text = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? " " : $0 }))
+        var text = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.isControlCharacter ? " " : $0 }))
         guard text.utf8.count > limit else { return text }
         let ellipsis = "…"
         var kept = ""

@@ -1,4 +1,14 @@
+extension Unicode.Scalar {
+    /// C0 (U+0000–U+001F), DEL or C1 (U+0080–U+009F): what no text cloak shows, stores as one
+    /// line or sends may carry raw. C1 counts as much as C0: U+009B is CSI to some terminals.
+    /// The one definition; four places that spelled it out each forgot C1 once (found by fuzzing).
+    package var isControlCharacter: Bool { value < 0x20 || (0x7F...0x9F).contains(value) }
+}
+
 extension StringProtocol {
+    /// Whether any of its scalars `isControlCharacter`.
+    package var containsControlCharacters: Bool { unicodeScalars.contains { $0.isControlCharacter } }
+
     /// The text with its control characters (C0, DEL, C1) written as `\u{1B}`: for messages that
     /// quote what someone typed or a server sent, which must not move the cursor, clear the
     /// screen or forge a line on the terminal they are shown on.
@@ -8,8 +18,7 @@ extension StringProtocol {
     package func escapingControlCharacters(keepingLines: Bool) -> String {
         var out = ""
         for scalar in unicodeScalars {
-            let isControl = scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
-            if isControl, !(keepingLines && (scalar == "\n" || scalar == "\t")) {
+            if scalar.isControlCharacter, !(keepingLines && (scalar == "\n" || scalar == "\t")) {
                 out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             } else {
                 out.unicodeScalars.append(scalar)

@@ -80,9 +80,8 @@ enum TokenResponse {
     static func error(from body: [UInt8]) -> (code: String?, description: String?) {
         guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else { return (nil, nil) }
         func printable(_ text: String?) -> String? {
-            // Shown to the user: kept short and free of control characters (C0, DEL and C1: U+009B
-            // is CSI to some terminals; found by fuzzing); never the body itself.
-            text.map { String($0.unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }.prefix(200).map(Character.init)) }
+            // Shown to the user: kept short and free of control characters; never the body itself.
+            text.map { String($0.unicodeScalars.filter { !$0.isControlCharacter }.prefix(200).map(Character.init)) }
         }
         return (printable(object["error"]?.string), printable(object["error_description"]?.string))
     }

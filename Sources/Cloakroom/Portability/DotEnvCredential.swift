@@ -156,8 +156,7 @@ extension DotEnv {
     /// The text of a value that is not secret (a URL, a client_id).
     private func text(_ entry: DotEnv.Entry, nonEmpty: Bool = false) throws -> String {
         guard !entry.mentionsVariable else { throw interpolation(entry) }
-        // C1 too (U+0080–U+009F: U+009B is CSI to some terminals), not only C0 and DEL (found by fuzzing).
-        guard let text = entry.value.text, !text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }) else {
+        guard let text = entry.value.text, !text.containsControlCharacters else {
             throw DotEnvError(file: file, line: entry.line, message: "\(entry.key) is not one line of UTF-8 text")
         }
         if nonEmpty && text.isEmpty { throw DotEnvError(file: file, line: entry.line, message: "\(entry.key) is empty") }

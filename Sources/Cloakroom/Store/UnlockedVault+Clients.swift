@@ -16,7 +16,7 @@ public struct ClientSettings: Sendable, Equatable {
     }
 
     func validated() throws -> ClientSettings {
-        guard (1...255).contains(clientID.utf8.count), !clientID.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+        guard (1...255).contains(clientID.utf8.count), !clientID.containsControlCharacters else {
             throw VaultError(.invalidInput, "the client_id must be 1 to 255 characters without control characters.")
         }
         _ = try TokenRequestShape(scopes: scopes, audience: audience).validated()

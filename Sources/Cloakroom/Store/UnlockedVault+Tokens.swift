@@ -28,7 +28,7 @@ public struct TokenRequestShape: Hashable, Sendable {
                 throw VaultError(.invalidInput, "scope\(shown) is not a valid OAuth scope token (RFC 6749 §3.3: printable ASCII without spaces, '\"' or '\\').")
             }
         }
-        if let audience, audience.isEmpty || audience.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+        if let audience, audience.isEmpty || audience.containsControlCharacters {
             throw VaultError(.invalidInput, "the audience must be non-empty and without control characters (a newline, a tab, ESC).")
         }
         return self
