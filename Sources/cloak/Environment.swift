@@ -27,7 +27,8 @@ enum Environment {
     /// "not set", as in most tools). `getenv`, not a `[String: String]` of the whole environment:
     /// on the cached-token path that dictionary cost more than the token (building it makes the
     /// runtime look up `String: Hashable` across every conformance of a static binary, ~0.8 M
-    /// instructions). cloak never calls `setenv`, so reading `environ` from any thread is safe.
+    /// instructions). The one `setenv` in cloak is `exec`'s, after its last read and just before it
+    /// replaces the process, so no read races a write.
     static func value(_ name: String) -> String? {
         guard let value = getenv(name), value.pointee != 0 else { return nil }
         return String(cString: value)

@@ -6,6 +6,11 @@ import FoundationEssentials
 import Foundation
 #endif
 
+extension String {
+    /// `replacement` for an empty cell of a table.
+    func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
+}
+
 /// Results on stdout: aligned tables for people, JSON for scripts.
 ///
 /// A cell or a record's value is one line, and may hold what a server sent (a token's claims, a

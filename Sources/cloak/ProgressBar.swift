@@ -1,10 +1,6 @@
 import Cloakroom
 import Synchronization
 
-extension String {
-    /// `replacement` for an empty cell of a table.
-    func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
-}
 
 /// `[#######-------] 37/100, 2 failed` on stderr, redrawn in place; only on a terminal.
 final class ProgressBar: Sendable {
