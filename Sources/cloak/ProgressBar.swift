@@ -1,7 +1,6 @@
 import Cloakroom
 import Synchronization
 
-
 /// `[#######-------] 37/100, 2 failed` on stderr, redrawn in place; only on a terminal.
 final class ProgressBar: Sendable {
     private let enabled: Bool
