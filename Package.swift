@@ -32,8 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        // C stays behind two walls: libsodium is imported only by Sources/CloakroomCrypto (a target of its own),
-        // SQLite only by Sources/Cloakroom/Store.
+        // C stays behind two walls: libsodium is imported only by Sources/CloakroomCrypto, SQLite only
+        // by Sources/CloakroomStore (targets of their own, so the compiler holds the line).
         .systemLibrary(
             name: "CSodium",
             pkgConfig: "libsodium",
@@ -49,13 +49,21 @@ let package = Package(
         .executableTarget(name: "MigrationEmbedder", swiftSettings: strictness),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
 
-        // The only importer of libsodium: keys, sealing, MACs, secure memory (issue 10's first layer).
+        // The only importer of libsodium: keys, sealing, MACs, secure memory.
         .target(name: "CloakroomCrypto", dependencies: ["CSodium"], swiftSettings: strictness),
+
+        // The only importer of SQLite: the connection, migrations and every query the vault makes.
+        .target(
+            name: "CloakroomStore",
+            dependencies: ["CloakroomCrypto", "CSQLite"],
+            swiftSettings: strictness,
+            plugins: ["EmbedMigrations"]
+        ),
 
         .target(
             name: "Cloakroom",
             dependencies: [
-                "CloakroomCrypto", "CSQLite",
+                "CloakroomCrypto", "CloakroomStore",
                 // Used only when a token must be fetched: a cache hit starts no event loop.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -67,8 +75,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
-            swiftSettings: strictness,
-            plugins: ["EmbedMigrations"]
+            swiftSettings: strictness
         ),
         .executableTarget(
             name: "cloak",

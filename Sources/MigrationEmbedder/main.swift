@@ -48,7 +48,7 @@ let source = """
 
     extension Migration {
         /// Every migration this binary knows, in the order they apply.
-        static let embedded: [Migration] = [
+        package static let embedded: [Migration] = [
     \(entries.joined(separator: "\n"))
         ]
     }

@@ -1,3 +1,4 @@
+import CloakroomStore
 import Foundation
 import CloakroomTestSupport
 import Testing

@@ -1,3 +1,4 @@
+import CloakroomStore
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 import CloakroomCrypto
+import CloakroomStore
 
 /// What `cloak doctor` found: one finding per check, and one per affected realm or client.
 public struct Checkup: Sendable {

@@ -1,3 +1,4 @@
+import CloakroomStore
 import Synchronization
 
 #if canImport(Glibc)

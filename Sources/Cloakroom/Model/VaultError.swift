@@ -1,3 +1,5 @@
+import CloakroomStore
+
 /// Everything that can go wrong with a vault, as one error type with a stable code.
 ///
 /// The message says what failed and what to do next. It never holds a secret, a passphrase,
@@ -42,4 +44,32 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension VaultError {
+    /// What the user must do about a failure of the store, in the words `cloak` shows.
+    init(_ error: StoreError) {
+        let path = error.path
+        let message = error.message
+        switch error.kind {
+        case .diskFull:
+            self.init(.io, "the disk holding \(path) is full; free some space and try again (the vault keeps what it held before this write).", underlying: error)
+        case .busy:
+            self.init(.busy, "the vault \(path) is locked by another process; try again when it has finished.", underlying: error)
+        case .corrupted:
+            self.init(.corrupted, "the vault \(path) is damaged (\(message)). Restore it from a backup; `cloak doctor` shows what is affected.", underlying: error)
+        case .notADatabase:
+            self.init(.notAVault, "\(path) is not a Cloakroom vault (not an SQLite database, or damaged beyond reading).", underlying: error)
+        case .readOnly:
+            self.init(.permissions, "cannot write the vault \(path): \(message). Commands that only read work on a read-only vault; this one writes, so it needs the file and its directory writable.", underlying: error)
+        case .cannotOpen:
+            self.init(.permissions, "cannot open the vault \(path): \(message). Check that its directory exists and is writable.", underlying: error)
+        case .io:
+            self.init(.io, "reading or writing \(path) failed (\(message)); check the disk (the vault keeps what it held before this write).", underlying: error)
+        case .newerSchema(let found, let known):
+            self.init(.newerSchema, "the vault \(path) has schema version \(found), but this cloak knows only up to \(known): it was written by a newer Cloakroom. Upgrade cloak; the vault was not changed.", underlying: error)
+        case .constraint, .other:
+            self.init(.io, "the vault \(path) could not be used: \(message).", underlying: error)
+        }
+    }
 }

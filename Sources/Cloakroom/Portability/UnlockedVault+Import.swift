@@ -1,4 +1,5 @@
 import CloakroomCrypto
+import CloakroomStore
 /// What importing `.env` files will do, worked out before anything is written: which realms
 /// and clients are added, which are in the vault already, and where each secret is checked.
 ///

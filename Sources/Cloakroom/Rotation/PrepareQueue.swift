@@ -1,3 +1,4 @@
+import CloakroomStore
 import Synchronization
 
 /// Group commit for step 1: the prepares of concurrent rotations that arrive while one commit is

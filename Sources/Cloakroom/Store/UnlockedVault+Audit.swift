@@ -1,4 +1,5 @@
 import CloakroomCrypto
+import CloakroomStore
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else

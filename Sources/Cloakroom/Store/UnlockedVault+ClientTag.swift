@@ -1,4 +1,5 @@
 import CloakroomCrypto
+import CloakroomStore
 
 /// Client rows are authenticated (migration 0008): a sealed secret binds its client's *row*, not
 /// the name it is asked for by, so without this tag swapping two clients' names in the file would

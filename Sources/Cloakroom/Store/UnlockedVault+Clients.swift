@@ -1,4 +1,5 @@
 import CloakroomCrypto
+import CloakroomStore
 
 /// What a client is, apart from its secret.
 public struct ClientSettings: Sendable, Equatable {

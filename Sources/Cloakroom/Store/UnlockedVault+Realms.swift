@@ -1,4 +1,5 @@
 import CloakroomCrypto
+import CloakroomStore
 
 /// The settings of a realm that a user chooses.
 public struct RealmSettings: Sendable, Equatable {

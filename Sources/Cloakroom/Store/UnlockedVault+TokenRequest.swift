@@ -1,3 +1,4 @@
+import CloakroomStore
 extension UnlockedVault {
     /// What a token request for `ref` needs, with the current secret opened, and that secret's
     /// version (the cache entry is bound to it). Only a *current* secret is ever used here.

@@ -1,4 +1,5 @@
 import CloakroomCrypto
+import CloakroomStore
 
 /// A vault opened with its key: the only way to change a vault or to read a secret.
 ///

@@ -1,3 +1,4 @@
+import CloakroomStore
 // Re-exported: `Passphrase`, `Argon2Parameters` and `CoreDumps` are part of this library's API,
 // and a user should not need to know which target holds the cryptography.
 @_exported public import CloakroomCrypto
@@ -100,7 +101,7 @@ public final class Vault {
         let fd = try FileSystem.createExclusive(path, mode: 0o600)
         FileSystem.closeFile(fd)
         do {
-            let database = try Database(path: path, mode: .readWrite, busyTimeout: defaultBusyTimeout)
+            let database = try Database(path: path, mode: .readWrite, busyTimeout: defaultBusyTimeout, reporting: VaultError.init)
             // application_id first, while the journal is still a rollback journal: it then lands in
             // the main file at once, so even a copy taken before the first checkpoint is recognisable.
             try database.execute(script: "PRAGMA application_id = \(Migrator.applicationID); PRAGMA journal_mode = WAL")
@@ -130,20 +131,20 @@ public final class Vault {
     private static func connect(_ path: String, busyTimeout: Duration) throws -> Database {
         let directory = FileSystem.parent(of: path)
         if FileSystem.isWritable(path) && FileSystem.isWritable(directory) {
-            return try Database(path: path, mode: .readWrite, busyTimeout: busyTimeout)
+            return try Database(path: path, mode: .readWrite, busyTimeout: busyTimeout, reporting: VaultError.init)
         }
         if FileSystem.isReadOnlyFileSystem(directory) {
-            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout)
+            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout, reporting: VaultError.init)
         }
         // A writable file system, but not by us: another user may be writing, so keep SQLite's
         // locks. That needs the WAL's `-shm` file, which only a writer can create; without it
         // the first read fails, and nobody is writing right then, so read it as immutable.
-        let database = try Database(path: path, mode: .readOnly, busyTimeout: busyTimeout)
+        let database = try Database(path: path, mode: .readOnly, busyTimeout: busyTimeout, reporting: VaultError.init)
         do {
             _ = try database.row("SELECT count(*) FROM sqlite_master") { $0.integer(0) }
             return database
         } catch let error as VaultError where error.code == .permissions {
-            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout)
+            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout, reporting: VaultError.init)
         }
     }
 

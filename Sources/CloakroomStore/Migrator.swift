@@ -14,28 +14,34 @@ package struct Migration: Sendable {
 ///
 /// Migrations are forward-only history (as GRDB's migrator teaches): a shipped file is never
 /// edited, and a vault whose schema is newer than this binary is refused rather than guessed at.
-enum Migrator {
+package enum Migrator {
     /// `PRAGMA application_id` of every vault: "Clkr". It tells a vault from any other SQLite file
     /// without reading a single table.
-    static let applicationID: Int64 = 0x436C_6B72
+    package static let applicationID: Int64 = 0x436C_6B72
 
-    static var latestVersion: Int { Migration.embedded.last?.version ?? 0 }
+    package static var latestVersion: Int { Migration.embedded.last?.version ?? 0 }
 
-    struct Applied: Equatable {
-        var version: Int
-        var name: String
-        var checksum: String
+    package struct Applied: Equatable {
+        package var version: Int
+        package var name: String
+        package var checksum: String
+
+        package init(version: Int, name: String, checksum: String) {
+            self.version = version
+            self.name = name
+            self.checksum = checksum
+        }
     }
 
-    static func applied(in database: Database) throws -> [Applied] {
+    package static func applied(in database: Database) throws -> [Applied] {
         try database.rows("SELECT version, name, checksum FROM schema_migrations ORDER BY version") {
             Applied(version: Int($0.integer(0)), name: $0.text(1), checksum: $0.text(2))
         }
     }
 
     /// Brings `database` up to `latestVersion`.
-    /// - Throws: `VaultError.newerSchema` when the vault is ahead of this binary.
-    static func migrate(_ database: Database, now: Int64) throws {
+    /// - Throws: `StoreError` `.newerSchema` when the vault is ahead of this binary.
+    package static func migrate(_ database: Database, now: Int64) throws {
         // Checked first: even a no-op CREATE would need a write lock on a vault that may be read-only to us.
         let hasTable = try database.row(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'") { _ in true } ?? false
@@ -51,7 +57,8 @@ enum Migrator {
         }
         let current = try currentVersion(database)
         guard current <= latestVersion else {
-            throw VaultError(.newerSchema, "the vault \(database.path) has schema version \(current), but this cloak knows only up to \(latestVersion): it was written by a newer Cloakroom. Upgrade cloak; the vault was not changed.")
+            throw database.report(StoreError(kind: .newerSchema(found: current, known: latestVersion), path: database.path,
+                                             message: "schema version \(current) is newer than \(latestVersion)"))
         }
         for migration in Migration.embedded where migration.version > current {
             try database.writeTransaction {
@@ -65,7 +72,7 @@ enum Migrator {
         }
     }
 
-    static func currentVersion(_ database: Database) throws -> Int {
+    package static func currentVersion(_ database: Database) throws -> Int {
         Int(try database.row("SELECT coalesce(max(version), 0) FROM schema_migrations") { $0.integer(0) } ?? 0)
     }
 }

@@ -2,16 +2,16 @@
 /// append-only trigger, an added trigger or index, or an altered table shows by name.
 extension Migrator {
     /// One entry of `sqlite_master`.
-    struct SchemaObject: Equatable {
-        var type: String
-        var name: String
-        var table: String
-        var sql: String?
+    package struct SchemaObject: Equatable {
+        package var type: String
+        package var name: String
+        package var table: String
+        package var sql: String?
     }
 
     /// How a vault's schema object differs from the shipped one of the same name.
-    struct SchemaDifference: Equatable {
-        enum Kind: Equatable {
+    package struct SchemaDifference: Equatable {
+        package enum Kind: Equatable {
             /// The migrations create it; the vault lacks it.
             case missing
             /// The vault has it; no migration creates it.
@@ -20,15 +20,15 @@ extension Migrator {
             case changed
         }
 
-        var kind: Kind
+        package var kind: Kind
         /// The object as the vault has it (`unexpected`, `changed`) or as shipped (`missing`).
-        var object: SchemaObject
+        package var object: SchemaObject
     }
 
     /// Every table, index, trigger and view of `database`, by name. SQLite's own objects
     /// (`sqlite_%`: automatic indexes, `sqlite_sequence`, `sqlite_stat1`) are left out: SQLite
     /// makes them itself.
-    static func schema(of database: Database) throws -> [String: SchemaObject] {
+    package static func schema(of database: Database) throws -> [String: SchemaObject] {
         let objects = try database.rows("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'") {
             SchemaObject(type: $0.text(0), name: $0.text(1), table: $0.text(2), sql: $0.optionalText(3))
         }
@@ -40,14 +40,14 @@ extension Migrator {
     /// Compared as SQLite stores it, without normalising anything: `ALTER TABLE … ADD COLUMN`
     /// edits the stored `CREATE TABLE` text, but the same migrations applied in the same order
     /// edit it the same way in the vault and here.
-    static func shippedSchema() throws -> [String: SchemaObject] {
+    package static func shippedSchema() throws -> [String: SchemaObject] {
         let database = try Database(path: ":memory:", mode: .create, busyTimeout: .zero)
         try migrate(database, now: 0)
         return try schema(of: database)
     }
 
     /// How `database`'s schema differs from the shipped one, by object name.
-    static func schemaDifferences(in database: Database) throws -> [SchemaDifference] {
+    package static func schemaDifferences(in database: Database) throws -> [SchemaDifference] {
         let shipped = try shippedSchema()
         let found = try schema(of: database)
         var differences: [SchemaDifference] = []
