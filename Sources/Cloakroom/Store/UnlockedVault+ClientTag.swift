@@ -9,25 +9,6 @@ import CloakroomStore
 /// served, before any token request and before every rotation step, and re-made inside the
 /// transaction of every change cloak makes to what it covers.
 extension UnlockedVault {
-    /// What a client's tag covers, as columns over `c` (clients) joined with `r` (its realm),
-    /// then the stored tag. A query that checks a tag selects these first, so the check costs no
-    /// query of its own (the cached-token read carries them).
-    ///
-    /// Secret versions and open rotations are listed with `group_concat`, whose order SQLite does
-    /// not promise: the lists are sorted before they are MAC'd. Retired versions are left out
-    /// (they hold no secret, and a long-lived client has many). A version's `state_changed_at` is
-    /// covered too: it decides when `--due` rotates and when a previous secret is retired.
-    static let clientTagColumns = """
-        c.id, r.id, r.name, r.keep_previous, c.name, c.client_id, c.auth_method, c.scopes, c.audience, c.rotate_every,
-        (SELECT group_concat(v.version || ' ' || v.state || ' ' || v.state_changed_at) FROM secret_versions v
-         WHERE v.client_id = c.id AND v.state <> 'retired'),
-        (SELECT group_concat(j.id || ' ' || j.from_version || ' ' || j.to_version || ' ' || j.mode || ' ' || j.state)
-         FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed')),
-        c.trust_tag
-        """
-    /// How many columns `clientTagColumns` selects.
-    static let clientTagColumnCount: Int32 = 13
-
     /// One client row as its tag sees it.
     struct ClientTagInput {
         var rowID: Int64
@@ -39,26 +20,31 @@ extension UnlockedVault {
         var ref: ClientRef { ClientRef(realm: Name(trusted: realm), name: Name(trusted: name)) }
     }
 
-    /// Reads `clientTagColumns` from `row`, starting at column `first`.
-    func clientTagInput(_ row: Row, from first: Int32 = 0) -> ClientTagInput {
+    /// What `record`'s tag is a MAC of. The lists of versions and open rotations come from the
+    /// store in no promised order (SQLite's `group_concat`): they are sorted first.
+    func clientTagInput(_ record: ClientTagRecord) -> ClientTagInput {
         var context = AssociatedData("cloakroom client-row v1")
         context.append(bytes: vault.vaultID)
-        context.append(row.integer(first))          // the client's row
-        context.append(row.integer(first + 1))      // its realm's row
-        let realm = row.text(first + 2)
-        context.append(realm)
-        context.append(row.integer(first + 3))      // the realm's keep_previous
-        let name = row.text(first + 4)
-        context.append(name)
-        for column in first + 5...first + 7 { context.append(row.text(column)) }  // client_id, auth method, scopes
-        context.append(optional: row.optionalText(first + 8))
-        context.append(row.isNull(first + 9) ? -1 : row.integer(first + 9))
-        for column in first + 10...first + 11 {
-            let items = (row.optionalText(column) ?? "").split(separator: ",").sorted()
+        context.append(record.clientRowID)
+        context.append(record.realmRowID)
+        context.append(record.realm)
+        context.append(record.keepPrevious)
+        context.append(record.name)
+        context.append(record.clientID)
+        context.append(record.authMethod)
+        context.append(record.scopes)
+        context.append(optional: record.audience)
+        context.append(record.rotateEvery ?? -1)
+        for list in [record.versions, record.openRotations] {
+            let items = list.sorted()
             context.append(Int64(items.count))
-            for item in items { context.append(String(item)) }
+            for item in items { context.append(item) }
         }
-        return ClientTagInput(rowID: row.integer(first), realm: realm, name: name, context: context, tag: row.optionalBlob(first + 12))
+        return ClientTagInput(rowID: record.clientRowID, realm: record.realm, name: record.name, context: context, tag: record.tag)
+    }
+
+    func verifyClientTag(_ record: ClientTagRecord) throws {
+        try verifyClientTag(clientTagInput(record))
     }
 
     /// - Throws: `VaultError.corrupted` naming the client when its tag is missing or does not verify.
@@ -73,33 +59,27 @@ extension UnlockedVault {
         }
     }
 
-    private static let clientTagQuery = "SELECT " + clientTagColumns + " FROM clients c JOIN realms r ON r.id = c.realm_id "
-
     /// - Throws: `VaultError.notFound`, or `.corrupted` when `ref`'s row was changed outside cloak.
     func requireAuthentic(_ ref: ClientRef) throws {
-        guard let input = try database.row(Self.clientTagQuery + "WHERE r.name = ? AND c.name = ?",
-                                           .text(ref.realm.rawValue), .text(ref.name.rawValue), read: { clientTagInput($0) }) else {
+        guard let record = try vault.store.clientTags.tagInputs(.named(realm: ref.realm.rawValue, name: ref.name.rawValue)).first else {
             _ = try vault.client(ref)  // says which of realm and client is missing
             throw VaultError(.notFound, "no client '\(ref)' in this vault.")
         }
-        try verifyClientTag(input)
+        try verifyClientTag(record)
     }
 
     /// - Throws: `VaultError.corrupted` when the client in row `rowID` was changed outside cloak.
     func requireAuthentic(clientRowID rowID: Int64) throws {
-        guard let input = try database.row(Self.clientTagQuery + "WHERE c.id = ?", .integer(rowID), read: { clientTagInput($0) }) else {
+        guard let record = try vault.store.clientTags.tagInputs(.row(rowID)).first else {
             throw VaultError(.notFound, "a client was removed meanwhile; run `cloak client list`.")
         }
-        try verifyClientTag(input)
+        try verifyClientTag(record)
     }
 
     /// - Throws: `VaultError.corrupted` for the first client of realms `realmRowIDs` whose row
     ///   does not verify: an export must not carry one client's secret under another's name.
     func requireAuthenticClients(inRealms realmRowIDs: [Int64]) throws {
-        let marks = realmRowIDs.map { _ in "?" }.joined(separator: ", ")
-        let inputs = try database.rows(Self.clientTagQuery + "WHERE c.realm_id IN (\(marks)) ORDER BY r.name, c.name",
-                                       realmRowIDs.map(SQLValue.integer)) { clientTagInput($0) }
-        for input in inputs { try verifyClientTag(input) }
+        for record in try vault.store.clientTags.tagInputs(.inRealms(realmRowIDs)) { try verifyClientTag(record) }
     }
 
     /// Writes the tag of the client in row `rowID` for what the vault holds now. Inside the
@@ -107,8 +87,8 @@ extension UnlockedVault {
     /// another vault's key: for rekey.
     func stampClient(rowID: Int64, using target: UnlockedVault? = nil) throws {
         let signer = target ?? self
-        guard let input = try database.row(Self.clientTagQuery + "WHERE c.id = ?", .integer(rowID), read: { signer.clientTagInput($0) }) else { return }
-        try database.execute("UPDATE clients SET trust_tag = ? WHERE id = ?", .blob(signer.clientTrustKey.tag(input.context)), .integer(rowID))
+        guard let record = try vault.store.clientTags.tagInputs(.row(rowID)).first else { return }
+        try vault.store.clientTags.setTag(signer.clientTrustKey.tag(signer.clientTagInput(record).context), clientRowID: rowID)
     }
 
     /// Checks the client in row `rowID`, runs `change` and re-makes its tag: how every change to a
@@ -126,7 +106,7 @@ extension UnlockedVault {
     /// one the user changed outside cloak on purpose and has checked with `cloak client show`.
     /// - Throws: `VaultError.notFound`.
     public func reauthenticateClient(_ ref: ClientRef) throws {
-        try database.writeTransaction {
+        try vault.store.write {
             let client = try vault.client(ref)
             try stampClient(rowID: client.rowID)
             try record(.clientReauthenticated, realm: ref.realm, client: ref.name,
@@ -141,10 +121,11 @@ extension UnlockedVault {
     /// by name.
     /// - Throws: `VaultError.notFound` when there is no such realm.
     public func reauthenticateUntaggedClients(in realm: Name) throws -> [ClientRef] {
-        try database.writeTransaction {
+        try vault.store.write {
             let realmRow = try vault.realm(named: realm)
-            let untagged = try database.rows("SELECT id, name FROM clients WHERE realm_id = ? AND trust_tag IS NULL ORDER BY name",
-                                             .integer(realmRow.rowID)) { ($0.integer(0), ClientRef(realm: realm, name: Name(trusted: $0.text(1)))) }
+            let untagged = try vault.store.clientTags.untaggedClients(realmRowID: realmRow.rowID).map {
+                ($0.rowID, ClientRef(realm: realm, name: Name(trusted: $0.name)))
+            }
             for (rowID, ref) in untagged {
                 try stampClient(rowID: rowID)
                 try record(.clientReauthenticated, realm: ref.realm, client: ref.name, detail: "accepted untagged, with its realm")
@@ -155,7 +136,7 @@ extension UnlockedVault {
 
     /// Every client whose row does not verify, with why, by realm and name: for `cloak doctor`.
     func clientTagProblems() throws -> [(ClientRef, VaultError)] {
-        let inputs = try database.rows(Self.clientTagQuery + "ORDER BY r.name, c.name") { clientTagInput($0) }
+        let inputs = try vault.store.clientTags.tagInputs(.all).map(clientTagInput)
         return inputs.compactMap { input in
             do {
                 try verifyClientTag(input)

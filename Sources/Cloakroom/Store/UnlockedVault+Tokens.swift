@@ -84,18 +84,6 @@ extension UnlockedVault {
         return context
     }
 
-    /// Built once: a cache hit should not pay for string interpolation. (Swift 6: a stored
-    /// property's initializer in a class extension cannot say `Self`, hence the type's name.)
-    private static let cachedTokenQuery = """
-        SELECT \(UnlockedVault.clientTagColumns),
-               t.client_id, t.secret_version, coalesce(r.token_url, r.issuer), t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
-        FROM cached_tokens t
-        JOIN clients c ON c.id = t.client_id
-        JOIN realms r ON r.id = c.realm_id
-        JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
-        WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
-        """
-
     /// The cached token for `client` and `shape` that is still good for `minimumTTL` at `now`,
     /// sealed for the client's current secret version and its realm's current endpoint.
     /// Reads one row and opens one sealed value; a token that does not open is treated as absent
@@ -110,47 +98,35 @@ extension UnlockedVault {
         }
         let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL) * 1000).rounded(.down))
         let cacheKey = shape.cacheKey
-        let found = try database.row(Self.cachedTokenQuery, .text(client.realm.rawValue), .text(client.name.rawValue), .text(cacheKey), .integer(cutoff)) { row in
-            let first = Self.clientTagColumnCount
-            return (clientTagInput(row),
-                    TokenSlot(clientRowID: row.integer(first), cacheKey: cacheKey, secretVersion: Int(row.integer(first + 1)),
-                              endpoint: row.text(first + 2), issuedAt: row.integer(first + 3), expiresAt: row.integer(first + 4)),
-                    row.optionalText(first + 5), SealedBox(nonce: row.blob(first + 6), ciphertext: row.blob(first + 7)))
-        }
-        guard let (input, slot, scope, box) = found else { return nil }
-        try verifyClientTag(input)
-        guard let bytes = tokensKey.open(box, authenticating: context(for: slot)) else { return nil }
+        guard let (record, client) = try vault.store.tokenCache.token(
+            realm: client.realm.rawValue, client: client.name.rawValue, cacheKey: cacheKey, expiringAfter: cutoff) else { return nil }
+        try verifyClientTag(client)
+        let slot = TokenSlot(clientRowID: record.clientRowID, cacheKey: cacheKey, secretVersion: Int(record.secretVersion),
+                             endpoint: record.endpoint, issuedAt: record.issuedAt, expiresAt: record.expiresAt)
+        guard let bytes = tokensKey.open(record.sealed, authenticating: context(for: slot)) else { return nil }
         let value = bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-        return AccessToken(value: value, expiresAt: Date(milliseconds: slot.expiresAt), issuedAt: Date(milliseconds: slot.issuedAt), scope: scope)
+        return AccessToken(value: value, expiresAt: Date(milliseconds: slot.expiresAt), issuedAt: Date(milliseconds: slot.issuedAt), scope: record.scope)
     }
 
     /// Stores `token` as the cache entry for `client` and `shape`, sealed for `secretVersion`.
     public func storeToken(_ token: AccessToken, for client: ClientRef, _ shape: TokenRequestShape, secretVersion: Int) throws {
-        try database.writeTransaction {
+        try vault.store.write {
             let record = try vault.client(client)
             let realm = try vault.realm(named: client.realm)
             let slot = TokenSlot(clientRowID: record.rowID, cacheKey: shape.cacheKey, secretVersion: secretVersion,
                                  endpoint: realm.secretEndpoint, issuedAt: token.issuedAt.milliseconds, expiresAt: token.expiresAt.milliseconds)
             let box = tokensKey.seal(SecureBytes(copying: Array(token.value.utf8)), authenticating: context(for: slot))
-            try database.execute(
-                """
-                INSERT INTO cached_tokens (client_id, cache_key, secret_version, issued_at, expires_at, scope, nonce, sealed)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (client_id, cache_key) DO UPDATE SET
-                    secret_version = excluded.secret_version, issued_at = excluded.issued_at, expires_at = excluded.expires_at,
-                    scope = excluded.scope, nonce = excluded.nonce, sealed = excluded.sealed
-                """,
-                .integer(record.rowID), .text(shape.cacheKey), .integer(Int64(secretVersion)), .integer(slot.issuedAt),
-                .integer(slot.expiresAt), .optional(token.scope), .blob(box.nonce), .blob(box.ciphertext))
+            try vault.store.tokenCache.store(CachedTokenRecord(
+                clientRowID: record.rowID, cacheKey: slot.cacheKey, secretVersion: Int64(secretVersion), endpoint: slot.endpoint,
+                issuedAt: slot.issuedAt, expiresAt: slot.expiresAt, scope: token.scope, sealed: box))
         }
     }
 
     /// Drops cached tokens: of one client, or all. Returns how many.
     @discardableResult
     public func clearTokenCache(for client: ClientRef? = nil) throws -> Int {
-        try database.writeTransaction {
-            guard let client else { return try database.execute("DELETE FROM cached_tokens") }
-            return try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(try vault.client(client).rowID))
+        try vault.store.write {
+            try vault.store.tokenCache.remove(clientRowID: try client.map { try vault.client($0).rowID })
         }
     }
 }
@@ -158,15 +134,11 @@ extension UnlockedVault {
 extension Vault {
     /// The token cache's entries, without the tokens.
     public func cachedTokens() throws -> [CachedTokenInfo] {
-        try database.rows("""
-            SELECT r.name, c.name, t.cache_key, t.secret_version, t.issued_at, t.expires_at, t.scope
-            FROM cached_tokens t JOIN clients c ON c.id = t.client_id JOIN realms r ON r.id = c.realm_id
-            ORDER BY r.name, c.name, t.cache_key
-            """) { row in
+        try store.tokenCache.entries().map { entry in
             CachedTokenInfo(
-                client: ClientRef(realm: Name(trusted: row.text(0)), name: Name(trusted: row.text(1))),
-                shape: row.text(2).replacing("\n", with: " "), secretVersion: Int(row.integer(3)),
-                issuedAt: Date(milliseconds: row.integer(4)), expiresAt: Date(milliseconds: row.integer(5)), scope: row.optionalText(6))
+                client: ClientRef(realm: Name(trusted: entry.realm), name: Name(trusted: entry.client)),
+                shape: entry.cacheKey.replacing("\n", with: " "), secretVersion: Int(entry.secretVersion),
+                issuedAt: Date(milliseconds: entry.issuedAt), expiresAt: Date(milliseconds: entry.expiresAt), scope: entry.scope)
         }
     }
 }

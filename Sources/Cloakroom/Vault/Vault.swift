@@ -16,14 +16,17 @@ public import Foundation
 public final class Vault {
     /// The vault file.
     public let path: String
-    let database: Database
+    /// Where the rows are.
+    let store: SQLiteVaultStore
+    /// The SQLite connection, for the queries still written in this module (moving into `store`).
+    var database: Database { store.database }
     /// 16 random bytes, bound into every sealed value so that nothing moves between vaults.
     let vaultID: [UInt8]
     let clock: @Sendable () -> Date
 
     private init(path: String, database: Database, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
         self.path = path
-        self.database = database
+        self.store = SQLiteVaultStore(database)
         self.vaultID = vaultID
         self.clock = clock
     }

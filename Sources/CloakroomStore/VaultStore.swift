@@ -1,0 +1,33 @@
+/// Where a vault's rows live: what a storage backend implements for the domain (`Cloakroom`)
+/// to keep a vault in it. SQLite is the one today; PostgreSQL is next.
+///
+/// The contract, beyond each aggregate's own protocol:
+/// - `write` runs its body under the vault's *write lock*, as one atomic transaction: every
+///   change the body makes is kept, or none. Called inside another `write`, the body is a nested
+///   part of it (a savepoint): it commits or rolls back with the outer one, and its own failure
+///   undoes only its own part.
+/// - `read` gives the body one consistent snapshot (inside a `write`, that transaction's).
+/// - Sealing happens above the store: a store holds sealed values and the row identities they
+///   are bound to, never a key or an opened secret.
+/// - Failures are thrown as the store was told to report them (see `Database.init`), so the
+///   domain sees one error type whichever backend it runs on.
+///
+/// Stores are not thread-safe: one owner at a time (the broker keeps its store on a thread of
+/// its own, off Swift's cooperative pool).
+package protocol VaultStore: AnyObject {
+    /// Where the vault is, for messages: a file path or a connection string without credentials.
+    var location: String { get }
+    /// Whether this connection can only read.
+    var isReadOnly: Bool { get }
+
+    func write<T>(durable: Bool, _ body: () throws -> T) throws -> T
+    func read<T>(_ body: () throws -> T) throws -> T
+
+    var tokenCache: any TokenCacheStore { get }
+    var clientTags: any ClientTagStore { get }
+}
+
+extension VaultStore {
+    /// A durable write: committed to disk before it returns.
+    package func write<T>(_ body: () throws -> T) throws -> T { try write(durable: true, body) }
+}
