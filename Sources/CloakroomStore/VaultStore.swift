@@ -23,6 +23,12 @@ package protocol VaultStore: AnyObject {
     func write<T>(durable: Bool, _ body: () throws -> T) throws -> T
     func read<T>(_ body: () throws -> T) throws -> T
 
+    /// The vault's 16 random bytes, bound into every sealed value so that nothing moves between vaults.
+    func identity() throws -> [UInt8]
+    /// Records the identity of a new vault, once.
+    func createIdentity(_ id: [UInt8], createdAt: Int64) throws
+
+    var keyslots: any KeyslotStore { get }
     var tokenCache: any TokenCacheStore { get }
     var clientTags: any ClientTagStore { get }
 }

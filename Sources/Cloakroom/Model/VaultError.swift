@@ -68,6 +68,12 @@ extension VaultError {
             self.init(.io, "reading or writing \(path) failed (\(message)); check the disk (the vault keeps what it held before this write).", underlying: error)
         case .newerSchema(let found, let known):
             self.init(.newerSchema, "the vault \(path) has schema version \(found), but this cloak knows only up to \(known): it was written by a newer Cloakroom. Upgrade cloak; the vault was not changed.", underlying: error)
+        case .foreignDatabase:
+            self.init(.notAVault, "\(path) is an SQLite database, but not a Cloakroom vault. Check --vault (CLOAK_VAULT); the file was not changed.", underlying: error)
+        case .readOnlyNeedsUpgrade(let found, let known):
+            self.init(.permissions, "the vault \(path) is read-only here, and this cloak must first upgrade its schema (version \(found) to \(known)). Run any cloak command once where the vault is writable.", underlying: error)
+        case .missingIdentity:
+            self.init(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.", underlying: error)
         case .constraint, .other:
             self.init(.io, "the vault \(path) could not be used: \(message).", underlying: error)
         }

@@ -94,12 +94,11 @@ extension Vault {
 
     /// Every keyslot, oldest first.
     public func keyslots() throws -> [Keyslot] {
-        try database.rows("SELECT id, kind, label, fingerprint, kdf_opslimit, kdf_memlimit, created_at FROM keyslots ORDER BY id") { row in
+        try store.keyslots.all().map { record in
             Keyslot(
-                id: row.integer(0), kind: Keyslot.Kind(rawValue: row.text(1)) ?? .keyFile, label: row.text(2),
-                fingerprint: row.optionalText(3),
-                argon2: row.isNull(4) ? nil : Argon2Parameters(opsLimit: UInt64(row.integer(4)), memLimit: Int(row.integer(5))),
-                createdAt: Date(unixSeconds: row.integer(6)))
+                id: record.id, kind: Keyslot.Kind(rawValue: record.kind) ?? .keyFile, label: record.label, fingerprint: record.fingerprint,
+                argon2: record.opsLimit.map { Argon2Parameters(opsLimit: UInt64($0), memLimit: Int(record.memLimit ?? 0)) },
+                createdAt: Date(unixSeconds: record.createdAt))
         }
     }
 }

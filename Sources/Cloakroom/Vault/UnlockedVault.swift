@@ -92,7 +92,7 @@ public final class UnlockedVault {
     /// Adds a way to unlock the vault. No secret is re-encrypted.
     @discardableResult
     public func addKeyslot(_ slot: NewKeyslot) throws -> Keyslot {
-        let id = try database.writeTransaction {
+        let id = try vault.store.write {
             let id = try vault.insertKeyslot(slot, wrapping: key)
             try record(.keyslotAdded, detail: "keyslot \(id), \(slot.kind.rawValue)" + (slot.label.isEmpty ? "" : ", label \(slot.label)"))
             return id
@@ -107,15 +107,15 @@ public final class UnlockedVault {
     /// - Throws: `VaultError.conflict` for the last keyslot (the vault would be lost);
     ///   `.notFound` for an unknown id.
     public func removeKeyslot(id: Int64) throws {
-        try database.writeTransaction {
-            let count = try database.row("SELECT count(*) FROM keyslots") { $0.integer(0) } ?? 0
-            guard try database.row("SELECT 1 FROM keyslots WHERE id = ?", .integer(id), read: { _ in true }) != nil else {
+        try vault.store.write {
+            let ids = try vault.store.keyslots.all().map(\.id)
+            guard ids.contains(id) else {
                 throw VaultError(.notFound, "no keyslot \(id); `cloak keyslot list` shows them.")
             }
-            guard count > 1 else {
+            guard ids.count > 1 else {
                 throw VaultError(.conflict, "keyslot \(id) is the vault's last one: without it nobody could unlock the vault. Add another with `cloak keyslot add` first.")
             }
-            try database.execute("DELETE FROM keyslots WHERE id = ?", .integer(id))
+            _ = try vault.store.keyslots.remove(id: id)
             try record(.keyslotRemoved, detail: "keyslot \(id)")
         }
     }
@@ -177,12 +177,11 @@ public final class UnlockedVault {
             for slot in openedSlots {
                 guard let stored = try vault.storedKeyslots().first(where: { $0.id == slot.id }) else { continue }
                 let wrapped = slot.kek.seal(newKey.key.bytes, authenticating: vault.slotContext(stored.kind, stored.argon2, stored.salt))
-                try database.execute("UPDATE keyslots SET nonce = ?, wrapped_key = ? WHERE id = ?",
-                                     .blob(wrapped.nonce), .blob(wrapped.ciphertext), .integer(slot.id))
+                try vault.store.keyslots.rewrap(id: slot.id, wrapped)
                 kept.append(slot.id)
             }
-            let removed = try database.rows("SELECT id FROM keyslots ORDER BY id") { $0.integer(0) }.filter { !kept.contains($0) }
-            for id in removed { try database.execute("DELETE FROM keyslots WHERE id = ?", .integer(id)) }
+            let removed = try vault.store.keyslots.all().map(\.id).filter { !kept.contains($0) }
+            for id in removed { _ = try vault.store.keyslots.remove(id: id) }
             let events = try reauthenticateAuditLog(for: newVault)
             var detail = "\(resealed) sealed value(s) re-sealed, \(events) audit event(s) re-MAC'd, keyslot(s) \(kept.map(String.init).joined(separator: ", ")) kept"
             if !removed.isEmpty { detail += ", keyslot(s) \(removed.map(String.init).joined(separator: ", ")) removed" }

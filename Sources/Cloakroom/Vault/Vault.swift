@@ -24,9 +24,9 @@ public final class Vault {
     let vaultID: [UInt8]
     let clock: @Sendable () -> Date
 
-    private init(path: String, database: Database, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
+    private init(path: String, store: SQLiteVaultStore, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
         self.path = path
-        self.store = SQLiteVaultStore(database)
+        self.store = store
         self.vaultID = vaultID
         self.clock = clock
     }
@@ -68,23 +68,9 @@ public final class Vault {
         guard status.isRegularFile, try hasSQLiteHeader(path) else {
             throw VaultError(.notAVault, "\(path) is not a Cloakroom vault. Check --vault (CLOAK_VAULT).")
         }
-        let database = try connect(path, busyTimeout: busyTimeout)
-        try configure(database)
-        let applicationID = try database.row("PRAGMA application_id") { $0.integer(0) }
-        guard applicationID == Migrator.applicationID else {
-            throw VaultError(.notAVault, "\(path) is an SQLite database, but not a Cloakroom vault. Check --vault (CLOAK_VAULT); the file was not changed.")
-        }
-        if database.isReadOnly {
-            let version = try Migrator.currentVersion(database)
-            guard version >= Migrator.latestVersion else {
-                throw VaultError(.permissions, "the vault \(path) is read-only here, and this cloak must first upgrade its schema (version \(version) to \(Migrator.latestVersion)). Run any cloak command once where the vault is writable.")
-            }
-        }
-        try Migrator.migrate(database, now: clock().unixSeconds)
-        guard let vaultID = try database.row("SELECT vault_id FROM vault", read: { $0.blob(0) }), vaultID.count == 16 else {
-            throw VaultError(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.")
-        }
-        return Vault(path: path, database: database, vaultID: vaultID, clock: clock)
+        let store = try SQLiteVaultStore.open(path: path, mode: connectionMode(path), busyTimeout: busyTimeout,
+                                              now: clock().unixSeconds, reporting: VaultError.init)
+        return Vault(path: path, store: store, vaultID: try store.identity(), clock: clock)
     }
 
     /// Creates a vault at `path` (file 0600, missing directories 0700) whose first keyslot is `slot`.
@@ -104,18 +90,13 @@ public final class Vault {
         let fd = try FileSystem.createExclusive(path, mode: 0o600)
         FileSystem.closeFile(fd)
         do {
-            let database = try Database(path: path, mode: .readWrite, busyTimeout: defaultBusyTimeout, reporting: VaultError.init)
-            // application_id first, while the journal is still a rollback journal: it then lands in
-            // the main file at once, so even a copy taken before the first checkpoint is recognisable.
-            try database.execute(script: "PRAGMA application_id = \(Migrator.applicationID); PRAGMA journal_mode = WAL")
-            try configure(database)
             let now = clock().unixSeconds
-            try Migrator.migrate(database, now: now)
+            let store = try SQLiteVaultStore.create(path: path, busyTimeout: defaultBusyTimeout, now: now, reporting: VaultError.init)
             let vaultID = Sodium.randomBytes(16)
-            let vault = Vault(path: path, database: database, vaultID: vaultID, clock: clock)
+            let vault = Vault(path: path, store: store, vaultID: vaultID, clock: clock)
             let key = VaultKey.random()
-            let unlocked = try database.writeTransaction {
-                try database.execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(vaultID), .integer(now))
+            let unlocked = try store.write {
+                try store.createIdentity(vaultID, createdAt: now)
                 let slotID = try vault.insertKeyslot(slot, wrapping: key)
                 let unlocked = UnlockedVault(vault: vault, key: key, openedSlots: [OpenedSlot(id: slotID, kek: slot.kek)])
                 try unlocked.startAuditLog()
@@ -130,31 +111,13 @@ public final class Vault {
 
     /// A connection that can write when this process can write the file and its directory (SQLite
     /// creates `-wal`, `-shm` and journal files beside it); otherwise one that reads, so that
-    /// listing clients and serving cached tokens work from a read-only mount or directory.
-    private static func connect(_ path: String, busyTimeout: Duration) throws -> Database {
+    /// listing clients and serving cached tokens work from a read-only mount or directory: with
+    /// SQLite's locks where another user may be writing, without them (`immutable`) on a
+    /// read-only file system, where nobody can be and WAL's shared memory cannot be created.
+    private static func connectionMode(_ path: String) -> Database.Mode {
         let directory = FileSystem.parent(of: path)
-        if FileSystem.isWritable(path) && FileSystem.isWritable(directory) {
-            return try Database(path: path, mode: .readWrite, busyTimeout: busyTimeout, reporting: VaultError.init)
-        }
-        if FileSystem.isReadOnlyFileSystem(directory) {
-            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout, reporting: VaultError.init)
-        }
-        // A writable file system, but not by us: another user may be writing, so keep SQLite's
-        // locks. That needs the WAL's `-shm` file, which only a writer can create; without it
-        // the first read fails, and nobody is writing right then, so read it as immutable.
-        let database = try Database(path: path, mode: .readOnly, busyTimeout: busyTimeout, reporting: VaultError.init)
-        do {
-            _ = try database.row("SELECT count(*) FROM sqlite_master") { $0.integer(0) }
-            return database
-        } catch let error as VaultError where error.code == .permissions {
-            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout, reporting: VaultError.init)
-        }
-    }
-
-    private static func configure(_ database: Database) throws {
-        // secure_delete: removed rows (a deleted client's sealed secret) are overwritten, not left
-        // in free pages. synchronous=FULL: a committed rotation step survives a power cut.
-        try database.execute(script: "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL")
+        if FileSystem.isWritable(path) && FileSystem.isWritable(directory) { return .readWrite }
+        return FileSystem.isReadOnlyFileSystem(directory) ? .immutable : .readOnly
     }
 
     /// Whether the file at `path` starts like an SQLite database (a vault, most likely).
@@ -237,11 +200,10 @@ public final class Vault {
     }
 
     func storedKeyslots() throws -> [StoredKeyslot] {
-        try database.rows("SELECT id, kind, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key, fingerprint FROM keyslots ORDER BY id") { row in
-            let kind = Keyslot.Kind(rawValue: row.text(1)) ?? .keyFile
-            let argon2 = row.isNull(2) ? nil : Argon2Parameters(opsLimit: UInt64(row.integer(2)), memLimit: Int(row.integer(3)))
-            return StoredKeyslot(id: row.integer(0), kind: kind, argon2: argon2, salt: row.optionalBlob(4),
-                                 wrappedKey: SealedBox(nonce: row.blob(5), ciphertext: row.blob(6)), fingerprint: row.optionalText(7))
+        try store.keyslots.all().map { record in
+            let argon2 = record.opsLimit.map { Argon2Parameters(opsLimit: UInt64($0), memLimit: Int(record.memLimit ?? 0)) }
+            return StoredKeyslot(id: record.id, kind: Keyslot.Kind(rawValue: record.kind) ?? .keyFile, argon2: argon2, salt: record.salt,
+                                 wrappedKey: record.wrappedKey, fingerprint: record.fingerprint)
         }
     }
 
@@ -259,17 +221,9 @@ public final class Vault {
     /// Inserts a keyslot holding `key` sealed under the slot's KEK. Runs inside the caller's transaction.
     func insertKeyslot(_ slot: NewKeyslot, wrapping key: VaultKey) throws -> Int64 {
         let wrapped = slot.kek.seal(key.key.bytes, authenticating: slotContext(slot.kind, slot.argon2, slot.salt))
-        try database.execute(
-            """
-            INSERT INTO keyslots (kind, label, fingerprint, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .text(slot.kind.rawValue), .text(slot.label), slot.fingerprint.map(SQLValue.text) ?? .null,
-            slot.argon2.map { .integer(Int64($0.opsLimit)) } ?? .null,
-            slot.argon2.map { .integer(Int64($0.memLimit)) } ?? .null,
-            slot.salt.map(SQLValue.blob) ?? .null,
-            .blob(wrapped.nonce), .blob(wrapped.ciphertext), .integer(now))
-        return database.lastInsertedRowID
+        return try store.keyslots.insert(KeyslotRecord(
+            kind: slot.kind.rawValue, label: slot.label, fingerprint: slot.fingerprint, opsLimit: slot.argon2.map { Int64($0.opsLimit) },
+            memLimit: slot.argon2.map { Int64($0.memLimit) }, salt: slot.salt, wrappedKey: wrapped, createdAt: now))
     }
 }
 

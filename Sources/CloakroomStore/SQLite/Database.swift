@@ -34,7 +34,8 @@ package final class Database {
     private var prepared: [String: Statement] = [:]
     /// What the owner makes of a failure: the domain turns `StoreError`s into its own error type,
     /// so every query it runs throws what its callers already handle.
-    private let reporting: @Sendable (StoreError) -> any Error
+    /// (Settable: `SQLiteVaultStore.open` probes a connection with raw `StoreError`s first.)
+    package var reporting: @Sendable (StoreError) -> any Error
 
     package enum Mode: Sendable {
         case readWrite, create
@@ -286,6 +287,12 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
         case constraint
         /// The vault's schema is `found`, newer than the `known` this binary can apply.
         case newerSchema(found: Int, known: Int)
+        /// A database, but not a vault (another application's).
+        case foreignDatabase
+        /// The schema is `found`, older than `known`, and this connection cannot write to upgrade it.
+        case readOnlyNeedsUpgrade(found: Int, known: Int)
+        /// The row naming the vault (its random id) is missing or damaged.
+        case missingIdentity
         /// Anything else SQLite reports.
         case other
     }

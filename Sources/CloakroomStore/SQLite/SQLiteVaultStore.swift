@@ -7,6 +7,80 @@ package final class SQLiteVaultStore: VaultStore {
         self.database = database
         tokenCache = SQLiteTokenCache(database: database)
         clientTags = SQLiteClientTags(database: database)
+        keyslots = SQLiteKeyslots(database: database)
+    }
+
+    /// Opens the vault file at `path`, checks that it is a vault, and applies the migrations this
+    /// binary has and the vault lacks.
+    ///
+    /// - Parameter mode: `.readOnly` falls back to `.immutable` when the first read fails for
+    ///   want of the WAL's `-shm` file, which only a writer can create (nobody is writing then).
+    package static func open(
+        path: String, mode: Database.Mode, busyTimeout: Duration, now: Int64,
+        reporting: @escaping @Sendable (StoreError) -> any Error
+    ) throws -> SQLiteVaultStore {
+        let database: Database
+        do {
+            database = try connect(path, mode: mode, busyTimeout: busyTimeout)
+        } catch let error as StoreError {
+            throw reporting(error)
+        }
+        database.reporting = reporting
+        try configure(database)
+        guard try database.row("PRAGMA application_id", read: { $0.integer(0) }) == Migrator.applicationID else {
+            throw database.report(StoreError(kind: .foreignDatabase, path: path, message: "application_id is not Cloakroom's"))
+        }
+        if database.isReadOnly {
+            let version = try Migrator.currentVersion(database)
+            guard version >= Migrator.latestVersion else {
+                throw database.report(StoreError(kind: .readOnlyNeedsUpgrade(found: version, known: Migrator.latestVersion), path: path,
+                                                 message: "read-only, schema \(version)"))
+            }
+        }
+        try Migrator.migrate(database, now: now)
+        return SQLiteVaultStore(database)
+    }
+
+    /// Makes the empty file at `path` (created by the caller, with the mode it wants) a vault
+    /// without an identity yet: `createIdentity` comes next, in the caller's first transaction.
+    package static func create(
+        path: String, busyTimeout: Duration, now: Int64, reporting: @escaping @Sendable (StoreError) -> any Error
+    ) throws -> SQLiteVaultStore {
+        let database = try Database(path: path, mode: .readWrite, busyTimeout: busyTimeout, reporting: reporting)
+        // application_id first, while the journal is still a rollback journal: it then lands in
+        // the main file at once, so even a copy taken before the first checkpoint is recognisable.
+        try database.execute(script: "PRAGMA application_id = \(Migrator.applicationID); PRAGMA journal_mode = WAL")
+        try configure(database)
+        try Migrator.migrate(database, now: now)
+        return SQLiteVaultStore(database)
+    }
+
+    private static func connect(_ path: String, mode: Database.Mode, busyTimeout: Duration) throws -> Database {
+        let database = try Database(path: path, mode: mode, busyTimeout: busyTimeout)
+        guard mode == .readOnly else { return database }
+        do {
+            _ = try database.row("SELECT count(*) FROM sqlite_master") { $0.integer(0) }
+            return database
+        } catch let error as StoreError where error.kind == .readOnly || error.kind == .cannotOpen {
+            return try Database(path: path, mode: .immutable, busyTimeout: busyTimeout)
+        }
+    }
+
+    private static func configure(_ database: Database) throws {
+        // secure_delete: removed rows (a deleted client's sealed secret) are overwritten, not left
+        // in free pages. synchronous=FULL: a committed rotation step survives a power cut.
+        try database.execute(script: "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL")
+    }
+
+    package func identity() throws -> [UInt8] {
+        guard let id = try database.row("SELECT vault_id FROM vault", read: { $0.blob("vault_id") }), id.count == 16 else {
+            throw database.report(StoreError(kind: .missingIdentity, path: location, message: "no vault_id"))
+        }
+        return id
+    }
+
+    package func createIdentity(_ id: [UInt8], createdAt: Int64) throws {
+        try database.execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(id), .integer(createdAt))
     }
 
     package var location: String { database.path }
@@ -24,6 +98,7 @@ package final class SQLiteVaultStore: VaultStore {
 
     package let tokenCache: any TokenCacheStore
     package let clientTags: any ClientTagStore
+    package let keyslots: any KeyslotStore
 }
 
 /// Realms in SQLite.
