@@ -10,6 +10,8 @@ package protocol TokenCacheStore {
 
     /// Drops the entries of client row `clientRowID`, or every entry; returns how many.
     func remove(clientRowID: Int64?) throws -> Int
+    /// Drops the entries of every client of realm row `realmRowID`.
+    func remove(realmRowID: Int64) throws
 
     /// Every entry without its token, by realm, client and cache key.
     func entries() throws -> [CachedTokenEntry]

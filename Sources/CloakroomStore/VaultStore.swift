@@ -29,6 +29,7 @@ package protocol VaultStore: AnyObject {
     func createIdentity(_ id: [UInt8], createdAt: Int64) throws
 
     var keyslots: any KeyslotStore { get }
+    var realms: any RealmStore { get }
     var tokenCache: any TokenCacheStore { get }
     var clientTags: any ClientTagStore { get }
 }

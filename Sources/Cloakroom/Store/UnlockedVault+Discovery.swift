@@ -27,16 +27,10 @@ extension UnlockedVault {
     /// the row opens with the vault key; `nil` otherwise (then the issuer is asked again).
     func discovery(of realm: Realm) throws -> ProviderMetadata? {
         guard let issuer = realm.issuer else { return nil }
-        let found = try database.row(
-            "SELECT issuer, token_endpoint, jwks_uri, discovered_at, nonce, seal FROM realm_discovery WHERE realm_id = ?",
-            .integer(realm.rowID)) { row in
-            (ProviderMetadata(issuer: row.text(0), tokenEndpoint: row.text(1), jwksURI: row.optionalText(2),
-                              discoveredAt: Date(unixSeconds: row.integer(3))),
-             SealedBox(nonce: row.blob(4), ciphertext: row.blob(5)))
-        }
-        guard let (metadata, box) = found, metadata.issuer == issuer,
-              secretsKey.open(box, authenticating: context(forDiscoveryOf: realm.rowID, metadata)) != nil
-        else { return nil }
+        guard let record = try vault.store.realms.discovery(realmRowID: realm.rowID), record.issuer == issuer else { return nil }
+        let metadata = ProviderMetadata(issuer: record.issuer, tokenEndpoint: record.tokenEndpoint, jwksURI: record.jwksURI,
+                                        discoveredAt: Date(unixSeconds: record.discoveredAt))
+        guard secretsKey.open(record.seal, authenticating: context(forDiscoveryOf: realm.rowID, metadata)) != nil else { return nil }
         return metadata
     }
 
@@ -44,7 +38,7 @@ extension UnlockedVault {
     /// - Throws: `VaultError.conflict` when the realm's issuer is no longer `metadata.issuer`.
     @discardableResult
     public func storeDiscovery(_ metadata: ProviderMetadata, for name: Name) throws -> Realm {
-        try database.writeTransaction {
+        try vault.store.write {
             try storeDiscovery(metadata, in: try vault.realm(named: name))
         }
         return try vault.realm(named: name)
@@ -58,16 +52,9 @@ extension UnlockedVault {
         var stored = metadata
         stored.discoveredAt = Date(unixSeconds: metadata.discoveredAt.unixSeconds)  // the row keeps seconds
         let box = secretsKey.seal(SecureBytes(copying: []), authenticating: context(forDiscoveryOf: realm.rowID, stored))
-        try database.execute(
-            """
-            INSERT INTO realm_discovery (realm_id, issuer, token_endpoint, jwks_uri, discovered_at, nonce, seal)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (realm_id) DO UPDATE SET
-                issuer = excluded.issuer, token_endpoint = excluded.token_endpoint, jwks_uri = excluded.jwks_uri,
-                discovered_at = excluded.discovered_at, nonce = excluded.nonce, seal = excluded.seal
-            """,
-            .integer(realm.rowID), .text(stored.issuer), .text(stored.tokenEndpoint), .optional(stored.jwksURI),
-            .integer(stored.discoveredAt.unixSeconds), .blob(box.nonce), .blob(box.ciphertext))
+        try vault.store.realms.storeDiscovery(DiscoveryRecord(
+            realmRowID: realm.rowID, issuer: stored.issuer, tokenEndpoint: stored.tokenEndpoint, jwksURI: stored.jwksURI,
+            discoveredAt: stored.discoveredAt.unixSeconds, seal: box))
     }
 }
 

@@ -69,8 +69,8 @@ extension UnlockedVault {
     @discardableResult
     public func addRealm(_ name: Name, _ settings: RealmSettings, discovered: ProviderMetadata? = nil) throws -> Realm {
         let settings = try settings.validated()
-        try database.writeTransaction {
-            guard try database.row("SELECT 1 FROM realms WHERE name = ?", .text(name.rawValue), read: { _ in true }) == nil else {
+        try vault.store.write {
+            guard try vault.store.realms.named(name.rawValue) == nil else {
                 throw VaultError(.alreadyExists, "a realm named '\(name)' exists already; change it with `cloak realm update \(name)`.")
             }
             try insertRealm(name, settings)
@@ -83,51 +83,38 @@ extension UnlockedVault {
     /// Inserts realm `name` with validated `settings`, inside the caller's transaction.
     /// - Parameter keepPrevious: seconds; the schema's default (7 days) when `nil`.
     func insertRealm(_ name: Name, _ settings: RealmSettings, keepPrevious: Int64? = nil) throws {
-        let now = vault.now
-        try database.execute(
-            """
-            INSERT INTO realms (name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http, created_at, updated_at, keep_previous)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 604800))
-            """,
-            .text(name.rawValue), .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL),
-            .optional(settings.caFile), try adminClientRowID(settings.adminClient),
-            .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(now), .integer(now), keepPrevious.map(SQLValue.integer) ?? .null)
-        try stampTrust(realmRowID: database.lastInsertedRowID)
+        let rowID = try vault.store.realms.insert(name: name.rawValue, try record(of: settings), keepPrevious: keepPrevious, at: vault.now)
+        try stampTrust(realmRowID: rowID)
     }
 
     // MARK: Trust settings
 
-    /// What the realm's trust tag covers, read from its row: every setting that decides where a
-    /// secret or an admin token goes and which certificate is believed there.
-    private func trustContext(realmRowID: Int64) throws -> AssociatedData? {
-        try database.row(
-            "SELECT name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http FROM realms WHERE id = ?",
-            .integer(realmRowID)
-        ) { row in
-            var context = AssociatedData("cloakroom realm-trust v1")
-            context.append(bytes: vault.vaultID)
-            context.append(realmRowID)
-            context.append(row.text(0))
-            for column in Int32(1)...4 { context.append(row.isNull(column) ? "\u{0}null" : row.text(column)) }
-            context.append(row.isNull(5) ? -1 : row.integer(5))
-            context.append(row.integer(6))
-            return context
-        }
+    /// What the realm's trust tag covers: every setting that decides where a secret or an admin
+    /// token goes and which certificate is believed there.
+    private func trustContext(of realm: RealmRecord) -> AssociatedData {
+        let settings = realm.settings
+        var context = AssociatedData("cloakroom realm-trust v1")
+        context.append(bytes: vault.vaultID)
+        context.append(realm.rowID)
+        context.append(realm.name)
+        for value in [settings.issuer, settings.tokenURL, settings.adminURL, settings.caFile] { context.append(value ?? "\u{0}null") }
+        context.append(settings.adminClientRowID ?? -1)
+        context.append(Int64(settings.allowsInsecureHTTP ? 1 : 0))
+        return context
     }
 
     /// Writes the realm's trust tag for what its row holds now. Inside the caller's transaction,
     /// after every change cloak makes to those settings. `using` another vault's key: for rekey.
     func stampTrust(realmRowID: Int64, using target: UnlockedVault? = nil) throws {
-        guard let context = try trustContext(realmRowID: realmRowID) else { return }
-        let tag = (target ?? self).trustKey.tag(context)
-        try database.execute("UPDATE realms SET trust_tag = ? WHERE id = ?", .blob(tag), .integer(realmRowID))
+        guard let realm = try vault.store.realms.row(realmRowID) else { return }
+        try vault.store.realms.setTrustTag((target ?? self).trustKey.tag(trustContext(of: realm)), rowID: realmRowID)
     }
 
     /// - Throws: `VaultError.corrupted` when realm `realm`'s URLs, CA file, http policy or admin
     ///   client were changed outside cloak: nothing is sent for it until they are set again.
     func requireTrusted(_ realm: Realm) throws {
-        let tag = try database.row("SELECT trust_tag FROM realms WHERE id = ?", .integer(realm.rowID)) { $0.optionalBlob(0) } ?? nil
-        guard let context = try trustContext(realmRowID: realm.rowID), let tag, trustKey.verify(tag, for: context) else {
+        guard let stored = try vault.store.realms.row(realm.rowID), let tag = stored.trustTag,
+              trustKey.verify(tag, for: trustContext(of: stored)) else {
             throw VaultError(.corrupted, "the settings of realm \(realm.name) (admin URL, CA file, http policy or admin client) were changed outside cloak, so nothing is sent for it: a changed CA file or URL could hand its secrets to someone else. Check `cloak realm show \(realm.name)`, then set them again with `cloak realm update \(realm.name) …` (that re-authenticates them).")
         }
     }
@@ -142,20 +129,12 @@ extension UnlockedVault {
     /// - Throws: `VaultError` `.notFound`, `.invalidInput`, `.corrupted` (a secret that no longer opens).
     @discardableResult
     public func updateRealm(_ name: Name, discovered: ProviderMetadata? = nil, _ change: (inout RealmSettings) throws -> Void) throws -> Realm {
-        try database.writeTransaction {
+        try vault.store.write {
             let realm = try vault.realm(named: name)
             var settings = RealmSettings(realm)
             try change(&settings)
             settings = try settings.validated()
-            try database.execute(
-                """
-                UPDATE realms SET issuer = ?, token_url = ?, admin_url = ?, ca_file = ?, admin_client_id = ?,
-                                  allow_http = ?, updated_at = ?
-                WHERE id = ?
-                """,
-                .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL), .optional(settings.caFile),
-                try adminClientRowID(settings.adminClient), .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(vault.now),
-                .integer(realm.rowID))
+            try vault.store.realms.update(rowID: realm.rowID, try record(of: settings), at: vault.now)
             try stampTrust(realmRowID: realm.rowID)
             let newEndpoint = settings.tokenURL ?? settings.issuer ?? ""
             if newEndpoint != realm.secretEndpoint {
@@ -166,15 +145,14 @@ extension UnlockedVault {
                     return slot
                 }
                 // Tokens came from the old endpoint; their seals bind it, so drop rather than keep dead rows.
-                try database.execute("DELETE FROM cached_tokens WHERE client_id IN (SELECT id FROM clients WHERE realm_id = ?)",
-                                     .integer(realm.rowID))
+                try vault.store.tokenCache.remove(realmRowID: realm.rowID)
             }
             let changed = settings.changes(from: RealmSettings(realm))
             try record(.realmUpdated, realm: name, detail: changed.isEmpty ? "nothing changed" : "changed " + changed.joined(separator: ", "))
             let before = RealmSettings(realm)
             if settings.issuer != before.issuer || settings.tokenURL != before.tokenURL || settings.caFile != before.caFile
                 || settings.allowsInsecureHTTP != before.allowsInsecureHTTP {
-                try database.execute("DELETE FROM realm_discovery WHERE realm_id = ?", .integer(realm.rowID))
+                try vault.store.realms.forgetDiscovery(realmRowID: realm.rowID)
             }
             if let discovered { try storeDiscovery(discovered, in: try vault.realm(named: name)) }
         }
@@ -187,23 +165,21 @@ extension UnlockedVault {
     /// - Throws: `VaultError` `.notFound`, `.conflict` (clients and no `force`).
     @discardableResult
     public func removeRealm(_ name: Name, force: Bool) throws -> Int {
-        try database.writeTransaction {
+        try vault.store.write {
             let realm = try vault.realm(named: name)
             guard realm.clientCount == 0 || force else {
                 throw VaultError(.conflict, "realm '\(name)' still has \(realm.clientCount) client(s); remove them first, or pass --force to remove them and their secrets too.")
             }
-            try database.execute("DELETE FROM realms WHERE id = ?", .integer(realm.rowID))
+            try vault.store.realms.remove(rowID: realm.rowID)
             try record(.realmRemoved, realm: name, detail: realm.clientCount == 0 ? "" : "with its \(realm.clientCount) client(s)")
             return realm.clientCount
         }
     }
 
-    func adminClientRowID(_ ref: ClientRef?) throws -> SQLValue {
-        guard let ref else { return .null }
-        return .integer(try vault.client(ref).rowID)
+    /// `settings` as the store keeps them: the admin client by row.
+    func record(of settings: RealmSettings) throws -> RealmSettingsRecord {
+        RealmSettingsRecord(issuer: settings.issuer, tokenURL: settings.tokenURL, adminURL: settings.adminURL, caFile: settings.caFile,
+                            adminClientRowID: try settings.adminClient.map { try vault.client($0).rowID },
+                            allowsInsecureHTTP: settings.allowsInsecureHTTP)
     }
-}
-
-extension SQLValue {
-    static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
 }

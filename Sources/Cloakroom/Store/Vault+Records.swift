@@ -8,46 +8,34 @@ internal import Foundation
 
 /// Reading realms, clients and keyslots: metadata only, no key needed.
 extension Vault {
-    private static let realmColumns = """
-        SELECT r.id, r.name, r.issuer, r.token_url, r.admin_url, r.ca_file, ar.name, ac.name, r.allow_http,
-               (SELECT count(*) FROM clients c WHERE c.realm_id = r.id), r.created_at, r.updated_at,
-               d.issuer, d.token_endpoint, d.jwks_uri, d.discovered_at, r.keep_previous
-        FROM realms r
-        LEFT JOIN realm_discovery d ON d.realm_id = r.id
-        LEFT JOIN clients ac ON ac.id = r.admin_client_id
-        LEFT JOIN realms ar ON ar.id = ac.realm_id
-        """
-
-    private static func realm(_ row: Row) -> Realm {
-        var adminClient: ClientRef?
-        if let realm = row.optionalText(6), let name = row.optionalText(7) {
-            adminClient = ClientRef(realm: Name(trusted: realm), name: Name(trusted: name))
-        }
-        var discovered: ProviderMetadata?
-        if let issuer = row.optionalText(12), let tokenEndpoint = row.optionalText(13) {
-            discovered = ProviderMetadata(issuer: issuer, tokenEndpoint: tokenEndpoint, jwksURI: row.optionalText(14),
-                                          discoveredAt: Date(unixSeconds: row.integer(15)))
+    /// `record` as the library shows it.
+    static func realm(_ record: RealmRecord) -> Realm {
+        let settings = record.settings
+        let discovered = record.discovery.map {
+            ProviderMetadata(issuer: $0.issuer, tokenEndpoint: $0.tokenEndpoint, jwksURI: $0.jwksURI,
+                             discoveredAt: Date(unixSeconds: $0.discoveredAt))
         }
         return Realm(
-            rowID: row.integer(0), name: Name(trusted: row.text(1)), issuer: row.optionalText(2),
-            tokenURL: row.optionalText(3), adminURL: row.optionalText(4), caFile: row.optionalText(5),
-            adminClient: adminClient, allowsInsecureHTTP: row.integer(8) != 0, clientCount: Int(row.integer(9)),
-            createdAt: Date(unixSeconds: row.integer(10)), updatedAt: Date(unixSeconds: row.integer(11)),
-            keepPrevious: TimeInterval(row.integer(16)), discovered: discovered)
+            rowID: record.rowID, name: Name(trusted: record.name), issuer: settings.issuer, tokenURL: settings.tokenURL,
+            adminURL: settings.adminURL, caFile: settings.caFile,
+            adminClient: record.adminClient.map { ClientRef(realm: Name(trusted: $0.realm), name: Name(trusted: $0.name)) },
+            allowsInsecureHTTP: settings.allowsInsecureHTTP, clientCount: Int(record.clientCount),
+            createdAt: Date(unixSeconds: record.createdAt), updatedAt: Date(unixSeconds: record.updatedAt),
+            keepPrevious: TimeInterval(record.keepPrevious), discovered: discovered)
     }
 
     /// Every realm, by name.
     public func realms() throws -> [Realm] {
-        try database.rows(Self.realmColumns + " ORDER BY r.name", read: Self.realm)
+        try store.realms.all().map(Self.realm)
     }
 
     /// The realm called `name`.
     /// - Throws: `VaultError.notFound`.
     public func realm(named name: Name) throws -> Realm {
-        guard let realm = try database.row(Self.realmColumns + " WHERE r.name = ?", .text(name.rawValue), read: Self.realm) else {
+        guard let realm = try store.realms.named(name.rawValue) else {
             throw VaultError(.notFound, "no realm '\(name)' in this vault; `cloak realm list` shows the realms.")
         }
-        return realm
+        return Self.realm(realm)
     }
 
     private static let clientColumns = """

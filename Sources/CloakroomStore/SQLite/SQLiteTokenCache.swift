@@ -44,6 +44,10 @@ package struct SQLiteTokenCache: TokenCacheStore {
         return try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", .integer(clientRowID))
     }
 
+    package func remove(realmRowID: Int64) throws {
+        try database.execute("DELETE FROM cached_tokens WHERE client_id IN (SELECT id FROM clients WHERE realm_id = ?)", .integer(realmRowID))
+    }
+
     package func entries() throws -> [CachedTokenEntry] {
         try database.rows("""
             SELECT r.name AS realm, c.name AS client, t.cache_key, t.secret_version, t.issued_at, t.expires_at, t.scope

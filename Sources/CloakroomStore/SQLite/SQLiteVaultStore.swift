@@ -8,6 +8,7 @@ package final class SQLiteVaultStore: VaultStore {
         tokenCache = SQLiteTokenCache(database: database)
         clientTags = SQLiteClientTags(database: database)
         keyslots = SQLiteKeyslots(database: database)
+        realms = SQLiteRealms(database: database)
     }
 
     /// Opens the vault file at `path`, checks that it is a vault, and applies the migrations this
@@ -99,11 +100,5 @@ package final class SQLiteVaultStore: VaultStore {
     package let tokenCache: any TokenCacheStore
     package let clientTags: any ClientTagStore
     package let keyslots: any KeyslotStore
-}
-
-/// Realms in SQLite.
-enum SQLiteRealms {
-    /// The endpoint a realm's secrets are sealed for: its token URL, else its issuer. Said once
-    /// here; every query that needs it interpolates this.
-    static let endpoint = "coalesce(r.token_url, r.issuer)"
+    package let realms: any RealmStore
 }
