@@ -6,6 +6,10 @@ package protocol RealmStore {
     func named(_ name: String) throws -> RealmRecord?
     /// The realm in row `rowID`, if any.
     func row(_ rowID: Int64) throws -> RealmRecord?
+    /// Per realm, by name: the oldest current secret's `state_changed_at`, how many clients'
+    /// rotation interval has passed at `now`, and the last token fetched (Unix milliseconds,
+    /// from the audit log). All Unix seconds unless said otherwise.
+    func overviews(now: Int64) throws -> [RealmOverviewRecord]
     /// The name of the realm whose admin client is client row `clientRowID`, if any.
     func realmAdministered(byClientRowID clientRowID: Int64) throws -> String?
 
@@ -24,4 +28,12 @@ package protocol RealmStore {
     func storeDiscovery(_ record: DiscoveryRecord) throws
     /// Forgets the discovery result of realm row `realmRowID`, or of every realm.
     func forgetDiscovery(realmRowID: Int64?) throws
+}
+
+/// A realm at a glance; see `RealmStore.overviews(now:)`.
+package struct RealmOverviewRecord: Sendable {
+    package var realm: String
+    package var oldestSecretAt: Int64?
+    package var rotationsDue: Int64
+    package var lastTokenFetchedAt: Int64?
 }

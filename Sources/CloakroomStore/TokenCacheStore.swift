@@ -9,6 +9,7 @@ package protocol TokenCacheStore {
     func store(_ record: CachedTokenRecord) throws
 
     /// Drops the entries of client row `clientRowID`, or every entry; returns how many.
+    @discardableResult
     func remove(clientRowID: Int64?) throws -> Int
     /// Drops the entries of every client of realm row `realmRowID`.
     func remove(realmRowID: Int64) throws

@@ -22,14 +22,31 @@ package protocol VaultStore: AnyObject {
 
     func write<T>(durable: Bool, _ body: () throws -> T) throws -> T
     func read<T>(_ body: () throws -> T) throws -> T
+    /// Runs `body` with writes waiting up to `wait` for another writer's lock (instead of the
+    /// store's usual wait): shorter for a best-effort event after a failure, longer for a token
+    /// that was fetched and must not be lost.
+    func waitingForWriteLock<T>(upTo wait: Duration, _ body: () throws -> T) rethrows -> T
+    /// How long writes wait for another writer's lock, usually.
+    var writeLockWait: Duration { get }
+    /// Between `beginBulkWrites` and `endBulkWrites` many small transactions follow each other
+    /// (a bulk rotation): each stays durable, and housekeeping the store would do after each
+    /// (SQLite's WAL checkpoint) is done once at the end.
+    func beginBulkWrites()
+    func endBulkWrites()
 
     /// The vault's 16 random bytes, bound into every sealed value so that nothing moves between vaults.
     func identity() throws -> [UInt8]
     /// Records the identity of a new vault, once.
     func createIdentity(_ id: [UInt8], createdAt: Int64) throws
 
+    /// What the store finds wrong with itself, beneath anything the domain checks: for `doctor`.
+    func examine() throws -> StoreExamination
+
     var keyslots: any KeyslotStore { get }
     var realms: any RealmStore { get }
+    var clients: any ClientStore { get }
+    var rotations: any RotationJournalStore { get }
+    var auditLog: any AuditLogStore { get }
     var tokenCache: any TokenCacheStore { get }
     var clientTags: any ClientTagStore { get }
 }
@@ -37,4 +54,21 @@ package protocol VaultStore: AnyObject {
 extension VaultStore {
     /// A durable write: committed to disk before it returns.
     package func write<T>(_ body: () throws -> T) throws -> T { try write(durable: true, body) }
+}
+
+/// What a store found when it examined itself.
+package struct StoreExamination: Sendable {
+    /// What the storage's own integrity check reported; empty when it passed.
+    package var integrityProblems: [String]
+    /// For each row that refers to a row that no longer exists: its table.
+    package var danglingReferences: [String]
+    /// The migrations the vault records as applied, oldest first.
+    package var applied: [Migrator.Applied]
+    /// The migrations this binary ships, oldest first.
+    package var shipped: [Migrator.Applied]
+    /// How the schema differs from what the shipped migrations make, when the applied
+    /// migrations are the shipped ones (or why they could not be compared).
+    package var schemaDifferences: Result<[Migrator.SchemaDifference], StoreError>?
+    /// The newest migration this binary ships.
+    package var latestVersion: Int
 }

@@ -1,3 +1,4 @@
+import CloakroomStore
 import Foundation
 import CloakroomTestSupport
 @testable import Cloakroom
@@ -41,4 +42,9 @@ struct Fixture {
 extension ClientSecret {
     /// The clear text, for assertions in tests only.
     var testValue: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+}
+
+extension UnlockedVault {
+    /// The vault's SQLite connection, for tests that change rows behind cloak's back.
+    var database: Database { vault.store.database }
 }

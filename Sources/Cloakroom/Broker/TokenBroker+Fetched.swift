@@ -30,9 +30,9 @@ extension TokenBroker {
         if deadOnArrival { detail += "; not cached: it expires on arrival (clock skew?)" }
         do {
             try vault.withLock { vault in
-                let database = vault.database
-                try database.withBusyTimeout(max(database.busyTimeout, Self.fetchedTokenWriteWait)) {
-                    try database.writeTransaction {
+                let store = vault.vault.store
+                try store.waitingForWriteLock(upTo: max(store.writeLockWait, Self.fetchedTokenWriteWait)) {
+                    try store.write {
                         if !deadOnArrival { try vault.storeToken(token, for: key.client, key.shape, secretVersion: secretVersion) }
                         try vault.record(.tokenFetched, realm: key.client.realm, client: key.client.name, detail: detail)
                     }

@@ -75,7 +75,7 @@ public final class TokenBroker: Sendable {
     /// Takes over `vault`: from now on only the broker uses it.
     public init(_ vault: sending UnlockedVault, configuration: Configuration = Configuration()) throws {
         lockDirectory = vault.vault.path + ".locks"
-        readOnlyVault = vault.vault.database.isReadOnly
+        readOnlyVault = vault.vault.store.isReadOnly
         do {
             try FileSystem.createDirectories(lockDirectory, mode: 0o700)
         } catch where readOnlyVault {

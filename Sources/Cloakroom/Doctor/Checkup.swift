@@ -85,22 +85,20 @@ public struct Checkup: Sendable {
     }
 
     private mutating func examineDatabase(_ vault: Vault) throws {
-        let database = vault.database
-        let integrity = try database.rows("PRAGMA integrity_check") { $0.text(0) }
-        if integrity == ["ok"] {
+        let found = try vault.store.examine()
+        if found.integrityProblems.isEmpty {
             record("integrity", .ok, "SQLite integrity check passed.")
         } else {
-            record("integrity", .problem, "SQLite integrity check failed: \(integrity.prefix(5).joined(separator: "; ")). Restore the vault from a backup.")
+            record("integrity", .problem, "SQLite integrity check failed: \(found.integrityProblems.prefix(5).joined(separator: "; ")). Restore the vault from a backup.")
         }
-        let orphans = try database.rows("PRAGMA foreign_key_check") { $0.text(0) }
+        let orphans = found.danglingReferences
         if !orphans.isEmpty {
             record("integrity", .problem, "\(orphans.count) row(s) refer to rows that no longer exist (tables: \(Set(orphans).sorted().joined(separator: ", "))).")
         }
 
-        let applied = try Migrator.applied(in: database)
-        let known = Migration.embedded.map { Migrator.Applied(version: $0.version, name: $0.name, checksum: $0.checksum) }
-        if applied == known {
-            examineSchemaObjects(database)
+        let (applied, known) = (found.applied, found.shipped)
+        if let differences = found.schemaDifferences {
+            examineSchemaObjects(differences, latestVersion: found.latestVersion)
         } else {
             for (mine, theirs) in zip(known, applied) where mine != theirs {
                 record("schema", .problem, "migration \(theirs.version) applied to this vault (\(theirs.name)) differs from the one this cloak ships (\(mine.name)).")
@@ -125,16 +123,16 @@ public struct Checkup: Sendable {
     /// Tables, indexes and triggers as the shipped migrations make them: a dropped append-only
     /// trigger or an added one would change what the vault lets happen, so each difference is a
     /// problem naming the object.
-    private mutating func examineSchemaObjects(_ database: Database) {
+    private mutating func examineSchemaObjects(_ result: Result<[Migrator.SchemaDifference], StoreError>, latestVersion: Int) {
         let differences: [Migrator.SchemaDifference]
-        do {
-            differences = try Migrator.schemaDifferences(in: database)
-        } catch {
-            record("schema", .problem, "the schema could not be compared with the shipped one: \(error)")
+        switch result {
+        case .success(let found): differences = found
+        case .failure(let error):
+            record("schema", .problem, "the schema could not be compared with the shipped one: \(VaultError(error))")
             return
         }
         if differences.isEmpty {
-            record("schema", .ok, "schema version \(Migrator.latestVersion), every migration as shipped, and every table, index and trigger as they make it.")
+            record("schema", .ok, "schema version \(latestVersion), every migration as shipped, and every table, index and trigger as they make it.")
         }
         for difference in differences {
             let object = difference.object
@@ -202,29 +200,20 @@ public struct Checkup: Sendable {
     }
 
     private mutating func examineSecrets(_ vault: UnlockedVault) throws {
-        let sql = """
-            SELECT r.name, c.name, c.id, s.version, coalesce(r.token_url, r.issuer), c.client_id, s.nonce, s.sealed
-            FROM secret_versions s JOIN clients c ON c.id = s.client_id JOIN realms r ON r.id = c.realm_id
-            WHERE s.sealed IS NOT NULL ORDER BY r.name, c.name, s.version
-            """
         var opened = 0
         var failed = 0
-        try vault.database.rows(sql) { row in
-            let ref = ClientRef(realm: Name(trusted: row.text(0)), name: Name(trusted: row.text(1)))
-            let slot = UnlockedVault.SecretSlot(clientRowID: row.integer(2), version: Int(row.integer(3)), endpoint: row.text(4), clientID: row.text(5))
+        let sealed = try vault.vault.store.clients.secrets(.sealed).sorted { ($0.realm, $0.client, $0.version) < ($1.realm, $1.client, $1.version) }
+        for secret in sealed {
+            guard let box = secret.sealed else { continue }
             do {
-                _ = try vault.open(SealedBox(nonce: row.blob(6), ciphertext: row.blob(7)), for: slot, of: ref)
+                _ = try vault.open(box, for: UnlockedVault.SecretSlot(secret), of: secret.ref)
                 opened += 1
             } catch {
                 failed += 1
-                record("secrets", .problem, "\(error)", subject: ref.description)
+                record("secrets", .problem, "\(error)", subject: secret.ref.description)
             }
-        }.forEach { _ in }
-        let missing = try vault.database.rows("""
-            SELECT r.name, c.name FROM clients c JOIN realms r ON r.id = c.realm_id
-            WHERE NOT EXISTS (SELECT 1 FROM secret_versions s WHERE s.client_id = c.id AND s.state = 'current')
-            ORDER BY r.name, c.name
-            """) { "\($0.text(0))/\($0.text(1))" }
+        }
+        let missing = try vault.vault.store.clients.withoutCurrentSecret().map { "\($0.realm)/\($0.name)" }
         for ref in missing {
             record("secrets", .problem, "\(ref) has no current secret. Store it again with `cloak client remove` and `cloak client add`.", subject: ref)
         }

@@ -89,7 +89,7 @@ public struct RealmSync: Sendable {
     public func apply(_ plan: Plan) throws {
         let secrets = plan.secrets
         try broker.vault.withLock { vault in
-            try vault.database.writeTransaction {
+            try vault.vault.store.write {
                 for entry in plan.entries {
                     guard let ref = entry.ref, let secret = secrets[ref] else { continue }
                     switch entry.action {

@@ -144,7 +144,7 @@ extension UnlockedVault {
     /// - Parameter verified: whether `plan.verify()` found every credential accepted (recorded in the events).
     /// - Throws: `VaultError` (another process added the same realm or client meanwhile: `.alreadyExists`).
     public func apply(_ plan: DotEnvImportPlan, verified: Bool) throws {
-        try database.writeTransaction {
+        try vault.store.write {
             for realm in plan.newRealms { try addRealm(realm.name, realm.settings) }
             for item in plan.items where item.action == .add {
                 let credential = item.credential

@@ -35,7 +35,7 @@ final class PrepareQueue: Sendable {
                 let results: [Result<(RotationJournal, PendingSecret?), any Error>]
                 do {
                     results = try vault.withLock { vault in
-                        try vault.database.writeTransaction {
+                        try vault.vault.store.write {
                             batch.map { request in Result { try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret) } }
                         }
                     }

@@ -27,8 +27,8 @@ extension SecretRotator {
     ) async throws -> [Report] {
         let adminClients = Set(try broker.vault.withLock { try $0.vault.realms().compactMap(\.adminClient) })
         // Thousands of small transactions: checkpoint once at the end rather than after each.
-        broker.vault.withLock { $0.database.defersCheckpoints = true }
-        defer { broker.vault.withLock { $0.database.defersCheckpoints = false; $0.database.checkpoint() } }
+        broker.vault.withLock { $0.vault.store.beginBulkWrites() }
+        defer { broker.vault.withLock { $0.vault.store.endBulkWrites() } }
         let parallel = max(1, parallel)
         let perRealm = max(1, perRealm)
         var reports: [ClientRef: Report] = [:]

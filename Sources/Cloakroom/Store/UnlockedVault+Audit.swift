@@ -16,32 +16,15 @@ extension Vault {
     /// - Parameter client: only events about this client (removed clients included).
     /// - Parameter realm: only events about this realm or its clients.
     public func events(client: ClientRef? = nil, realm: Name? = nil, since: Date? = nil, limit: Int? = nil) throws -> [AuditEvent] {
-        var conditions: [String] = []
-        var arguments: [SQLValue] = []
-        if let client {
-            conditions.append("realm = ? AND client = ?")
-            arguments += [.text(client.realm.rawValue), .text(client.name.rawValue)]
-        }
-        if let realm {
-            conditions.append("realm = ?")
-            arguments.append(.text(realm.rawValue))
-        }
-        if let since {
-            conditions.append("time >= ?")
-            arguments.append(.integer(since.milliseconds))
-        }
-        arguments.append(.integer(Int64(limit ?? -1)))  // a negative LIMIT is none
-        let sql = """
-            SELECT seq, time, os_user, host, command, action, realm, client, outcome, detail FROM events
-            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY seq DESC LIMIT ?
-            """
-        return Array(try database.rows(sql, arguments) { row in
+        if let client, let realm, client.realm != realm { return [] }  // both asked for: nothing is about two realms
+        let records = try store.auditLog.events(realm: client?.realm.rawValue ?? realm?.rawValue, client: client?.name.rawValue,
+                                                since: since?.milliseconds, limit: limit)
+        return records.map { event in
             AuditEvent(
-                seq: row.integer(0), time: Date(milliseconds: row.integer(1)), user: row.text(2), host: row.text(3),
-                command: row.text(4), action: row.text(5), realm: row.optionalText(6).map(Name.init(trusted:)),
-                client: row.optionalText(7).map(Name.init(trusted:)), outcome: row.text(8), detail: row.text(9))
-        }.reversed())
+                seq: event.seq, time: Date(milliseconds: event.time), user: event.user, host: event.host, command: event.command,
+                action: event.action, realm: event.realm.map(Name.init(trusted:)), client: event.client.map(Name.init(trusted:)),
+                outcome: event.outcome, detail: event.detail)
+        }
     }
 }
 
@@ -62,7 +45,7 @@ extension UnlockedVault {
     /// lock, so appends from several processes form one chain.
     /// - Parameter detail: a short note, cut to 512 bytes. Never a secret.
     func record(_ action: AuditAction, realm: Name? = nil, client: Name? = nil, outcome: AuditOutcome = .ok, detail: String = "") throws {
-        try database.writeTransaction {
+        try vault.store.write {
             try appendEvent(action, realm: realm, client: client, outcome: outcome, detail: detail)
         }
     }
@@ -73,7 +56,7 @@ extension UnlockedVault {
     @discardableResult
     func recordIfPossible(_ action: AuditAction, realm: Name? = nil, client: Name? = nil, outcome: AuditOutcome, detail: String) -> Bool {
         do {
-            try database.withBusyTimeout(.milliseconds(500)) {
+            try vault.store.waitingForWriteLock(upTo: .milliseconds(500)) {
                 try record(action, realm: realm, client: client, outcome: outcome, detail: detail)
             }
             return true
@@ -86,43 +69,31 @@ extension UnlockedVault {
         precondition(client == nil || realm != nil, "an event about a client names its realm")
         // The head is the authority on where the chain ends: after a truncation the next event
         // keeps the gap (and the broken link) visible instead of papering over it.
-        let head = try database.row("SELECT count, last_mac FROM audit_head WHERE singleton = 1") { ($0.integer(0), $0.blob(1)) }
-        let last = try database.row("SELECT seq, mac FROM events ORDER BY seq DESC LIMIT 1") { ($0.integer(0), $0.blob(1)) }
+        let head = try vault.store.auditLog.head()
+        let last = try vault.store.auditLog.last()
         let count: Int64
         let previous: [UInt8]
         if let head {
-            count = max(head.0, last?.0 ?? 0)
-            previous = head.1
+            count = max(head.count, last?.seq ?? 0)
+            previous = head.lastMAC
         } else if let last {
-            count = last.0
-            previous = last.1
+            count = last.seq
+            previous = last.mac
         } else {
             count = 0
             previous = Self.auditGenesis
         }
-        let event = StoredEvent(
+        let event = AuditEventRecord(
             seq: count + 1, time: vault.clock().milliseconds, user: AuditContext.user, host: AuditContext.host,
             command: AuditContext.command, action: action.rawValue, realm: realm?.rawValue, client: client?.rawValue,
             outcome: outcome.rawValue, detail: AuditContext.clipped(detail, to: Self.maximumDetailLength))
         let mac = auditKey.tag(eventMessage(event, after: previous))
-        try database.execute(
-            """
-            INSERT INTO events (seq, time, os_user, host, command, action, realm, client, outcome, detail, mac)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .integer(event.seq), .integer(event.time), .text(event.user), .text(event.host), .text(event.command),
-            .text(event.action), .optional(event.realm), .optional(event.client), .text(event.outcome), .text(event.detail),
-            .blob(mac))
+        try vault.store.auditLog.append(event, mac: mac)
         try writeAuditHead(count: event.seq, lastMAC: mac, key: auditKey)
     }
 
     private func writeAuditHead(count: Int64, lastMAC: [UInt8], key: MACKey) throws {
-        try database.execute(
-            """
-            INSERT INTO audit_head (singleton, count, last_mac, mac) VALUES (1, ?, ?, ?)
-            ON CONFLICT (singleton) DO UPDATE SET count = excluded.count, last_mac = excluded.last_mac, mac = excluded.mac
-            """,
-            .integer(count), .blob(lastMAC), .blob(key.tag(headMessage(count: count, lastMAC: lastMAC))))
+        try vault.store.auditLog.setHead(AuditHeadRecord(count: count, lastMAC: lastMAC, mac: key.tag(headMessage(count: count, lastMAC: lastMAC))))
     }
 
     /// Writes the head of an empty log: a vault created with the audit log has one from the start,
@@ -137,7 +108,7 @@ extension UnlockedVault {
     /// - Throws: `VaultError` only when the vault cannot be read; what is wrong with the log
     ///   is in the result.
     public func verifyAuditLog() throws -> AuditVerification {
-        try database.readTransactionUnlessWriting { try verifyAuditLog(with: auditKey) }
+        try vault.store.read { try verifyAuditLog(with: auditKey) }
     }
 
     func verifyAuditLog(with key: MACKey) throws -> AuditVerification {
@@ -151,9 +122,7 @@ extension UnlockedVault {
         }
         var previous = Self.auditGenesis
         var lastSeq: Int64 = 0
-        try database.rows("SELECT \(StoredEvent.columns), mac FROM events ORDER BY seq") { row in
-            let event = StoredEvent(row)
-            let mac = row.blob(10)
+        try vault.store.auditLog.forEachEvent { event, mac in
             result.eventCount += 1
             if !key.verify(mac, for: eventMessage(event, after: previous)) {
                 if event.seq > lastSeq + 1 {
@@ -166,12 +135,10 @@ extension UnlockedVault {
             // Chained to what is stored, so one edited event is reported once, not with all after it.
             previous = mac
             lastSeq = event.seq
-        }.forEach { _ in }
+        }
         result.lastSeq = lastSeq
 
-        guard let head = try database.row("SELECT count, last_mac, mac FROM audit_head WHERE singleton = 1", read: {
-            (count: $0.integer(0), lastMAC: $0.blob(1), mac: $0.blob(2))
-        }) else {
+        guard let head = try vault.store.auditLog.head() else {
             if result.eventCount > 0 {
                 report(.headMissing, nil, "the audit log's head (its event count and last MAC) was deleted: events removed from the end of the log could not be noticed. The next change writes a new head.")
             }
@@ -206,12 +173,11 @@ extension UnlockedVault {
         var lastSeq: Int64 = 0
         var total = 0
         while true {
-            let batch = try database.rows(
-                "SELECT \(StoredEvent.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT 1000", .integer(lastSeq)) { StoredEvent($0) }
+            let batch = try vault.store.auditLog.events(after: lastSeq, limit: 1000)
             guard !batch.isEmpty else { break }
             for event in batch {
                 let mac = target.auditKey.tag(target.eventMessage(event, after: previous))
-                try database.execute("UPDATE events SET mac = ? WHERE seq = ?", .blob(mac), .integer(event.seq))
+                try vault.store.auditLog.setMAC(mac, seq: event.seq)
                 previous = mac
                 lastSeq = event.seq
             }
@@ -223,51 +189,9 @@ extension UnlockedVault {
 
     // MARK: What is MAC'd
 
-    /// One row of `events`, as stored.
-    struct StoredEvent {
-        static let columns = "seq, time, os_user, host, command, action, realm, client, outcome, detail"
-        var seq: Int64
-        var time: Int64
-        var user: String
-        var host: String
-        var command: String
-        var action: String
-        var realm: String?
-        var client: String?
-        var outcome: String
-        var detail: String
-
-        init(seq: Int64, time: Int64, user: String, host: String, command: String, action: String, realm: String?,
-             client: String?, outcome: String, detail: String) {
-            self.seq = seq
-            self.time = time
-            self.user = user
-            self.host = host
-            self.command = command
-            self.action = action
-            self.realm = realm
-            self.client = client
-            self.outcome = outcome
-            self.detail = detail
-        }
-
-        init(_ row: Row) {
-            self.init(seq: row.integer(0), time: row.integer(1), user: row.text(2), host: row.text(3), command: row.text(4),
-                      action: row.text(5), realm: row.optionalText(6), client: row.optionalText(7), outcome: row.text(8),
-                      detail: row.text(9))
-        }
-
-        /// Time, action and subject as stored, for messages.
-        var summary: String {
-            let subject = [realm, client].compactMap { $0 }.joined(separator: "/")
-            // As stored, so possibly an attacker's text: no control characters reach a terminal.
-            return AuditContext.clipped("\(Date(milliseconds: time).iso8601), \(action)\(subject.isEmpty ? "" : " " + subject)", to: 200)
-        }
-    }
-
     /// The canonical bytes an event's MAC covers: the previous MAC, this vault, and every field,
     /// each length-prefixed (an absent realm or client differs from an empty one).
-    func eventMessage(_ event: StoredEvent, after previous: [UInt8]) -> AssociatedData {
+    func eventMessage(_ event: AuditEventRecord, after previous: [UInt8]) -> AssociatedData {
         var message = AssociatedData("cloakroom audit event v1")
         message.append(bytes: vault.vaultID)
         message.append(bytes: previous)
@@ -290,5 +214,14 @@ extension UnlockedVault {
         message.append(count)
         message.append(bytes: lastMAC)
         return message
+    }
+}
+
+extension AuditEventRecord {
+    /// Time, action and subject as stored, for messages.
+    var summary: String {
+        let subject = [realm, client].compactMap { $0 }.joined(separator: "/")
+        // As stored, so possibly an attacker's text: no control characters reach a terminal.
+        return AuditContext.clipped("\(Date(milliseconds: time).iso8601), \(action)\(subject.isEmpty ? "" : " " + subject)", to: 200)
     }
 }

@@ -85,7 +85,7 @@ extension UnlockedVault {
     ///   under `.overwrite`, an overwrite of a client in the middle of a rotation); `.notFound`
     ///   (a realm's CA file missing on this machine); `.invalidInput` (a setting this vault refuses).
     public func importBundle(_ bundle: CredentialBundle, onConflict policy: ConflictPolicy = .refuse, from source: String = "a bundle") throws -> ImportReport {
-        try database.writeTransaction {
+        try vault.store.write {
             var plan = try ImportPlan(bundle, policy: policy, in: self)
             try plan.apply(bundle, to: self)
             let report = plan.report
@@ -113,35 +113,24 @@ extension UnlockedVault {
 
     private func overwriteChecked(_ existing: Client, in realm: Realm, with client: BundledClient) throws -> String {
         let now = vault.now
-        let row = SQLValue.integer(existing.rowID)
+        let row = existing.rowID
         let clientIDChanged = existing.clientID != client.settings.clientID
         let sameSecret = (try? currentSecret(of: existing.ref))?.matches(client.secret) ?? false
-        try database.execute(
-            """
-            UPDATE clients SET client_id = ?, auth_method = ?, scopes = ?, audience = ?, rotate_every = ?, updated_at = ?,
-                               idp_uuid = CASE WHEN ? THEN NULL ELSE idp_uuid END
-            WHERE id = ?
-            """,
-            .text(client.settings.clientID), .text(client.settings.authMethod.rawValue), .text(client.settings.scopes.joined(separator: " ")),
-            .optional(client.settings.audience), client.rotateEvery.map(SQLValue.integer) ?? .null, .integer(now),
-            .integer(clientIDChanged ? 1 : 0), row)
+        try vault.store.clients.update(rowID: row, client.settings.fields(rotateEvery: client.rotateEvery), forgetIdPUUID: clientIDChanged, at: now)
         // Tokens were issued for the old settings or secret.
-        try database.execute("DELETE FROM cached_tokens WHERE client_id = ?", row)
+        try vault.store.tokenCache.remove(clientRowID: row)
         guard clientIDChanged || !sameSecret else {
             return "settings replaced, the same secret stays current (version \(existing.secretVersion ?? 0))"
         }
-        let next = Int(try database.row("SELECT max(version) FROM secret_versions WHERE client_id = ?", row) { $0.integer(0) } ?? 0) + 1
+        let next = Int(try vault.store.clients.highestVersion(clientRowID: row)) + 1
         let detail: String
         if clientIDChanged {
             // Older versions are sealed for the old client_id and belong to another client at the
             // IdP: they could never be used again (nor rolled back to), so they are retired.
-            try database.execute(
-                "UPDATE secret_versions SET state = 'retired', nonce = NULL, sealed = NULL, state_changed_at = ? WHERE client_id = ? AND state <> 'retired'",
-                .integer(now), row)
+            try vault.store.clients.moveSecrets(clientRowID: row, from: nil, version: nil, to: .retired, at: now)
             detail = "client_id \(existing.clientID) → \(client.settings.clientID): secret version \(next) current, earlier versions retired"
         } else {
-            try database.execute("UPDATE secret_versions SET state = 'previous', state_changed_at = ? WHERE client_id = ? AND state = 'current'",
-                                 .integer(now), row)
+            try vault.store.clients.moveSecrets(clientRowID: row, from: .current, version: nil, to: .previous, at: now)
             detail = "secret version \(next) current, version \(existing.secretVersion ?? 0) kept as previous"
         }
         try insertCurrentSecret(client.secret, version: next, clientRowID: existing.rowID, endpoint: realm.secretEndpoint,
@@ -369,9 +358,11 @@ private struct ImportPlan {
         for (index, realm) in bundle.realms.enumerated() {
             guard case .new(let name, _) = realmTargets[realm.name], let admin = realm.settings.adminClient else { continue }
             if let target = importedAs[admin] {
-                try vault.database.execute("UPDATE realms SET admin_client_id = ? WHERE name = ?",
-                                           .integer(try vault.vault.client(target).rowID), .text(name.rawValue))
-                try vault.stampTrust(realmRowID: try vault.vault.realm(named: name).rowID)
+                let realm = try vault.vault.realm(named: name)
+                var settings = try vault.record(of: RealmSettings(realm))
+                settings.adminClientRowID = try vault.vault.client(target).rowID
+                try vault.vault.store.realms.update(rowID: realm.rowID, settings, at: vault.vault.now)
+                try vault.stampTrust(realmRowID: realm.rowID)
                 report.realms[index].detail += ", admin client \(target)"
             } else {
                 report.realms[index].detail += "; its admin client \(admin) was not imported: set one with `cloak realm update \(name) --admin-client …`"

@@ -16,6 +16,12 @@ public struct ClientSettings: Sendable, Equatable {
         self.audience = audience
     }
 
+    /// These settings as the store keeps them, with `rotateEvery` seconds.
+    func fields(rotateEvery: Int64?) -> ClientFields {
+        ClientFields(clientID: clientID, authMethod: authMethod.rawValue, scopes: scopes.joined(separator: " "), audience: audience,
+                     rotateEvery: rotateEvery)
+    }
+
     func validated() throws -> ClientSettings {
         guard (1...255).contains(clientID.utf8.count), !clientID.containsControlCharacters else {
             throw VaultError(.invalidInput, "the client_id must be 1 to 255 characters without control characters.")
@@ -31,10 +37,9 @@ extension UnlockedVault {
     @discardableResult
     public func addClient(_ ref: ClientRef, _ settings: ClientSettings, secret: ClientSecret) throws -> Client {
         let settings = try settings.validated()
-        try database.writeTransaction {
+        try vault.store.write {
             let realm = try vault.realm(named: ref.realm)
-            guard try database.row("SELECT 1 FROM clients WHERE realm_id = ? AND name = ?",
-                                   .integer(realm.rowID), .text(ref.name.rawValue), read: { _ in true }) == nil else {
+            guard try vault.store.clients.named(realm: ref.realm.rawValue, name: ref.name.rawValue) == nil else {
                 throw VaultError(.alreadyExists, "a client '\(ref)' exists already; remove it first to store it anew.")
             }
             try insertClient(ref.name, in: realm, settings, secret: secret)
@@ -51,15 +56,7 @@ extension UnlockedVault {
     func insertClient(_ name: Name, in realm: Realm, _ settings: ClientSettings, secret: ClientSecret,
                       rotateEvery: Int64? = nil, secretSince: Int64? = nil) throws -> Int64 {
         let now = vault.now
-        try database.execute(
-            """
-            INSERT INTO clients (realm_id, name, client_id, auth_method, scopes, audience, created_at, updated_at, rotate_every)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .integer(realm.rowID), .text(name.rawValue), .text(settings.clientID), .text(settings.authMethod.rawValue),
-            .text(settings.scopes.joined(separator: " ")), .optional(settings.audience), .integer(now), .integer(now),
-            rotateEvery.map(SQLValue.integer) ?? .null)
-        let rowID = database.lastInsertedRowID
+        let rowID = try vault.store.clients.insert(realmRowID: realm.rowID, name: name.rawValue, settings.fields(rotateEvery: rotateEvery), at: now)
         try insertCurrentSecret(secret, version: 1, clientRowID: rowID, endpoint: realm.secretEndpoint, clientID: settings.clientID,
                                 since: secretSince ?? now)
         try stampClient(rowID: rowID)
@@ -70,23 +67,19 @@ extension UnlockedVault {
     /// client must have no current version left (a unique index enforces it).
     func insertCurrentSecret(_ secret: ClientSecret, version: Int, clientRowID: Int64, endpoint: String, clientID: String, since: Int64) throws {
         let box = seal(secret, for: SecretSlot(clientRowID: clientRowID, version: version, endpoint: endpoint, clientID: clientID))
-        try database.execute(
-            """
-            INSERT INTO secret_versions (client_id, version, state, nonce, sealed, created_at, state_changed_at)
-            VALUES (?, ?, 'current', ?, ?, ?, ?)
-            """,
-            .integer(clientRowID), .integer(Int64(version)), .blob(box.nonce), .blob(box.ciphertext), .integer(vault.now), .integer(since))
+        try vault.store.clients.insertSecret(clientRowID: clientRowID, version: Int64(version), state: .current, sealed: box,
+                                             createdAt: vault.now, stateChangedAt: since)
     }
 
     /// Removes client `ref` and every version of its secret.
     /// - Throws: `VaultError` `.notFound`; `.conflict` while it is a realm's admin client.
     public func removeClient(_ ref: ClientRef) throws {
-        try database.writeTransaction {
+        try vault.store.write {
             let client = try vault.client(ref)
-            if let realm = try database.row("SELECT name FROM realms WHERE admin_client_id = ?", .integer(client.rowID), read: { $0.text(0) }) {
+            if let realm = try vault.store.realms.realmAdministered(byClientRowID: client.rowID) {
                 throw VaultError(.conflict, "\(ref) is the admin client of realm '\(realm)'; choose another with `cloak realm update \(realm) --admin-client …` first.")
             }
-            try database.execute("DELETE FROM clients WHERE id = ?", .integer(client.rowID))
+            try vault.store.clients.remove(rowID: client.rowID)
             try record(.clientRemoved, realm: ref.realm, client: ref.name, detail: "client_id \(client.clientID)")
         }
     }
@@ -101,20 +94,10 @@ extension UnlockedVault {
 
     /// The current secret of `ref`, opened, for a caller that has checked `ref`'s row already.
     func openCurrentSecret(of ref: ClientRef) throws -> ClientSecret {
-        let sql = """
-            SELECT c.id, s.version, coalesce(r.token_url, r.issuer), c.client_id, s.nonce, s.sealed
-            FROM clients c JOIN realms r ON r.id = c.realm_id
-            JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
-            WHERE r.name = ? AND c.name = ?
-            """
-        let found = try database.row(sql, .text(ref.realm.rawValue), .text(ref.name.rawValue)) { row in
-            (SecretSlot(clientRowID: row.integer(0), version: Int(row.integer(1)), endpoint: row.text(2), clientID: row.text(3)),
-             SealedBox(nonce: row.optionalBlob(4) ?? [], ciphertext: row.optionalBlob(5) ?? []))
-        }
-        guard let (slot, box) = found else {
+        guard let record = try vault.store.clients.secrets(.current(realm: ref.realm.rawValue, name: ref.name.rawValue)).first else {
             _ = try vault.client(ref)
             throw VaultError(.corrupted, "\(ref) has no current secret; the vault was edited outside cloak. Store its secret again.")
         }
-        return try open(box, for: slot, of: ref)
+        return try open(record.sealed ?? SealedBox(nonce: [], ciphertext: []), for: SecretSlot(record), of: ref)
     }
 }

@@ -139,7 +139,7 @@ extension UnlockedVault {
             let newEndpoint = settings.tokenURL ?? settings.issuer ?? ""
             if newEndpoint != realm.secretEndpoint {
                 // The rows already hold the new URL; open each secret with the old one.
-                try resealSecrets(where: "c.realm_id = ?", [.integer(realm.rowID)], opening: realm.secretEndpoint) {
+                try resealSecrets(.sealedInRealm(realm.rowID), opening: realm.secretEndpoint) {
                     var slot = $0
                     slot.endpoint = newEndpoint
                     return slot

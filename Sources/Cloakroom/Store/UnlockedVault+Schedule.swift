@@ -15,11 +15,10 @@ extension UnlockedVault {
         if let interval, !(60...Self.longestPeriod).contains(interval) {
             throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
         }
-        try database.writeTransaction {
+        try vault.store.write {
             let rowID = try vault.client(ref).rowID
             try amendingClient(rowID: rowID) {
-                _ = try database.execute("UPDATE clients SET rotate_every = ?, updated_at = ? WHERE id = ?",
-                                         interval.map { .integer(Int64($0)) } ?? .null, .integer(vault.now), .integer(rowID))
+                try vault.store.clients.setRotateEvery(interval.map { Int64($0) }, rowID: rowID, at: vault.now)
             }
         }
     }
@@ -29,13 +28,12 @@ extension UnlockedVault {
         guard (0...Self.longestPeriod).contains(period) else {
             throw VaultError(.invalidInput, "the keep-previous period must be from 0 seconds to a century.")
         }
-        try database.writeTransaction {
+        try vault.store.write {
             let realm = try vault.realm(named: name).rowID
             // Every client's tag covers its realm's period: checked before, re-made after.
-            let clients = try database.rows("SELECT id FROM clients WHERE realm_id = ? ORDER BY id", .integer(realm)) { $0.integer(0) }
+            let clients = try vault.store.clients.rowIDs(realmRowID: realm)
             for client in clients { try requireAuthentic(clientRowID: client) }
-            _ = try database.execute("UPDATE realms SET keep_previous = ?, updated_at = ? WHERE id = ?",
-                                     .integer(Int64(period)), .integer(vault.now), .integer(realm))
+            try vault.store.realms.setKeepPrevious(Int64(period), rowID: realm, at: vault.now)
             for client in clients { try stampClient(rowID: client) }
         }
     }

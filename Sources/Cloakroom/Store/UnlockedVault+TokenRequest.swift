@@ -13,7 +13,7 @@ extension UnlockedVault {
 
     private func tokenRequest(for ref: ClientRef, _ shape: TokenRequestShape, secret: ClientSecret?) throws -> (TokenRequest, secretVersion: Int) {
         // One snapshot: the rows checked are the rows used.
-        try database.readTransactionUnlessWriting { try checkedTokenRequest(for: ref, shape, secret: secret) }
+        try vault.store.read { try checkedTokenRequest(for: ref, shape, secret: secret) }
     }
 
     private func checkedTokenRequest(for ref: ClientRef, _ shape: TokenRequestShape, secret: ClientSecret?) throws -> (TokenRequest, secretVersion: Int) {

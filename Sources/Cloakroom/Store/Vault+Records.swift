@@ -38,42 +38,31 @@ extension Vault {
         return Self.realm(realm)
     }
 
-    private static let clientColumns = """
-        SELECT c.id, r.name, c.name, c.client_id, c.auth_method, c.scopes, c.audience,
-               s.version, s.state_changed_at, c.created_at, c.updated_at, c.rotate_every
-        FROM clients c
-        JOIN realms r ON r.id = c.realm_id
-        LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
-        """
-
-    private static func client(_ row: Row) -> Client {
-        Client(
-            rowID: row.integer(0),
-            ref: ClientRef(realm: Name(trusted: row.text(1)), name: Name(trusted: row.text(2))),
-            clientID: row.text(3), authMethod: AuthMethod(rawValue: row.text(4)) ?? .clientSecretBasic,
-            scopes: row.text(5).split(separator: " ").map(String.init), audience: row.optionalText(6),
-            secretVersion: row.isNull(7) ? nil : Int(row.integer(7)),
-            secretUpdatedAt: row.isNull(8) ? nil : Date(unixSeconds: row.integer(8)),
-            createdAt: Date(unixSeconds: row.integer(9)), updatedAt: Date(unixSeconds: row.integer(10)),
-            rotateEvery: row.isNull(11) ? nil : TimeInterval(row.integer(11)))
+    /// `record` as the library shows it.
+    static func client(_ record: ClientRecord) -> Client {
+        let fields = record.fields
+        return Client(
+            rowID: record.rowID, ref: ClientRef(realm: Name(trusted: record.realm), name: Name(trusted: record.name)),
+            clientID: fields.clientID, authMethod: AuthMethod(rawValue: fields.authMethod) ?? .clientSecretBasic,
+            scopes: fields.scopes.split(separator: " ").map(String.init), audience: fields.audience,
+            secretVersion: record.secretVersion.map(Int.init), secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
+            createdAt: Date(unixSeconds: record.createdAt), updatedAt: Date(unixSeconds: record.updatedAt),
+            rotateEvery: fields.rotateEvery.map(TimeInterval.init))
     }
 
     /// Every client, or those of one realm, by realm and name.
     public func clients(in realm: Name? = nil) throws -> [Client] {
         if let realm {
             _ = try self.realm(named: realm)  // an unknown realm is an error, not an empty list
-            return try database.rows(Self.clientColumns + " WHERE r.name = ? ORDER BY c.name", .text(realm.rawValue), read: Self.client)
+            return try store.clients.all(realm: realm.rawValue).map(Self.client)
         }
-        return try database.rows(Self.clientColumns + " ORDER BY r.name, c.name", read: Self.client)
+        return try store.clients.all(realm: nil).map(Self.client)
     }
 
     /// The client `ref`.
     /// - Throws: `VaultError.notFound`, naming whether the realm or the client is missing.
     public func client(_ ref: ClientRef) throws -> Client {
-        let found = try database.row(
-            Self.clientColumns + " WHERE r.name = ? AND c.name = ?", .text(ref.realm.rawValue), .text(ref.name.rawValue),
-            read: Self.client)
-        guard let found else {
+        guard let found = try store.clients.named(realm: ref.realm.rawValue, name: ref.name.rawValue).map(Self.client) else {
             _ = try realm(named: ref.realm)
             throw VaultError(.notFound, "no client '\(ref)' in this vault; `cloak client list --realm \(ref.realm)` shows its clients.")
         }

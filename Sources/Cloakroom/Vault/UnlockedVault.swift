@@ -24,7 +24,6 @@ public final class UnlockedVault {
         self.openedSlots = openedSlots
     }
 
-    var database: Database { vault.database }
 
     // MARK: Sealing client secrets
 
@@ -151,28 +150,28 @@ public final class UnlockedVault {
     public func rekey(acceptingBrokenAuditLog: Bool = false) throws -> (UnlockedVault, RekeyReport) {
         let newKey = VaultKey.random()
         let newVault = UnlockedVault(vault: vault, key: newKey, openedSlots: openedSlots)
-        let report = try database.writeTransaction {
+        let report = try vault.store.write {
             let audit = try verifyAuditLog(with: auditKey)
             if !audit.isIntact && !acceptingBrokenAuditLog {
                 let more = audit.problems.count + audit.unlistedProblems - 1
                 throw VaultError(.corrupted, "cannot rekey: the audit log does not verify, and re-MACing it under the new key would hide what was changed. \(audit.problems[0].message)\(more > 0 ? " There are \(more) more problem(s)." : "") See `cloak doctor`; to rekey anyway, pass --force (the rekey's audit event then records what was wrong). Nothing was changed.")
             }
-            let resealed = try resealSecrets(where: "1", into: newVault)
+            let resealed = try resealSecrets(.sealed, into: newVault)
             // Checked under the old key first: re-stamping an edited realm would make the edit look
             // like cloak's own.
             for realm in try vault.realms() {
                 try requireTrusted(realm)
                 try stampTrust(realmRowID: realm.rowID, using: newVault)
             }
-            for client in try database.rows("SELECT id FROM clients ORDER BY id", read: { $0.integer(0) }) {
+            for client in try vault.store.clients.all(realm: nil).map(\.rowID).sorted() {
                 try requireAuthentic(clientRowID: client)
                 try stampClient(rowID: client, using: newVault)
             }
             // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
             // nothing sealed under the old key remains.
-            try database.execute("DELETE FROM cached_tokens")
+            try vault.store.tokenCache.remove(clientRowID: nil)
             // Discovery results are sealed under the old key too; the issuers are asked again.
-            try database.execute("DELETE FROM realm_discovery")
+            try vault.store.realms.forgetDiscovery(realmRowID: nil)
             var kept: [Int64] = []
             for slot in openedSlots {
                 guard let stored = try vault.storedKeyslots().first(where: { $0.id == slot.id }) else { continue }
@@ -196,41 +195,36 @@ public final class UnlockedVault {
         return (newVault, report)
     }
 
-    /// Opens every sealed secret version matching `condition` (SQL over `c` = clients, `r` = realms,
-    /// `s` = secret_versions) with this vault's key and seals it again for `target`'s key and for
-    /// the slot `change` says. Runs inside the caller's transaction; returns how many were re-sealed.
-    /// `oldEndpoint` overrides the endpoint read from the realm row, for a realm whose URL the
-    /// caller has just changed.
+    /// Opens every sealed secret version `selection` reads (`.sealed` or `.sealedInRealm`) with
+    /// this vault's key and seals it again for `target`'s key and for the slot `change` says.
+    /// Runs inside the caller's transaction; returns how many were re-sealed. `oldEndpoint`
+    /// overrides the endpoint read from the realm row, for a realm whose URL the caller has just
+    /// changed.
     @discardableResult
     func resealSecrets(
-        where condition: String, _ arguments: [SQLValue] = [], opening oldEndpoint: String? = nil,
+        _ selection: SecretSelection, opening oldEndpoint: String? = nil,
         into target: UnlockedVault? = nil, change: (SecretSlot) -> SecretSlot = { $0 }
     ) throws -> Int {
-        struct Sealed {
-            var id: Int64
-            var ref: ClientRef
-            var slot: SecretSlot
-            var box: SealedBox
-        }
-        let sql = """
-            SELECT s.id, r.name, c.name, c.id, s.version, coalesce(r.token_url, r.issuer), c.client_id, s.nonce, s.sealed
-            FROM secret_versions s JOIN clients c ON c.id = s.client_id JOIN realms r ON r.id = c.realm_id
-            WHERE s.sealed IS NOT NULL AND (\(condition))
-            """
-        let statement = try database.rows(sql, arguments) { row in
-            Sealed(
-                id: row.integer(0), ref: ClientRef(realm: Name(trusted: row.text(1)), name: Name(trusted: row.text(2))),
-                slot: SecretSlot(clientRowID: row.integer(3), version: Int(row.integer(4)),
-                                endpoint: oldEndpoint ?? row.text(5), clientID: row.text(6)),
-                box: SealedBox(nonce: row.blob(7), ciphertext: row.blob(8)))
-        }
+        let records = try vault.store.clients.secrets(selection)
         let target = target ?? self
-        for value in statement {
-            let secret = try open(value.box, for: value.slot, of: value.ref)
-            let box = target.seal(secret, for: change(value.slot))
-            try database.execute("UPDATE secret_versions SET nonce = ?, sealed = ? WHERE id = ?",
-                                 .blob(box.nonce), .blob(box.ciphertext), .integer(value.id))
+        for record in records {
+            guard let box = record.sealed else { continue }
+            var slot = SecretSlot(record)
+            if let oldEndpoint { slot.endpoint = oldEndpoint }
+            let secret = try open(box, for: slot, of: record.ref)
+            try vault.store.clients.reseal(rowID: record.rowID, target.seal(secret, for: change(slot)))
         }
-        return statement.count
+        return records.count
     }
+}
+
+extension UnlockedVault.SecretSlot {
+    /// Where `record`'s sealed value belongs.
+    init(_ record: SealedSecretRecord) {
+        self.init(clientRowID: record.clientRowID, version: Int(record.version), endpoint: record.endpoint, clientID: record.clientID)
+    }
+}
+
+extension SealedSecretRecord {
+    var ref: ClientRef { ClientRef(realm: Name(trusted: realm), name: Name(trusted: client)) }
 }

@@ -18,8 +18,6 @@ public final class Vault {
     public let path: String
     /// Where the rows are.
     let store: SQLiteVaultStore
-    /// The SQLite connection, for the queries still written in this module (moving into `store`).
-    var database: Database { store.database }
     /// 16 random bytes, bound into every sealed value so that nothing moves between vaults.
     let vaultID: [UInt8]
     let clock: @Sendable () -> Date

@@ -54,6 +54,23 @@ struct SQLiteRealms: RealmStore {
         try database.row(Self.select + " WHERE r.id = ?", .integer(rowID), read: Self.record)
     }
 
+    func overviews(now: Int64) throws -> [RealmOverviewRecord] {
+        try database.rows(
+            """
+            SELECT r.name,
+                   (SELECT min(s.state_changed_at) FROM clients c JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+                    WHERE c.realm_id = r.id) AS oldest,
+                   (SELECT count(*) FROM clients c JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+                    WHERE c.realm_id = r.id AND c.rotate_every IS NOT NULL AND s.state_changed_at + c.rotate_every <= ?1) AS due,
+                   (SELECT max(e.time) FROM events e WHERE e.realm = r.name AND e.action = 'token.fetched' AND e.outcome = 'ok') AS fetched
+            FROM realms r ORDER BY r.name
+            """, .integer(now)
+        ) { row in
+            RealmOverviewRecord(realm: row.text("name"), oldestSecretAt: row.optionalInteger("oldest"), rotationsDue: row.integer("due"),
+                                lastTokenFetchedAt: row.optionalInteger("fetched"))
+        }
+    }
+
     func realmAdministered(byClientRowID clientRowID: Int64) throws -> String? {
         try database.row("SELECT name FROM realms WHERE admin_client_id = ?", .integer(clientRowID)) { $0.text("name") }
     }

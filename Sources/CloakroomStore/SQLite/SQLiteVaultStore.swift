@@ -9,6 +9,9 @@ package final class SQLiteVaultStore: VaultStore {
         clientTags = SQLiteClientTags(database: database)
         keyslots = SQLiteKeyslots(database: database)
         realms = SQLiteRealms(database: database)
+        clients = SQLiteClients(database: database)
+        rotations = SQLiteRotationJournal(database: database)
+        auditLog = SQLiteAuditLog(database: database)
     }
 
     /// Opens the vault file at `path`, checks that it is a vault, and applies the migrations this
@@ -97,8 +100,42 @@ package final class SQLiteVaultStore: VaultStore {
         try database.readTransactionUnlessWriting(body)
     }
 
+    package func examine() throws -> StoreExamination {
+        let integrity = try database.rows("PRAGMA integrity_check") { $0.text(0) }
+        let applied = try Migrator.applied(in: database)
+        let shipped = Migration.embedded.map { Migrator.Applied(version: $0.version, name: $0.name, checksum: $0.checksum) }
+        var differences: Result<[Migrator.SchemaDifference], StoreError>?
+        if applied == shipped {
+            do {
+                differences = .success(try Migrator.schemaDifferences(in: database))
+            } catch {
+                differences = .failure(error as? StoreError ?? StoreError(kind: .other, path: location, message: "\(error)"))
+            }
+        }
+        return StoreExamination(
+            integrityProblems: integrity == ["ok"] ? [] : integrity,
+            danglingReferences: try database.rows("PRAGMA foreign_key_check") { $0.text(0) },
+            applied: applied, shipped: shipped, schemaDifferences: differences, latestVersion: Migrator.latestVersion)
+    }
+
+    package func waitingForWriteLock<T>(upTo wait: Duration, _ body: () throws -> T) rethrows -> T {
+        try database.withBusyTimeout(wait, body)
+    }
+
+    package var writeLockWait: Duration { database.busyTimeout }
+
+    package func beginBulkWrites() { database.defersCheckpoints = true }
+
+    package func endBulkWrites() {
+        database.defersCheckpoints = false
+        database.checkpoint()
+    }
+
     package let tokenCache: any TokenCacheStore
     package let clientTags: any ClientTagStore
     package let keyslots: any KeyslotStore
     package let realms: any RealmStore
+    package let clients: any ClientStore
+    package let rotations: any RotationJournalStore
+    package let auditLog: any AuditLogStore
 }

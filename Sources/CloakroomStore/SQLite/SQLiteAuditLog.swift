@@ -1,0 +1,81 @@
+/// The audit log in SQLite (migration 0004: triggers refuse to change or delete an event).
+struct SQLiteAuditLog: AuditLogStore {
+    let database: Database
+
+    private static let columns = "seq, time, os_user, host, command, action, realm, client, outcome, detail"
+
+    private static func record(_ row: Row) -> AuditEventRecord {
+        AuditEventRecord(
+            seq: row.integer("seq"), time: row.integer("time"), user: row.text("os_user"), host: row.text("host"),
+            command: row.text("command"), action: row.text("action"), realm: row.optionalText("realm"),
+            client: row.optionalText("client"), outcome: row.text("outcome"), detail: row.text("detail"))
+    }
+
+    func events(realm: String?, client: String?, since: Int64?, limit: Int?) throws -> [AuditEventRecord] {
+        var conditions: [String] = []
+        var arguments: [SQLValue] = []
+        if let realm {
+            conditions.append("realm = ?")
+            arguments.append(.text(realm))
+        }
+        if let client {
+            conditions.append("client = ?")
+            arguments.append(.text(client))
+        }
+        if let since {
+            conditions.append("time >= ?")
+            arguments.append(.integer(since))
+        }
+        arguments.append(.integer(Int64(limit ?? -1)))  // a negative LIMIT is none
+        let sql = """
+            SELECT \(Self.columns) FROM events
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY seq DESC LIMIT ?
+            """
+        return Array(try database.rows(sql, arguments, read: Self.record).reversed())
+    }
+
+    func forEachEvent(_ body: (AuditEventRecord, [UInt8]) throws -> Void) throws {
+        _ = try database.rows("SELECT \(Self.columns), mac FROM events ORDER BY seq") { row in
+            try body(Self.record(row), row.blob("mac"))
+        }
+    }
+
+    func events(after seq: Int64, limit: Int) throws -> [AuditEventRecord] {
+        try database.rows("SELECT \(Self.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?", .integer(seq), .integer(Int64(limit)),
+                          read: Self.record)
+    }
+
+    func last() throws -> (seq: Int64, mac: [UInt8])? {
+        try database.row("SELECT seq, mac FROM events ORDER BY seq DESC LIMIT 1") { (seq: $0.integer("seq"), mac: $0.blob("mac")) }
+    }
+
+    func head() throws -> AuditHeadRecord? {
+        try database.row("SELECT count, last_mac, mac FROM audit_head WHERE singleton = 1") {
+            AuditHeadRecord(count: $0.integer("count"), lastMAC: $0.blob("last_mac"), mac: $0.blob("mac"))
+        }
+    }
+
+    func append(_ event: AuditEventRecord, mac: [UInt8]) throws {
+        try database.execute(
+            """
+            INSERT INTO events (seq, time, os_user, host, command, action, realm, client, outcome, detail, mac)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            .integer(event.seq), .integer(event.time), .text(event.user), .text(event.host), .text(event.command),
+            .text(event.action), .optional(event.realm), .optional(event.client), .text(event.outcome), .text(event.detail), .blob(mac))
+    }
+
+    func setHead(_ head: AuditHeadRecord) throws {
+        try database.execute(
+            """
+            INSERT INTO audit_head (singleton, count, last_mac, mac) VALUES (1, ?, ?, ?)
+            ON CONFLICT (singleton) DO UPDATE SET count = excluded.count, last_mac = excluded.last_mac, mac = excluded.mac
+            """,
+            .integer(head.count), .blob(head.lastMAC), .blob(head.mac))
+    }
+
+    func setMAC(_ mac: [UInt8], seq: Int64) throws {
+        try database.execute("UPDATE events SET mac = ? WHERE seq = ?", .blob(mac), .integer(seq))
+    }
+}
