@@ -31,7 +31,7 @@ extension RealmCommand {
             let match = match
             let plan = try blocking { try await sync.plan(realm: name, match: match) }
             if output.json {
-                if !dryRun { try sync.apply(plan) }
+                if !dryRun { try blocking { try await sync.apply(plan) } }
                 return Output.json(.object([
                     "realm": .string(name.rawValue),
                     "applied": .bool(!dryRun),
@@ -49,7 +49,7 @@ extension RealmCommand {
                 [$0.clientID, $0.ref?.description ?? "-", $0.action.rawValue, $0.reason.isEmpty ? "-" : $0.reason]
             })
             guard !dryRun else { return Terminal.note("dry run: \(plan.changes) client(s) would be added or updated; nothing was changed.") }
-            try sync.apply(plan)
+            try blocking { try await sync.apply(plan) }
             let added = plan.entries.filter { $0.action == .add }.count
             Terminal.note("realm \(name) synced: \(added) added, \(plan.changes - added) updated, \(plan.entries.filter { $0.action == .unchanged }.count) unchanged.")
         }

@@ -58,13 +58,13 @@ import Testing
         defer { withExtendedLifetime(fixture) {} }
         let orders = try ClientRef("r1/orders")
         let outcome = try await rotator.rotate(orders)
-        let secret = try rotator.broker.vault.withLock { Self.text(try $0.currentSecret(of: orders)) }
+        let secret = try rotator.broker.vault.blocking { Self.text(try $0.currentSecret(of: orders)) }
         #expect(secret != Self.ordersSecret && secret.count >= 16)
         // The IdP holds it: the broker gets a token with it.
         #expect(try await rotator.broker.token(for: "r1/orders", refresh: true).source == .idp)
 
         var seen = ["\(outcome)", String(reflecting: outcome), "\(outcome.notes)"]
-        for event in try rotator.broker.vault.withLock({ try $0.events() }) {
+        for event in try rotator.broker.vault.blocking({ try $0.events() }) {
             seen += ["\(event)", event.detail, event.command, event.action]
         }
         // A failure's text, too: a second rotation the IdP refuses.

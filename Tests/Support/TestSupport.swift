@@ -50,6 +50,19 @@ public enum RawVault {
         }
     }
 
+    /// `holdingWriteLock`, for a body that suspends.
+    public static func holdingWriteLock<T>(_ path: String, _ body: () async throws -> T) async throws -> T {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else {
+            sqlite3_close(db)
+            throw Failure(description: "cannot open \(path)")
+        }
+        defer { sqlite3_close(db) }
+        _ = try query(db, "BEGIN IMMEDIATE")
+        defer { _ = try? query(db, "ROLLBACK") }
+        return try await body()
+    }
+
     private static func withDatabase<T>(_ path: String, _ body: (OpaquePointer) throws -> T) throws -> T {
         var db: OpaquePointer?
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else {

@@ -23,13 +23,14 @@ extension TokenBroker {
     /// issued_at` check would refuse it). It is returned once, with a warning naming clock skew.
     ///
     /// - Returns: a warning for the caller, or `nil` when all went as it should.
-    func keep(_ token: AccessToken, for key: Key, secretVersion: Int, shape: TokenRequestShape) -> String? {
+    func keep(_ token: AccessToken, for key: Key, secretVersion: Int, shape: TokenRequestShape) async -> String? {
         let lifeMilliseconds = token.expiresAt.milliseconds - token.issuedAt.milliseconds
         let deadOnArrival = lifeMilliseconds < 1000 || token.remaining(at: configuration.clock()) < 1
-        var detail = Self.auditDetail(token, secretVersion: secretVersion, shape: shape)
-        if deadOnArrival { detail += "; not cached: it expires on arrival (clock skew?)" }
+        var note = Self.auditDetail(token, secretVersion: secretVersion, shape: shape)
+        if deadOnArrival { note += "; not cached: it expires on arrival (clock skew?)" }
+        let detail = note
         do {
-            try vault.withLock { vault in
+            try await vault.run { vault in
                 let store = vault.vault.store
                 try store.waitingForWriteLock(upTo: max(store.writeLockWait, Self.fetchedTokenWriteWait)) {
                     try store.write {

@@ -14,7 +14,7 @@ extension TokenBroker {
     ///   token or another issuer; `VaultError` for an unknown client.
     public func verify(_ token: AccessToken, for client: String) async throws -> SignatureCheck {
         let ref = try ClientRef(client)
-        let (realm, discovered) = try vault.withLock { vault in
+        let (realm, discovered) = try await vault.run { vault in
             let realm = try vault.vault.realm(named: ref.realm)
             return (realm, try vault.discovery(of: realm))
         }

@@ -55,7 +55,7 @@ public final class TokenBroker: Sendable {
         var audience: String?
     }
 
-    let vault: Mutex<UnlockedVault>
+    let vault: VaultAccess
     private let memory = Mutex<[MemoryKey: AccessToken]>([:])
     private let inFlight = Mutex<[Key: Task<Grant, any Error>]>([:])
     let configuration: Configuration
@@ -81,7 +81,7 @@ public final class TokenBroker: Sendable {
         } catch where readOnlyVault {
             // A read-only vault has nothing to lock for: no process can cache a token in it.
         }
-        self.vault = Mutex(vault)
+        self.vault = VaultAccess(vault)
         self.configuration = configuration
         var client = TokenClient()
         client.deadline = configuration.deadline
@@ -98,7 +98,7 @@ public final class TokenBroker: Sendable {
         if let token = memory.withLock({ $0[memoryKey] }), isFresh(token, minimumTTL: minimumTTL) { return Grant(token: token, source: .memory) }
         let key = Key(client: try ClientRef(client), shape: try TokenRequestShape(scopes: scopes, audience: audience).validated())
         let now = configuration.clock()
-        guard let token = try vault.withLock({ try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }),
+        guard let token = try vault.blocking({ try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }),
               isFresh(token, minimumTTL: minimumTTL) else { return nil }
         memory.withLock { $0[memoryKey] = token }
         return Grant(token: token, source: .cache)
@@ -153,7 +153,7 @@ public final class TokenBroker: Sendable {
     /// The leader's path: the cross-process lock, the vault cache again, then the IdP.
     private func fetch(_ key: Key, minimumTTL: TimeInterval, refresh: Bool) async throws -> Grant {
         let now = configuration.clock()
-        let cached = try vault.withLock { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }
+        let cached = try await vault.run { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }
         if !refresh, let cached, isFresh(cached, minimumTTL: minimumTTL) { return Grant(token: cached, source: .cache) }
 
         let end = ContinuousClock.now + configuration.deadline
@@ -165,14 +165,14 @@ public final class TokenBroker: Sendable {
             throw TokenError.unavailable(problem + "; try again.")
         }
         // Another process may have fetched while we waited for the lock.
-        let after = try vault.withLock { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: configuration.clock()) }
+        let after = try await vault.run { [clock = configuration.clock] in try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: clock()) }
         if let after, isFresh(after, minimumTTL: minimumTTL), !refresh || after.issuedAt != cached?.issuedAt {
             return Grant(token: after, source: .cache)
         }
-        if try vault.withLock({ try $0.openRotation(of: key.client) }) != nil, !rotating.withLock({ $0.contains(key.client) }) {
+        if try await vault.run({ try $0.openRotation(of: key.client) }) != nil, !rotating.withLock({ $0.contains(key.client) }) {
             await settleInterruptedRotation(of: key.client, until: end)
         }
-        var (stored, version) = try vault.withLock { try $0.tokenRequest(for: key.client, key.shape) }
+        var (stored, version) = try await vault.run { try $0.tokenRequest(for: key.client, key.shape) }
         var retriedAfterRotation = false
         while true {
             var request = stored
@@ -187,7 +187,7 @@ public final class TokenBroker: Sendable {
                     rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
                 }
                 let token = try await client.token(for: request, rediscover: rediscover)
-                let warning = keep(token, for: key, secretVersion: version, shape: request.shape)
+                let warning = await keep(token, for: key, secretVersion: version, shape: request.shape)
                 _ = consume lock
                 return Grant(token: token, source: .idp, warning: warning)
             } catch let error as TokenError {
@@ -201,7 +201,7 @@ public final class TokenBroker: Sendable {
                     // Worth a line in the log (a revoked or wrong secret), but never at the cost of
                     // the error the caller must see.
                     let code = code.flatMap { $0.count <= 64 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") } ? $0 : nil }
-                    _ = vault.withLock {
+                    _ = await vault.run {
                         $0.recordIfPossible(.tokenFetched, realm: key.client.realm, client: key.client.name, outcome: .failed,
                                             detail: "rejected by the identity provider: HTTP \(status)" + (code.map { " \($0)" } ?? ""))
                     }
@@ -226,12 +226,12 @@ public final class TokenBroker: Sendable {
     /// A rotation by this very process is not waited for (it holds the lock itself).
     private func secretReplacedByRotation(of client: ClientRef, since used: Int, shape: TokenRequestShape,
                                           until end: ContinuousClock.Instant) async -> (TokenRequest, Int)? {
-        let open = (try? vault.withLock { try $0.openRotation(of: client) }) != nil
-        guard let (_, current) = try? vault.withLock({ try $0.tokenRequest(for: client, shape) }), open || current != used else { return nil }
+        let open = (try? await vault.run { try $0.openRotation(of: client) }) != nil
+        guard let (_, current) = try? await vault.run({ try $0.tokenRequest(for: client, shape) }), open || current != used else { return nil }
         if !rotating.withLock({ $0.contains(client) }) {
             await settleInterruptedRotation(of: client, until: end)
         }
-        guard let (request, now) = try? vault.withLock({ try $0.tokenRequest(for: client, shape) }), now != used else { return nil }
+        guard let (request, now) = try? await vault.run({ try $0.tokenRequest(for: client, shape) }), now != used else { return nil }
         return (request, now)
     }
 
@@ -262,7 +262,7 @@ public final class TokenBroker: Sendable {
     /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
     func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
         let metadata = try await client.discover(issuer: issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP)
-        try vault.withLock { _ = try $0.storeDiscovery(metadata, for: realm) }
+        try await vault.run { _ = try $0.storeDiscovery(metadata, for: realm) }
         return metadata
     }
 

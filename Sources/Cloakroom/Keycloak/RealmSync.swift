@@ -51,8 +51,8 @@ public struct RealmSync: Sendable {
     /// - Throws: `RotationError.adminRefused` (no admin client, or it lacks view-clients to list
     ///   or manage-clients to read secrets on Keycloak 26.8+), `TokenError`, `VaultError`.
     public func plan(realm: Name, match: String? = nil) async throws -> Plan {
-        let admin = try SecretRotator(broker: broker).admin(for: realm)
-        let vaultClients = try broker.vault.withLock { try $0.vault.clients(in: realm) }
+        let admin = try await SecretRotator(broker: broker).admin(for: realm)
+        let vaultClients = try await broker.vault.run { try $0.vault.clients(in: realm) }
         let byClientID = Dictionary(vaultClients.map { ($0.clientID, $0) }, uniquingKeysWith: { first, _ in first })
         var takenNames = Set(vaultClients.map(\.ref.name))
 
@@ -75,7 +75,7 @@ public struct RealmSync: Sendable {
                 continue
             }
             if let existing {
-                let same = try broker.vault.withLock { try $0.currentSecret(of: existing.ref).matches(secret) }
+                let same = try await broker.vault.run { try $0.currentSecret(of: existing.ref).matches(secret) }
                 entries.append(Entry(clientID: clientID, ref: ref, action: same ? .unchanged : .update, reason: same ? "" : "the IdP holds another secret"))
             } else {
                 entries.append(Entry(clientID: clientID, ref: ref, action: .add, reason: ""))
@@ -86,9 +86,9 @@ public struct RealmSync: Sendable {
     }
 
     /// Adds and updates what `plan` found, in one transaction: all of it or nothing.
-    public func apply(_ plan: Plan) throws {
+    public func apply(_ plan: Plan) async throws {
         let secrets = plan.secrets
-        try broker.vault.withLock { vault in
+        try await broker.vault.run { vault in
             try vault.vault.store.write {
                 for entry in plan.entries {
                     guard let ref = entry.ref, let secret = secrets[ref] else { continue }

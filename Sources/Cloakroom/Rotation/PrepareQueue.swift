@@ -16,34 +16,37 @@ final class PrepareQueue: Sendable {
     private let state = Mutex<(waiting: [Request], committing: Bool)>(([], false))
 
     func prepare(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?,
-                 in vault: borrowing Mutex<UnlockedVault>) async throws -> (RotationJournal, PendingSecret?) {
+                 in vault: VaultAccess) async throws -> (RotationJournal, PendingSecret?) {
         try await withCheckedThrowingContinuation { continuation in
             let leads = state.withLock { state in
                 state.waiting.append(Request(ref: ref, mode: mode, secret: secret, continuation: continuation))
                 defer { state.committing = true }
                 return !state.committing
             }
-            guard leads else { return }
-            // The leader commits batches until nobody is waiting; followers just wait.
-            while true {
-                let batch = state.withLock { state in
-                    defer { state.waiting = [] }
-                    if state.waiting.isEmpty { state.committing = false }
-                    return state.waiting
-                }
-                guard !batch.isEmpty else { return }
-                let results: [Result<(RotationJournal, PendingSecret?), any Error>]
-                do {
-                    results = try vault.withLock { vault in
-                        try vault.vault.store.write {
-                            batch.map { request in Result { try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret) } }
-                        }
-                    }
-                } catch {
-                    results = batch.map { _ in .failure(error) }
-                }
-                for (request, result) in zip(batch, results) { request.continuation.resume(with: result) }
+            // The leader's commits run on the vault's own queue (never on a thread of the
+            // cooperative pool); followers just wait for their continuation.
+            if leads { vault.submit { self.commitWaiting(in: $0) } }
+        }
+    }
+
+    /// Commits batches until nobody is waiting. On the vault's queue.
+    private func commitWaiting(in vault: UnlockedVault) {
+        while true {
+            let batch = state.withLock { state in
+                defer { state.waiting = [] }
+                if state.waiting.isEmpty { state.committing = false }
+                return state.waiting
             }
+            guard !batch.isEmpty else { return }
+            let results: [Result<(RotationJournal, PendingSecret?), any Error>]
+            do {
+                results = try vault.vault.store.write {
+                    batch.map { request in Result { try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret) } }
+                }
+            } catch {
+                results = batch.map { _ in .failure(error) }
+            }
+            for (request, result) in zip(batch, results) { request.continuation.resume(with: result) }
         }
     }
 }

@@ -3,8 +3,8 @@ import Synchronization
 extension SecretRotator {
     /// The Keycloak admin API client for `realm`, once its trust settings verify: its admin URL,
     /// CA file and admin client (whose tokens the broker fetches and caches like any other).
-    func admin(for realm: Name) throws -> KeycloakAdmin {
-        let record = try broker.vault.withLock { vault in
+    func admin(for realm: Name) async throws -> KeycloakAdmin {
+        let record = try await broker.vault.run { vault in
             let record = try vault.vault.realm(named: realm)
             try vault.requireTrusted(record)
             return record

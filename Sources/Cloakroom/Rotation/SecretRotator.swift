@@ -96,7 +96,7 @@ public final class SecretRotator: Sendable {
     /// Puts `ref`'s newest kept previous secret back, at the IdP and as its current secret.
     public func rollback(_ ref: ClientRef) async throws -> Outcome {
         try await rotation(of: ref) { _ in
-            guard let (previous, version) = try broker.vault.withLock({ try $0.newestPreviousSecret(of: ref) }) else {
+            guard let (previous, version) = try await broker.vault.run({ try $0.newestPreviousSecret(of: ref) }) else {
                 throw RotationError(.failed, ref, "\(ref) has no previous secret kept to roll back to (replaced secrets are kept for the realm's keep-previous period; `cloak rotate --status` shows them).")
             }
             var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version)
@@ -111,20 +111,20 @@ public final class SecretRotator: Sendable {
     }
 
     /// Clients with an interrupted rotation.
-    public func interrupted() throws -> [ClientRef] {
-        try broker.vault.withLock { try $0.openRotations().map(\.client) }
+    public func interrupted() async throws -> [ClientRef] {
+        try await broker.vault.run { try $0.openRotations().map(\.client) }
     }
 
     // MARK: The state machine
 
     /// Holds `ref`'s rotation lock, settles any interrupted rotation, then runs `body`.
     private func rotation(of ref: ClientRef, _ body: (Outcome?) async throws -> Outcome) async throws -> Outcome {
-        _ = try broker.vault.withLock { try $0.vault.client(ref) }
+        _ = try await broker.vault.run { try $0.vault.client(ref) }
         let lock = try await acquireLock(for: ref)
         broker.rotating.withLock { _ = $0.insert(ref) }
         let result: Result<Outcome, any Error>
         do {
-            let settled = try await settle(ref, admin: { try self.admin(for: ref.realm) })
+            let settled = try await settle(ref, admin: { try await self.admin(for: ref.realm) })
             result = .success(try await body(settled))
         } catch {
             result = .failure(error)
@@ -146,14 +146,15 @@ public final class SecretRotator: Sendable {
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil) async throws -> Outcome {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret
         do {
-            try broker.vault.withLock { try $0.requireAuthentic(ref) }
-            admin = try self.admin(for: ref.realm)
-            let clientID = try broker.vault.withLock { try $0.vault.client(ref).clientID }
+            try await broker.vault.run { try $0.requireAuthentic(ref) }
+            admin = try await self.admin(for: ref.realm)
+            let clientID = try await broker.vault.run { try $0.vault.client(ref).clientID }
             (uuid, representation) = try await locate(ref, clientID: clientID, admin: admin)
-            current = try broker.vault.withLock { try $0.currentSecret(of: ref) }
+            current = try await broker.vault.run { try $0.currentSecret(of: ref) }
         } catch {
             // Nothing was journaled yet, but the attempt belongs in the audit log.
-            broker.vault.withLock { _ = $0.recordIfPossible(.rotationFailed, realm: ref.realm, client: ref.name, outcome: .failed, detail: "\(error)") }
+            let detail = "\(error)"
+            await broker.vault.run { _ = $0.recordIfPossible(.rotationFailed, realm: ref.realm, client: ref.name, outcome: .failed, detail: detail) }
             throw error
         }
 
@@ -187,11 +188,11 @@ public final class SecretRotator: Sendable {
         let pending: PendingSecret
         do {
             // Checked before each step, not only at the start: the file may change meanwhile.
-            try broker.vault.withLock { try $0.requireAuthentic(ref) }
+            try await broker.vault.run { try $0.requireAuthentic(ref) }
             if let prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
                 options.checkpoint?(.sent, ref)
-                try broker.vault.withLock { _ = try $0.advance(journal, to: .pushed) }
+                try await broker.vault.run { _ = try $0.advance(journal, to: .pushed) }
                 pending = prepared
             } else {
                 let generated = try await admin.regenerateSecret(of: uuid)
@@ -199,18 +200,19 @@ public final class SecretRotator: Sendable {
                 // Sealed and committed in the step that received it. A crash before this commit
                 // leaves Keycloak with a secret we never stored: settle() reads it back with
                 // `GET …/client-secret` (and so needs the admin client; the token path cannot).
-                guard let received = try broker.vault.withLock({ try $0.advance(journal, to: .pushed, received: generated) }) else {
+                guard let received = try await broker.vault.run({ [journal] vault in try vault.advance(journal, to: .pushed, received: generated) }) else {
                     preconditionFailure("advance(received:) returns the pending secret it sealed")
                 }
                 pending = received
             }
         } catch let error as RotationError {
             // Refused before anything changed at the IdP: nothing to undo there.
-            try broker.vault.withLock { try $0.abandon(journal, as: .failed, detail: error.message) }
+            try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: error.message) }
             throw RotationError(error.kind, ref, error.message + " Nothing was changed; \(ref) keeps its secret.")
         } catch let error as TokenError {
             guard case .unavailable = error else {
-                try broker.vault.withLock { try $0.abandon(journal, as: .failed, detail: "\(error)") }
+                let detail = "\(error)"
+                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: detail) }
                 throw error
             }
             // The push may or may not have arrived: ask the IdP which secret it accepts.
@@ -223,7 +225,7 @@ public final class SecretRotator: Sendable {
         options.checkpoint?(.pushed, ref)
 
         // 3. verify
-        try broker.vault.withLock { try $0.requireAuthentic(ref) }
+        try await broker.vault.run { try $0.requireAuthentic(ref) }
         switch await verify(ref, pending) {
         case .accepted:
             break
@@ -241,7 +243,7 @@ public final class SecretRotator: Sendable {
             } catch {
                 throw RotationError(.unresolved, ref, "the IdP refused the new secret of \(ref) (\(problem)), and putting the old one back failed (\(error)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
             }
-            try broker.vault.withLock { try $0.abandon(journal, as: .failed, detail: "the IdP refused the new secret: \(problem)") }
+            try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: "the IdP refused the new secret: \(problem)") }
             throw RotationError(.failed, ref, "the IdP refused the new secret of \(ref) (\(problem)); the old secret was put back, is accepted again, and stays current. If the realm has Keycloak's secret-rotation policy, try `cloak rotate --server-generated`.")
         }
         // No journal write here: a crash before promote commits leaves the journal at 'pushed',
@@ -262,14 +264,14 @@ public final class SecretRotator: Sendable {
                 notes.append("the realm's secret-rotation policy keeps the old secret valid at the IdP for its grace period")
             }
         }
-        try broker.vault.withLock { try $0.promote(journal, detail: notes.joined(separator: "; "), retiring: restoredVersion) }
+        try await broker.vault.run { [journal, notes] vault in try vault.promote(journal, detail: notes.joined(separator: "; "), retiring: restoredVersion) }
         return Outcome(client: ref, result: .rotated, fromVersion: journal.fromVersion, toVersion: journal.toVersion, notes: notes)
     }
 
     /// The client's UUID at the IdP (remembered in the vault) and its representation.
     private func locate(_ ref: ClientRef, clientID: String, admin: KeycloakAdmin) async throws -> (String, ClientRepresentation) {
         var lookedUp = false
-        var uuid = try broker.vault.withLock { try $0.idpUUID(of: ref) }
+        var uuid = try await broker.vault.run { try $0.idpUUID(of: ref) }
         while true {
             if uuid == nil {
                 uuid = try await admin.findClient(clientID: clientID)
@@ -277,7 +279,7 @@ public final class SecretRotator: Sendable {
                 guard uuid != nil else {
                     throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)); check `cloak client show \(ref)`. Nothing was changed.")
                 }
-                try broker.vault.withLock { try $0.rememberIdPUUID(uuid, of: ref) }
+                try await broker.vault.run { [uuid] vault in try vault.rememberIdPUUID(uuid, of: ref) }
             }
             if let uuid, let representation = try await admin.representation(of: uuid), representation.clientID == clientID {
                 guard !representation.isPublic, !representation.isBearerOnly else {
@@ -301,37 +303,37 @@ public final class SecretRotator: Sendable {
     /// before its secret was stored. Call with `ref`'s rotation lock held.
     func settle(_ ref: ClientRef, admin: () async throws -> KeycloakAdmin) async throws -> Outcome? {
         // A forged journal row would otherwise retire or promote secrets: the row is checked first.
-        try broker.vault.withLock { try $0.requireAuthentic(ref) }
-        guard var journal = try broker.vault.withLock({ try $0.openRotation(of: ref) }) else { return nil }
-        var pending = try broker.vault.withLock { try $0.pendingSecret(of: journal) }
+        try await broker.vault.run { try $0.requireAuthentic(ref) }
+        guard var journal = try await broker.vault.run({ try $0.openRotation(of: ref) }) else { return nil }
+        var pending = try await broker.vault.run { [journal] vault in try vault.pendingSecret(of: journal) }
         if pending == nil {
             guard journal.mode == .serverGenerated else {
-                try broker.vault.withLock { try $0.abandon(journal, as: .undone, detail: "interrupted before its secret was stored") }
+                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "interrupted before its secret was stored") }
                 return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
             }
             // Keycloak may have generated a secret we never stored: read what it holds now.
             let admin = try await admin()
-            let clientID = try broker.vault.withLock { try $0.vault.client(ref).clientID }
+            let clientID = try await broker.vault.run { try $0.vault.client(ref).clientID }
             let (uuid, _) = try await locate(ref, clientID: clientID, admin: admin)
-            let current = try broker.vault.withLock { try $0.currentSecret(of: ref) }
+            let current = try await broker.vault.run { try $0.currentSecret(of: ref) }
             guard let held = try await admin.secret(of: uuid), !held.matches(current) else {
-                try broker.vault.withLock { try $0.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
+                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
                 return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
             }
-            pending = try broker.vault.withLock { try $0.advance(journal, to: .pushed, received: held, detail: "read back after an interruption") }
+            pending = try await broker.vault.run { [journal] vault in try vault.advance(journal, to: .pushed, received: held, detail: "read back after an interruption") }
             journal.state = .pushed
         }
         guard let pending else { return nil }
         switch await verify(ref, pending) {
         case .accepted:
-            try broker.vault.withLock { try $0.promote(journal, detail: "finished after an interruption") }
+            try await broker.vault.run { [journal] vault in try vault.promote(journal, detail: "finished after an interruption") }
             return Outcome(client: ref, result: .finished, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
         case .unreachable(let problem):
             throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
         case .rejected:
             switch await verifyCurrent(ref) {
             case .accepted:
-                try broker.vault.withLock { try $0.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
+                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
                 return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
             case .unreachable(let problem):
                 throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
@@ -350,18 +352,18 @@ public final class SecretRotator: Sendable {
     /// Step 3: does the IdP accept `pending`? Refusals are asked again a few times (a Keycloak
     /// cluster may take a moment to see the new secret on every node).
     private func verify(_ ref: ClientRef, _ pending: PendingSecret) async -> Verification {
-        await ask { try broker.vault.withLock { try $0.verificationRequest(for: ref, with: pending) } }
+        await ask { try await broker.vault.run { try $0.verificationRequest(for: ref, with: pending) } }
     }
 
     /// Does the IdP accept `ref`'s current secret?
     private func verifyCurrent(_ ref: ClientRef) async -> Verification {
-        await ask { try broker.vault.withLock { try $0.tokenRequest(for: ref, TokenRequestShape()).0 } }
+        await ask { try await broker.vault.run { try $0.tokenRequest(for: ref, TokenRequestShape()).0 } }
     }
 
-    private func ask(_ makeRequest: () throws -> TokenRequest) async -> Verification {
+    private func ask(_ makeRequest: () async throws -> TokenRequest) async -> Verification {
         var request: TokenRequest
         do {
-            request = try makeRequest()
+            request = try await makeRequest()
             // A realm added by issuer whose endpoint is not known yet (or no longer opens): ask it.
             if request.tokenURL.isEmpty, let issuer = request.issuer {
                 request.tokenURL = try await broker.discover(issuer, realm: request.ref.realm, caFile: request.caFile,
