@@ -20,7 +20,9 @@ struct KeycloakAdmin: Sendable {
     var adminClient: ClientRef
     var deadline: Duration = .seconds(20)
     var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    /// The process's one HTTP client, as for tokens.
+    /// The process's one HTTP client, as for tokens. (`SecretRotator.admin(for:)` does not pass
+    /// its broker's transport yet, so a broker given a transport of its own still rotates
+    /// through the shared one.)
     var transport: HTTPTransport = .shared
     /// A bearer token of the admin client; `true` asks for a fresh one (after a 401).
     var token: @Sendable (_ refresh: Bool) async throws -> String
