@@ -13,12 +13,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Cloakroom", targets: ["Cloakroom"]),
+        // `TokenBroker.execute(_:as:)` for services that already speak AsyncHTTPClient; kept out of
+        // `Cloakroom` so that the core library's API names no NIO type.
+        .library(name: "CloakroomAsyncHTTPClient", targets: ["CloakroomAsyncHTTPClient"]),
         .executable(name: "cloak", targets: ["cloak"]),
         .executable(name: "cloak-idp", targets: ["cloak-idp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // The broker (AsyncHTTPClient, NIO, NIOSSL) and cloak-idp (the rest) share NIO.
+        // CloakroomHTTP (AsyncHTTPClient, NIO, NIOSSL) and cloak-idp (the rest) share NIO.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
@@ -60,21 +63,35 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
 
+        // The only importer of AsyncHTTPClient and NIO in the library: one transport (one HTTPClient,
+        // made on the first request, so a cache hit starts no event loop) and one retry policy, for
+        // token requests, discovery, JWKS and the Keycloak admin API. It knows no realm or client.
         .target(
-            name: "Cloakroom",
+            name: "CloakroomHTTP",
             dependencies: [
-                "CloakroomCrypto", "CloakroomStore",
-                // Used only when a token must be fetched: a cache hit starts no event loop.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictness
+        ),
+
+        .target(
+            name: "Cloakroom",
+            dependencies: [
+                "CloakroomCrypto", "CloakroomStore", "CloakroomHTTP",
                 // RSA and EC public keys for verifying tokens against a realm's JWKS (`cloak inspect`);
                 // already built for cloak-idp. libsodium still does all of the vault's sealing.
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
+            swiftSettings: strictness
+        ),
+        .target(
+            name: "CloakroomAsyncHTTPClient",
+            dependencies: ["Cloakroom", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictness
         ),
         .executableTarget(
@@ -132,7 +149,7 @@ let package = Package(
         .testTarget(
             name: "CloakroomTests",
             dependencies: [
-                "Cloakroom", "CloakroomTestSupport",
+                "Cloakroom", "CloakroomHTTP", "CloakroomAsyncHTTPClient", "CloakroomTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 // To sign test vectors for every algorithm the JWKS check accepts.

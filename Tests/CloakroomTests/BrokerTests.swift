@@ -3,6 +3,7 @@ import CloakroomTestSupport
 import Testing
 @testable import Cloakroom
 import AsyncHTTPClient
+import CloakroomAsyncHTTPClient
 import NIOHTTP1
 
 /// The library's broker against a real cloak-idp on 127.0.0.1, with an injected clock.

@@ -1,4 +1,5 @@
 import CloakroomCrypto
+package import CloakroomHTTP
 import CloakroomStore
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
@@ -24,6 +25,8 @@ public final class TokenBroker: Sendable {
         /// How long fetching one token may take, retries included.
         public var deadline: Duration = .seconds(10)
         public var clock: @Sendable () -> Date = { Date() }
+        /// Where the broker's requests go: the process's one HTTP client unless given another.
+        package var transport: HTTPTransport = .shared
 
         public init() {}
     }
@@ -86,6 +89,7 @@ public final class TokenBroker: Sendable {
         var client = TokenClient()
         client.deadline = configuration.deadline
         client.clock = configuration.clock
+        client.transport = configuration.transport
         self.client = client
         verifier = TokenVerifier(client: client)
     }

@@ -1,3 +1,5 @@
+import CloakroomHTTP
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -22,7 +24,7 @@ enum FuzzOAuth {
         }
         let text = String(decoding: bytes, as: UTF8.self)
         if let jwt = JWT(text) { self.jwt(jwt, &violations) }
-        _ = TokenClient.retryAfter(text).map(TokenClient.timeAmount)
+        _ = HTTPReply.retryAfter(text)
         guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return }
         keySet(document, &violations)
         discovery(document, issuer: issuer, &violations)

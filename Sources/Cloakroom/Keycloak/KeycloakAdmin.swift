@@ -1,6 +1,4 @@
-internal import AsyncHTTPClient
-internal import NIOCore
-internal import NIOHTTP1
+import CloakroomHTTP
 
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -22,6 +20,8 @@ struct KeycloakAdmin: Sendable {
     var adminClient: ClientRef
     var deadline: Duration = .seconds(20)
     var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    /// The broker's transport, as for tokens.
+    var transport: HTTPTransport = .shared
     /// A bearer token of the admin client; `true` asks for a fresh one (after a 401).
     var token: @Sendable (_ refresh: Bool) async throws -> String
 
@@ -130,77 +130,62 @@ struct KeycloakAdmin: Sendable {
     /// - Parameter serverErrorMeansForbidden: Keycloak answers a caller without manage-clients on
     ///   `DELETE …/rotated` with 500, not 403 (contract §4.7).
     func call(
-        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, role: Role, action: String,
+        _ method: HTTPRequest.Method, _ path: String, body: [UInt8]? = nil, role: Role, action: String,
         idempotent: Bool = true, serverErrorMeansForbidden: Bool = false
     ) async throws -> Reply {
-        let end = ContinuousClock.now + deadline
-        var attempt = 0
         var refreshed = false
-        var lastProblem = ""
-        while true {
-            attempt += 1
-            var request = HTTPClientRequest(url: baseURL + path)
-            request.method = method
-            request.headers.add(name: "Accept", value: "application/json")
-            request.headers.add(name: "Authorization", value: "Bearer " + (try await token(refreshed)))
-            if let body {
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: body))
-            }
-            request.tlsConfiguration = TokenClient.tls(trusting: caFile)
-            var retryAfter: Duration?
-            do {
-                let response = try await TokenClient.exchange(request, until: end, upTo: Self.maximumBodySize)
-                let bytes = response.body
-                let status = response.status
-                switch status {
-                case 200..<300, 404:
-                    return Reply(status: status, body: bytes)
-                case 401 where !refreshed:
-                    refreshed = true  // the cached admin token may have been revoked: once more with a fresh one
-                    continue
-                case 401:
-                    throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) refused the token of admin client \(adminClient) (HTTP 401). It must be a confidential client with a service account in realm \(realm) or in master; on Keycloak 26.8.2 and later its client also needs the `kc-admin-api` client scope.")
-                case 403:
-                    throw forbidden(role, action)
-                case 500 where serverErrorMeansForbidden:
-                    throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) answered HTTP 500 when admin client \(adminClient) tried to \(action): Keycloak answers so instead of 403 when the caller lacks the realm-management role \(role.rawValue) (contract §4.7). Grant that role to its service account.")
-                case 409, 429:
-                    // Refused, not applied (a conflict, a rate limit): safe to retry whatever the
-                    // method. (As one pattern list, `where idempotent` bound only to 500...599.)
-                    fallthrough
-                case 500...599 where idempotent:
-                    // 409 and 500 are also what Keycloak answers when a concurrent update of the
-                    // same client won an optimistic-lock race: trying again is the cure.
-                    lastProblem = "HTTP \(status)"
-                    retryAfter = response.headers.first(name: "Retry-After").flatMap(TokenClient.retryAfter)
-                case 500...599:
-                    throw TokenError.unavailable("the admin API of realm \(realm) answered HTTP \(status) when asked to \(action); not retried, since the call may have taken effect.")
-                default:
-                    throw malformed("\(method) \(path.split(separator: "?").first ?? "") answered HTTP \(status)")
-                }
-            } catch let error where TokenClient.tlsFailure(error, url: baseURL, realm: realm) != nil {
-                throw TokenClient.tlsFailure(error, url: baseURL, realm: realm)!
-            } catch is NIOTooManyBytesError {
+        let policy = RetryPolicy(deadline: deadline, bodyLimit: Self.maximumBodySize, sleep: sleep)
+        return try await transport.send(policy, request: {
+            var headers = [HTTPHeader("Accept", "application/json"), HTTPHeader("Authorization", "Bearer " + (try await token(refreshed)))]
+            if body != nil { headers.append(HTTPHeader("Content-Type", "application/json")) }
+            // A copy of a PUT's body (which holds the new secret): the caller zeroes its own.
+            return HTTPRequest(method, baseURL + path, headers: headers, body: body.map(HTTPBody.bytes), caFile: caFile)
+        }, judge: { outcome in
+            let reply: HTTPReply
+            switch outcome {
+            case .failure(.tooLarge):
                 throw malformed("an answer was larger than \(Self.maximumBodySize / 1024) KiB")
-            } catch let error as HTTPClientError {
+            case .failure(.connectionRefused(let problem)):
+                // Nothing was sent, so even a POST may be tried again.
+                return .retry(problem: problem)
+            case .failure(let failure):
+                if let refused = failure.tlsRefusal(url: baseURL, realm: realm) { throw refused }
                 guard idempotent else {
-                    throw TokenError.unavailable("the admin API of realm \(realm) failed while asked to \(action) (\(TokenClient.describe(error))); not retried, since the call may have taken effect.")
+                    throw TokenError.unavailable("the admin API of realm \(realm) failed while asked to \(action) (\(failure)); not retried, since the call may have taken effect.")
                 }
-                lastProblem = TokenClient.describe(error)
-            } catch let error as ChannelError {
-                guard idempotent else {
-                    throw TokenError.unavailable("the admin API of realm \(realm) failed while asked to \(action) (\(error)); not retried, since the call may have taken effect.")
-                }
-                lastProblem = "\(error)"
+                return .retry(problem: "\(failure)")
+            case .success(let answer):
+                reply = answer
             }
-            let backoff = Duration.milliseconds(Int64(Double(100 << min(attempt - 1, 5)) * Double.random(in: 0.5...1.0)))
-            let wait = max(backoff, retryAfter ?? .zero)
-            guard ContinuousClock.now + wait < end else {
-                throw TokenError.unavailable("the admin API of realm \(realm) at \(TokenClient.host(baseURL)) did not \(action) within \(deadline) (\(attempt) attempt\(attempt == 1 ? "" : "s"), last: \(lastProblem)).")
+            let status = reply.status
+            switch status {
+            case 200..<300, 404:
+                return .success(Reply(status: status, body: reply.body))
+            case 401 where !refreshed:
+                refreshed = true  // the cached admin token may have been revoked: once more with a fresh one
+                return .retryNow
+            case 401:
+                throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) refused the token of admin client \(adminClient) (HTTP 401). It must be a confidential client with a service account in realm \(realm) or in master; on Keycloak 26.8.2 and later its client also needs the `kc-admin-api` client scope.")
+            case 403:
+                throw forbidden(role, action)
+            case 500 where serverErrorMeansForbidden:
+                throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) answered HTTP 500 when admin client \(adminClient) tried to \(action): Keycloak answers so instead of 403 when the caller lacks the realm-management role \(role.rawValue) (contract §4.7). Grant that role to its service account.")
+            case 409, 429:
+                // Refused, not applied (a conflict, a rate limit): safe to retry whatever the
+                // method. 409 (and 500) is also what Keycloak answers when a concurrent update of
+                // the same client won an optimistic-lock race: trying again is the cure.
+                return .retry(problem: "HTTP \(status)")
+            case 500...599 where idempotent:
+                return .retry(problem: "HTTP \(status)")
+            case 500...599:
+                throw TokenError.unavailable("the admin API of realm \(realm) answered HTTP \(status) when asked to \(action); not retried, since the call may have taken effect.")
+            default:
+                throw malformed("\(method) \(path.split(separator: "?").first ?? "") answered HTTP \(status)")
             }
-            try await sleep(wait)
-        }
+        }, giveUp: { stop in
+            // Cancelled: the cancellation itself, as before there was a transport.
+            stop.cancellation ?? TokenError.unavailable("the admin API of realm \(realm) at \(TokenClient.host(baseURL)) did not \(action) within \(deadline) (\(stop.attempts) attempt\(stop.attempts == 1 ? "" : "s"), last: \(stop.lastProblem)).")
+        })
     }
 
     private func forbidden(_ role: Role, _ action: String) -> RotationError {

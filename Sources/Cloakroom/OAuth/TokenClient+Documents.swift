@@ -1,6 +1,4 @@
-internal import AsyncHTTPClient
-internal import NIOCore
-internal import NIOHTTP1
+import CloakroomHTTP
 
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -26,60 +24,34 @@ extension TokenClient {
     /// - Throws: `TokenError.unavailable` (unreachable, 5xx, 429, timeouts), `.refused` (TLS),
     ///   `.malformedResponse` (any other status, not a JSON object, too large).
     func document(_ request: DocumentRequest) async throws(TokenError) -> [String: JSONValue] {
-        let end = ContinuousClock.now + deadline
-        var attempt = 0
-        while true {
-            attempt += 1
-            let problem: String
-            var retryAfter: Duration?
-            switch await fetch(request, until: end) {
-            case .success(let object): return object
-            case .failure(.retryable(let reason, let after)):
-                problem = reason
-                retryAfter = after
-            case .failure(.final(let error)):
-                throw error
+        let policy = RetryPolicy(deadline: deadline, bodyLimit: TokenResponse.maximumBodySize, attempts: request.retrying ? .max : 1, sleep: sleep)
+        return try await transport.send(policy, request: { () throws(TokenError) -> HTTPRequest in
+            HTTPRequest(.GET, request.url, headers: [HTTPHeader("Accept", "application/json")], caFile: request.caFile)
+        }, judge: { outcome throws(TokenError) -> Verdict<[String: JSONValue]> in
+            let reply: HTTPReply
+            switch outcome {
+            case .failure(.tooLarge):
+                throw .malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is larger than \(TokenResponse.maximumBodySize / 1024) KiB; is that URL right?")
+            case .failure(let failure):
+                if let refused = failure.tlsRefusal(url: request.url, realm: request.realm) { throw refused }
+                return .retry(problem: "\(failure) talking to \(Self.host(request.url))")
+            case .success(let answer):
+                reply = answer
             }
-            let backoff = Duration.milliseconds(Int64(Double(200 << min(attempt - 1, 5)) * Double.random(in: 0.5...1.0)))
-            let wait = max(backoff, retryAfter ?? .zero)
-            guard request.retrying, ContinuousClock.now + wait < end else {
-                throw .unavailable("could not fetch \(request.what) of realm \(request.realm) from \(Self.host(request.url)) (\(attempt) attempt\(attempt == 1 ? "" : "s")): \(problem)")
+            switch reply.status {
+            case 200:
+                guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reply.body)) else {
+                    throw .malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is not a JSON object; is that URL right?")
+                }
+                return .success(object)
+            case 429, 500...599:
+                return .retry(problem: "HTTP \(reply.status)")
+            default:
+                throw .malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) answered HTTP \(reply.status); is that URL right?")
             }
-            do { try await sleep(wait) } catch { throw .unavailable("cancelled while waiting to retry: \(problem)") }
-        }
-    }
-
-    private enum Failure: Error {
-        case retryable(String, Duration?)
-        case final(TokenError)
-    }
-
-    private func fetch(_ request: DocumentRequest, until end: ContinuousClock.Instant) async -> Result<[String: JSONValue], Failure> {
-        var http = HTTPClientRequest(url: request.url)
-        http.method = .GET
-        http.headers.add(name: "Accept", value: "application/json")
-        http.tlsConfiguration = Self.tls(trusting: request.caFile)
-        let reply: HTTPReply
-        do {
-            reply = try await Self.exchange(http, until: end, upTo: TokenResponse.maximumBodySize)
-        } catch is NIOTooManyBytesError {
-            return .failure(.final(.malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is larger than \(TokenResponse.maximumBodySize / 1024) KiB; is that URL right?")))
-        } catch {
-            if let refused = Self.tlsFailure(error, url: request.url, realm: request.realm) { return .failure(.final(refused)) }
-            return .failure(.retryable("\(Self.describe(error)) talking to \(Self.host(request.url))", nil))
-        }
-        let bytes = reply.body
-        let status = reply.status
-        switch status {
-        case 200:
-            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
-                return .failure(.final(.malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is not a JSON object; is that URL right?")))
-            }
-            return .success(object)
-        case 429, 500...599:
-            return .failure(.retryable("HTTP \(status)", reply.headers.first(name: "Retry-After").flatMap(Self.retryAfter)))
-        default:
-            return .failure(.final(.malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) answered HTTP \(status); is that URL right?")))
-        }
+        }, giveUp: { stop in
+            if stop.cancellation != nil { return .unavailable("cancelled while waiting to retry: \(stop.lastProblem)") }
+            return .unavailable("could not fetch \(request.what) of realm \(request.realm) from \(Self.host(request.url)) (\(stop.attempts) attempt\(stop.attempts == 1 ? "" : "s")): \(stop.lastProblem)")
+        })
     }
 }

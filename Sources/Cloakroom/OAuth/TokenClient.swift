@@ -1,17 +1,5 @@
 import CloakroomCrypto
-internal import AsyncHTTPClient
-internal import NIOCore
-internal import NIOHTTP1
-internal import NIOPosix
-internal import NIOSSL
-
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
+import CloakroomHTTP
 
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -55,21 +43,9 @@ struct TokenClient: Sendable {
     /// Pauses between attempts; tests replace it to run without waiting.
     var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     var clock: @Sendable () -> Date = { Date() }
-
-    /// One client for the process, made on first use: a cache hit never gets here, so it never
-    /// starts an event loop. Redirects are refused: following one would send the client's
-    /// credentials to wherever a token endpoint points.
-    ///
-    /// Connection attempts are not retried inside the pool: a refused connection comes back at
-    /// once, so the loop below can retry it with backoff, and a discovered token endpoint that
-    /// stopped answering is noticed without waiting out the connect timeout.
-    static let http: HTTPClient = {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.httpVersion = .http1Only
-        configuration.decompression = .disabled
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    /// The process's one HTTP client unless the broker was given another; it starts no event
+    /// loop until a request is sent.
+    var transport: HTTPTransport = .shared
 
     /// - Parameter rediscover: for a token endpoint learned from discovery: asked once, when the
     ///   endpoint refuses connections or answers 404, for the endpoint the issuer names now. A
@@ -77,166 +53,69 @@ struct TokenClient: Sendable {
     func token(for request: TokenRequest, rediscover: (@Sendable () async -> String?)? = nil) async throws(TokenError) -> AccessToken {
         var request = request
         var rediscover = rediscover
-        let start = ContinuousClock.now
-        let end = start + deadline
-        var attempt = 0
-        var lastProblem = "no attempt was made"
-        while true {
-            attempt += 1
-            let sentAt = clock()
-            let outcome = await send(request, until: end)
-            if case .endpointGone = outcome, let ask = rediscover {
-                rediscover = nil
-                if let moved = await ask(), moved != request.tokenURL {
-                    request.tokenURL = moved
-                    continue
-                }
-            }
-            let wait: Duration
+        var sentAt = clock()
+        /// Whether the issuer now names another token endpoint (asked once per call).
+        func moved() async -> Bool {
+            guard let ask = rediscover else { return false }
+            rediscover = nil
+            guard let moved = await ask(), moved != request.tokenURL else { return false }
+            request.tokenURL = moved
+            return true
+        }
+        let policy = RetryPolicy(deadline: deadline, bodyLimit: TokenResponse.maximumBodySize, sleep: sleep)
+        return try await transport.send(policy, request: { () throws(TokenError) -> HTTPRequest in
+            sentAt = clock()
+            return request.http()
+        }, judge: { outcome throws(TokenError) -> Verdict<AccessToken> in
+            let reply: HTTPReply
             switch outcome {
-            case .token(let body):
+            case .failure(.tooLarge):
+                throw .malformedResponse("the token endpoint of \(request.ref.realm) sent a response larger than \(TokenResponse.maximumBodySize / 1024) KiB; is \(Self.host(request.tokenURL)) an OAuth token endpoint?")
+            case .failure(let failure):
+                if let refused = failure.tlsRefusal(url: request.tokenURL, realm: request.ref.realm) { throw refused }
+                if case .connectionRefused = failure, await moved() { return .retryNow }
+                return .retry(problem: "\(failure) talking to \(Self.host(request.tokenURL))")
+            case .success(let answer):
+                reply = answer
+            }
+            switch reply.status {
+            case 200:
                 do {
-                    return try TokenResponse.token(from: body, sentAt: sentAt)
+                    return .success(try TokenResponse.token(from: reply.body, sentAt: sentAt))
                 } catch {
                     throw .malformedResponse("\(error) (client \(request.ref), \(request.tokenURL)); is that the realm's OAuth token endpoint?")
                 }
-            case .credentialsRejected(let status, let body):
-                let error = TokenResponse.error(from: body)
-                throw .rejected(client: request.ref, status: status, error: error.code, description: error.description)
-            case .retryable(let problem, let retryAfter):
-                lastProblem = problem
-                let backoff = Duration.milliseconds(Int64(Double(200 << min(attempt - 1, 5)) * Double.random(in: 0.5...1.0)))
-                wait = max(backoff, retryAfter ?? .zero)
-            case .final(let error):
-                throw error
-            case .endpointGone(let problem):
-                guard let problem else {
-                    throw .malformedResponse("the token URL of realm \(request.ref.realm) answered HTTP 404; is \(request.tokenURL) an OAuth token endpoint?")
-                }
-                lastProblem = problem
-                wait = .milliseconds(Int64(Double(200 << min(attempt - 1, 5)) * Double.random(in: 0.5...1.0)))
+            case 400, 401, 403:
+                let error = TokenResponse.error(from: reply.body)
+                throw .rejected(client: request.ref, status: reply.status, error: error.code, description: error.description)
+            case 429, 500...599:
+                return .retry(problem: "HTTP \(reply.status)")
+            case 404:
+                // The endpoint is not there any more, which for a discovered one is worth asking about.
+                if await moved() { return .retryNow }
+                throw .malformedResponse("the token URL of realm \(request.ref.realm) answered HTTP 404; is \(request.tokenURL) an OAuth token endpoint?")
+            default:
+                throw .malformedResponse("the token URL of realm \(request.ref.realm) answered HTTP \(reply.status); is \(request.tokenURL) an OAuth token endpoint?")
             }
-            guard ContinuousClock.now + wait < end else {
-                throw .unavailable("could not get a token for \(request.ref) from \(Self.host(request.tokenURL)) within \(deadline) (\(attempt) attempt\(attempt == 1 ? "" : "s")): \(lastProblem)")
-            }
-            do { try await sleep(wait) } catch { throw .unavailable("cancelled while waiting to retry: \(lastProblem)") }
-        }
-    }
-
-    private enum Outcome {
-        case token([UInt8])
-        case credentialsRejected(Int, [UInt8])
-        case retryable(String, retryAfter: Duration?)
-        case final(TokenError)
-        /// Connection refused (with what to report if it persists), or a 404 (`nil`): the
-        /// endpoint is not there any more, which for a discovered one is worth asking about.
-        case endpointGone(String?)
-    }
-
-    private func send(_ request: TokenRequest, until end: ContinuousClock.Instant) async -> Outcome {
-        var http = HTTPClientRequest(url: request.tokenURL)
-        http.method = .POST
-        http.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        http.headers.add(name: "Accept", value: "application/json")
-        // The secret-bearing parts are made in sodium memory and stay there until written
-        // (see TokenRequest+Wire.swift for the copies the HTTP stack makes that we cannot zero).
-        if request.authMethod == .clientSecretBasic {
-            // HTTPHeaders holds Strings: this one copy of the credentials is beyond our reach.
-            http.headers.add(name: "Authorization", value: request.secureBasicCredentials().withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
-        }
-        let body = SecureBody(bytes: request.secureBody())
-        http.body = .bytes(body, length: .known(Int64(body.count)))
-        http.tlsConfiguration = Self.tls(trusting: request.caFile)
-
-        let reply: HTTPReply
-        do {
-            reply = try await Self.exchange(http, until: end, upTo: TokenResponse.maximumBodySize)
-        } catch is NIOTooManyBytesError {
-            return .final(.malformedResponse("the token endpoint of \(request.ref.realm) sent a response larger than \(TokenResponse.maximumBodySize / 1024) KiB; is \(Self.host(request.tokenURL)) an OAuth token endpoint?"))
-        } catch {
-            if Self.isConnectionRefused(error) {
-                return .endpointGone("\(Self.describe(error)) talking to \(Self.host(request.tokenURL))")
-            }
-            return Self.classify(error, url: request.tokenURL, realm: request.ref.realm)
-        }
-        let bytes = reply.body
-        let status = reply.status
-        switch status {
-        case 200:
-            return .token(bytes)
-        case 400, 401, 403:
-            return .credentialsRejected(status, bytes)
-        case 429, 500...599:
-            let retryAfter = reply.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
-            return .retryable("HTTP \(status)", retryAfter: retryAfter)
-        case 404:
-            return .endpointGone(nil)
-        default:
-            return .final(.malformedResponse("the token URL of realm \(request.ref.realm) answered HTTP \(status); is \(request.tokenURL) an OAuth token endpoint?"))
-        }
-    }
-
-    /// `Retry-After` in seconds (HTTP-dates are rare from token endpoints and treated as absent).
-    static func retryAfter(_ value: String) -> Duration? {
-        Int(value.trimmingWhitespace).map { .seconds(max(0, min($0, 3600))) }
-    }
-
-    private static func classify(_ error: any Error, url: String, realm: Name) -> Outcome {
-        if let refused = tlsFailure(error, url: url, realm: realm) { return .final(refused) }
-        return .retryable("\(describe(error)) talking to \(host(url))", retryAfter: nil)
-    }
-
-    /// A TLS failure is final: retrying will not make a certificate trusted.
-    static func tlsFailure(_ error: any Error, url: String, realm: Name) -> TokenError? {
-        if let tls = error as? NIOSSLError {
-            return .refused("TLS with \(host(url)) failed (\(tls)). If realm \(realm) uses a private CA, trust it with `cloak realm update \(realm) --ca-file CA.pem`.")
-        }
-        if let tls = error as? BoringSSLError {
-            return .refused("the TLS certificate of \(host(url)) is not trusted (\(tls)). If realm \(realm) uses a private CA, trust it with `cloak realm update \(realm) --ca-file CA.pem`.")
-        }
-        return nil
-    }
-
-    /// The realm's CA file as the only trust root, or the system's roots; always verified.
-    static func tls(trusting caFile: String?) -> TLSConfiguration? {
-        guard let caFile else { return nil }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(caFile)
-        return tls
-    }
-
-    static func timeAmount(_ duration: Duration) -> TimeAmount {
-        .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-    }
-
-    /// Nothing listens there (any more): the connection was refused outright.
-    static func isConnectionRefused(_ error: any Error) -> Bool {
-        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
-        if let error = error as? NIOConnectionError {
-            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }
-        }
-        return false
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout: return "timed out"
-            case .remoteConnectionClosed: return "the connection was closed"
-            default: return "\(error)"
-            }
-        }
-        return "\(error)"
+        }, giveUp: { stop in
+            if stop.cancellation != nil { return .unavailable("cancelled while waiting to retry: \(stop.lastProblem)") }
+            return .unavailable("could not get a token for \(request.ref) from \(Self.host(request.tokenURL)) within \(deadline) (\(stop.attempts) attempt\(stop.attempts == 1 ? "" : "s")): \(stop.lastProblem)")
+        })
     }
 
     static func host(_ url: String) -> String { URLComponents(string: url)?.host ?? url }
 }
 
-extension String {
-    var trimmingWhitespace: Substring {
-        let scalars = unicodeScalars
-        let start = scalars.firstIndex { $0 != " " && $0 != "\t" } ?? scalars.endIndex
-        let end = scalars.lastIndex { $0 != " " && $0 != "\t" }.map { scalars.index(after: $0) } ?? start
-        return self[start..<max(start, end)]
+extension TokenRequest {
+    /// The request on the wire. The secret-bearing parts are made in sodium memory and stay there
+    /// until written (see TokenRequest+Wire.swift for the copies the HTTP stack makes that we
+    /// cannot zero).
+    func http() -> HTTPRequest {
+        var headers = [HTTPHeader("Content-Type", "application/x-www-form-urlencoded"), HTTPHeader("Accept", "application/json")]
+        if authMethod == .clientSecretBasic {
+            // Header values are Strings: this one copy of the credentials is beyond our reach.
+            headers.append(HTTPHeader("Authorization", secureBasicCredentials().withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
+        }
+        return HTTPRequest(.POST, tokenURL, headers: headers, body: .borrowing(SecureBody(bytes: secureBody())), caFile: caFile)
     }
 }

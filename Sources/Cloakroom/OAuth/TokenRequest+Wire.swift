@@ -5,8 +5,8 @@ import CloakroomCrypto
 /// What stays there: the form body (with `client_secret` for client_secret_post) and the
 /// `Basic` credentials with their base64, from the moment they are made until the request is
 /// released, and then they are zeroed (`SecureBytes`). What cannot (noted where it happens):
-/// - the `Authorization` header value must be a Swift `String` (`HTTPHeaders` holds Strings):
-///   one heap copy we cannot zero, released with the request;
+/// - the `Authorization` header value must be a Swift `String` (`HTTPHeader`, and AsyncHTTPClient's
+///   `HTTPHeaders` after it, hold Strings): one heap copy we cannot zero, released with the request;
 /// - when AsyncHTTPClient writes the request, NIO copies the header into an outbound
 ///   `ByteBuffer` and the body into another (`allocator.buffer(bytes:)`), NIOSSL hands both to
 ///   BoringSSL, and the kernel holds them in the socket buffer: all freed unzeroed, outside our
@@ -70,12 +70,9 @@ extension SecureBytes {
     }
 }
 
-/// A request body read straight from sodium memory when AsyncHTTPClient writes it.
-///
-/// Deliberately without `withContiguousStorageIfAvailable`: AsyncHTTPClient's `.bytes` copies
-/// contiguous storage into a `ByteBuffer` at once, when the request is built (1.37,
-/// `HTTPClientRequest.Body._bytes`'s fast path); a plain `Collection` is copied only when the
-/// request is written.
+/// A request body read straight from sodium memory when the transport writes it
+/// (`HTTPBody.borrowing`, which reads it byte by byte and never through contiguous storage, so
+/// AsyncHTTPClient makes no copy of it when the request is built).
 struct SecureBody: RandomAccessCollection, Sendable {
     let bytes: SecureBytes
     var startIndex: Int { 0 }

@@ -1,3 +1,4 @@
+import CloakroomHTTP
 import Synchronization
 
 extension SecretRotator {
@@ -18,7 +19,7 @@ extension SecretRotator {
         let broker = broker
         return KeycloakAdmin(
             baseURL: adminURL, caFile: record.caFile, realm: realm, adminClient: adminClient,
-            deadline: broker.configuration.deadline * 2,
+            deadline: broker.configuration.deadline * 2, transport: broker.client.transport,
             token: { refresh in try await broker.token(for: adminClient.description, refresh: refresh).token.value })
     }
 }

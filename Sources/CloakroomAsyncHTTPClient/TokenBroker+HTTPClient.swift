@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+public import Cloakroom
 public import NIOCore
 internal import NIOHTTP1
 
@@ -6,6 +7,9 @@ extension TokenBroker {
     /// Sends `request` to a service with `Authorization: Bearer <token of client>`; if the service
     /// answers 401, fetches a fresh token once (it may have been revoked, or the clocks disagree
     /// about its expiry) and sends the request again.
+    ///
+    /// For services that already use AsyncHTTPClient: the request goes out on `http`, the caller's
+    /// client, not on the one the broker fetches tokens with.
     ///
     /// - Warning: the request may be sent twice, so its body must be replayable (`.bytes`).
     /// - Throws: what `token(for:)` throws, and what `http.execute` throws.
