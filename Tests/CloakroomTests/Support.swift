@@ -46,5 +46,5 @@ extension ClientSecret {
 
 extension UnlockedVault {
     /// The vault's SQLite connection, for tests that change rows behind cloak's back.
-    var database: Database { vault.store.database }
+    var database: Database { (vault.store as! SQLiteVaultStore).database }
 }

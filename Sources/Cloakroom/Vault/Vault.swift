@@ -16,13 +16,13 @@ public import Foundation
 public final class Vault {
     /// The vault file.
     public let path: String
-    /// Where the rows are.
-    let store: SQLiteVaultStore
+    /// Where the rows are: the domain knows the store only by its protocol.
+    let store: any VaultStore
     /// 16 random bytes, bound into every sealed value so that nothing moves between vaults.
     let vaultID: [UInt8]
     let clock: @Sendable () -> Date
 
-    private init(path: String, store: SQLiteVaultStore, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
+    private init(path: String, store: any VaultStore, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
         self.path = path
         self.store = store
         self.vaultID = vaultID
