@@ -50,10 +50,12 @@ enum FastToken {
             let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: keyPath))])
             var configuration = TokenBroker.Configuration()
             configuration.minimumTTL = minTTL
-            guard let grant = try TokenBroker.cachedToken(in: unlocked, for: ref, configuration: configuration) else {
-                HandOff.give(unlocked, vaultPath: vaultPath, keyFilePath: keyPath)
+            let entry = try TokenBroker.cacheEntry(in: unlocked, for: ref, configuration: configuration)
+            guard let token = entry, TokenBroker.isFresh(token, minimumTTL: minTTL, in: configuration) else {
+                HandOff.give(unlocked, vaultPath: vaultPath, keyFilePath: keyPath, missed: (ref, entry))
                 return nil
             }
+            let grant = TokenBroker.Grant(token: token, source: .cache)
             let kind: TokenCommand.Format = format == "json" ? .json : format == "header" ? .header : .raw
             Output.write(TokenOutput.render(grant, format: kind, envVar: "ACCESS_TOKEN", now: Date()))
             return 0

@@ -63,10 +63,12 @@ struct TokenCommand: ParsableCommand {
 
     static func grant(_ broker: TokenBroker, ref: String, scopes: [String], audience: String?, refresh: Bool) throws -> TokenBroker.Grant {
         let scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
-        if !refresh, let grant = try broker.cachedToken(for: ref, scopes: scopes, audience: audience) {
+        // After FastToken's miss the entry it read comes along: one read before the lock, not three.
+        let lookup = HandOff.cacheLookup(for: ref, scopes: scopes, audience: audience)
+        if !refresh, case .unread = lookup, let grant = try broker.cachedToken(for: ref, scopes: scopes, audience: audience) {
             return grant
         }
-        let grant = try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh) }
+        let grant = try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh, cache: lookup) }
         if let warning = grant.warning { Terminal.note("warning: " + warning) }
         return grant
     }

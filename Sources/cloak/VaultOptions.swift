@@ -73,15 +73,29 @@ struct VaultOptions: ParsableArguments {
 /// thread before any task exists: hence `nonisolated(unsafe)`, and no lock.
 enum HandOff {
     nonisolated(unsafe) private static var unlocked: (vaultPath: String, keyFilePath: String, vault: UnlockedVault)?
+    nonisolated(unsafe) private static var missed: (ref: String, entry: AccessToken?)?
 
-    static func give(_ vault: UnlockedVault, vaultPath: String, keyFilePath: String) {
+    /// - Parameter missed: the request (a client, no scopes or audience) whose cache entry was
+    ///   read and not served, and that entry: the full path does not read it again.
+    static func give(_ vault: UnlockedVault, vaultPath: String, keyFilePath: String, missed: (ref: String, entry: AccessToken?)) {
         unlocked = (vaultPath, keyFilePath, vault)
+        self.missed = missed
+    }
+
+    /// What the fast path read for `ref` with no scopes or audience, if it did; at most once.
+    static func cacheLookup(for ref: String, scopes: [String], audience: String?) -> TokenBroker.CacheLookup {
+        defer { missed = nil }
+        guard unlocked == nil, let missed, missed.ref == ref, scopes.isEmpty, audience == nil else { return .unread }
+        return .read(missed.entry)
     }
 
     /// The handed-off vault if it was opened from `vaultPath` with `keyFilePath`; `nil` otherwise.
     static func take(vaultPath: String, keyFilePath: String) -> UnlockedVault? {
         defer { unlocked = nil }
-        guard let unlocked, unlocked.vaultPath == vaultPath, unlocked.keyFilePath == keyFilePath else { return nil }
+        guard let unlocked, unlocked.vaultPath == vaultPath, unlocked.keyFilePath == keyFilePath else {
+            missed = nil  // read from another vault than the one the command uses
+            return nil
+        }
         return unlocked.vault
     }
 }

@@ -1,3 +1,4 @@
+import CloakroomStore
 import Foundation
 import CloakroomTestSupport
 import Testing
@@ -70,6 +71,48 @@ import NIOHTTP1
         #expect(during.token.value == first.token.value)
         clock.advance(60)  // now expired: nothing valid to serve
         await #expect(throws: TokenError.self) { try await broker.token(for: "r1/basic") }
+    }
+
+    /// The token cache, counting the lookups that go through it.
+    final class CountingCache: TokenCacheStore, @unchecked Sendable {
+        let wrapped: any TokenCacheStore
+        private let lock = NSLock()
+        private var count = 0
+        init(_ wrapped: any TokenCacheStore) { self.wrapped = wrapped }
+        var lookups: Int { lock.withLock { count } }
+        func token(realm: String, client name: String, cacheKey: String, expiringAfter cutoff: Int64) throws -> (CachedTokenRecord, ClientTagRecord)? {
+            lock.withLock { count += 1 }
+            return try wrapped.token(realm: realm, client: name, cacheKey: cacheKey, expiringAfter: cutoff)
+        }
+        func store(_ record: CachedTokenRecord) throws { try wrapped.store(record) }
+        func remove(clientRowID: Int64?) throws -> Int { try wrapped.remove(clientRowID: clientRowID) }
+        func remove(realmRowID: Int64) throws { try wrapped.remove(realmRowID: realmRowID) }
+        func entries() throws -> [CachedTokenEntry] { try wrapped.entries() }
+    }
+
+    /// A broker over `fixture`'s vault whose cache lookups are counted.
+    func countingBroker(_ fixture: Fixture) throws -> (TokenBroker, CountingCache) {
+        let vault = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+        let store = vault.vault.store as! SQLiteVaultStore
+        let counting = CountingCache(store.tokenCache)
+        store.tokenCache = counting
+        return (try TokenBroker(vault, configuration: TokenBroker.Configuration()), counting)
+    }
+
+    @Test func aMissTheCallerReadAlreadyIsReadAgainOnlyUnderTheLock() async throws {
+        let idp = try IdP()
+        let (_, fixture) = try broker(idp, clock: ManualClock())
+        // Unread: once before the lock (a fresh token needs no lock), once under it.
+        let (plain, plainCache) = try countingBroker(fixture)
+        #expect(try await plain.token(for: "r1/basic").source == .idp)
+        #expect(plainCache.lookups == 2)
+        // Read by the caller (`cloak token`'s fast path): only the read under the lock is left,
+        // which single flight needs (another process may have fetched meanwhile).
+        try fixture.vault.clearTokenCache()
+        let (handedOn, handedOnCache) = try countingBroker(fixture)
+        #expect(try await handedOn.token(for: "r1/basic", cache: .read(nil)).source == .idp)
+        #expect(handedOnCache.lookups == 1)
+        #expect(try await idp.tokenRequests() == 2)
     }
 
     @Test func cachedTokenIsSharedThroughTheVault() async throws {

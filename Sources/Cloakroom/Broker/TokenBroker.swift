@@ -43,6 +43,12 @@ public final class TokenBroker: Sendable {
         /// token served because the IdP is down, a token that expires on arrival (clock skew),
         /// a token that could not be cached. Never holds a secret.
         public var warning: String?
+
+        public init(token: AccessToken, source: Source, warning: String? = nil) {
+            self.token = token
+            self.source = source
+            self.warning = warning
+        }
     }
 
     struct Key: Hashable, Sendable {
@@ -112,11 +118,22 @@ public final class TokenBroker: Sendable {
     /// What `cloak token` uses first, to keep a cache hit to one row read and one seal opened.
     public static func cachedToken(in vault: UnlockedVault, for client: String, scopes: [String] = [], audience: String? = nil,
                                    configuration: Configuration = Configuration()) throws -> Grant? {
-        let ref = try ClientRef(client)
-        let now = configuration.clock()
-        guard let token = try vault.cachedToken(for: ref, TokenRequestShape(scopes: scopes, audience: audience).validated(), minimumTTL: 0, now: now),
-              isFresh(token, minimumTTL: configuration.minimumTTL, configuration: configuration) else { return nil }
+        let entry = try cacheEntry(in: vault, for: client, scopes: scopes, audience: audience, configuration: configuration)
+        guard let token = entry, isFresh(token, minimumTTL: configuration.minimumTTL, configuration: configuration) else { return nil }
         return Grant(token: token, source: .cache)
+    }
+
+    /// The vault's cache entry for the request, fresh or not: what `cachedToken(in:…)` decides on,
+    /// and what a miss hands on to `token(for:…cache:)` so that it is not read again.
+    package static func cacheEntry(in vault: UnlockedVault, for client: String, scopes: [String] = [], audience: String? = nil,
+                                   configuration: Configuration = Configuration()) throws -> AccessToken? {
+        try vault.cachedToken(for: ClientRef(client), TokenRequestShape(scopes: scopes, audience: audience).validated(), minimumTTL: 0,
+                              now: configuration.clock())
+    }
+
+    /// Whether `token` is served at `configuration`'s clock for `minimumTTL` more seconds.
+    package static func isFresh(_ token: AccessToken, minimumTTL: TimeInterval, in configuration: Configuration) -> Bool {
+        isFresh(token, minimumTTL: minimumTTL, configuration: configuration)
     }
 
     /// A token for `client` (`REALM/NAME`) good for at least `minimumTTL` seconds.
@@ -124,6 +141,24 @@ public final class TokenBroker: Sendable {
     /// - Throws: `VaultError` (unknown client, vault problems) or `TokenError` (the IdP's answer).
     public func token(
         for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil, refresh: Bool = false
+    ) async throws -> Grant {
+        try await token(for: client, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh, cache: .unread)
+    }
+
+    /// What the caller already knows of the vault's cache entry for a request.
+    package enum CacheLookup: Sendable {
+        /// Nothing: read it before taking the lock.
+        case unread
+        /// Read already (by `cloak token`'s fast path, which found no fresh token): the entry it
+        /// found, fresh or not. The broker then reads the cache once more only under the
+        /// cross-process lock, which it must: another process may have fetched meanwhile.
+        case read(AccessToken?)
+    }
+
+    /// `token(for:…)`, for a caller that has read the cache already.
+    package func token(
+        for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil, refresh: Bool = false,
+        cache lookup: CacheLookup
     ) async throws -> Grant {
         let memoryKey = MemoryKey(client: client, scopes: scopes, audience: audience)
         let minimumTTL = minimumTTL ?? configuration.minimumTTL
@@ -133,7 +168,7 @@ public final class TokenBroker: Sendable {
         let key = Key(client: try ClientRef(client), shape: try TokenRequestShape(scopes: scopes, audience: audience).validated())
         let task = inFlight.withLock { tasks in
             if let running = tasks[key] { return running }
-            let task = Task { try await self.fetch(key, minimumTTL: minimumTTL, refresh: refresh) }
+            let task = Task { try await self.fetch(key, minimumTTL: minimumTTL, refresh: refresh, cache: lookup) }
             tasks[key] = task
             return task
         }
@@ -155,9 +190,13 @@ public final class TokenBroker: Sendable {
     }
 
     /// The leader's path: the cross-process lock, the vault cache again, then the IdP.
-    private func fetch(_ key: Key, minimumTTL: TimeInterval, refresh: Bool) async throws -> Grant {
+    private func fetch(_ key: Key, minimumTTL: TimeInterval, refresh: Bool, cache lookup: CacheLookup) async throws -> Grant {
         let now = configuration.clock()
-        let cached = try await vault.run { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }
+        let cached: AccessToken?
+        switch lookup {
+        case .read(let entry): cached = entry
+        case .unread: cached = try await vault.run { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }
+        }
         if !refresh, let cached, isFresh(cached, minimumTTL: minimumTTL) { return Grant(token: cached, source: .cache) }
 
         let end = ContinuousClock.now + configuration.deadline

@@ -69,28 +69,3 @@ package enum SecretSelection: Sendable {
     /// Version `version` of client row `clientRowID`, in state `state`, while it holds a sealed value.
     case version(clientRowID: Int64, state: SecretState, version: Int64)
 }
-
-/// One row of the rotation journal.
-package struct RotationRecord: Sendable {
-    package var id: Int64
-    package var realm: String
-    package var client: String
-    package var clientRowID: Int64
-    package var fromVersion: Int64
-    package var toVersion: Int64
-    package var mode: String
-    package var state: String
-    /// Unix seconds.
-    package var startedAt: Int64
-}
-
-/// A client's rotation settings and history.
-package struct RotationStatusRecord: Sendable {
-    package var realm: String
-    package var client: String
-    package var rotateEvery: Int64?
-    package var secretChangedAt: Int64?
-    package var secretVersion: Int64?
-    package var previousVersions: [Int64]
-    package var hasOpenRotation: Bool
-}

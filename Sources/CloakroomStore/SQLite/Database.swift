@@ -25,7 +25,7 @@ package enum SQLValue: Sendable, Equatable {
 ///
 /// Not thread-safe (opened with `SQLITE_OPEN_NOMUTEX`): one owner at a time.
 package final class Database {
-    fileprivate let handle: OpaquePointer
+    let handle: OpaquePointer
     package let path: String
     /// How long a writer waits for another process's write lock, unless `withBusyTimeout` says otherwise.
     package let busyTimeout: Duration
@@ -253,7 +253,7 @@ package final class Database {
     }
 
     /// The error for `status`, with SQLite's message and the OS error behind it.
-    fileprivate func error(_ status: Int32, message: String? = nil) -> any Error {
+    func error(_ status: Int32, message: String? = nil) -> any Error {
         if status & 0xff == SQLITE_CORRUPT || status & 0xff == SQLITE_NOTADB {
             cloak_sqlite3_checkpoint_on_close(handle, 0)  // damage found after opening: leave the file as it is
         }
@@ -263,187 +263,4 @@ package final class Database {
 
     /// `error` as the owner reports it: for a failure found above SQLite (a newer schema).
     package func report(_ error: StoreError) -> any Error { reporting(error) }
-}
-
-/// A failure of the store, sorted by what a user must do about it. The domain turns it into the
-/// sentences users read (`VaultError.init(_: StoreError)`); this layer names no command.
-package struct StoreError: Error, Sendable, CustomStringConvertible {
-    package enum Kind: Sendable, Equatable {
-        /// Another process held the write lock past the busy timeout.
-        case busy
-        /// The file is damaged.
-        case corrupted
-        /// Not a database at all (or damaged beyond reading).
-        case notADatabase
-        /// This connection may not write (read-only file, directory or mount).
-        case readOnly
-        /// The file could not be opened.
-        case cannotOpen
-        /// The disk is full (SQLITE_FULL, or an I/O error whose errno says so).
-        case diskFull
-        /// The operating system failed a read or write.
-        case io
-        /// A UNIQUE, CHECK, NOT NULL or FOREIGN KEY constraint refused a change.
-        case constraint
-        /// The vault's schema is `found`, newer than the `known` this binary can apply.
-        case newerSchema(found: Int, known: Int)
-        /// A database, but not a vault (another application's).
-        case foreignDatabase
-        /// The schema is `found`, older than `known`, and this connection cannot write to upgrade it.
-        case readOnlyNeedsUpgrade(found: Int, known: Int)
-        /// The row naming the vault (its random id) is missing or damaged.
-        case missingIdentity
-        /// Anything else SQLite reports.
-        case other
-    }
-
-    package var kind: Kind
-    /// The database file.
-    package var path: String
-    /// SQLite's own message (no values from the rows: SQLite does not quote them).
-    package var message: String
-    /// SQLite's extended result code, for `--debug`.
-    package var code: Int32
-
-    package init(kind: Kind, path: String, message: String, code: Int32 = 0) {
-        self.kind = kind
-        self.path = path
-        self.message = message
-        self.code = code
-    }
-
-    /// - Parameter systemErrno: the OS error behind an I/O failure. A full disk reaches SQLite
-    ///   as SQLITE_IOERR_WRITE (or _FSYNC) when the WAL grows, not as SQLITE_FULL, so only errno
-    ///   tells the user it is a full disk rather than a failing one.
-    init(status: Int32, message: String, path: String, systemErrno: Int32) {
-        let kind: Kind
-        switch status & 0xff {
-        case SQLITE_FULL: kind = .diskFull
-        case SQLITE_IOERR where systemErrno == ENOSPC || systemErrno == EDQUOT: kind = .diskFull
-        case SQLITE_BUSY, SQLITE_LOCKED: kind = .busy
-        case SQLITE_CORRUPT: kind = .corrupted
-        case SQLITE_NOTADB: kind = .notADatabase
-        case SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH: kind = .readOnly
-        case SQLITE_CANTOPEN: kind = .cannotOpen
-        case SQLITE_IOERR: kind = .io
-        case SQLITE_CONSTRAINT: kind = .constraint
-        default: kind = .other
-        }
-        self.init(kind: kind, path: path, message: message, code: status)
-    }
-
-    package var description: String { "SQLite error \(code): \(message)" }
-}
-
-/// One prepared statement; finalised when released.
-final class Statement {
-    fileprivate let pointer: OpaquePointer
-    private unowned let database: Database
-    /// Stepping or holding rows: not to be handed out again until reset.
-    fileprivate var isBusy = false
-
-    // SQLite copies bound text and blobs immediately when told the buffer is transient.
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    fileprivate init(_ database: Database, _ sql: String) throws {
-        self.database = database
-        var pointer: OpaquePointer?
-        let status = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &pointer, nil)
-        guard status == SQLITE_OK, let pointer else { throw database.error(status) }
-        self.pointer = pointer
-    }
-
-    deinit {
-        sqlite3_finalize(pointer)
-    }
-
-    fileprivate func bind(_ arguments: [SQLValue]) throws {
-        for (index, value) in arguments.enumerated() {
-            let position = Int32(index + 1)
-            let status: Int32
-            switch value {
-            case .null: status = sqlite3_bind_null(pointer, position)
-            case .integer(let number): status = sqlite3_bind_int64(pointer, position, number)
-            case .text(let text): status = sqlite3_bind_text(pointer, position, text, -1, Self.transient)
-            case .blob(let bytes):
-                status = bytes.withUnsafeBytes {
-                    sqlite3_bind_blob(pointer, position, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), Self.transient)
-                }
-            }
-            guard status == SQLITE_OK else { throw database.error(status) }
-        }
-    }
-
-    /// Ready for the next use: no open read (which would hold a WAL snapshot), no bound values
-    /// (a bound secret-bearing blob would otherwise stay in SQLite's memory until the next use).
-    fileprivate func reset() {
-        sqlite3_reset(pointer)
-        sqlite3_clear_bindings(pointer)
-        isBusy = false
-    }
-
-    /// Advances; `true` while there is a row to read.
-    fileprivate func step() throws -> Bool {
-        switch sqlite3_step(pointer) {
-        case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
-        case let status: throw database.error(status)
-        }
-    }
-
-    /// The index of the result column called `name` (its `AS` alias, or the column's own name).
-    /// A linear scan with `strcmp`: a query has a handful of columns, and hashing would cost more.
-    fileprivate func column(_ name: StaticString) -> Int32 {
-        let count = sqlite3_column_count(pointer)
-        for index in 0..<count {
-            if let candidate = sqlite3_column_name(pointer, index),
-               strcmp(candidate, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)) == 0 {
-                return index
-            }
-        }
-        preconditionFailure("the query has no result column \(name)")
-    }
-}
-
-/// The current row of a statement, read by column name (or, while the queries move into the
-/// store, by index).
-package struct Row {
-    fileprivate let statement: Statement
-    private var pointer: OpaquePointer { statement.pointer }
-
-    package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(pointer, column) == SQLITE_NULL }
-
-    package func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(pointer, column) }
-
-    package func text(_ column: Int32) -> String {
-        guard let characters = sqlite3_column_text(pointer, column) else { return "" }
-        return String(cString: characters)
-    }
-
-    package func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
-
-    package func blob(_ column: Int32) -> [UInt8] {
-        let count = Int(sqlite3_column_bytes(pointer, column))
-        guard count > 0, let bytes = sqlite3_column_blob(pointer, column) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
-    }
-
-    package func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
-
-    package func isNull(_ name: StaticString) -> Bool { isNull(statement.column(name)) }
-    package func integer(_ name: StaticString) -> Int64 { integer(statement.column(name)) }
-    package func optionalInteger(_ name: StaticString) -> Int64? {
-        let column = statement.column(name)
-        return isNull(column) ? nil : integer(column)
-    }
-    package func text(_ name: StaticString) -> String { text(statement.column(name)) }
-    package func optionalText(_ name: StaticString) -> String? { optionalText(statement.column(name)) }
-    package func blob(_ name: StaticString) -> [UInt8] { blob(statement.column(name)) }
-    package func optionalBlob(_ name: StaticString) -> [UInt8]? { optionalBlob(statement.column(name)) }
-}
-
-extension SQLValue {
-    package static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
-    package static func optional(_ number: Int64?) -> SQLValue { number.map(SQLValue.integer) ?? .null }
-    package static func optional(_ bytes: [UInt8]?) -> SQLValue { bytes.map(SQLValue.blob) ?? .null }
 }

@@ -131,7 +131,8 @@ package final class SQLiteVaultStore: VaultStore {
         database.checkpoint()
     }
 
-    package let tokenCache: any TokenCacheStore
+    /// (A `var`: tests wrap it to count what the broker reads.)
+    package var tokenCache: any TokenCacheStore
     package let clientTags: any ClientTagStore
     package let keyslots: any KeyslotStore
     package let realms: any RealmStore

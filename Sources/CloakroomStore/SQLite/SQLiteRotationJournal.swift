@@ -1,0 +1,61 @@
+/// The rotation journal in SQLite.
+struct SQLiteRotationJournal: RotationJournalStore {
+    let database: Database
+
+    private static let select = """
+        SELECT j.id, r.name AS realm, c.name AS client, c.id AS client_row, j.from_version, j.to_version, j.mode, j.state, j.started_at
+        FROM rotations j JOIN clients c ON c.id = j.client_id JOIN realms r ON r.id = c.realm_id
+        """
+
+    private static func record(_ row: Row) -> RotationRecord {
+        RotationRecord(
+            id: row.integer("id"), realm: row.text("realm"), client: row.text("client"), clientRowID: row.integer("client_row"),
+            fromVersion: row.integer("from_version"), toVersion: row.integer("to_version"), mode: row.text("mode"),
+            state: row.text("state"), startedAt: row.integer("started_at"))
+    }
+
+    func open(realm: String, client name: String) throws -> RotationRecord? {
+        try database.row(Self.select + " WHERE r.name = ? AND c.name = ? AND j.state IN ('prepared', 'pushed')",
+                         .text(realm), .text(name), read: Self.record)
+    }
+
+    func allOpen() throws -> [RotationRecord] {
+        try database.rows(Self.select + " WHERE j.state IN ('prepared', 'pushed') ORDER BY r.name, c.name", read: Self.record)
+    }
+
+    func insert(clientRowID: Int64, from: Int64, to: Int64, mode: String, at now: Int64) throws -> Int64 {
+        try database.execute(
+            "INSERT INTO rotations (client_id, from_version, to_version, mode, state, started_at, updated_at) VALUES (?, ?, ?, ?, 'prepared', ?, ?)",
+            .integer(clientRowID), .integer(from), .integer(to), .text(mode), .integer(now), .integer(now))
+        return database.lastInsertedRowID
+    }
+
+    func setState(id: Int64, _ state: String, detail: String, at now: Int64) throws {
+        try database.execute("UPDATE rotations SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
+                             .text(state), .integer(now), .text(detail), .integer(id))
+    }
+
+    func state(id: Int64) throws -> String? {
+        try database.row("SELECT state FROM rotations WHERE id = ?", .integer(id)) { $0.text("state") }
+    }
+
+    func statuses(realm: String?) throws -> [RotationStatusRecord] {
+        try database.rows(
+            """
+            SELECT r.name AS realm, c.name AS client, c.rotate_every, s.state_changed_at, s.version,
+                   (SELECT group_concat(p.version) FROM secret_versions p WHERE p.client_id = c.id AND p.state = 'previous') AS previous,
+                   EXISTS (SELECT 1 FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed')) AS open
+            FROM clients c JOIN realms r ON r.id = c.realm_id
+            LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+            WHERE ?1 IS NULL OR r.name = ?1
+            ORDER BY r.name, c.name
+            """, .optional(realm)
+        ) { row in
+            RotationStatusRecord(
+                realm: row.text("realm"), client: row.text("client"), rotateEvery: row.optionalInteger("rotate_every"),
+                secretChangedAt: row.optionalInteger("state_changed_at"), secretVersion: row.optionalInteger("version"),
+                previousVersions: (row.optionalText("previous") ?? "").split(separator: ",").compactMap { Int64($0) },
+                hasOpenRotation: row.integer("open") != 0)
+        }
+    }
+}
