@@ -1,5 +1,12 @@
 import ArgumentParser
 import Cloakroom
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Runs one `cloak` invocation and turns every outcome into an exit status: the one place
 /// where errors meet exit codes (see the README's table).
@@ -35,8 +42,8 @@ enum CLI {
         case let error as UsageError:
             Terminal.error(error.message)
             return ExitStatus.usage.rawValue
-        case let error as ExitCode:
-            return error.rawValue
+        case let outcome as Reported:
+            return status(of: outcome)
         default:
             // ArgumentParser's own outcomes: help and version (success) or a usage error.
             let message = Cloak.fullMessage(for: error)
@@ -47,6 +54,31 @@ enum CLI {
             if let exit = error as? ExitCode { return exit.rawValue }
             Terminal.error(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
             return ExitStatus.usage.rawValue
+        }
+    }
+}
+
+/// How a command ended that has told the user already (a table of failures, a doctor report):
+/// what is left is its exit status, decided by `CLI.status(of:)`.
+enum Reported: Error {
+    /// A check found a problem (`doctor`, `log` on a broken chain).
+    case unhealthy
+    /// Some rotations of a bulk run failed; `unresolved` when one needs `--resume`.
+    case rotationsFailed(unresolved: Bool)
+    /// The IdP refused (or could not be asked about) a credential being imported.
+    case credentialRefused(TokenError)
+    /// `exec` could not run the command: `errno` from `execvp`.
+    case execFailed(errno: Int32)
+}
+
+extension CLI {
+    static func status(of outcome: Reported) -> Int32 {
+        switch outcome {
+        case .unhealthy: ExitStatus.unhealthy.rawValue
+        case .rotationsFailed(let unresolved): (unresolved ? ExitStatus.rotationUnresolved : .rotationFailed).rawValue
+        case .credentialRefused(let error): ExitStatus(error).rawValue
+        // 127 and 126 are what shells use for a command not found and one that cannot run.
+        case .execFailed(let code): code == ENOENT ? 127 : 126
         }
     }
 }

@@ -29,7 +29,7 @@ struct DoctorCommand: ParsableCommand {
             Output.table(["STATUS", "CHECK", "FINDING"], findings.map { [$0.severity == "ok" ? "ok" : $0.severity.uppercased(), $0.check, $0.message] })
             Terminal.note(healthy ? "the vault is healthy" : "the vault has problems (see above)")
         }
-        if !healthy { throw ExitCode(ExitStatus.unhealthy.rawValue) }
+        if !healthy { throw Reported.unhealthy }
     }
 }
 

@@ -47,9 +47,9 @@ struct ExecCommand: ParsableCommand {
         CoreDumps.restoreForExec()
         let argv = command.map { strdup($0) } + [nil]
         execvp(command[0], argv)
-        // Only reached when exec failed; 127 and 126 are what shells use for these.
+        // Only reached when exec failed.
         let code = errno
         Terminal.error("cannot run \(command[0]): \(String(cString: strerror(code)))")
-        throw ExitCode(code == ENOENT ? 127 : 126)
+        throw Reported.execFailed(errno: code)
     }
 }

@@ -74,7 +74,7 @@ struct ImportDotEnvCommand: ParsableCommand {
             if let first = rejections.first {
                 for rejection in rejections { Terminal.error(Self.describe(rejection)) }
                 Terminal.error("nothing was imported.")
-                throw ExitCode(ExitStatus(first.error).rawValue)
+                throw Reported.credentialRefused(first.error)
             }
         }
         try vault.apply(plan, verified: !noVerify)

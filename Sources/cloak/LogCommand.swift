@@ -40,7 +40,7 @@ struct LogCommand: ParsableCommand {
                 for problem in audit.problems { Terminal.error(problem.message) }
                 if audit.unlistedProblems > 0 { Terminal.error("\(audit.unlistedProblems) more audit event(s) do not verify.") }
                 Terminal.error("the audit log does not verify; `cloak doctor` shows the whole vault's state.")
-                throw ExitCode(ExitStatus.unhealthy.rawValue)
+                throw Reported.unhealthy
             }
             events = try unlocked.events(client: client, realm: realm, since: since, limit: limit)
             Terminal.note("the audit log verifies (\(audit.eventCount) event(s))")

@@ -190,7 +190,7 @@ struct RotateCommand: ParsableCommand {
         guard failures.isEmpty else {
             // Unresolved rotations need `--resume`; say so with their own code above other failures.
             let unresolved = failures.contains { ($0 as? RotationError)?.kind == .unresolved }
-            throw ExitCode(unresolved ? ExitStatus.rotationUnresolved.rawValue : ExitStatus.rotationFailed.rawValue)
+            throw Reported.rotationsFailed(unresolved: unresolved)
         }
     }
 
