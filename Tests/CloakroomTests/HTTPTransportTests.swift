@@ -105,7 +105,7 @@ import CloakroomHTTP
         let pauses = Pauses()
         let transport = HTTPTransport()
         let calls = Mutex(0)
-        let reply = try await transport.send(RetryPolicy(deadline: .seconds(10), bodyLimit: 1 << 16, sleep: pauses.sleep),
+        let reply = try await transport.send(RetryPolicy(deadline: .seconds(30), bodyLimit: 1 << 16, sleep: pauses.sleep),
                                              request: { () throws(TransportFailure) in Self.discovery(idp) },
                                              judge: { outcome throws(TransportFailure) in
                                                  calls.withLock { $0 += 1; return $0 } == 1 ? .retryNow : try Self.judge(outcome)
@@ -114,7 +114,7 @@ import CloakroomHTTP
 
         try await idp.fault(#"{"fault":"status","status":503,"route":"discovery"}"#)
         await #expect(throws: TransportFailure.other("1 attempt")) {
-            _ = try await transport.send(RetryPolicy(deadline: .seconds(10), bodyLimit: 1 << 16, attempts: 1, sleep: pauses.sleep),
+            _ = try await transport.send(RetryPolicy(deadline: .seconds(30), bodyLimit: 1 << 16, attempts: 1, sleep: pauses.sleep),
                                          request: { () throws(TransportFailure) in Self.discovery(idp) },
                                          judge: Self.judge, giveUp: { .other("\($0.attempts) attempt") })
         }

@@ -284,7 +284,7 @@ public final class TokenBroker: Sendable {
     /// rotating it right now, or the IdP cannot tell, the fetch goes on with the current secret.
     private func settleInterruptedRotation(of client: ClientRef, until end: ContinuousClock.Instant) async {
         guard let lock = try? await FileLock.acquire(rotationLockPath(for: client), until: end) else { return }
-        _ = try? await SecretRotator(broker: self).settle(client, admin: {
+        _ = try? await RotationSettler(vault: vault, client: self.client).settle(client, admin: {
             throw RotationError(.adminRefused, client, "settling a server-generated rotation needs the admin API")
         })
         _ = consume lock
@@ -304,9 +304,7 @@ public final class TokenBroker: Sendable {
 
     /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
     func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
-        let metadata = try await client.discover(issuer: issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP)
-        try await vault.run { _ = try $0.storeDiscovery(metadata, for: realm) }
-        return metadata
+        try await client.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP, storingIn: vault)
     }
 
     private func lockPath(for key: Key) -> String {

@@ -51,7 +51,7 @@ public struct RealmSync: Sendable {
     /// - Throws: `RotationError.adminRefused` (no admin client, or it lacks view-clients to list
     ///   or manage-clients to read secrets on Keycloak 26.8+), `TokenError`, `VaultError`.
     public func plan(realm: Name, match: String? = nil) async throws -> Plan {
-        let admin = try await SecretRotator(broker: broker).admin(for: realm)
+        let admin = try await broker.admin(for: realm)
         let vaultClients = try await broker.vault.run { try $0.vault.clients(in: realm) }
         let byClientID = Dictionary(vaultClients.map { ($0.clientID, $0) }, uniquingKeysWith: { first, _ in first })
         var takenNames = Set(vaultClients.map(\.ref.name))

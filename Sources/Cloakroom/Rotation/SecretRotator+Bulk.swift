@@ -25,10 +25,10 @@ extension SecretRotator {
         _ action: Action, on refs: [ClientRef], parallel: Int = 4, perRealm: Int = 4,
         progress: @escaping @Sendable (_ done: Int, _ total: Int, _ failed: Int) -> Void = { _, _, _ in }
     ) async throws -> [Report] {
-        let adminClients = Set(try await broker.vault.run { try $0.vault.realms().compactMap(\.adminClient) })
+        let adminClients = Set(try await vault.run { try $0.vault.realms().compactMap(\.adminClient) })
         // Thousands of small transactions: checkpoint once at the end rather than after each.
-        await broker.vault.run { $0.vault.store.beginBulkWrites() }
-        defer { broker.vault.blocking { $0.vault.store.endBulkWrites() } }
+        await vault.run { $0.vault.store.beginBulkWrites() }
+        defer { vault.blocking { $0.vault.store.endBulkWrites() } }
         let parallel = max(1, parallel)
         let perRealm = max(1, perRealm)
         var reports: [ClientRef: Report] = [:]

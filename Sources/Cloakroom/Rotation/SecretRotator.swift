@@ -67,12 +67,19 @@ public final class SecretRotator: Sendable {
         public var notes: [String] = []
     }
 
+    /// Fetches the admin client's tokens (and forgets a rotated client's); its vault and token
+    /// client are the ones handed to `vault` and `settler` below.
     let broker: TokenBroker
+    let vault: VaultAccess
+    let settler: RotationSettler
     public let options: Options
     private let prepares = PrepareQueue()
 
     public init(broker: TokenBroker, options: Options = Options()) {
         self.broker = broker
+        self.vault = broker.vault
+        self.settler = RotationSettler(vault: broker.vault, client: broker.client, verifyAttempts: options.verifyAttempts,
+                                       verifyPause: options.verifyPause)
         self.options = options
     }
 
@@ -96,7 +103,7 @@ public final class SecretRotator: Sendable {
     /// Puts `ref`'s newest kept previous secret back, at the IdP and as its current secret.
     public func rollback(_ ref: ClientRef) async throws -> Outcome {
         try await rotation(of: ref) { _ in
-            guard let (previous, version) = try await broker.vault.run({ try $0.newestPreviousSecret(of: ref) }) else {
+            guard let (previous, version) = try await vault.run({ try $0.newestPreviousSecret(of: ref) }) else {
                 throw RotationError(.failed, ref, "\(ref) has no previous secret kept to roll back to (replaced secrets are kept for the realm's keep-previous period; `cloak rotate --status` shows them).")
             }
             var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version)
@@ -112,19 +119,19 @@ public final class SecretRotator: Sendable {
 
     /// Clients with an interrupted rotation.
     public func interrupted() async throws -> [ClientRef] {
-        try await broker.vault.run { try $0.openRotations().map(\.client) }
+        try await vault.run { try $0.openRotations().map(\.client) }
     }
 
     // MARK: The state machine
 
     /// Holds `ref`'s rotation lock, settles any interrupted rotation, then runs `body`.
     private func rotation(of ref: ClientRef, _ body: (Outcome?) async throws -> Outcome) async throws -> Outcome {
-        _ = try await broker.vault.run { try $0.vault.client(ref) }
+        _ = try await vault.run { try $0.vault.client(ref) }
         let lock = try await acquireLock(for: ref)
         broker.rotating.withLock { _ = $0.insert(ref) }
         let result: Result<Outcome, any Error>
         do {
-            let settled = try await settle(ref, admin: { try await self.admin(for: ref.realm) })
+            let settled = try await settler.settle(ref, admin: { try await self.broker.admin(for: ref.realm) })
             result = .success(try await body(settled))
         } catch {
             result = .failure(error)
@@ -146,20 +153,20 @@ public final class SecretRotator: Sendable {
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil) async throws -> Outcome {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret
         do {
-            try await broker.vault.run { try $0.requireAuthentic(ref) }
-            admin = try await self.admin(for: ref.realm)
-            let clientID = try await broker.vault.run { try $0.vault.client(ref).clientID }
-            (uuid, representation) = try await locate(ref, clientID: clientID, admin: admin)
-            current = try await broker.vault.run { try $0.currentSecret(of: ref) }
+            try await vault.run { try $0.requireAuthentic(ref) }
+            admin = try await self.broker.admin(for: ref.realm)
+            let clientID = try await vault.run { try $0.vault.client(ref).clientID }
+            (uuid, representation) = try await settler.locate(ref, clientID: clientID, admin: admin)
+            current = try await vault.run { try $0.currentSecret(of: ref) }
         } catch {
             // Nothing was journaled yet, but the attempt belongs in the audit log.
             let detail = "\(error)"
-            await broker.vault.run { _ = $0.recordIfPossible(.rotationFailed, realm: ref.realm, client: ref.name, outcome: .failed, detail: detail) }
+            await vault.run { _ = $0.recordIfPossible(.rotationFailed, realm: ref.realm, client: ref.name, outcome: .failed, detail: detail) }
             throw error
         }
 
         // 1. prepare
-        let (journal, prepared) = try await prepares.prepare(ref, mode: mode, secret: secret, in: broker.vault)
+        let (journal, prepared) = try await prepares.prepare(ref, mode: mode, secret: secret, in: vault)
         options.checkpoint?(.prepared, ref)
 
         // From the push on, the IdP may hold the new secret: whatever fails after it (a full disk
@@ -188,11 +195,11 @@ public final class SecretRotator: Sendable {
         let pending: PendingSecret
         do {
             // Checked before each step, not only at the start: the file may change meanwhile.
-            try await broker.vault.run { try $0.requireAuthentic(ref) }
+            try await vault.run { try $0.requireAuthentic(ref) }
             if let prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
                 options.checkpoint?(.sent, ref)
-                try await broker.vault.run { _ = try $0.advance(journal, to: .pushed) }
+                try await vault.run { _ = try $0.advance(journal, to: .pushed) }
                 pending = prepared
             } else {
                 let generated = try await admin.regenerateSecret(of: uuid)
@@ -200,23 +207,23 @@ public final class SecretRotator: Sendable {
                 // Sealed and committed in the step that received it. A crash before this commit
                 // leaves Keycloak with a secret we never stored: settle() reads it back with
                 // `GET …/client-secret` (and so needs the admin client; the token path cannot).
-                guard let received = try await broker.vault.run({ [journal] vault in try vault.advance(journal, to: .pushed, received: generated) }) else {
+                guard let received = try await vault.run({ [journal] vault in try vault.advance(journal, to: .pushed, received: generated) }) else {
                     preconditionFailure("advance(received:) returns the pending secret it sealed")
                 }
                 pending = received
             }
         } catch let error as RotationError {
             // Refused before anything changed at the IdP: nothing to undo there.
-            try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: error.message) }
+            try await vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: error.message) }
             throw RotationError(error.kind, ref, error.message + " Nothing was changed; \(ref) keeps its secret.")
         } catch let error as TokenError {
             guard case .unavailable = error else {
                 let detail = "\(error)"
-                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: detail) }
+                try await vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: detail) }
                 throw error
             }
             // The push may or may not have arrived: ask the IdP which secret it accepts.
-            if let outcome = try await settle(ref, admin: { admin }) , outcome.result == .finished {
+            if let outcome = try await settler.settle(ref, admin: { admin }) , outcome.result == .finished {
                 return Outcome(client: ref, result: .rotated, fromVersion: journal.fromVersion, toVersion: journal.toVersion,
                                notes: ["the push timed out but had arrived"])
             }
@@ -225,8 +232,8 @@ public final class SecretRotator: Sendable {
         options.checkpoint?(.pushed, ref)
 
         // 3. verify
-        try await broker.vault.run { try $0.requireAuthentic(ref) }
-        switch await verify(ref, pending) {
+        try await vault.run { try $0.requireAuthentic(ref) }
+        switch await settler.verify(ref, pending) {
         case .accepted:
             break
         case .unreachable(let problem):
@@ -239,11 +246,11 @@ public final class SecretRotator: Sendable {
                 } else {
                     throw RotationError(.unresolved, ref, "Keycloak generated a secret it then refused")
                 }
-                guard case .accepted = await verifyCurrent(ref) else { throw RotationError(.unresolved, ref, "the old secret is not accepted either") }
+                guard case .accepted = await settler.verifyCurrent(ref) else { throw RotationError(.unresolved, ref, "the old secret is not accepted either") }
             } catch {
                 throw RotationError(.unresolved, ref, "the IdP refused the new secret of \(ref) (\(problem)), and putting the old one back failed (\(error)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
             }
-            try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: "the IdP refused the new secret: \(problem)") }
+            try await vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: "the IdP refused the new secret: \(problem)") }
             throw RotationError(.failed, ref, "the IdP refused the new secret of \(ref) (\(problem)); the old secret was put back, is accepted again, and stays current. If the realm has Keycloak's secret-rotation policy, try `cloak rotate --server-generated`.")
         }
         // No journal write here: a crash before promote commits leaves the journal at 'pushed',
@@ -264,129 +271,7 @@ public final class SecretRotator: Sendable {
                 notes.append("the realm's secret-rotation policy keeps the old secret valid at the IdP for its grace period")
             }
         }
-        try await broker.vault.run { [journal, notes] vault in try vault.promote(journal, detail: notes.joined(separator: "; "), retiring: restoredVersion) }
+        try await vault.run { [journal, notes] vault in try vault.promote(journal, detail: notes.joined(separator: "; "), retiring: restoredVersion) }
         return Outcome(client: ref, result: .rotated, fromVersion: journal.fromVersion, toVersion: journal.toVersion, notes: notes)
-    }
-
-    /// The client's UUID at the IdP (remembered in the vault) and its representation.
-    private func locate(_ ref: ClientRef, clientID: String, admin: KeycloakAdmin) async throws -> (String, ClientRepresentation) {
-        var lookedUp = false
-        var uuid = try await broker.vault.run { try $0.idpUUID(of: ref) }
-        while true {
-            if uuid == nil {
-                uuid = try await admin.findClient(clientID: clientID)
-                lookedUp = true
-                guard uuid != nil else {
-                    throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)); check `cloak client show \(ref)`. Nothing was changed.")
-                }
-                try await broker.vault.run { [uuid] vault in try vault.rememberIdPUUID(uuid, of: ref) }
-            }
-            if let uuid, let representation = try await admin.representation(of: uuid), representation.clientID == clientID {
-                guard !representation.isPublic, !representation.isBearerOnly else {
-                    throw RotationError(.failed, ref, "'\(clientID)' is a \(representation.isPublic ? "public" : "bearer-only") client at the IdP: it has no secret to rotate. Nothing was changed.")
-                }
-                if let type = representation.authenticatorType, type != "client-secret", type != "client-secret-jwt" {
-                    throw RotationError(.failed, ref, "'\(clientID)' authenticates with '\(type)' at the IdP, not with a client secret: there is nothing to rotate. Nothing was changed.")
-                }
-                return (uuid, representation)
-            }
-            // The remembered UUID is gone (the client was re-created): look it up again, once.
-            guard !lookedUp else {
-                throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)). Nothing was changed.")
-            }
-            uuid = nil
-        }
-    }
-
-    /// Settles an interrupted rotation of `ref` by asking the IdP which secret it accepts; `nil`
-    /// when there is none. Needs the admin API only for a server-generated rotation interrupted
-    /// before its secret was stored. Call with `ref`'s rotation lock held.
-    func settle(_ ref: ClientRef, admin: () async throws -> KeycloakAdmin) async throws -> Outcome? {
-        // A forged journal row would otherwise retire or promote secrets: the row is checked first.
-        try await broker.vault.run { try $0.requireAuthentic(ref) }
-        guard var journal = try await broker.vault.run({ try $0.openRotation(of: ref) }) else { return nil }
-        var pending = try await broker.vault.run { [journal] vault in try vault.pendingSecret(of: journal) }
-        if pending == nil {
-            guard journal.mode == .serverGenerated else {
-                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "interrupted before its secret was stored") }
-                return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
-            }
-            // Keycloak may have generated a secret we never stored: read what it holds now.
-            let admin = try await admin()
-            let clientID = try await broker.vault.run { try $0.vault.client(ref).clientID }
-            let (uuid, _) = try await locate(ref, clientID: clientID, admin: admin)
-            let current = try await broker.vault.run { try $0.currentSecret(of: ref) }
-            guard let held = try await admin.secret(of: uuid), !held.matches(current) else {
-                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
-                return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
-            }
-            pending = try await broker.vault.run { [journal] vault in try vault.advance(journal, to: .pushed, received: held, detail: "read back after an interruption") }
-            journal.state = .pushed
-        }
-        guard let pending else { return nil }
-        switch await verify(ref, pending) {
-        case .accepted:
-            try await broker.vault.run { [journal] vault in try vault.promote(journal, detail: "finished after an interruption") }
-            return Outcome(client: ref, result: .finished, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
-        case .unreachable(let problem):
-            throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
-        case .rejected:
-            switch await verifyCurrent(ref) {
-            case .accepted:
-                try await broker.vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
-                return Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
-            case .unreachable(let problem):
-                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
-            case .rejected(let problem):
-                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation, and the IdP accepts neither its current nor its pending secret (\(problem)). Both are kept. Someone changed the secret at the IdP: set a known one with `cloak rotate \(ref)` after `cloak rotate --resume` fails no more, or re-add the client.")
-            }
-        }
-    }
-
-    enum Verification {
-        case accepted
-        case rejected(String)
-        case unreachable(String)
-    }
-
-    /// Step 3: does the IdP accept `pending`? Refusals are asked again a few times (a Keycloak
-    /// cluster may take a moment to see the new secret on every node).
-    private func verify(_ ref: ClientRef, _ pending: PendingSecret) async -> Verification {
-        await ask { try await broker.vault.run { try $0.verificationRequest(for: ref, with: pending) } }
-    }
-
-    /// Does the IdP accept `ref`'s current secret?
-    private func verifyCurrent(_ ref: ClientRef) async -> Verification {
-        await ask { try await broker.vault.run { try $0.tokenRequest(for: ref, TokenRequestShape()).0 } }
-    }
-
-    private func ask(_ makeRequest: () async throws -> TokenRequest) async -> Verification {
-        var request: TokenRequest
-        do {
-            request = try await makeRequest()
-            // A realm added by issuer whose endpoint is not known yet (or no longer opens): ask it.
-            if request.tokenURL.isEmpty, let issuer = request.issuer {
-                request.tokenURL = try await broker.discover(issuer, realm: request.ref.realm, caFile: request.caFile,
-                                                             allowsInsecureHTTP: request.allowsInsecureHTTP).tokenEndpoint
-            }
-        } catch {
-            return .unreachable("\(error)")
-        }
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                _ = try await broker.client.token(for: request)
-                return .accepted
-            } catch {
-                switch error {
-                case .rejected(_, let status, let code, _):
-                    guard attempt < options.verifyAttempts else { return .rejected("HTTP \(status)\(code.map { ", \($0)" } ?? "")") }
-                    try? await Task.sleep(for: options.verifyPause)
-                case .unavailable(let message), .malformedResponse(let message), .refused(let message), .verificationFailed(let message):
-                    return .unreachable(message)
-                }
-            }
-        }
     }
 }

@@ -1,11 +1,12 @@
 import CloakroomHTTP
 import Synchronization
 
-extension SecretRotator {
+extension TokenBroker {
     /// The Keycloak admin API client for `realm`, once its trust settings verify: its admin URL,
-    /// CA file and admin client (whose tokens the broker fetches and caches like any other).
+    /// CA file and admin client, whose tokens this broker fetches and caches like any other's.
+    /// For the rotator and realm sync alike.
     func admin(for realm: Name) async throws -> KeycloakAdmin {
-        let record = try await broker.vault.run { vault in
+        let record = try await vault.run { vault in
             let record = try vault.vault.realm(named: realm)
             try vault.requireTrusted(record)
             return record
@@ -16,10 +17,10 @@ extension SecretRotator {
         guard let adminURL = record.adminURL else {
             throw RotationError(.adminRefused, nil, "realm \(realm) has no admin URL; give it with `cloak realm update \(realm) --admin-url https://HOST/admin/realms/\(realm)`.")
         }
-        let broker = broker
+        let broker = self
         return KeycloakAdmin(
             baseURL: adminURL, caFile: record.caFile, realm: realm, adminClient: adminClient,
-            deadline: broker.configuration.deadline * 2, transport: broker.client.transport,
+            deadline: configuration.deadline * 2, transport: client.transport,
             token: { refresh in try await broker.token(for: adminClient.description, refresh: refresh).token.value })
     }
 }
