@@ -4,12 +4,17 @@ import Synchronization
 extension SecretRotator {
     /// What `run` does to each client.
     public enum Action: String, Sendable {
+        /// `rotate`: a new secret; `rollback`: the newest kept previous secret back; `resume`: finish
+        /// or undo an interrupted rotation.
         case rotate, rollback, resume
     }
 
     /// One client's line in a bulk report.
     public struct Report: Sendable {
+        /// The client.
         public var client: ClientRef
+        /// How its rotation ended, or the error that stopped it (a `RotationError`, `TokenError`
+        /// or `VaultError`): one failure never stops the others.
         public var result: Result<Outcome, any Error>
         /// Wall time of this client's rotation.
         public var duration: Duration

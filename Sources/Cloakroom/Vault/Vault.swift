@@ -233,7 +233,9 @@ struct OpenedSlot {
 
 /// Something that unlocks a vault.
 public enum VaultCredential: Sendable {
+    /// A key file (services, CI, scripts).
     case keyFile(KeyFile)
+    /// A passphrase (people), run through the Argon2id cost its slot records.
     case passphrase(Passphrase)
 
     var kind: Keyslot.Kind {
