@@ -20,8 +20,11 @@ public struct AccessToken: Sendable, CustomStringConvertible, CustomDebugStringC
     public let scope: String?
 
     /// A token and its times, for tests and for tokens from elsewhere.
+    /// - Parameter value: the token as the server issued it.
+    /// - Parameter tokenType: always `Bearer` for tokens Cloakroom fetched.
     /// - Parameter expiresAt: when to stop using it.
     /// - Parameter issuedAt: when it was requested: the start of its life for the broker's early refresh.
+    /// - Parameter scope: the scopes granted (space-separated), if the server said.
     public init(value: String, tokenType: String = "Bearer", expiresAt: Date, issuedAt: Date, scope: String?) {
         self.value = value
         self.tokenType = tokenType

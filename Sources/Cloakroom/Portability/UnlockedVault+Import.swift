@@ -158,6 +158,7 @@ extension UnlockedVault {
 
     /// Adds the plan's realms and clients, and an `import` audit event per client, in one
     /// transaction: if anything fails, nothing is written.
+    /// - Parameter plan: what `planImport` worked out, from this vault.
     /// - Parameter verified: whether `plan.verify()` found every credential accepted (recorded in the events).
     /// - Throws: `VaultError` (another process added the same realm or client meanwhile: `.alreadyExists`).
     public func apply(_ plan: DotEnvImportPlan, verified: Bool) throws {

@@ -24,8 +24,14 @@ extension SecretRotator {
     /// in any one realm (an IdP's realms often share one server), each to its end: one failure
     /// never stops the others. Clients that are some realm's admin client go last, one at a time,
     /// so no other rotation needs an admin token while that token's own secret is changing.
+    /// - Parameter action: rotate, roll back or resume each client.
+    /// - Parameter refs: the clients.
+    /// - Parameter parallel: how many clients at once, at most (at least 1).
+    /// - Parameter perRealm: how many clients of one realm at once, at most (at least 1).
     /// - Parameter progress: called after each client with (done, total, failed).
     /// - Returns: a report per client, in the order of `refs`.
+    /// - Throws: `VaultError` only when the vault cannot be read before any rotation starts; each
+    ///   client's own failure is in its report.
     public func run(
         _ action: Action, on refs: [ClientRef], parallel: Int = 4, perRealm: Int = 4,
         progress: @escaping @Sendable (_ done: Int, _ total: Int, _ failed: Int) -> Void = { _, _, _ in }

@@ -55,8 +55,10 @@ public final class Vault {
     /// - Throws: `VaultError` `.notFound` (no file), `.notAVault`, `.newerSchema`, `.corrupted`,
     ///   `.permissions`, `.busy`.
     ///
+    /// - Parameter path: the vault file.
     /// - Parameter busyTimeout: how long to wait for another process that holds the write lock
     ///   before failing with `.busy`.
+    /// - Parameter clock: the time now, for timestamps and token expiry; tests inject their own.
     public static func open(
         at path: String, busyTimeout: Duration = defaultBusyTimeout, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> Vault {
