@@ -9,12 +9,18 @@ public struct Passphrase: Sendable, CustomStringConvertible, CustomDebugStringCo
 
     package init(_ bytes: SecureBytes) { self.bytes = bytes }
 
+    /// A passphrase from text. Its bytes are copied into secure memory; the `String` itself is not
+    /// zeroed, so prefer `Passphrase.read(from:line:)`, which never makes one.
     public init(_ text: String) { bytes = SecureBytes(copying: Array(text.utf8)) }
 
+    /// The passphrase's length in UTF-8 bytes.
     public var count: Int { bytes.count }
 
+    /// Always `<redacted>`.
     public var description: String { "<redacted>" }
+    /// Always `<redacted>`.
     public var debugDescription: String { "<redacted>" }
+    /// A mirror with no children, so that `dump` and debuggers show nothing of the passphrase.
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 
     /// Constant-time equality, for "type it again" prompts.
@@ -29,6 +35,9 @@ public struct Argon2Parameters: Sendable, Hashable, Codable {
     /// Bytes of memory per guess.
     public var memLimit: Int
 
+    /// A cost of `opsLimit` passes over `memLimit` bytes. Prefer `interactive`, `moderate` or
+    /// `sensitive`; keep within libsodium's limits, 64 passes and 4 GiB: a vault reports a slot
+    /// beyond them as tampered with, and a bundle refuses anything over `sensitive`.
     public init(opsLimit: UInt64, memLimit: Int) {
         self.opsLimit = opsLimit
         self.memLimit = memLimit

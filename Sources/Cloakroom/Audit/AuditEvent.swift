@@ -7,31 +7,52 @@ public import Foundation
 /// What an audit event records. The raw values are stored in the vault (and listed in its
 /// `audit_actions` table): never rename one; a new action needs a migration that adds it.
 public enum AuditAction: String, Sendable, CaseIterable {
+    /// A token was fetched from the identity provider (cache hits are not events); `failed` when it
+    /// rejected the credentials.
     case tokenFetched = "token.fetched"
+    /// A realm was added.
     case realmAdded = "realm.added"
+    /// A realm's settings were changed; the detail names which.
     case realmUpdated = "realm.updated"
+    /// A realm was removed, with its clients when it had any.
     case realmRemoved = "realm.removed"
+    /// A client was added with its first secret.
     case clientAdded = "client.added"
+    /// A client was removed, with every version of its secret.
     case clientRemoved = "client.removed"
     /// The user accepted a client's row as it is (`cloak client update --reauthenticate`).
     case clientReauthenticated = "client.reauthenticated"
+    /// A keyslot was added: one more way to unlock the vault.
     case keyslotAdded = "keyslot.added"
+    /// A keyslot was removed.
     case keyslotRemoved = "keyslot.removed"
+    /// The vault key was replaced and everything sealed under it re-sealed (`cloak rekey`).
     case rekeyed = "vault.rekeyed"
+    /// A rotation sealed its new secret as the pending version.
     case rotationPrepared = "rotation.prepared"
+    /// A rotation's new secret was sent to the identity provider.
     case rotationPushed = "rotation.pushed"
+    /// The identity provider accepted a rotation's new secret.
     case rotationVerified = "rotation.verified"
+    /// A rotation's new secret became current; the old one is kept as previous.
     case rotationPromoted = "rotation.promoted"
+    /// A kept previous secret was made current again (`cloak rotate --rollback`).
     case rotationRolledBack = "rotation.rolled-back"
+    /// A rotation failed, and the old secret stayed current.
     case rotationFailed = "rotation.failed"
+    /// An interrupted rotation was found and finished or undone.
     case rotationResumed = "rotation.resumed"
+    /// A replaced secret outlived its realm's keep-previous period and its ciphertext was dropped.
     case secretRetired = "secret.retired"
+    /// A realm or client came in from a `.env` file or a bundle, or a bundle was imported.
     case imported = "import"
+    /// A client's secret left the vault sealed in a bundle, or a bundle file was written.
     case exported = "export"
 }
 
 /// How the recorded step went.
 public enum AuditOutcome: String, Sendable {
+    /// `ok`: the step was done; `failed`: it was tried and did not happen.
     case ok, failed
 }
 
@@ -47,13 +68,16 @@ public struct AuditEvent: Sendable, Equatable {
     public var time: Date
     /// The operating-system user that ran the command (the uid when it has no name).
     public var user: String
+    /// The name of the machine it ran on.
     public var host: String
     /// The command line as typed (`cloak realm add prod --token-url …`), or the process's name
     /// for library users who did not set `AuditContext.command`.
     public var command: String
     /// An `AuditAction` raw value.
     public var action: String
+    /// The realm concerned, when there is one (a client's realm included).
     public var realm: Name?
+    /// The client concerned, by its name within `realm`; it may have been removed since.
     public var client: Name?
     /// An `AuditOutcome` raw value.
     public var outcome: String

@@ -6,6 +6,8 @@
 public struct AuditVerification: Sendable {
     /// One way the log differs from what cloak wrote.
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        /// The ways a log can differ from what cloak wrote; the raw values are what `cloak log --verify
+        /// --json` and `cloak doctor` print.
         public enum Kind: String, Sendable {
             /// The event's fields or MAC were changed after it was written (or events were reordered).
             case altered
@@ -21,11 +23,13 @@ public struct AuditVerification: Sendable {
             case headMissing = "head-missing"
         }
 
+        /// What kind of difference it is.
         public var kind: Kind
         /// The events concerned: one for `altered`, the gone ones for `missing` and `truncated`.
         public var events: ClosedRange<Int64>?
         /// What was found and what to do, naming the event's seq, time and action as stored.
         public var message: String
+        /// The same as `message`.
         public var description: String { message }
     }
 

@@ -17,6 +17,8 @@ import Synchronization
 /// let token = try await broker.token(for: "prod/orders").token
 /// ```
 public final class TokenBroker: Sendable {
+    /// How long tokens are served, how long fetching one may take, and the clock that decides.
+    /// The defaults are `cloak`'s.
     public struct Configuration: Sendable {
         /// A token is served only while at least this much of its life is left.
         public var minimumTTL: TimeInterval = 30
@@ -24,26 +26,35 @@ public final class TokenBroker: Sendable {
         public var refreshAfter: Double = 0.8
         /// How long fetching one token may take, retries included.
         public var deadline: Duration = .seconds(10)
+        /// The time now; tests inject a clock here so that no test waits for a token to expire.
         public var clock: @Sendable () -> Date = { Date() }
         /// Where the broker's requests go: the process's one HTTP client unless given another.
         package var transport: HTTPTransport = .shared
 
+        /// The defaults: 30 s minimum TTL, refresh after 80 % of a token's life, a 10 s deadline,
+        /// the system clock.
         public init() {}
     }
 
     /// Where a token came from.
     public enum Source: String, Sendable {
+        /// `memory`: this broker's memory layer; `cache`: the vault's sealed cache (filled by this or
+        /// another process); `idp`: fetched from the identity provider just now.
         case memory, cache, idp
     }
 
+    /// A token served by the broker, with where it came from.
     public struct Grant: Sendable {
+        /// The token. Its `value` is the bearer credential: send it, never log it.
         public var token: AccessToken
+        /// Where the token came from.
         public var source: Source
         /// Something the caller should tell its user, though the token was served: a cached
         /// token served because the IdP is down, a token that expires on arrival (clock skew),
         /// a token that could not be cached. Never holds a secret.
         public var warning: String?
 
+        /// A grant of `token` from `source`, for tests and for code that wraps the broker.
         public init(token: AccessToken, source: Source, warning: String? = nil) {
             self.token = token
             self.source = source
@@ -77,11 +88,18 @@ public final class TokenBroker: Sendable {
     let rotating = Mutex<Set<ClientRef>>([])
 
     /// Opens and unlocks the vault at `path`.
+    /// - Throws: what `Vault.open(at:busyTimeout:clock:)` and `Vault.unlock(with:all:)` throw
+    ///   (`VaultError` `.notFound`, `.cannotUnlock`, `.corrupted`, …), and `VaultError`
+    ///   `.permissions` or `.io` when the lock directory beside the vault cannot be made.
     public convenience init(vault path: String, credentials: [VaultCredential], configuration: Configuration = Configuration()) throws {
         try self.init(try Vault.open(at: path, clock: configuration.clock).unlock(with: credentials), configuration: configuration)
     }
 
     /// Takes over `vault`: from now on only the broker uses it.
+    ///
+    /// Creates the lock directory `VAULT.locks/` (0700) beside the vault file, where processes
+    /// take turns fetching a token; a read-only vault needs none.
+    /// - Throws: `VaultError` `.permissions` or `.io` when that directory cannot be made.
     public init(_ vault: sending UnlockedVault, configuration: Configuration = Configuration()) throws {
         lockDirectory = vault.vault.path + ".locks"
         readOnlyVault = vault.vault.store.isReadOnly
@@ -102,6 +120,8 @@ public final class TokenBroker: Sendable {
 
     /// A token from memory or the vault's cache, without any network and without starting an
     /// event loop or a task: what `cloak token` tries before anything else. `nil` on a miss.
+    /// - Throws: `VaultError.invalidInput` for a malformed client name, scope or audience;
+    ///   `.corrupted` when the client's row was changed outside cloak. An unknown client is a miss.
     public func cachedToken(for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil) throws -> Grant? {
         let memoryKey = MemoryKey(client: client, scopes: scopes, audience: audience)
         let minimumTTL = minimumTTL ?? configuration.minimumTTL
@@ -116,6 +136,7 @@ public final class TokenBroker: Sendable {
 
     /// A fresh cached token from `vault` alone: no broker, no lock directory, no task.
     /// What `cloak token` uses first, to keep a cache hit to one row read and one seal opened.
+    /// - Throws: as the instance method `cachedToken(for:scopes:audience:minimumTTL:)`.
     public static func cachedToken(in vault: UnlockedVault, for client: String, scopes: [String] = [], audience: String? = nil,
                                    configuration: Configuration = Configuration()) throws -> Grant? {
         let entry = try cacheEntry(in: vault, for: client, scopes: scopes, audience: audience, configuration: configuration)
@@ -137,8 +158,18 @@ public final class TokenBroker: Sendable {
     }
 
     /// A token for `client` (`REALM/NAME`) good for at least `minimumTTL` seconds.
+    ///
+    /// Concurrent calls for the same client and shape share one request to the IdP. While the IdP
+    /// is unavailable, a cached token that is still valid is served with `Grant.warning` set.
+    /// - Parameter client: the client, as `REALM/NAME` (`"prod/orders"`).
+    /// - Parameter scopes: scopes to ask for beyond the client's own; each shape is cached apart.
+    /// - Parameter audience: the `audience` form parameter, for IdPs that take one.
+    /// - Parameter minimumTTL: seconds the token must still be valid; `nil`: the configuration's.
     /// - Parameter refresh: skip memory and cache and ask the identity provider.
-    /// - Throws: `VaultError` (unknown client, vault problems) or `TokenError` (the IdP's answer).
+    /// - Throws: `VaultError` (`.invalidInput` for a malformed name, scope or audience, `.notFound`
+    ///   for an unknown realm or client, `.corrupted` for an altered row or secret, `.busy`, `.io`)
+    ///   or `TokenError` (`.rejected` credentials, `.unavailable` IdP, `.malformedResponse`,
+    ///   `.refused` by TLS or URL policy).
     public func token(
         for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil, refresh: Bool = false
     ) async throws -> Grant {

@@ -3,19 +3,27 @@ import CloakroomStore
 
 /// What `cloak doctor` found: one finding per check, and one per affected realm or client.
 public struct Checkup: Sendable {
+    /// How much a finding matters.
     public enum Severity: String, Sendable, Codable {
+        /// `ok`: the check passed; `warning`: worth a look, nothing is broken (an interrupted
+        /// rotation, a vault from before the audit log); `problem`: something is wrong (`cloak doctor`
+        /// exits 10).
         case ok, warning, problem
     }
 
+    /// The result of one check, or of one check for one realm, client or file.
     public struct Finding: Sendable {
         /// The check's stable name: `file`, `integrity`, `schema`, `keyslots`, `unlock`, `secrets`, `audit`, `rotations`, `realms`, `clients`, `discovery`.
         public var check: String
+        /// How much it matters.
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
         public var subject: String?
+        /// What was found and, for anything but `ok`, what to do. Never a secret.
         public var message: String
     }
 
+    /// Every finding, in the order the checks ran.
     public private(set) var findings: [Finding] = []
 
     /// No finding is a problem (warnings allowed).

@@ -14,6 +14,7 @@ internal import Darwin
 public struct RealmSync: Sendable {
     /// What sync does, or would do, with one client of the IdP's realm.
     public struct Entry: Sendable {
+        /// What sync does with one client.
         public enum Action: String, Sendable {
             /// New to the vault: added as `ref`.
             case add
@@ -25,19 +26,27 @@ public struct RealmSync: Sendable {
             case skip
         }
 
+        /// The client's `clientId` at the IdP.
         public var clientID: String
+        /// Its name in the vault: the client that holds this client_id already, or the name it is
+        /// added under; `nil` for a skip before a name was chosen.
         public var ref: ClientRef?
+        /// What sync does with it.
         public var action: Action
+        /// Why it is skipped or updated, in a few words; empty for `add` and `unchanged`.
         public var reason: String
     }
 
     let broker: TokenBroker
 
+    /// A sync that reads through `broker`'s vault and fetches its admin tokens through it.
     public init(broker: TokenBroker) { self.broker = broker }
 
     /// What a sync would do, with the secrets it read (sealed into the vault only by `apply`).
     public struct Plan: Sendable {
+        /// The realm the plan is for.
         public let realm: Name
+        /// One entry per client of the IdP's realm that matched, skipped ones included.
         public let entries: [Entry]
         fileprivate let secrets: [ClientRef: ClientSecret]
 
@@ -86,6 +95,8 @@ public struct RealmSync: Sendable {
     }
 
     /// Adds and updates what `plan` found, in one transaction: all of it or nothing.
+    /// - Throws: `VaultError` (`.alreadyExists` when a client was added under a planned name since
+    ///   the plan was made, `.corrupted`, `.busy`, `.io`); nothing is changed then.
     public func apply(_ plan: Plan) async throws {
         let secrets = plan.secrets
         try await broker.vault.run { vault in

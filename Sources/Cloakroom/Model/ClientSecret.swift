@@ -30,6 +30,8 @@ public struct ClientSecret: Sendable, CustomStringConvertible, CustomDebugString
     }
 
     /// A secret from a string, for services that receive theirs from elsewhere.
+    /// - Throws: `VaultError.invalidInput` for an empty secret, one longer than `maximumLength`
+    ///   bytes, or one with a control character.
     public init(_ text: String) throws {
         try self.init(validating: SecureBytes(copying: Array(text.utf8)))
     }
@@ -37,10 +39,13 @@ public struct ClientSecret: Sendable, CustomStringConvertible, CustomDebugString
     /// Reads a secret from `fd`: a pipe or file to its end, a terminal (`line`) to the end of the
     /// line. One trailing newline (`\n` or `\r\n`) is removed, so `echo "$S" | cloak client add …`
     /// stores what was meant; a second newline is an error, not part of the secret.
+    /// - Throws: `VaultError.invalidInput` for a secret that is empty, too long or holds a control
+    ///   character, or for a descriptor that is not open or is a directory; `.io` on a read error.
     public static func read(from fd: Int32, line: Bool = false) throws -> ClientSecret {
         try ClientSecret(validating: SecureInput.bytes(from: fd, limit: maximumLength + 2, what: "the client secret", line: line))
     }
 
+    /// The secret's length in bytes.
     public var count: Int { bytes.count }
 
     /// The secret's bytes, for the one place that sends it to the identity provider.
@@ -48,7 +53,10 @@ public struct ClientSecret: Sendable, CustomStringConvertible, CustomDebugString
         try bytes.withUnsafeBytes(body)
     }
 
+    /// Always `<redacted>`.
     public var description: String { "<redacted>" }
+    /// Always `<redacted>`.
     public var debugDescription: String { "<redacted>" }
+    /// A mirror with no children, so that `dump` and debuggers show nothing of the secret.
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }

@@ -3,8 +3,10 @@
 /// 1 to 63 characters of `a-z 0-9 . _ -`, starting with a letter or digit: safe in a shell,
 /// in a file name and in an environment variable's suffix, and never confusable by case.
 public struct Name: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The name as typed; always valid.
     public let rawValue: String
 
+    /// The rule in words, for messages that reject a name.
     public static let rule = "1 to 63 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
 
     /// - Throws: `VaultError.invalidInput` naming the rule.
@@ -24,6 +26,7 @@ public struct Name: Hashable, Comparable, Sendable, CustomStringConvertible {
         return Name(trusted: String(rawValue.prefix(63 - suffix.count)) + suffix)
     }
 
+    /// Whether `text` follows ``rule``, without building a name or an error.
     public static func isValid(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard (1...63).contains(bytes.count) else { return false }
@@ -37,15 +40,20 @@ public struct Name: Hashable, Comparable, Sendable, CustomStringConvertible {
         return bytes.enumerated().allSatisfy { allowed($1, first: $0 == 0) }
     }
 
+    /// The name as typed.
     public var description: String { rawValue }
+    /// Orders names by their bytes: the order `cloak` lists them in.
     public static func < (a: Name, b: Name) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// `REALM/NAME`: how users and services name one client.
 public struct ClientRef: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The realm the client belongs to.
     public let realm: Name
+    /// The client's name within its realm.
     public let name: Name
 
+    /// The client `name` of realm `realm`.
     public init(realm: Name, name: Name) {
         self.realm = realm
         self.name = name
@@ -61,6 +69,8 @@ public struct ClientRef: Hashable, Comparable, Sendable, CustomStringConvertible
         try self.init(realm: Name(String(parts[0]), of: "realm name"), name: Name(String(parts[1]), of: "client name"))
     }
 
+    /// `REALM/NAME`, as users type it.
     public var description: String { "\(realm)/\(name)" }
+    /// Orders by realm, then by name.
     public static func < (a: ClientRef, b: ClientRef) -> Bool { (a.realm, a.name) < (b.realm, b.name) }
 }

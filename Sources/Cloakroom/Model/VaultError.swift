@@ -32,17 +32,21 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case busy = "busy"
     }
 
+    /// What kind of failure it is: switch on this, not on `message`.
     public let code: Code
+    /// What failed and what to do next, for a person to read. The wording may change.
     public let message: String
     /// The lower-level error, for `--debug` output. Never carries secret material.
     public let underlying: (any Error & Sendable)?
 
+    /// An error with `code` and `message`, and the lower-level error behind it, if any.
     public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
     }
 
+    /// The same as `message`.
     public var description: String { message }
 }
 

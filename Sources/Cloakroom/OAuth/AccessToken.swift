@@ -19,6 +19,12 @@ public struct AccessToken: Sendable, CustomStringConvertible, CustomDebugStringC
     /// The scopes granted, as the server said (space-separated), if it said.
     public let scope: String?
 
+    /// A token and its times, for tests and for tokens from elsewhere.
+    /// - Parameter value: the token as the server issued it.
+    /// - Parameter tokenType: always `Bearer` for tokens Cloakroom fetched.
+    /// - Parameter expiresAt: when to stop using it.
+    /// - Parameter issuedAt: when it was requested: the start of its life for the broker's early refresh.
+    /// - Parameter scope: the scopes granted (space-separated), if the server said.
     public init(value: String, tokenType: String = "Bearer", expiresAt: Date, issuedAt: Date, scope: String?) {
         self.value = value
         self.tokenType = tokenType
@@ -30,8 +36,11 @@ public struct AccessToken: Sendable, CustomStringConvertible, CustomDebugStringC
     /// Seconds left at `now` (negative once expired).
     public func remaining(at now: Date) -> TimeInterval { expiresAt.timeIntervalSince(now) }
 
+    /// `AccessToken(<redacted>, expires …)`: the expiry, never the token.
     public var description: String { "AccessToken(<redacted>, expires \(expiresAt))" }
+    /// The same as `description`.
     public var debugDescription: String { description }
+    /// A mirror showing only `expiresAt`.
     public var customMirror: Mirror { Mirror(self, children: ["expiresAt": expiresAt], displayStyle: .struct) }
 }
 

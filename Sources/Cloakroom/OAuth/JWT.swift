@@ -10,9 +10,11 @@ public import Foundation
 public struct JWT: Sendable {
     /// The header's and payload's JSON objects.
     public let header: [String: JSONValue]
+    /// The payload's claims (`exp`, `iss`, `aud`, …), as sent: nothing here is verified.
     public let claims: [String: JSONValue]
     /// The bytes the signature covers (`header.payload`) and the signature itself.
     public let signingInput: [UInt8]
+    /// The signature's bytes, base64url-decoded.
     public let signature: [UInt8]
 
     /// `nil` when `token` is not a JWT (opaque tokens are fine; they just have no claims).
@@ -51,13 +53,21 @@ public struct JWT: Sendable {
 
 /// Any JSON value, for bodies whose shape is not ours to fix (token responses, JWT claims).
 public enum JSONValue: Sendable, Equatable, Decodable {
+    /// A JSON string.
     case string(String)
+    /// A JSON number, as a `Double`.
     case number(Double)
+    /// `true` or `false`.
     case bool(Bool)
+    /// `null`.
     case null
+    /// A JSON array.
     case array([JSONValue])
+    /// A JSON object.
     case object([String: JSONValue])
 
+    /// Decodes any JSON value.
+    /// - Throws: `DecodingError` when the input is not JSON.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
@@ -68,6 +78,7 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         else { self = .object(try container.decode([String: JSONValue].self)) }
     }
 
+    /// The string, when this is one.
     public var string: String? { if case .string(let text) = self { text } else { nil } }
 
     /// A number, or a string holding one (some servers send `"expires_in": "3600"`).

@@ -14,12 +14,14 @@ public import Foundation
 public struct ProviderMetadata: Sendable, Equatable {
     /// The issuer, exactly as configured and as the document names it.
     public var issuer: String
+    /// The token endpoint the document names, checked against the realm's URL policy.
     public var tokenEndpoint: String
     /// The realm's JWKS, when the document names one.
     public var jwksURI: String?
     /// When the document was fetched.
     public var discoveredAt: Date
 
+    /// Metadata as discovered, for tests and for callers that stored it.
     public init(issuer: String, tokenEndpoint: String, jwksURI: String?, discoveredAt: Date) {
         self.issuer = issuer
         self.tokenEndpoint = tokenEndpoint

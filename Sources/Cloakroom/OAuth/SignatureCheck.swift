@@ -11,8 +11,11 @@ public enum SignatureCheck: Sendable, Equatable, CustomStringConvertible {
     /// key cannot verify).
     case notVerified(reason: String)
 
+    /// Whether the signature was checked and verified.
     public var isVerified: Bool { if case .verified = self { true } else { false } }
 
+    /// What `cloak inspect` prints: `verified (RS256, kid …, JWKS …; exp checked, iss is …)` or
+    /// `NOT verified: …`.
     public var description: String {
         switch self {
         case .verified(let algorithm, let keyID, let jwksURI, let issuer):

@@ -12,6 +12,7 @@ public enum TokenError: Error, Sendable, CustomStringConvertible {
     /// A token's signature, issuer or expiry was checked against its realm's JWKS, and was wrong.
     case verificationFailed(String)
 
+    /// What went wrong and what to do, naming the realm and client; never a secret or a body.
     public var description: String {
         switch self {
         case .rejected(let client, let status, let error, let description):

@@ -15,10 +15,12 @@ public import Foundation
 public struct CredentialBundle: Sendable {
     /// When the bundle was taken out of its vault.
     public var exportedAt: Date
+    /// The realms, by name.
     public var realms: [BundledRealm]
     /// Ordered by realm and name; each names a realm of `realms`.
     public var clients: [BundledClient]
 
+    /// A bundle of `realms` and `clients`; every client's realm must be among `realms`.
     public init(exportedAt: Date, realms: [BundledRealm], clients: [BundledClient]) {
         self.exportedAt = exportedAt
         self.realms = realms
@@ -29,7 +31,9 @@ public struct CredentialBundle: Sendable {
 /// A realm as it travels in a bundle. The CA file travels as its path only: copy the file to
 /// the same path on the importing machine (the import refuses a realm whose CA file is missing).
 public struct BundledRealm: Sendable, Equatable {
+    /// Its name in the vault it came from.
     public var name: Name
+    /// Its settings: issuer, token URL, admin URL, CA file path, http policy, admin client.
     public var settings: RealmSettings
     /// Seconds a replaced secret is kept (`cloak realm update --keep-previous`).
     public var keepPrevious: Int64
@@ -37,13 +41,16 @@ public struct BundledRealm: Sendable, Equatable {
 
 /// A client as it travels in a bundle, with its current secret (in secure memory).
 public struct BundledClient: Sendable {
+    /// Its name in the vault it came from.
     public var ref: ClientRef
+    /// Its client_id, authentication method, scopes and audience.
     public var settings: ClientSettings
     /// `cloak client update --rotate-every`, in seconds; `nil`: rotated only when asked.
     public var rotateEvery: Int64?
     /// When the secret became current (stored or rotated), so that `cloak rotate --due` keeps
     /// counting its age in the importing vault rather than starting again.
     public var secretSince: Date
+    /// The current secret, in clear in secure memory: sealed anew by the importing vault.
     public var secret: ClientSecret
 }
 

@@ -35,16 +35,21 @@ public struct DotEnv: Sendable {
 
     /// How a value was written.
     public enum Quoting: Sendable {
+        /// `none`: unquoted; `single`: `'…'`, literal; `double`: `"…"`, with escapes.
         case none, single, double
     }
 
     /// One `NAME=VALUE` assignment.
     public struct Entry: Sendable {
+        /// The variable's name, as written (case kept).
         public let key: String
         /// The line it starts on (1-based) and the line it ends on (later for a multi-line value).
         public let line: Int
+        /// The line the value ends on (the same as `line` for a one-line value).
         public let endLine: Int
+        /// The value, unquoted and unescaped.
         public let value: Value
+        /// How the value was written.
         public let quoting: Quoting
         /// The value has an unescaped `$NAME` or `${NAME}` outside single quotes: compose,
         /// python-dotenv and a shell would replace it, cloak keeps it as written.
@@ -58,7 +63,9 @@ public struct DotEnv: Sendable {
     public struct Value: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
         let bytes: SecureBytes
 
+        /// The value's length in bytes.
         public var count: Int { bytes.count }
+        /// Whether the value is empty (`NAME=`).
         public var isEmpty: Bool { bytes.count == 0 }
 
         /// The value as text, for values that are not secret (URLs, client_ids); `nil` when it is
@@ -71,16 +78,23 @@ public struct DotEnv: Sendable {
         /// - Throws: `VaultError.invalidInput` when it is not an acceptable secret (empty, too long, control characters).
         public func secret() throws -> ClientSecret { try ClientSecret(validating: bytes) }
 
+        /// Always `<redacted>`.
         public var description: String { "<redacted>" }
+        /// Always `<redacted>`.
         public var debugDescription: String { "<redacted>" }
+        /// A mirror with no children, so that `dump` and debuggers show nothing of the value.
         public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
     }
 
     /// Something worth telling the user that does not stop the file from being read.
     public struct Note: Sendable, CustomStringConvertible {
+        /// The file's name, as given.
         public let file: String
+        /// The line it concerns (1-based).
         public let line: Int
+        /// What was noticed; names at most a variable, never a value.
         public let message: String
+        /// `FILE:LINE: message`.
         public var description: String { "\(file):\(line): \(message)" }
     }
 
@@ -88,6 +102,7 @@ public struct DotEnv: Sendable {
     public let file: String
     /// Every assignment, in file order, repeated names included.
     public let entries: [Entry]
+    /// What did not stop the file from being read: a name without `=`, a name set twice.
     public let notes: [Note]
 
     /// The assignment of `key` that counts: the last one.

@@ -24,19 +24,26 @@ public struct DotEnvCredential: Sendable {
     /// The prefix that groups its names, upper case, without generic words (`ORDERS` of
     /// `orders_oauth_client_id`); `nil` for none.
     public var prefix: String?
+    /// The client_id at the identity provider.
     public var clientID: String
+    /// The client secret, in secure memory.
     public var secret: ClientSecret
     /// Where its tokens come from, when the file says.
     public var endpoint: Endpoint?
     /// The file and the assignments it was read from (the endpoint's included).
     public var file: String
+    /// Every assignment it was read from, in file order.
     public var entries: [DotEnv.Entry]
 
     /// The assignment of its client_id, for messages.
     public var clientIDEntry: DotEnv.Entry
+    /// The assignment of its secret, for messages (its line, never its value).
     public var secretEntry: DotEnv.Entry
 
+    /// Where a credential's tokens come from, as the file says.
     public struct Endpoint: Sendable, Equatable {
+        /// The token endpoint: given, or built from a Keycloak base URL and realm, or from a
+        /// Keycloak issuer.
         public var tokenURL: String
         /// The issuer, when the file named one.
         public var issuer: String?
@@ -83,6 +90,7 @@ extension DotEnv {
     }
 
     /// Client_ids with no secret beside them, which `credentials()` leaves alone.
+    /// - Throws: `DotEnvError` as `credentials()` does for names that disagree.
     public func clientIDsWithoutSecret() throws -> [DotEnv.Entry] {
         let (groups, order) = try roleGroups()
         return order.compactMap { groups[$0]?[.secret] == nil ? groups[$0]?[.clientID] : nil }

@@ -2,7 +2,9 @@ public import CloakroomCrypto
 
 /// What unlocks a bundle: its own passphrase or key file, never the vault's key.
 public enum BundleCredential: Sendable {
+    /// A passphrase, stretched with Argon2id (the cost is in the bundle's header).
     case passphrase(Passphrase)
+    /// A key file of 32 random bytes; the bundle key is a subkey of it.
     case keyFile(KeyFile)
 }
 
@@ -39,6 +41,7 @@ public enum BundleCredential: Sendable {
 public struct SealedBundle: Sendable {
     /// How a bundle is locked: what it takes to open it.
     public enum Lock: Sendable, Equatable {
+        /// A passphrase, with the Argon2id cost the header asks for.
         case passphrase(Argon2Parameters)
         /// The fingerprint of the key file it was sealed with (hex, as `cloak init` shows it).
         case keyFile(fingerprint: String)
@@ -53,6 +56,7 @@ public struct SealedBundle: Sendable {
 
     /// Where it was read from, for messages.
     public let source: String
+    /// What it takes to open it: so that the caller can ask for the right credential.
     public let lock: Lock
     /// Header and nonce: the associated data.
     private let header: [UInt8]

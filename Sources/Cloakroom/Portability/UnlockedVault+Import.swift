@@ -15,9 +15,11 @@ public struct DotEnvImportPlan: Sendable {
         public var realm: Name?
         /// The name of the one credential; `nil`: its prefix (`ORDERS_` → `orders`), else its client_id.
         public var name: Name?
+        /// How the new clients authenticate (`client_secret_basic` by default), and how they are checked.
         public var authMethod: AuthMethod
         /// For realms the import creates.
         public var caFile: String?
+        /// For realms the import creates: plain `http` to hosts other than loopback is allowed.
         public var allowsInsecureHTTP: Bool
         /// Whether each new credential will be checked with a token request (so its token URL must be known).
         public var verify: Bool
@@ -27,6 +29,8 @@ public struct DotEnvImportPlan: Sendable {
         /// Credentials with these prefixes are left alone (and left in the file).
         public var skippedPrefixes: Set<String> = []
 
+        /// Options with every default: each credential's realm from its token URL, checked with a
+        /// token request, `client_secret_basic`.
         public init(realm: Name? = nil, name: Name? = nil, authMethod: AuthMethod = .clientSecretBasic, caFile: String? = nil,
                     allowsInsecureHTTP: Bool = false, verify: Bool = true) {
             self.realm = realm
@@ -38,6 +42,7 @@ public struct DotEnvImportPlan: Sendable {
         }
     }
 
+    /// What the import does with one client.
     public enum Action: String, Sendable {
         /// A new client (and maybe realm).
         case add
@@ -47,31 +52,43 @@ public struct DotEnvImportPlan: Sendable {
 
     /// One client of the vault, from one or more files that hold the same credential.
     public struct Item: Sendable {
+        /// Its name in the vault.
         public var ref: ClientRef
+        /// Whether it is added or is there already.
         public var action: Action
         /// The first is the one stored; the others are the same credential in other files.
         public var credentials: [DotEnvCredential]
+        /// Its realm is one of `newRealms`.
         public var createsRealm: Bool
         var verification: TokenRequest?
 
+        /// The credential that is stored: the first of `credentials`.
         public var credential: DotEnvCredential { credentials[0] }
     }
 
+    /// A realm the import creates, from a credential's token URL.
     public struct NewRealm: Sendable {
+        /// Its name: the Keycloak realm of the token URL, or `Options.realm`.
         public var name: Name
+        /// Its settings: the token URL, and the options' CA file and http policy.
         public var settings: RealmSettings
     }
 
     /// A credential the identity provider did not accept (or could not be asked about).
     public struct Rejection: Sendable {
+        /// The credential refused.
         public var item: Item
+        /// Why: the IdP's refusal (`.rejected`), or why it could not be asked (`.unavailable`, …).
         public var error: TokenError
     }
 
+    /// Every client the files hold, in the order they were found.
     public internal(set) var items: [Item] = []
+    /// Realms to be created for them.
     public internal(set) var newRealms: [NewRealm] = []
     /// What the user should know: client_ids left in the files because no secret is beside them.
     public internal(set) var notes: [DotEnv.Note] = []
+    /// The files read, with the lines each credential came from (what to delete afterwards).
     public let files: [DotEnv]
     let authMethod: AuthMethod
 
@@ -141,6 +158,7 @@ extension UnlockedVault {
 
     /// Adds the plan's realms and clients, and an `import` audit event per client, in one
     /// transaction: if anything fails, nothing is written.
+    /// - Parameter plan: what `planImport` worked out, from this vault.
     /// - Parameter verified: whether `plan.verify()` found every credential accepted (recorded in the events).
     /// - Throws: `VaultError` (another process added the same realm or client meanwhile: `.alreadyExists`).
     public func apply(_ plan: DotEnvImportPlan, verified: Bool) throws {

@@ -1,6 +1,7 @@
 /// Why a rotation did not end with a new current secret. Every case says what state the client
 /// is in, and none ever holds a secret.
 public struct RotationError: Error, Sendable, CustomStringConvertible {
+    /// What state the client is left in. The raw values are stable (`--json` prints them).
     public enum Kind: String, Sendable {
         /// The admin API refused the admin client (missing role, bad token), or the realm has no
         /// admin client: nothing was changed.
@@ -15,8 +16,12 @@ public struct RotationError: Error, Sendable, CustomStringConvertible {
         case unresolved
     }
 
+    /// What happened, and so what state the client is in.
     public var kind: Kind
+    /// The client concerned; `nil` when the error is about its realm (no admin client, the
+    /// admin API refusing the admin client).
     public var client: ClientRef?
+    /// What failed and what to do next; never a secret.
     public var message: String
 
     init(_ kind: Kind, _ client: ClientRef?, _ message: String) {
@@ -25,5 +30,6 @@ public struct RotationError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The same as `message`.
     public var description: String { message }
 }

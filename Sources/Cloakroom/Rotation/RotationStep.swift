@@ -8,5 +8,7 @@
 /// settles the rotation from there (cloak's debug builds kill themselves at `CLOAK_TEST_CRASH_AFTER`);
 /// a service may log them.
 public enum RotationStep: String, Sendable, CaseIterable {
+    /// The steps, in the order a rotation can reach them (`sent` for a secret we chose,
+    /// `generated` for one Keycloak made).
     case prepared, sent, generated, pushed, verified
 }

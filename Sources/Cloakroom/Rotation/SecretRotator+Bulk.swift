@@ -4,12 +4,17 @@ import Synchronization
 extension SecretRotator {
     /// What `run` does to each client.
     public enum Action: String, Sendable {
+        /// `rotate`: a new secret; `rollback`: the newest kept previous secret back; `resume`: finish
+        /// or undo an interrupted rotation.
         case rotate, rollback, resume
     }
 
     /// One client's line in a bulk report.
     public struct Report: Sendable {
+        /// The client.
         public var client: ClientRef
+        /// How its rotation ended, or the error that stopped it (a `RotationError`, `TokenError`
+        /// or `VaultError`): one failure never stops the others.
         public var result: Result<Outcome, any Error>
         /// Wall time of this client's rotation.
         public var duration: Duration
@@ -19,8 +24,14 @@ extension SecretRotator {
     /// in any one realm (an IdP's realms often share one server), each to its end: one failure
     /// never stops the others. Clients that are some realm's admin client go last, one at a time,
     /// so no other rotation needs an admin token while that token's own secret is changing.
+    /// - Parameter action: rotate, roll back or resume each client.
+    /// - Parameter refs: the clients.
+    /// - Parameter parallel: how many clients at once, at most (at least 1).
+    /// - Parameter perRealm: how many clients of one realm at once, at most (at least 1).
     /// - Parameter progress: called after each client with (done, total, failed).
     /// - Returns: a report per client, in the order of `refs`.
+    /// - Throws: `VaultError` only when the vault cannot be read before any rotation starts; each
+    ///   client's own failure is in its report.
     public func run(
         _ action: Action, on refs: [ClientRef], parallel: Int = 4, perRealm: Int = 4,
         progress: @escaping @Sendable (_ done: Int, _ total: Int, _ failed: Int) -> Void = { _, _, _ in }

@@ -24,6 +24,7 @@ import Synchronization
 /// One rotation per client at a time, across processes: a `flock` per client in the vault's lock
 /// folder (a second `cloak rotate` of the same client waits for the first, then sees its result).
 public final class SecretRotator: Sendable {
+    /// How rotations are done: who makes the secret, how long it is, how verify behaves.
     public struct Options: Sendable {
         /// Let Keycloak generate the secret (`POST …/client-secret`) instead of choosing it.
         public var serverGenerated = false
@@ -35,17 +36,21 @@ public final class SecretRotator: Sendable {
         /// How often verify asks before it believes a refusal (a clustered Keycloak may take a
         /// moment to see the new secret on every node), and the pause between attempts.
         public var verifyAttempts = 3
+        /// The pause between verify attempts.
         public var verifyPause: Duration = .milliseconds(250)
         /// How long to wait for another process rotating the same client.
         public var lockWait: Duration = .seconds(60)
         /// Told each `RotationStep` of each client as it happens (on the rotating task: keep it short).
         public var checkpoint: (@Sendable (RotationStep, ClientRef) -> Void)?
 
+        /// The defaults: a secret of `ClientSecret.defaultGeneratedLength` characters chosen here,
+        /// verified 3 times 250 ms apart, the old secret's dual validity left to the realm's policy.
         public init() {}
     }
 
     /// How one client's rotation ended.
     public struct Outcome: Sendable {
+        /// How it ended. The raw values are what `cloak rotate --json` prints.
         public enum Result: String, Sendable {
             /// A new secret is current, at the IdP and in the vault.
             case rotated
@@ -59,9 +64,13 @@ public final class SecretRotator: Sendable {
             case nothing
         }
 
+        /// The client rotated.
         public var client: ClientRef
+        /// How its rotation ended.
         public var result: Result
+        /// The secret version that was current before; `nil` when nothing was done.
         public var fromVersion: Int?
+        /// The secret version the rotation made (current unless `undone`); `nil` when nothing was done.
         public var toVersion: Int?
         /// Anything the user should know (a kept dual-validity secret, an interrupted rotation found).
         public var notes: [String] = []
@@ -72,9 +81,13 @@ public final class SecretRotator: Sendable {
     let broker: TokenBroker
     let vault: VaultAccess
     let settler: RotationSettler
+    /// How this rotator's rotations are done.
     public let options: Options
     private let prepares = PrepareQueue()
 
+    /// A rotator that reads and writes through `broker`'s vault, gets its admin tokens and its
+    /// verify requests from it, and shares its lock directory (so it takes turns with other
+    /// processes rotating the same client).
     public init(broker: TokenBroker, options: Options = Options()) {
         self.broker = broker
         self.vault = broker.vault
@@ -101,6 +114,8 @@ public final class SecretRotator: Sendable {
     }
 
     /// Puts `ref`'s newest kept previous secret back, at the IdP and as its current secret.
+    /// - Throws: `RotationError` (`.failed` when no previous secret is kept, or as `rotate(_:)`),
+    ///   `TokenError`, `VaultError`.
     public func rollback(_ ref: ClientRef) async throws -> Outcome {
         try await rotation(of: ref) { _ in
             guard let (previous, version) = try await vault.run({ try $0.newestPreviousSecret(of: ref) }) else {
@@ -113,11 +128,14 @@ public final class SecretRotator: Sendable {
     }
 
     /// Settles an interrupted rotation of `ref`: `.finished`, `.undone`, or `.nothing`.
+    /// - Throws: `RotationError.unresolved` when the IdP still cannot say which secret it holds;
+    ///   `VaultError` (`.notFound` for an unknown client).
     public func resume(_ ref: ClientRef) async throws -> Outcome {
         try await rotation(of: ref) { settled in settled ?? Outcome(client: ref, result: .nothing) }
     }
 
     /// Clients with an interrupted rotation.
+    /// - Throws: `VaultError` when the vault cannot be read.
     public func interrupted() async throws -> [ClientRef] {
         try await vault.run { try $0.openRotations().map(\.client) }
     }

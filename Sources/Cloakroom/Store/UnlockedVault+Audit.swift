@@ -15,6 +15,9 @@ extension Vault {
     /// `UnlockedVault.verifyAuditLog()` checks them.
     /// - Parameter client: only events about this client (removed clients included).
     /// - Parameter realm: only events about this realm or its clients.
+    /// - Parameter since: only events recorded at or after this time.
+    /// - Parameter limit: at most this many, the newest (still returned oldest first).
+    /// - Throws: `VaultError` when the vault cannot be read.
     public func events(client: ClientRef? = nil, realm: Name? = nil, since: Date? = nil, limit: Int? = nil) throws -> [AuditEvent] {
         if let client, let realm, client.realm != realm { return [] }  // both asked for: nothing is about two realms
         let records = try store.auditLog.events(realm: client?.realm.rawValue ?? realm?.rawValue, client: client?.name.rawValue,
@@ -34,6 +37,7 @@ extension UnlockedVault {
     static let maximumDetailLength = 512
 
     /// Audit events, oldest first; see `Vault.events(client:realm:since:limit:)`.
+    /// - Throws: `VaultError` when the vault cannot be read.
     public func events(client: ClientRef? = nil, realm: Name? = nil, since: Date? = nil, limit: Int? = nil) throws -> [AuditEvent] {
         try vault.events(client: client, realm: realm, since: since, limit: limit)
     }

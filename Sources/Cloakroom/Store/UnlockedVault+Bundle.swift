@@ -26,6 +26,7 @@ public enum ConflictPolicy: String, Sendable, CaseIterable {
 
 /// What an import did, realm by realm and client by client.
 public struct ImportReport: Sendable {
+    /// What happened to one realm or client. The raw values are what `--json` prints.
     public enum Action: String, Sendable {
         /// New in this vault.
         case added
@@ -41,25 +42,33 @@ public struct ImportReport: Sendable {
         case skipped
     }
 
+    /// What happened to one realm of the bundle.
     public struct RealmOutcome: Sendable {
         /// The realm's name in the bundle.
         public var name: Name
         /// Its name in this vault; `nil` when skipped.
         public var importedAs: Name?
+        /// What was done with it.
         public var action: Action
+        /// A few words on why (the conflict, what differed); may be empty.
         public var detail: String
     }
 
+    /// What happened to one client of the bundle.
     public struct ClientOutcome: Sendable {
         /// The client's name in the bundle.
         public var ref: ClientRef
         /// Its name in this vault; `nil` when skipped.
         public var importedAs: ClientRef?
+        /// What was done with it.
         public var action: Action
+        /// A few words on why (the conflict, what differed); may be empty.
         public var detail: String
     }
 
+    /// One outcome per realm of the bundle, in bundle order.
     public var realms: [RealmOutcome]
+    /// One outcome per client of the bundle, in bundle order.
     public var clients: [ClientOutcome]
 
     /// How many clients had each action.

@@ -5,10 +5,15 @@ import CloakroomStore
 public struct ClientSettings: Sendable, Equatable {
     /// The `client_id` at the identity provider.
     public var clientID: String
+    /// How it authenticates at the token endpoint; `client_secret_basic` unless it says otherwise.
     public var authMethod: AuthMethod
+    /// Scopes asked for with every token request; each an RFC 6749 scope token (no spaces).
     public var scopes: [String]
+    /// The `audience` form parameter sent with every token request, for IdPs that take one.
     public var audience: String?
 
+    /// Settings for a client known at the IdP as `clientID`. They are checked when the client is
+    /// added: a client_id of 1 to 255 characters without control characters, valid scope tokens.
     public init(clientID: String, authMethod: AuthMethod = .clientSecretBasic, scopes: [String] = [], audience: String? = nil) {
         self.clientID = clientID
         self.authMethod = authMethod

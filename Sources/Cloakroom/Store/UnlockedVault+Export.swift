@@ -9,6 +9,7 @@ internal import Foundation
 extension UnlockedVault {
     /// Records that `bundle` was written to `path`: secrets left the vault, sealed under another
     /// key. One event per client, and one for the file.
+    /// - Throws: `VaultError` (`.busy`, `.io`, `.permissions`) when the events cannot be written.
     public func recordExport(of bundle: CredentialBundle, to path: String) throws {
         try vault.store.write {
             try record(.exported, detail: "bundle \(path): \(bundle.clients.count) client(s) in \(bundle.realms.count) realm(s)")

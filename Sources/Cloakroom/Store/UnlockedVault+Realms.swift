@@ -3,14 +3,26 @@ import CloakroomStore
 
 /// The settings of a realm that a user chooses.
 public struct RealmSettings: Sendable, Equatable {
+    /// The OIDC issuer (Keycloak: `https://HOST/realms/NAME`): the token endpoint and JWKS come
+    /// from its discovery document, and secrets are sealed for it. One of `issuer` and `tokenURL`
+    /// is needed.
     public var issuer: String?
+    /// The token endpoint, given directly (Keycloak:
+    /// `https://HOST/realms/NAME/protocol/openid-connect/token`). When given, secrets are sealed for it.
     public var tokenURL: String?
     /// Left `nil`, it is derived from a Keycloak issuer or token URL (`…/admin/realms/NAME`).
     public var adminURL: String?
+    /// An absolute path to a PEM file of CAs: then the only trust roots for this realm's endpoints.
     public var caFile: String?
+    /// A client, stored in this vault, whose service account may manage clients through the
+    /// admin API (rotation, realm sync).
     public var adminClient: ClientRef?
+    /// Allow plain `http` to hosts other than loopback (an explicit opt-in; `http` to loopback
+    /// is always allowed).
     public var allowsInsecureHTTP: Bool
 
+    /// Settings as given, with an issuer or a token URL (or both); they are checked when the realm
+    /// is added or updated.
     public init(issuer: String? = nil, tokenURL: String? = nil, adminURL: String? = nil, caFile: String? = nil,
                 adminClient: ClientRef? = nil, allowsInsecureHTTP: Bool = false) {
         self.issuer = issuer

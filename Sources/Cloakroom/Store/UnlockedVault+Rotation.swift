@@ -60,17 +60,21 @@ struct RotationJournal: Sendable, Equatable {
 
 /// A client's rotation settings and history, as `cloak rotate` plans with them.
 public struct RotationStatus: Sendable, Equatable {
+    /// The client.
     public var client: ClientRef
     /// How often `--due` rotates it; `nil`: never by schedule.
     public var rotateEvery: TimeInterval?
     /// When its current secret was stored or last rotated.
     public var secretUpdatedAt: Date?
+    /// The version number of its current secret; `nil` when it has none.
     public var secretVersion: Int?
     /// Kept replaced secrets (`cloak rotate --rollback` restores the newest).
     public var previousVersions: [Int]
     /// An interrupted rotation waiting to be finished or undone.
     public var hasOpenRotation: Bool
 
+    /// Whether `rotateEvery` has passed since the current secret was stored or rotated at `now`;
+    /// `false` for a client without a schedule.
     public func isDue(at now: Date) -> Bool {
         guard let rotateEvery, let secretUpdatedAt else { return false }
         return now.timeIntervalSince(secretUpdatedAt) >= rotateEvery
@@ -248,6 +252,7 @@ extension UnlockedVault {
 
 extension Vault {
     /// Rotation settings and state of every client (of one realm), by realm and name.
+    /// - Throws: `VaultError.notFound` for an unknown realm.
     public func rotationStatus(in realm: Name? = nil) throws -> [RotationStatus] {
         if let realm { _ = try self.realm(named: realm) }
         return try store.rotations.statuses(realm: realm?.rawValue).map { record in
@@ -292,6 +297,7 @@ extension UnlockedVault {
 
 /// One realm at a glance, for `cloak realm list`.
 public struct RealmOverview: Sendable {
+    /// The realm.
     public var realm: Realm
     /// When the oldest current secret of its clients was stored or rotated.
     public var oldestSecretAt: Date?
@@ -303,6 +309,8 @@ public struct RealmOverview: Sendable {
 
 extension Vault {
     /// Every realm with its clients' oldest secret, rotations due and last token fetch: one query.
+    /// - Parameter now: the time rotations are due by.
+    /// - Throws: `VaultError` when the vault cannot be read.
     public func realmOverviews(now: Date = Date()) throws -> [RealmOverview] {
         let realms = try self.realms()
         let facts = try store.realms.overviews(now: now.unixSeconds).map { record in

@@ -11,6 +11,8 @@ extension UnlockedVault {
     public static let longestPeriod: TimeInterval = 36_500 * 86_400
 
     /// Sets how often `cloak rotate --due` rotates `ref` (`nil`: never by schedule).
+    /// - Throws: `VaultError` `.invalidInput` for an interval under a minute or over
+    ///   `longestPeriod`; `.notFound`; `.corrupted` when `ref`'s row was changed outside cloak.
     public func setRotationInterval(_ interval: TimeInterval?, of ref: ClientRef) throws {
         if let interval, !(60...Self.longestPeriod).contains(interval) {
             throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
@@ -24,6 +26,8 @@ extension UnlockedVault {
     }
 
     /// Sets how long realm `name` keeps a replaced secret for rollback before retiring it.
+    /// - Throws: `VaultError` `.invalidInput` for a negative period or one over `longestPeriod`;
+    ///   `.notFound`; `.corrupted` when one of its clients' rows was changed outside cloak.
     public func setKeepPrevious(_ period: TimeInterval, realm name: Name) throws {
         guard (0...Self.longestPeriod).contains(period) else {
             throw VaultError(.invalidInput, "the keep-previous period must be from 0 seconds to a century.")

@@ -10,8 +10,11 @@ public import Foundation
 public struct TokenRequestShape: Hashable, Sendable {
     /// Scopes, deduplicated and sorted: `a b` and `b a` are one cache entry.
     public let scopes: [String]
+    /// The `audience` form parameter, if any.
     public let audience: String?
 
+    /// A shape of `scopes` (empty ones dropped, duplicates merged, sorted) and `audience`; not
+    /// checked until `validated()`.
     public init(scopes: [String] = [], audience: String? = nil) {
         self.scopes = Array(Set(scopes.filter { !$0.isEmpty })).sorted()
         self.audience = audience
@@ -53,11 +56,17 @@ public struct TokenRequestShape: Hashable, Sendable {
 
 /// One entry of the token cache, as `cloak cache list` shows it (never the token).
 public struct CachedTokenInfo: Sendable {
+    /// The client the token is for.
     public var client: ClientRef
+    /// What was asked for, on one line: `scope=… audience=…`.
     public var shape: String
+    /// The secret version the token was fetched with.
     public var secretVersion: Int
+    /// When it was requested.
     public var issuedAt: Date
+    /// When it stops being served.
     public var expiresAt: Date
+    /// The scopes the IdP granted (space-separated), if it said.
     public var scope: String?
 }
 
@@ -109,6 +118,7 @@ extension UnlockedVault {
     }
 
     /// Stores `token` as the cache entry for `client` and `shape`, sealed for `secretVersion`.
+    /// - Throws: `VaultError` `.notFound`; `.busy`, `.io` or `.permissions` when it cannot be written.
     public func storeToken(_ token: AccessToken, for client: ClientRef, _ shape: TokenRequestShape, secretVersion: Int) throws {
         try vault.store.write {
             let record = try vault.client(client)
@@ -123,6 +133,7 @@ extension UnlockedVault {
     }
 
     /// Drops cached tokens: of one client, or all. Returns how many.
+    /// - Throws: `VaultError` `.notFound` for an unknown client; `.busy`, `.io`, `.permissions`.
     @discardableResult
     public func clearTokenCache(for client: ClientRef? = nil) throws -> Int {
         try vault.store.write {
@@ -133,6 +144,7 @@ extension UnlockedVault {
 
 extension Vault {
     /// The token cache's entries, without the tokens.
+    /// - Throws: `VaultError` when the vault cannot be read.
     public func cachedTokens() throws -> [CachedTokenInfo] {
         try store.tokenCache.entries().map { entry in
             CachedTokenInfo(

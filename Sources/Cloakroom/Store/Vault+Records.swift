@@ -25,6 +25,7 @@ extension Vault {
     }
 
     /// Every realm, by name.
+    /// - Throws: `VaultError` when the vault cannot be read.
     public func realms() throws -> [Realm] {
         try store.realms.all().map(Self.realm)
     }
@@ -51,6 +52,7 @@ extension Vault {
     }
 
     /// Every client, or those of one realm, by realm and name.
+    /// - Throws: `VaultError.notFound` for an unknown realm (not an empty list).
     public func clients(in realm: Name? = nil) throws -> [Client] {
         if let realm {
             _ = try self.realm(named: realm)  // an unknown realm is an error, not an empty list
@@ -70,6 +72,7 @@ extension Vault {
     }
 
     /// Every keyslot, oldest first.
+    /// - Throws: `VaultError` when the vault cannot be read.
     public func keyslots() throws -> [Keyslot] {
         try store.keyslots.all().map { record in
             Keyslot(

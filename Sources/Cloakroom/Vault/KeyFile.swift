@@ -13,6 +13,7 @@ internal import Darwin
 /// full-entropy keys. A key file shared with group or others is refused, as ssh refuses
 /// such private keys: the vault would then be only as private as the least careful account.
 public struct KeyFile: Sendable {
+    /// The length of a key file, in bytes: a full-entropy 256-bit key.
     public static let byteCount = 32
 
     /// Where the key was read from, for messages.

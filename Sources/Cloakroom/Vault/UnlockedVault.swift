@@ -6,6 +6,7 @@ import CloakroomStore
 /// Holding one proves a keyslot was opened. The vault key and its subkeys live in secure
 /// memory and are zeroed when the last reference goes.
 public final class UnlockedVault {
+    /// The vault this unlocks: for reading metadata, which needs no key.
     public let vault: Vault
     let key: VaultKey
     // Derived on first use: a cached-token read needs only the token subkey.
@@ -89,6 +90,8 @@ public final class UnlockedVault {
     // MARK: Keyslots
 
     /// Adds a way to unlock the vault. No secret is re-encrypted.
+    /// - Returns: the new keyslot, as `Vault.keyslots()` lists it.
+    /// - Throws: `VaultError` `.busy`, `.io` or `.permissions` when it cannot be written.
     @discardableResult
     public func addKeyslot(_ slot: NewKeyslot) throws -> Keyslot {
         let id = try vault.store.write {

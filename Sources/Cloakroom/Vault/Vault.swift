@@ -55,8 +55,10 @@ public final class Vault {
     /// - Throws: `VaultError` `.notFound` (no file), `.notAVault`, `.newerSchema`, `.corrupted`,
     ///   `.permissions`, `.busy`.
     ///
+    /// - Parameter path: the vault file.
     /// - Parameter busyTimeout: how long to wait for another process that holds the write lock
     ///   before failing with `.busy`.
+    /// - Parameter clock: the time now, for timestamps and token expiry; tests inject their own.
     public static func open(
         at path: String, busyTimeout: Duration = defaultBusyTimeout, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> Vault {
@@ -233,7 +235,9 @@ struct OpenedSlot {
 
 /// Something that unlocks a vault.
 public enum VaultCredential: Sendable {
+    /// A key file (services, CI, scripts).
     case keyFile(KeyFile)
+    /// A passphrase (people), run through the Argon2id cost its slot records.
     case passphrase(Passphrase)
 
     var kind: Keyslot.Kind {
