@@ -14,13 +14,14 @@ enum CLI {
     static func main(_ arguments: [String]) -> Int32 {
         // What each audit event of this run records as its command: the line as typed. cloak's
         // arguments never carry a secret (secrets come from stdin, a prompt or a file descriptor).
-        AuditContext.command = AuditContext.commandLine(["cloak"] + arguments)
-        do {
-            var command = try Cloak.parseAsRoot(arguments)
-            try command.run()
-            return 0
-        } catch {
-            return report(error, debug: arguments.contains("--debug"))
+        AuditContext.$command.withValue(AuditContext.commandLine(["cloak"] + arguments)) {
+            do {
+                var command = try Cloak.parseAsRoot(arguments)
+                try command.run()
+                return 0
+            } catch {
+                return report(error, debug: arguments.contains("--debug"))
+            }
         }
     }
 

@@ -41,7 +41,7 @@ import Testing
         let events = try fixture.vault.events()
         #expect(events.map(\.knownAction) == [.realmAdded, .clientAdded, .clientAdded, .realmUpdated, .clientRemoved, .keyslotAdded, .keyslotRemoved])
         #expect(events.map(\.seq) == Array(1...7))
-        #expect(events.allSatisfy { $0.outcome == "ok" && !$0.user.isEmpty && !$0.host.isEmpty && $0.command == AuditContext.command })
+        #expect(events.allSatisfy { $0.outcome == "ok" && !$0.user.isEmpty && !$0.host.isEmpty && $0.command == AuditContext.recordedCommand })
         #expect(events.map { $0.clientRef?.description ?? $0.realm?.rawValue ?? "-" }
             == ["prod", "prod/orders", "prod/billing", "prod", "prod/billing", "-", "-"])
         #expect(events[0].detail == "token URL \(Fixture.tokenURL)")

@@ -1,6 +1,7 @@
 import CloakroomStore
 import Foundation
 import CloakroomTestSupport
+import Synchronization
 import Testing
 @testable import Cloakroom
 import AsyncHTTPClient
@@ -138,6 +139,27 @@ import NIOHTTP1
 @Suite struct BrokerHTTPClientTests {
     /// cloak-idp's admin API stands in for a protected service. When the IdP's clock runs ahead,
     /// it refuses a token the broker still believes valid: one 401, one fresh token, one retry.
+    /// A service's test fakes the token source: `execute` takes any `TokenProvider`.
+    final class FakeProvider: TokenProvider {
+        let asked = Mutex<[Bool]>([])
+        func token(for client: String, scopes: [String], audience: String?, minimumTTL: TimeInterval?, refresh: Bool) async throws -> TokenBroker.Grant {
+            asked.withLock { $0.append(refresh) }
+            let now = Date()
+            return TokenBroker.Grant(token: AccessToken(value: "fake-token-\(refresh ? 2 : 1)", expiresAt: now + 300, issuedAt: now, scope: nil),
+                                     source: .memory)
+        }
+    }
+
+    @Test func executeTakesAnyTokenProviderAndRefreshesOnceAfterA401() async throws {
+        let idp = try IdP()
+        let provider = FakeProvider()
+        // cloak-idp's admin API refuses a token it did not sign: 401, a fresh token, 401 again.
+        let response = try await provider.execute(HTTPClientRequest(url: idp.baseURL + "/admin/realms/r1/clients"), as: "r1/viewer")
+        #expect(response.status == .unauthorized)
+        _ = try await response.body.collect(upTo: 1 << 20)
+        #expect(provider.asked.withLock { $0 } == [false, true])
+    }
+
     @Test func requestGetsABearerTokenAndOneRetryAfterA401() async throws {
         let idp = try IdP()
         let fixture = try Fixture()

@@ -41,6 +41,28 @@ import Testing
     }
 }
 
+extension VaultAccessTests {
+    /// The audit context is task-local, and crosses to the vault's queue with each use: every
+    /// event records the command of the task that wrote it, however many run at once.
+    @Test func eachTaskRecordsItsOwnCommand() async throws {
+        let fixture = try Fixture()
+        let access = VaultAccess(try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for job in 0..<16 {
+                group.addTask {
+                    try await AuditContext.$command.withValue("job \(job)") {
+                        try await access.run { try $0.record(.keyslotAdded, detail: "by job \(job)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let events = try Vault.open(at: fixture.path).events().filter { $0.detail.hasPrefix("by job ") }
+        #expect(events.count == 16)
+        #expect(events.allSatisfy { $0.command == "job " + $0.detail.dropFirst("by job ".count) })
+    }
+}
+
 private final class Counter: Sendable {
     private let count = Mutex(0)
     var value: Int { count.withLock { $0 } }

@@ -7,24 +7,32 @@ internal import Darwin
 #endif
 import Synchronization
 
-/// Who and what is recorded with each audit event of this process: the command line, the
-/// operating-system user and the host.
+/// Who and what is recorded with each audit event: the command, the operating-system user and
+/// the host.
 ///
-/// The `cloak` CLI sets `command` once, to the command line as typed; a library user may set it
-/// to something that says which service and job is acting. Until set, it is the process's name.
+/// The command is a task-local value: the `cloak` CLI binds the command line as typed for its
+/// whole run; a service binds what says which job is acting, for each job, and every event the
+/// job's tasks write records it:
+///
+/// ```swift
+/// try await AuditContext.$command.withValue("orders-sync nightly") {
+///     _ = try await rotator.rotate(ClientRef("prod/orders"))
+/// }
+/// ```
 public enum AuditContext {
-    /// The longest command line recorded; longer ones are cut and end in "…".
+    /// The longest command recorded; longer ones are cut and end in "…".
     public static let maximumCommandLength = 1024
 
-    private static let storedCommand = Mutex<String?>(nil)
-
-    /// The command line recorded with each event. Control characters are replaced by spaces and
-    /// the text is cut to `maximumCommandLength` bytes when set.
+    /// The command recorded with each event written by the current task and the tasks it starts;
+    /// unbound (`nil`), the process's name. Control characters become spaces and the text is
+    /// cut to `maximumCommandLength` bytes when an event is written.
     /// - Warning: record only what is safe to keep in clear: `cloak`'s arguments never hold a
     ///   secret, so its command line is safe; a library user's own text must be too.
-    public static var command: String {
-        get { storedCommand.withLock { $0 } ?? processName }
-        set { storedCommand.withLock { $0 = clipped(newValue, to: maximumCommandLength) } }
+    @TaskLocal public static var command: String?
+
+    /// What an event written now records as its command.
+    static var recordedCommand: String {
+        command.map { clipped($0, to: maximumCommandLength) } ?? processName
     }
 
     /// `cloak` and its arguments as one line, each argument quoted for a POSIX shell when it needs it.

@@ -71,7 +71,7 @@ public struct AuditEvent: Sendable, Equatable {
     /// The name of the machine it ran on.
     public var host: String
     /// The command line as typed (`cloak realm add prod --token-url …`), or the process's name
-    /// for library users who did not set `AuditContext.command`.
+    /// for library users who bound no `AuditContext.command`.
     public var command: String
     /// An `AuditAction` raw value.
     public var action: String

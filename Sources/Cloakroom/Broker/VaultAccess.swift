@@ -13,6 +13,10 @@ import Dispatch
 ///
 /// The queue also serialises the uses: the vault's connection and keys are never touched by two
 /// threads at once, which is what the `Mutex` it replaces guaranteed.
+///
+/// A dispatch queue is not a task: task-local values do not cross to it by themselves. The one
+/// that matters there, the audit log's `AuditContext.command`, is read on the caller's side and
+/// bound again around each body.
 final class VaultAccess: Sendable {
     private let queue = DispatchQueue(label: "cloakroom.vault")
     /// Touched only on `queue`.
@@ -24,26 +28,32 @@ final class VaultAccess: Sendable {
 
     /// Runs `body` with the vault on its queue; the caller suspends meanwhile.
     func run<T: Sendable>(_ body: @escaping @Sendable (UnlockedVault) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body(self.vault) }) }
+        let command = AuditContext.command
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try AuditContext.$command.withValue(command) { try body(self.vault) } })
+            }
         }
     }
 
     /// `run`, for a body that cannot fail.
     func run<T: Sendable>(_ body: @escaping @Sendable (UnlockedVault) -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body(self.vault)) }
+        let command = AuditContext.command
+        return await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: AuditContext.$command.withValue(command) { body(self.vault) }) }
         }
     }
 
     /// Runs `body` with the vault on its queue, later; nobody waits for it.
     func submit(_ body: @escaping @Sendable (UnlockedVault) -> Void) {
-        queue.async { body(self.vault) }
+        let command = AuditContext.command
+        queue.async { AuditContext.$command.withValue(command) { body(self.vault) } }
     }
 
     /// Runs `body` with the vault on its queue, blocking the calling thread until it is done:
     /// only for synchronous callers (the broker's synchronous cache read, and `defer` blocks).
     func blocking<T>(_ body: (UnlockedVault) throws -> T) rethrows -> T {
-        try queue.sync { try body(vault) }
+        let command = AuditContext.command
+        return try queue.sync { try AuditContext.$command.withValue(command) { try body(vault) } }
     }
 }

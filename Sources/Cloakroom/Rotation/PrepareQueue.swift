@@ -10,6 +10,8 @@ final class PrepareQueue: Sendable {
         var ref: ClientRef
         var mode: RotationJournal.Mode
         var secret: ClientSecret?
+        /// The caller's `AuditContext.command`: its journal event records it, whoever commits.
+        var command: String?
         var continuation: CheckedContinuation<(RotationJournal, PendingSecret?), any Error>
     }
 
@@ -19,7 +21,7 @@ final class PrepareQueue: Sendable {
                  in vault: VaultAccess) async throws -> (RotationJournal, PendingSecret?) {
         try await withCheckedThrowingContinuation { continuation in
             let leads = state.withLock { state in
-                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, continuation: continuation))
+                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, command: AuditContext.command, continuation: continuation))
                 defer { state.committing = true }
                 return !state.committing
             }
@@ -41,7 +43,13 @@ final class PrepareQueue: Sendable {
             let results: [Result<(RotationJournal, PendingSecret?), any Error>]
             do {
                 results = try vault.vault.store.write {
-                    batch.map { request in Result { try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret) } }
+                    batch.map { request in
+                        Result {
+                            try AuditContext.$command.withValue(request.command) {
+                                try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret)
+                            }
+                        }
+                    }
                 }
             } catch {
                 results = batch.map { _ in .failure(error) }

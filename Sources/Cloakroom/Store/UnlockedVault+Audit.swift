@@ -89,7 +89,7 @@ extension UnlockedVault {
         }
         let event = AuditEventRecord(
             seq: count + 1, time: vault.clock().milliseconds, user: AuditContext.user, host: AuditContext.host,
-            command: AuditContext.command, action: action.rawValue, realm: realm?.rawValue, client: client?.rawValue,
+            command: AuditContext.recordedCommand, action: action.rawValue, realm: realm?.rawValue, client: client?.rawValue,
             outcome: outcome.rawValue, detail: AuditContext.clipped(detail, to: Self.maximumDetailLength))
         let mac = auditKey.tag(eventMessage(event, after: previous))
         try vault.store.auditLog.append(event, mac: mac)
