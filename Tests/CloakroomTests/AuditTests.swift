@@ -249,4 +249,37 @@ import Testing
         #expect(clipped.utf8.count <= 512 && clipped.hasSuffix("…") && clipped.hasPrefix("éé"))
         #expect(AuditContext.commandLine(["cloak", "realm", "add", "a b", "it's", ""]) == #"cloak realm add 'a b' 'it'\''s' ''"#)
     }
+
+    /// Clipping reads only a prefix of a long text: it must still give what clipping the whole
+    /// text would, where control characters (C1 ones take two bytes), clusters ("\r\n", flags)
+    /// and multi-byte characters meet the cut.
+    @Test(arguments: [
+        String(repeating: "\u{85}", count: 3000),
+        String(repeating: "\u{85}a", count: 700) + "tail",
+        String(repeating: "x\r\n", count: 400),
+        String(repeating: "🇸🇪", count: 300),
+        String(repeating: "é", count: 511) + "\u{1b}" + String(repeating: "z", count: 5000),
+        String(repeating: "\u{9f}", count: 1025),
+        String(repeating: "a", count: 1024),
+        String(repeating: "a", count: 1023) + "\n",
+        String(repeating: "a", count: 1025),
+    ])
+    func clippingAPrefixGivesWhatClippingTheWholeTextGives(_ text: String) {
+        #expect(AuditContext.clipped(text, to: 1024) == Self.clippedWhole(text, to: 1024))
+        #expect(AuditContext.clipped(text, to: 7) == Self.clippedWhole(text, to: 7))
+    }
+
+    /// The definition: every control character a space, then cut on a character boundary.
+    static func clippedWhole(_ text: String, to limit: Int) -> String {
+        let mapped = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.isControlCharacter ? " " : $0 }))
+        guard mapped.utf8.count > limit else { return mapped }
+        var kept = ""
+        var bytes = "…".utf8.count
+        for character in mapped {
+            bytes += character.utf8.count
+            if bytes > limit { break }
+            kept.append(character)
+        }
+        return kept + "…"
+    }
 }
