@@ -116,6 +116,34 @@ import NIOHTTP1
         #expect(try await idp.tokenRequests() == 2)
     }
 
+    /// A refresh that arrives while a plain fetch of the same request waits for the lock gets a
+    /// new token, not the cached one the plain fetch is about to find.
+    @Test func aRefreshNeverJoinsAPlainFetchInFlight() async throws {
+        let idp = try IdP()
+        let clock = ManualClock()
+        let (first, fixture) = try broker(idp, clock: clock)
+        let cached = try await first.token(for: "r1/basic").token
+        // Another broker (another process, say), with an empty memory: its fetches wait for the
+        // lock a third party holds.
+        let (broker, _) = try countingBroker(fixture)
+        let key = TokenBroker.Key(client: try ClientRef("r1/basic"), shape: TokenRequestShape())
+        guard let lock = try await FileLock.acquire(broker.lockPath(for: key), until: .now + .seconds(5)) else {
+            Issue.record("the lock was not free")
+            return
+        }
+        async let plain = broker.token(for: "r1/basic", cache: .read(nil))
+        try await Task.sleep(for: .milliseconds(200))  // the plain fetch is waiting for the lock
+        async let refreshed = broker.token(for: "r1/basic", refresh: true)
+        try await Task.sleep(for: .milliseconds(200))
+        _ = consume lock
+        let (plainGrant, refreshedGrant) = try await (plain, refreshed)
+        // The plain fetch finds a cached token (the old one, or the refreshed one if the refresh
+        // took the lock first); the refresh asked the IdP.
+        #expect(plainGrant.source == .cache)
+        #expect(refreshedGrant.source == .idp && refreshedGrant.token.value != cached.value)
+        #expect(try await idp.tokenRequests() == 2)
+    }
+
     @Test func cachedTokenIsSharedThroughTheVault() async throws {
         let idp = try IdP()
         let clock = ManualClock()

@@ -77,7 +77,16 @@ public final class TokenBroker: Sendable {
 
     let vault: VaultAccess
     private let memory = Mutex<[MemoryKey: AccessToken]>([:])
-    private let inFlight = Mutex<[Key: Task<Grant, any Error>]>([:])
+    /// One fetch per request in this process. Keyed by what the callers asked for, not only by
+    /// client and shape: a `refresh` caller must not be handed the cached token a plain fetch
+    /// found, nor a caller wanting more life left one that satisfied a shorter `minimumTTL`.
+    private struct FlightKey: Hashable {
+        var key: Key
+        var minimumTTL: TimeInterval
+        var refresh: Bool
+    }
+
+    private let inFlight = Mutex<[FlightKey: Task<Grant, any Error>]>([:])
     let configuration: Configuration
     let client: TokenClient
     let verifier: TokenVerifier
@@ -197,13 +206,14 @@ public final class TokenBroker: Sendable {
             return Grant(token: token, source: .memory)
         }
         let key = Key(client: try ClientRef(client), shape: try TokenRequestShape(scopes: scopes, audience: audience).validated())
+        let flight = FlightKey(key: key, minimumTTL: minimumTTL, refresh: refresh)
         let task = inFlight.withLock { tasks in
-            if let running = tasks[key] { return running }
+            if let running = tasks[flight] { return running }
             let task = Task { try await self.fetch(key, minimumTTL: minimumTTL, refresh: refresh, cache: lookup) }
-            tasks[key] = task
+            tasks[flight] = task
             return task
         }
-        defer { _ = inFlight.withLock { tasks in tasks[key] == task ? tasks.removeValue(forKey: key) : nil } }
+        defer { _ = inFlight.withLock { tasks in tasks[flight] == task ? tasks.removeValue(forKey: flight) : nil } }
         let grant = try await task.value
         memory.withLock { $0[memoryKey] = grant.token }
         return grant
@@ -338,7 +348,7 @@ public final class TokenBroker: Sendable {
         try await client.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP, storingIn: vault)
     }
 
-    private func lockPath(for key: Key) -> String {
+    func lockPath(for key: Key) -> String {
         let name = Sodium.digest(Array("\(key.client)\n\(key.shape.cacheKey)".utf8), length: 16).hex
         return lockDirectory + "/" + name + ".lock"
     }
