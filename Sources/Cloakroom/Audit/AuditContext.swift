@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 import Synchronization
 
 /// Who and what is recorded with each audit event: the command, the operating-system user and
@@ -42,19 +35,9 @@ public enum AuditContext {
     }
 
     /// The effective user's name, or its uid when it has none (a container's arbitrary uid).
-    static let user: String = {
-        let uid = geteuid()
-        if let entry = getpwuid(uid), let name = entry.pointee.pw_name {
-            return clipped(String(cString: name), to: 256)
-        }
-        return String(uid)
-    }()
+    static let user = clipped(FileSystem.userName, to: 256)
 
-    static let host: String = {
-        var name = [CChar](repeating: 0, count: 256)
-        guard gethostname(&name, name.count - 1) == 0 else { return "unknown" }
-        return clipped(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), to: 256)
-    }()
+    static let host = clipped(FileSystem.hostName, to: 256)
 
     private static var processName: String {
         let path = CommandLine.arguments.first ?? "unknown"

@@ -169,6 +169,47 @@ enum FileSystem {
 
     static func closeFile(_ fd: Int32) { close(fd) }
 
+    /// Reads at most one byte of `fd` into `byte`, trying again when a signal interrupts:
+    /// 1, 0 at the end, or -1 with `lastError` saying why.
+    static func readByte(_ fd: Int32, into byte: UnsafeMutableRawPointer) -> Int {
+        while true {
+            let count = read(fd, byte, 1)
+            if count < 0 && errno == EINTR { continue }
+            return count
+        }
+    }
+
+    /// The error of the last call that failed (`errno`).
+    static var lastError: Int32 { errno }
+
+    /// What a failed read means for the user: a descriptor that is not open, or a directory.
+    enum ReadMistake { case notOpen, directory }
+
+    static func readMistake(_ code: Int32) -> ReadMistake? {
+        switch code {
+        case EBADF: .notOpen
+        case EISDIR: .directory
+        default: nil
+        }
+    }
+
+    /// Whether `name` matches the shell glob `pattern` (`fnmatch(3)`, no flags).
+    static func matches(_ name: String, glob pattern: String) -> Bool { fnmatch(pattern, name, 0) == 0 }
+
+    /// The effective user's name, or its uid when it has none (a container's arbitrary uid).
+    static let userName: String = {
+        let uid = geteuid()
+        if let entry = getpwuid(uid), let name = entry.pointee.pw_name { return String(cString: name) }
+        return String(uid)
+    }()
+
+    /// This machine's host name, or "unknown".
+    static let hostName: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "unknown" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
     /// Whether this process may write `path` (what `access` says: root passes, except on a
     /// read-only file system, where `access` says EROFS even to root).
     static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }

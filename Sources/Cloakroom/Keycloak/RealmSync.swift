@@ -1,13 +1,6 @@
 import CloakroomStore
 import Synchronization
 
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 
 /// Brings a whole Keycloak realm into the vault: every confidential client with a service
 /// account, its secret read through the admin API (`cloak realm sync`).
@@ -69,7 +62,7 @@ public struct RealmSync: Sendable {
         var secrets: [ClientRef: ClientSecret] = [:]
         for representation in try await admin.clients() {
             guard let clientID = representation.clientID, let uuid = representation.id else { continue }
-            if let match, fnmatch(match, clientID, 0) != 0 { continue }
+            if let match, !FileSystem.matches(clientID, glob: match) { continue }
             guard representation.usesClientCredentials else {
                 if match != nil { entries.append(Entry(clientID: clientID, action: .skip, reason: "not a confidential client with a service account")) }
                 continue

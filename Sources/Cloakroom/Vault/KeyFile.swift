@@ -1,11 +1,4 @@
 import CloakroomCrypto
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 
 /// A key file: exactly 32 random bytes, readable by its owner only.
 ///
@@ -30,7 +23,7 @@ public struct KeyFile: Sendable {
         } catch let error as VaultError where error.code == .notFound {
             throw VaultError(.notFound, "key file \(path) does not exist. Check --key-file / CLOAK_KEY_FILE.")
         }
-        defer { close(fd) }
+        defer { FileSystem.closeFile(fd) }
         guard status.isOwnedByUserOrRoot else {
             throw VaultError(.permissions, "key file \(path) belongs to another user (uid \(status.owner)); a key file must be your own, as ssh requires of private keys. Copy it and chmod 600 the copy.")
         }
@@ -55,7 +48,7 @@ public struct KeyFile: Sendable {
     public static func create(at path: String) throws -> KeyFile {
         let key = SealingKey.random()
         let fd = try FileSystem.createExclusive(path, mode: 0o600)
-        defer { close(fd) }
+        defer { FileSystem.closeFile(fd) }
         do {
             try key.bytes.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
         } catch {

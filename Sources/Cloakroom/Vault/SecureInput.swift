@@ -1,11 +1,4 @@
 public import CloakroomCrypto
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 
 /// Reads secrets and passphrases straight from a file descriptor into secure memory, so the
 /// clear text never passes through a Swift `String` or an array that outlives the read.
@@ -18,8 +11,7 @@ package enum SecureInput {
         let buffer = try SecureBytes(count: limit + 1) { out in
             if line {
                 while length < out.count {
-                    let n = read(fd, out.baseAddress! + length, 1)
-                    if n < 0 && errno == EINTR { continue }
+                    let n = FileSystem.readByte(fd, into: out.baseAddress! + length)
                     if n < 0 { throw SecureInput.readError(fd, what: what) }
                     if n == 0 { break }
                     length += 1
@@ -50,14 +42,14 @@ extension SecureInput {
     /// A descriptor that is not open, or a directory given as input, is a mistake in how cloak
     /// was called (exit 2), not a failing disk; anything else is an I/O error.
     static func readError(_ fd: Int32, what: String, otherwise: (any Error)? = nil) -> any Error {
-        let code = errno
-        switch code {
-        case EBADF:
+        let code = FileSystem.lastError
+        switch FileSystem.readMistake(code) {
+        case .notOpen:
             return VaultError(.invalidInput, "cannot read \(what): file descriptor \(fd) is not open. Open it in the shell that runs cloak, e.g. `3< FILE` for fd 3.")
-        case EISDIR:
+        case .directory:
             return VaultError(.invalidInput, "cannot read \(what): \(fd == 0 ? "standard input" : "file descriptor \(fd)") is a directory, not a file or pipe.")
-        default:
-            return otherwise ?? VaultError(.io, "cannot read \(what): \(FileSystem.errorMessage())")
+        case nil:
+            return otherwise ?? VaultError(.io, "cannot read \(what): \(FileSystem.errorMessage(code))")
         }
     }
 }
