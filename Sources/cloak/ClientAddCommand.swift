@@ -43,8 +43,8 @@ extension ClientCommand {
             let secret = try readSecret(for: ref)
             var client = try unlocked.addClient(ref, settings, secret: secret)
             if let interval {
-                try unlocked.setRotationInterval(interval, of: ref)
-                client.rotateEvery = interval
+                try unlocked.setRotationInterval(.seconds(interval), of: ref)
+                client.rotateEvery = .seconds(interval)
             }
             Terminal.note("added client \(client.ref) (client_id \(client.clientID), secret version 1)")
         }

@@ -33,7 +33,7 @@ extension JSON {
             "audience": .optional(client.audience),
             "secret_version": .optional(client.secretVersion),
             "secret_updated_at": .optional(client.secretUpdatedAt.map(Output.time)),
-            "rotate_every_seconds": .optional(client.rotateEvery.map { Int($0) }),
+            "rotate_every_seconds": .optional(client.rotateEvery.map { Int($0.components.seconds) }),
             "created_at": .string(Output.time(client.createdAt)),
             "updated_at": .string(Output.time(client.updatedAt)),
         ])

@@ -19,7 +19,7 @@ extension ClientCommand {
                 ("scopes", client.scopes.isEmpty ? "-" : client.scopes.joined(separator: " ")),
                 ("audience", client.audience ?? "-"),
                 ("secret", client.secretVersion.map { "version \($0), sealed \(client.secretUpdatedAt.map(Output.time) ?? "?")" } ?? "none"),
-                ("rotate every", client.rotateEvery.map(Durations.text) ?? "-"),
+                ("rotate every", client.rotateEvery.map { Durations.text($0.inSeconds) } ?? "-"),
                 ("created", Output.time(client.createdAt)),
                 ("updated", Output.time(client.updatedAt)),
             ])

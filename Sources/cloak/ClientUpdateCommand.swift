@@ -49,7 +49,7 @@ extension ClientCommand {
                 Terminal.note("\(ref) is accepted as `cloak client show \(ref)` shows it")
             }
             guard rotateEvery != nil || noRotateEvery else { return }
-            try vault.setRotationInterval(interval, of: ref)
+            try vault.setRotationInterval(interval.map { .seconds($0) }, of: ref)
             Terminal.note(interval.map { "\(ref) is rotated every \(Durations.text($0)) by `cloak rotate --due`" } ?? "\(ref) is rotated only when asked")
         }
     }

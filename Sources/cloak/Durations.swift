@@ -11,7 +11,7 @@ enum Durations {
     /// The longest duration cloak takes anywhere: a century. Anything longer is a typo, and a
     /// few centuries no longer fit the milliseconds the vault stores (`1e300w` used to crash
     /// converting to `Int64`).
-    static let longest = UnlockedVault.longestPeriod
+    static let longest = UnlockedVault.longestPeriod.inSeconds
 
     /// - Throws: `UsageError`, naming the allowed range, for anything else.
     static func parse(_ text: String, option: String, range: ClosedRange<TimeInterval> = 0...longest) throws -> TimeInterval {

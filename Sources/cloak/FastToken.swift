@@ -49,9 +49,9 @@ enum FastToken {
             let vault = try Vault.open(at: vaultPath, busyTimeout: VaultOptions.busyTimeout)
             let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: keyPath))])
             var configuration = TokenBroker.Configuration()
-            configuration.minimumTTL = minTTL
+            configuration.minimumTTL = .seconds(minTTL)
             let entry = try TokenBroker.cacheEntry(in: unlocked, for: ref, configuration: configuration)
-            guard let token = entry, TokenBroker.isFresh(token, minimumTTL: minTTL, in: configuration) else {
+            guard let token = entry, TokenBroker.isFresh(token, minimumTTL: .seconds(minTTL), in: configuration) else {
                 HandOff.give(unlocked, vaultPath: vaultPath, keyFilePath: keyPath, missed: (ref, entry))
                 return nil
             }

@@ -87,7 +87,7 @@ extension JSON {
             "admin_url": .optional(realm.adminURL),
             "ca_file": .optional(realm.caFile),
             "admin_client": .optional(realm.adminClient?.description),
-            "keep_previous_seconds": .number(Int64(realm.keepPrevious)),
+            "keep_previous_seconds": .number(realm.keepPrevious.components.seconds),
             "allow_insecure_http": .bool(realm.allowsInsecureHTTP),
             "clients": .optional(realm.clientCount),
             "created_at": .string(Output.time(realm.createdAt)),

@@ -22,7 +22,7 @@ extension RealmCommand {
                 ("admin url", realm.adminURL ?? "-"),
                 ("ca file", realm.caFile ?? "- (system trust store)"),
                 ("admin client", realm.adminClient?.description ?? "-"),
-                ("keep previous", Durations.text(realm.keepPrevious)),
+                ("keep previous", Durations.text(realm.keepPrevious.inSeconds)),
                 ("insecure http", realm.allowsInsecureHTTP ? "allowed" : "refused (except loopback)"),
                 ("clients", String(realm.clientCount)),
                 ("created", Output.time(realm.createdAt)),

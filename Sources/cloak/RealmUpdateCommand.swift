@@ -44,8 +44,8 @@ extension RealmCommand {
             }
             var realm = try vault.updateRealm(name, discovered: discovered) { $0 = wanted }
             if let keep {
-                try vault.setKeepPrevious(keep, realm: name)
-                realm.keepPrevious = keep
+                try vault.setKeepPrevious(.seconds(keep), realm: name)
+                realm.keepPrevious = .seconds(keep)
             }
             Terminal.note("updated realm \(realm.name)")
             if let discovered { Terminal.note(RealmCommand.describe(discovered)) }

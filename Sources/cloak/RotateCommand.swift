@@ -121,7 +121,7 @@ struct RotateCommand: ParsableCommand {
         func why(_ ref: ClientRef) -> String {
             guard let entry = status[ref] else { return "requested" }
             if entry.hasOpenRotation { return "interrupted rotation to settle" }
-            if due { return "due (every \(Durations.text(entry.rotateEvery ?? 0)))" }
+            if due { return "due (every \(Durations.text(entry.rotateEvery?.inSeconds ?? 0)))" }
             return action == .rollback ? "roll back to version \(entry.previousVersions.last.map(String.init) ?? "none")" : "requested"
         }
         func problem(_ ref: ClientRef) -> String? {

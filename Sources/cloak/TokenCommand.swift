@@ -56,7 +56,7 @@ struct TokenCommand: ParsableCommand {
         _ = try ClientRef(ref)
         _ = try Durations.check(minTTL, option: "--min-ttl", range: 0...Durations.longest)
         var configuration = TokenBroker.Configuration()
-        configuration.minimumTTL = minTTL
+        configuration.minimumTTL = .seconds(minTTL)
         configuration.deadline = try options.deadline
         return try TokenBroker(options.unlockVault(), configuration: configuration)
     }

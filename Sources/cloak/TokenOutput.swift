@@ -10,7 +10,7 @@ import Foundation
 enum TokenOutput {
     static func render(_ grant: TokenBroker.Grant, format: TokenCommand.Format, envVar: String, now: Date) -> String {
         let token = grant.token
-        let expiresIn = max(0, Int64(token.remaining(at: now).rounded(.down)))
+        let expiresIn = max(0, Int64(token.remaining(at: now).inSeconds.rounded(.down)))
         switch format {
         case .raw:
             return token.value + "\n"

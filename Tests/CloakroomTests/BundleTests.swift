@@ -10,7 +10,7 @@ import Testing
     static func source() throws -> Fixture {
         let fixture = try Fixture()
         try fixture.populate()
-        try fixture.vault.setRotationInterval(30 * 86_400, of: ClientRef("prod/orders"))
+        try fixture.vault.setRotationInterval(.seconds(30 * 86_400), of: ClientRef("prod/orders"))
         try fixture.vault.updateRealm(Name("prod")) { $0.adminClient = try ClientRef("prod/orders") }
         return fixture
     }

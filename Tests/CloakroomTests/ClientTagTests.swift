@@ -46,7 +46,7 @@ import Testing
             UPDATE clients SET name = 'billing' WHERE name = 'swap';
             """)
         let vault = try reopen(fixture)
-        #expect { try vault.cachedToken(for: ClientRef("prod/orders"), TokenRequestShape(), minimumTTL: 0, now: Date()) } throws: {
+        #expect { try vault.cachedToken(for: ClientRef("prod/orders"), TokenRequestShape(), minimumTTL: .seconds(0), now: Date()) } throws: {
             isTampered($0, "prod/orders")
         }
         #expect { try vault.prepareRotation(of: ClientRef("prod/orders"), mode: .chosen, secret: ClientSecret("fake-next-secret")) } throws: {
@@ -66,8 +66,8 @@ import Testing
         try Fixture.tamper(fixture.path, "UPDATE clients SET scopes = 'admin' WHERE name = 'orders'")
         let vault = try reopen(fixture)
         let before = try Fixture.contents(of: fixture.path)
-        #expect { try vault.setKeepPrevious(60, realm: Name("prod")) } throws: { isTampered($0, "prod/orders") }
-        #expect { try vault.setRotationInterval(86400, of: ClientRef("prod/orders")) } throws: { isTampered($0, "prod/orders") }
+        #expect { try vault.setKeepPrevious(.seconds(60), realm: Name("prod")) } throws: { isTampered($0, "prod/orders") }
+        #expect { try vault.setRotationInterval(.seconds(86400), of: ClientRef("prod/orders")) } throws: { isTampered($0, "prod/orders") }
         #expect { try vault.replaceSecret(of: ClientRef("prod/orders"), with: ClientSecret("fake-new"), detail: "test") } throws: {
             isTampered($0, "prod/orders")
         }
@@ -139,7 +139,7 @@ import Testing
             UPDATE realms SET name = 'stage' WHERE name = 'swap';
             """)
         let vault = try reopen(fixture)
-        #expect { try vault.cachedToken(for: ClientRef("stage/orders"), TokenRequestShape(), minimumTTL: 0, now: Date()) } throws: {
+        #expect { try vault.cachedToken(for: ClientRef("stage/orders"), TokenRequestShape(), minimumTTL: .seconds(0), now: Date()) } throws: {
             isTampered($0, "stage/orders")
         }
         try expectRefused(fixture, "stage/orders")
@@ -151,8 +151,8 @@ import Testing
         try fixture.populate()
         let vault = fixture.vault
         let orders = try ClientRef("prod/orders")
-        try vault.setRotationInterval(86400, of: orders)
-        try vault.setKeepPrevious(3600, realm: Name("prod"))
+        try vault.setRotationInterval(.seconds(86400), of: orders)
+        try vault.setKeepPrevious(.seconds(3600), realm: Name("prod"))
         try vault.replaceSecret(of: orders, with: ClientSecret("fake-orders-secret-2"), detail: "test")
         let (journal, _) = try vault.prepareRotation(of: orders, mode: .chosen, secret: ClientSecret("fake-orders-secret-3"))
         try vault.advance(journal, to: .pushed)

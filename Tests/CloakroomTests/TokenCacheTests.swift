@@ -15,27 +15,27 @@ import Testing
         let fixture = try Fixture()
         try fixture.populate()
         try fixture.vault.storeToken(token(), for: orders, TokenRequestShape(), secretVersion: 1)
-        let hit = try #require(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: 30, now: now.addingTimeInterval(269)))
+        let hit = try #require(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(30), now: now.addingTimeInterval(269)))
         #expect(hit.value == "fake-access-token" && hit.scope == "profile" && hit.expiresAt == now.addingTimeInterval(300))
-        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: 30, now: now.addingTimeInterval(271)) == nil)
-        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: 0, now: now.addingTimeInterval(299)) != nil)
+        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(30), now: now.addingTimeInterval(271)) == nil)
+        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(0), now: now.addingTimeInterval(299)) != nil)
     }
 
     @Test func cacheIsKeyedByScopesAudienceAndClient() throws {
         let fixture = try Fixture()
         try fixture.populate()
         try fixture.vault.storeToken(token("fake-a"), for: orders, TokenRequestShape(scopes: ["b", "a"]), secretVersion: 1)
-        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(scopes: ["a", "b", "a"]), minimumTTL: 0, now: now)?.value == "fake-a")
-        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(scopes: ["a"]), minimumTTL: 0, now: now) == nil)
-        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(scopes: ["a", "b"], audience: "x"), minimumTTL: 0, now: now) == nil)
-        #expect(try fixture.vault.cachedToken(for: ClientRef("prod/billing"), TokenRequestShape(scopes: ["a", "b"]), minimumTTL: 0, now: now) == nil)
+        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(scopes: ["a", "b", "a"]), minimumTTL: .seconds(0), now: now)?.value == "fake-a")
+        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(scopes: ["a"]), minimumTTL: .seconds(0), now: now) == nil)
+        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(scopes: ["a", "b"], audience: "x"), minimumTTL: .seconds(0), now: now) == nil)
+        #expect(try fixture.vault.cachedToken(for: ClientRef("prod/billing"), TokenRequestShape(scopes: ["a", "b"]), minimumTTL: .seconds(0), now: now) == nil)
     }
 
     @Test func tokenOfAnotherSecretVersionIsNotServed() throws {
         let fixture = try Fixture()
         try fixture.populate()
         try fixture.vault.storeToken(token(), for: orders, TokenRequestShape(), secretVersion: 2)
-        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: 0, now: now) == nil)
+        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(0), now: now) == nil)
     }
 
     @Test(arguments: [
@@ -48,7 +48,7 @@ import Testing
         try fixture.populate()
         try fixture.vault.storeToken(token(), for: orders, TokenRequestShape(), secretVersion: 1)
         try Fixture.tamper(fixture.path, sql)
-        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: 0, now: now) == nil)
+        #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(0), now: now) == nil)
     }
 
     @Test func tokensAreSealedInTheFile() throws {

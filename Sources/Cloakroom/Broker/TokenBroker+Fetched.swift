@@ -25,7 +25,7 @@ extension TokenBroker {
     /// - Returns: a warning for the caller, or `nil` when all went as it should.
     func keep(_ token: AccessToken, for key: Key, secretVersion: Int, shape: TokenRequestShape) async -> String? {
         let lifeMilliseconds = token.expiresAt.milliseconds - token.issuedAt.milliseconds
-        let deadOnArrival = lifeMilliseconds < 1000 || token.remaining(at: configuration.clock()) < 1
+        let deadOnArrival = lifeMilliseconds < 1000 || token.remaining(at: configuration.clock()) < .seconds(1)
         var note = Self.auditDetail(token, secretVersion: secretVersion, shape: shape)
         if deadOnArrival { note += "; not cached: it expires on arrival (clock skew?)" }
         let detail = note
@@ -57,7 +57,7 @@ extension TokenBroker {
 
     /// The warning for a cached token served because a fresh one could not be had.
     static func servedStale(_ token: AccessToken, _ client: ClientRef, because problem: String, now: Date) -> String {
-        "could not refresh the token for \(client) (\(problem)); serving the cached token, valid \(Int64(token.remaining(at: now).rounded(.down))) s more."
+        "could not refresh the token for \(client) (\(problem)); serving the cached token, valid \(token.remaining(at: now).components.seconds) s more."
     }
 
     /// What a token fetch's audit event says: the secret version used and the token's life and

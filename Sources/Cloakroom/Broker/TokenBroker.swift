@@ -21,7 +21,7 @@ public final class TokenBroker: Sendable {
     /// The defaults are `cloak`'s.
     public struct Configuration: Sendable {
         /// A token is served only while at least this much of its life is left.
-        public var minimumTTL: TimeInterval = 30
+        public var minimumTTL: Duration = .seconds(30)
         /// Past this fraction of its life, a token is refreshed (and still served if that fails).
         public var refreshAfter: Double = 0.8
         /// How long fetching one token may take, retries included.
@@ -82,7 +82,7 @@ public final class TokenBroker: Sendable {
     /// found, nor a caller wanting more life left one that satisfied a shorter `minimumTTL`.
     private struct FlightKey: Hashable {
         var key: Key
-        var minimumTTL: TimeInterval
+        var minimumTTL: Duration
         var refresh: Bool
     }
 
@@ -131,13 +131,13 @@ public final class TokenBroker: Sendable {
     /// event loop or a task: what `cloak token` tries before anything else. `nil` on a miss.
     /// - Throws: `VaultError.invalidInput` for a malformed client name, scope or audience;
     ///   `.corrupted` when the client's row was changed outside cloak. An unknown client is a miss.
-    public func cachedToken(for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil) throws -> Grant? {
+    public func cachedToken(for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: Duration? = nil) throws -> Grant? {
         let memoryKey = MemoryKey(client: client, scopes: scopes, audience: audience)
         let minimumTTL = minimumTTL ?? configuration.minimumTTL
         if let token = memory.withLock({ $0[memoryKey] }), isFresh(token, minimumTTL: minimumTTL) { return Grant(token: token, source: .memory) }
         let key = Key(client: try ClientRef(client), shape: try TokenRequestShape(scopes: scopes, audience: audience).validated())
         let now = configuration.clock()
-        guard let token = try vault.blocking({ try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }),
+        guard let token = try vault.blocking({ try $0.cachedToken(for: key.client, key.shape, minimumTTL: .zero, now: now) }),
               isFresh(token, minimumTTL: minimumTTL) else { return nil }
         memory.withLock { $0[memoryKey] = token }
         return Grant(token: token, source: .cache)
@@ -157,30 +157,30 @@ public final class TokenBroker: Sendable {
     /// and what a miss hands on to `token(for:…cache:)` so that it is not read again.
     package static func cacheEntry(in vault: UnlockedVault, for client: String, scopes: [String] = [], audience: String? = nil,
                                    configuration: Configuration = Configuration()) throws -> AccessToken? {
-        try vault.cachedToken(for: ClientRef(client), TokenRequestShape(scopes: scopes, audience: audience).validated(), minimumTTL: 0,
+        try vault.cachedToken(for: ClientRef(client), TokenRequestShape(scopes: scopes, audience: audience).validated(), minimumTTL: .zero,
                               now: configuration.clock())
     }
 
     /// Whether `token` is served at `configuration`'s clock for `minimumTTL` more seconds.
-    package static func isFresh(_ token: AccessToken, minimumTTL: TimeInterval, in configuration: Configuration) -> Bool {
+    package static func isFresh(_ token: AccessToken, minimumTTL: Duration, in configuration: Configuration) -> Bool {
         isFresh(token, minimumTTL: minimumTTL, configuration: configuration)
     }
 
-    /// A token for `client` (`REALM/NAME`) good for at least `minimumTTL` seconds.
+    /// A token for `client` (`REALM/NAME`) good for at least `minimumTTL` more.
     ///
     /// Concurrent calls for the same client and shape share one request to the IdP. While the IdP
     /// is unavailable, a cached token that is still valid is served with `Grant.warning` set.
     /// - Parameter client: the client, as `REALM/NAME` (`"prod/orders"`).
     /// - Parameter scopes: scopes to ask for beyond the client's own; each shape is cached apart.
     /// - Parameter audience: the `audience` form parameter, for IdPs that take one.
-    /// - Parameter minimumTTL: seconds the token must still be valid; `nil`: the configuration's.
+    /// - Parameter minimumTTL: how long the token must still be valid; `nil`: the configuration's.
     /// - Parameter refresh: skip memory and cache and ask the identity provider.
     /// - Throws: `VaultError` (`.invalidInput` for a malformed name, scope or audience, `.notFound`
     ///   for an unknown realm or client, `.corrupted` for an altered row or secret, `.busy`, `.io`)
     ///   or `TokenError` (`.rejected` credentials, `.unavailable` IdP, `.malformedResponse`,
     ///   `.refused` by TLS or URL policy).
     public func token(
-        for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil, refresh: Bool = false
+        for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: Duration? = nil, refresh: Bool = false
     ) async throws -> Grant {
         try await token(for: client, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh, cache: .unread)
     }
@@ -197,7 +197,7 @@ public final class TokenBroker: Sendable {
 
     /// `token(for:…)`, for a caller that has read the cache already.
     package func token(
-        for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: TimeInterval? = nil, refresh: Bool = false,
+        for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: Duration? = nil, refresh: Bool = false,
         cache lookup: CacheLookup
     ) async throws -> Grant {
         let memoryKey = MemoryKey(client: client, scopes: scopes, audience: audience)
@@ -220,36 +220,36 @@ public final class TokenBroker: Sendable {
     }
 
     /// Valid for `minimumTTL` more seconds and not yet due for an early refresh.
-    private func isFresh(_ token: AccessToken, minimumTTL: TimeInterval) -> Bool {
+    private func isFresh(_ token: AccessToken, minimumTTL: Duration) -> Bool {
         Self.isFresh(token, minimumTTL: minimumTTL, configuration: configuration)
     }
 
-    private static func isFresh(_ token: AccessToken, minimumTTL: TimeInterval, configuration: Configuration) -> Bool {
+    private static func isFresh(_ token: AccessToken, minimumTTL: Duration, configuration: Configuration) -> Bool {
         let now = configuration.clock()
         let life = token.expiresAt.timeIntervalSince(token.issuedAt)
         return token.remaining(at: now) > minimumTTL && now.timeIntervalSince(token.issuedAt) < life * configuration.refreshAfter
     }
 
     /// The leader's path: the cross-process lock, the vault cache again, then the IdP.
-    private func fetch(_ key: Key, minimumTTL: TimeInterval, refresh: Bool, cache lookup: CacheLookup) async throws -> Grant {
+    private func fetch(_ key: Key, minimumTTL: Duration, refresh: Bool, cache lookup: CacheLookup) async throws -> Grant {
         let now = configuration.clock()
         let cached: AccessToken?
         switch lookup {
         case .read(let entry): cached = entry
-        case .unread: cached = try await vault.run { try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: now) }
+        case .unread: cached = try await vault.run { try $0.cachedToken(for: key.client, key.shape, minimumTTL: .zero, now: now) }
         }
         if !refresh, let cached, isFresh(cached, minimumTTL: minimumTTL) { return Grant(token: cached, source: .cache) }
 
         let end = ContinuousClock.now + configuration.deadline
         guard let lock = try await FileLock.acquire(lockPath(for: key), until: end, readOnlyVault: readOnlyVault) else {
             let problem = "another process has been fetching a token for \(key.client) for longer than \(configuration.deadline)"
-            if !refresh, let cached, cached.remaining(at: configuration.clock()) > 0 {
+            if !refresh, let cached, cached.remaining(at: configuration.clock()) > .zero {
                 return Grant(token: cached, source: .cache, warning: Self.servedStale(cached, key.client, because: problem, now: configuration.clock()))
             }
             throw TokenError.unavailable(problem + "; try again.")
         }
         // Another process may have fetched while we waited for the lock.
-        let after = try await vault.run { [clock = configuration.clock] in try $0.cachedToken(for: key.client, key.shape, minimumTTL: 0, now: clock()) }
+        let after = try await vault.run { [clock = configuration.clock] in try $0.cachedToken(for: key.client, key.shape, minimumTTL: .zero, now: clock()) }
         if let after, isFresh(after, minimumTTL: minimumTTL), !refresh || after.issuedAt != cached?.issuedAt {
             return Grant(token: after, source: .cache)
         }
@@ -293,7 +293,7 @@ public final class TokenBroker: Sendable {
                 // The IdP is down, but a token from before is still valid: serve it rather than fail,
                 // and say so. Not for `refresh`: its caller asked for a new token, and the old one
                 // (which it may be replacing because a service refused it) is no answer to that.
-                if case .unavailable = error, !refresh, let after, after.remaining(at: configuration.clock()) > 0 {
+                if case .unavailable = error, !refresh, let after, after.remaining(at: configuration.clock()) > .zero {
                     return Grant(token: after, source: .cache, warning: Self.servedStale(after, key.client, because: "\(error)", now: configuration.clock()))
                 }
                 throw error

@@ -37,7 +37,7 @@ public struct Realm: Sendable, Equatable {
     /// When its settings last changed.
     public var updatedAt: Date
     /// How long a replaced secret is kept (for `cloak rotate --rollback`) before it is retired.
-    public var keepPrevious: TimeInterval
+    public var keepPrevious: Duration
     /// What the issuer's discovery document said, as stored: for showing. Token requests use it
     /// only after its seal opens with the vault key (see `UnlockedVault.discovery(of:)`).
     public var discovered: ProviderMetadata?
@@ -72,7 +72,7 @@ public struct Client: Sendable, Equatable {
     /// When its settings last changed (a new secret version has its own time: `secretUpdatedAt`).
     public var updatedAt: Date
     /// How often `cloak rotate --due` rotates its secret; `nil`: never by schedule.
-    public var rotateEvery: TimeInterval?
+    public var rotateEvery: Duration?
 }
 
 /// One way to unlock a vault. It holds the vault key sealed under a key-encryption key.

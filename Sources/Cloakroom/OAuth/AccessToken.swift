@@ -34,7 +34,7 @@ public struct AccessToken: Sendable, CustomStringConvertible, CustomDebugStringC
     }
 
     /// Seconds left at `now` (negative once expired).
-    public func remaining(at now: Date) -> TimeInterval { expiresAt.timeIntervalSince(now) }
+    public func remaining(at now: Date) -> Duration { .seconds(expiresAt.timeIntervalSince(now)) }
 
     /// `AccessToken(<redacted>, expires …)`: the expiry, never the token.
     public var description: String { "AccessToken(<redacted>, expires \(expiresAt))" }

@@ -324,7 +324,7 @@ private struct ImportPlan {
         if existing.authMethod != client.settings.authMethod { names.append("another auth method") }
         if existing.scopes != client.settings.scopes { names.append("other scopes") }
         if existing.audience != client.settings.audience { names.append("another audience") }
-        if existing.rotateEvery.map({ Int64($0) }) != client.rotateEvery { names.append("another rotation schedule") }
+        if existing.rotateEvery.map({ $0.components.seconds }) != client.rotateEvery { names.append("another rotation schedule") }
         return names
     }
 

@@ -54,7 +54,7 @@ extension UnlockedVault {
             }
             return CredentialBundle(
                 exportedAt: vault.clock(),
-                realms: realms.map { BundledRealm(name: $0.name, settings: RealmSettings($0), keepPrevious: Int64($0.keepPrevious)) },
+                realms: realms.map { BundledRealm(name: $0.name, settings: RealmSettings($0), keepPrevious: $0.keepPrevious.components.seconds) },
                 clients: clients)
         }
     }

@@ -63,7 +63,7 @@ public struct RotationStatus: Sendable, Equatable {
     /// The client.
     public var client: ClientRef
     /// How often `--due` rotates it; `nil`: never by schedule.
-    public var rotateEvery: TimeInterval?
+    public var rotateEvery: Duration?
     /// When its current secret was stored or last rotated.
     public var secretUpdatedAt: Date?
     /// The version number of its current secret; `nil` when it has none.
@@ -77,7 +77,7 @@ public struct RotationStatus: Sendable, Equatable {
     /// `false` for a client without a schedule.
     public func isDue(at now: Date) -> Bool {
         guard let rotateEvery, let secretUpdatedAt else { return false }
-        return now.timeIntervalSince(secretUpdatedAt) >= rotateEvery
+        return now.timeIntervalSince(secretUpdatedAt) >= rotateEvery.inSeconds
     }
 }
 
@@ -258,7 +258,7 @@ extension Vault {
         return try store.rotations.statuses(realm: realm?.rawValue).map { record in
             RotationStatus(
                 client: ClientRef(realm: Name(trusted: record.realm), name: Name(trusted: record.client)),
-                rotateEvery: record.rotateEvery.map(TimeInterval.init), secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
+                rotateEvery: record.rotateEvery.map { .seconds($0) }, secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
                 secretVersion: record.secretVersion.map(Int.init), previousVersions: record.previousVersions.map(Int.init).sorted(),
                 hasOpenRotation: record.hasOpenRotation)
         }

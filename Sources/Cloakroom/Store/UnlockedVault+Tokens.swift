@@ -101,11 +101,11 @@ extension UnlockedVault {
     /// The same row carries what the client's tag covers: a token is served only for a client row
     /// that verifies (a swapped name or realm name would otherwise serve another client's token).
     /// - Throws: `VaultError.corrupted` when the client's row was changed outside cloak.
-    public func cachedToken(for client: ClientRef, _ shape: TokenRequestShape, minimumTTL: TimeInterval, now: Date) throws -> AccessToken? {
-        guard (0...Self.longestPeriod).contains(minimumTTL) else {
+    public func cachedToken(for client: ClientRef, _ shape: TokenRequestShape, minimumTTL: Duration, now: Date) throws -> AccessToken? {
+        guard (Duration.zero...Self.longestPeriod).contains(minimumTTL) else {
             throw VaultError(.invalidInput, "a token's minimum time to live must be from 0 seconds to a century.")
         }
-        let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL) * 1000).rounded(.down))
+        let cutoff = Int64(((now.timeIntervalSince1970 + minimumTTL.inSeconds) * 1000).rounded(.down))
         let cacheKey = shape.cacheKey
         guard let (record, client) = try vault.store.tokenCache.token(
             realm: client.realm.rawValue, client: client.name.rawValue, cacheKey: cacheKey, expiringAfter: cutoff) else { return nil }

@@ -21,7 +21,7 @@ extension Vault {
             adminClient: record.adminClient.map { ClientRef(realm: Name(trusted: $0.realm), name: Name(trusted: $0.name)) },
             allowsInsecureHTTP: settings.allowsInsecureHTTP, clientCount: Int(record.clientCount),
             createdAt: Date(unixSeconds: record.createdAt), updatedAt: Date(unixSeconds: record.updatedAt),
-            keepPrevious: TimeInterval(record.keepPrevious), discovered: discovered)
+            keepPrevious: .seconds(record.keepPrevious), discovered: discovered)
     }
 
     /// Every realm, by name.
@@ -48,7 +48,7 @@ extension Vault {
             scopes: fields.scopes.split(separator: " ").map(String.init), audience: fields.audience,
             secretVersion: record.secretVersion.map(Int.init), secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
             createdAt: Date(unixSeconds: record.createdAt), updatedAt: Date(unixSeconds: record.updatedAt),
-            rotateEvery: fields.rotateEvery.map(TimeInterval.init))
+            rotateEvery: fields.rotateEvery.map { .seconds($0) })
     }
 
     /// Every client, or those of one realm, by realm and name.
