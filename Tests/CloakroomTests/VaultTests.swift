@@ -5,6 +5,14 @@ import Testing
 @testable import Cloakroom
 
 @Suite struct VaultTests {
+    /// A cost that unlocking would take for a tampered keyslot is refused when the slot is made,
+    /// before any Argon2id run: the vault would otherwise report itself as altered.
+    @Test func aKeyslotCostUnlockingWouldRefuseIsRefusedUpFront() throws {
+        #expect { _ = try NewKeyslot.passphrase(Passphrase("fake passphrase for tests"), cost: Argon2Parameters(opsLimit: 65, memLimit: 8 << 20)) } throws: {
+            ($0 as? VaultError)?.code == .invalidInput && "\($0)".contains("65 passes")
+        }
+    }
+
     @Test func newVaultIsPrivate() throws {
         let fixture = try Fixture()
         #expect(FileSystem.status(of: fixture.path)?.mode == 0o600)

@@ -293,6 +293,10 @@ public struct NewKeyslot: Sendable {
         guard passphrase.count >= Passphrase.minimumLength else {
             throw VaultError(.invalidInput, "the passphrase is shorter than \(Passphrase.minimumLength) characters; choose a longer one.")
         }
+        // Unlocking refuses a slot outside these limits as tampered with: one must never be made.
+        guard cost.isWithinLimits else {
+            throw VaultError(.invalidInput, "Argon2id with \(cost.opsLimit) passes over \(cost.memLimit >> 20) MiB is outside what a keyslot may use (at most 64 passes and 4 GiB, at least libsodium's minimum); choose another cost.")
+        }
         let salt = Sodium.randomBytes(Argon2Parameters.saltCount)
         guard let kek = cost.deriveKey(from: passphrase, salt: salt) else {
             throw VaultError(.io, "Argon2id could not get \(cost.memLimit >> 20) MiB of memory; choose a lower --kdf cost.")
