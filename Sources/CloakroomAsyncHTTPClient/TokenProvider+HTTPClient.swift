@@ -15,7 +15,7 @@ extension TokenProvider {
     /// - Warning: the request may be sent twice, so its body must be replayable (`.bytes`).
     /// - Throws: what `token(for:)` throws, and what `http.execute` throws.
     public func execute(
-        _ request: HTTPClientRequest, as client: String, on http: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)
+        _ request: HTTPClientRequest, as client: ClientRef, on http: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)
     ) async throws -> HTTPClientResponse {
         var request = request
         let first = try await token(for: client, scopes: [], audience: nil, minimumTTL: nil, refresh: false)
@@ -27,5 +27,13 @@ extension TokenProvider {
         let fresh = try await token(for: client, scopes: [], audience: nil, minimumTTL: nil, refresh: true)
         request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + fresh.token.value)
         return try await http.execute(request, timeout: timeout)
+    }
+
+    /// `execute(_:as:on:timeout:)` with the client as `REALM/NAME` text (`"prod/orders"`).
+    /// - Throws: `VaultError.invalidInput` for a malformed name, and what the other one throws.
+    public func execute(
+        _ request: HTTPClientRequest, as client: String, on http: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)
+    ) async throws -> HTTPClientResponse {
+        try await execute(request, as: try ClientRef(client), on: http, timeout: timeout)
     }
 }

@@ -170,7 +170,7 @@ import NIOHTTP1
     /// A service's test fakes the token source: `execute` takes any `TokenProvider`.
     final class FakeProvider: TokenProvider {
         let asked = Mutex<[Bool]>([])
-        func token(for client: String, scopes: [String], audience: String?, minimumTTL: Duration?, refresh: Bool) async throws -> TokenBroker.Grant {
+        func token(for client: ClientRef, scopes: [String], audience: String?, minimumTTL: Duration?, refresh: Bool) async throws -> TokenBroker.Grant {
             asked.withLock { $0.append(refresh) }
             let now = Date()
             return TokenBroker.Grant(token: AccessToken(value: "fake-token-\(refresh ? 2 : 1)", expiresAt: now + 300, issuedAt: now, scope: nil),

@@ -13,7 +13,12 @@ extension TokenBroker {
     /// - Throws: `TokenError.verificationFailed` for a wrong signature, an unknown key, an expired
     ///   token or another issuer; `VaultError` for an unknown client.
     public func verify(_ token: AccessToken, for client: String) async throws -> SignatureCheck {
-        let ref = try ClientRef(client)
+        try await verify(token, for: try ClientRef(client))
+    }
+
+    /// `verify(_:for:)` for a `ClientRef`.
+    /// - Throws: as the other.
+    public func verify(_ token: AccessToken, for ref: ClientRef) async throws -> SignatureCheck {
         let (realm, discovered) = try await vault.run { vault in
             let realm = try vault.vault.realm(named: ref.realm)
             return (realm, try vault.discovery(of: realm))

@@ -127,6 +127,12 @@ public final class TokenBroker: Sendable {
         verifier = TokenVerifier(client: client)
     }
 
+    /// `cachedToken(for:…)` for a `ClientRef`.
+    /// - Throws: as the other, without `.invalidInput` for the name.
+    public func cachedToken(for client: ClientRef, scopes: [String] = [], audience: String? = nil, minimumTTL: Duration? = nil) throws -> Grant? {
+        try cachedToken(for: client.description, scopes: scopes, audience: audience, minimumTTL: minimumTTL)
+    }
+
     /// A token from memory or the vault's cache, without any network and without starting an
     /// event loop or a task: what `cloak token` tries before anything else. `nil` on a miss.
     /// - Throws: `VaultError.invalidInput` for a malformed client name, scope or audience;
@@ -183,6 +189,15 @@ public final class TokenBroker: Sendable {
         for client: String, scopes: [String] = [], audience: String? = nil, minimumTTL: Duration? = nil, refresh: Bool = false
     ) async throws -> Grant {
         try await token(for: client, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh, cache: .unread)
+    }
+
+    /// A token for `client`, as `token(for:…)` with the client's name as text: a `ClientRef` is a
+    /// valid `REALM/NAME` by construction, so only the vault and the IdP can fail.
+    /// - Throws: as `token(for:…)`, without `.invalidInput` for the name.
+    public func token(
+        for client: ClientRef, scopes: [String] = [], audience: String? = nil, minimumTTL: Duration? = nil, refresh: Bool = false
+    ) async throws -> Grant {
+        try await token(for: client.description, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh, cache: .unread)
     }
 
     /// What the caller already knows of the vault's cache entry for a request.

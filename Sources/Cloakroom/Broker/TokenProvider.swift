@@ -6,7 +6,7 @@
 public protocol TokenProvider: Sendable {
     /// A token for `client` (`REALM/NAME`) good for at least `minimumTTL` more (the
     /// provider's default when `nil`); `refresh` asks for a new one, not a kept one.
-    func token(for client: String, scopes: [String], audience: String?, minimumTTL: Duration?, refresh: Bool) async throws -> TokenBroker.Grant
+    func token(for client: ClientRef, scopes: [String], audience: String?, minimumTTL: Duration?, refresh: Bool) async throws -> TokenBroker.Grant
 }
 
 extension TokenBroker: TokenProvider {}
