@@ -36,6 +36,9 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
         case readOnlyNeedsUpgrade(found: Int, known: Int)
         /// The row naming the vault (its random id) is missing or damaged.
         case missingIdentity
+        /// The operating system refused `what` (creating or opening a file the store needs),
+        /// with `errno` `code`.
+        case system(code: Int32, what: String)
         /// Anything else SQLite reports.
         case other
     }

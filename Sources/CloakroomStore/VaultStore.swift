@@ -42,6 +42,10 @@ package protocol VaultStore: AnyObject {
     /// What the store finds wrong with itself, beneath anything the domain checks: for `doctor`.
     func examine() throws -> StoreExamination
 
+    /// The locks every process using this vault shares (the token single flight, one rotation
+    /// per client): part of the store, since a server backend keeps them in the server.
+    var locks: any VaultLocks { get }
+
     var keyslots: any KeyslotStore { get }
     var realms: any RealmStore { get }
     var clients: any ClientStore { get }

@@ -127,7 +127,7 @@ import NIOHTTP1
         // lock a third party holds.
         let (broker, _) = try countingBroker(fixture)
         let key = TokenBroker.Key(client: try ClientRef("r1/basic"), shape: TokenRequestShape())
-        guard let lock = try await FileLock.acquire(broker.lockPath(for: key), until: .now + .seconds(5)) else {
+        guard let lock = try await broker.locks.acquire(broker.lockName(for: key), until: .now + .seconds(5)) else {
             Issue.record("the lock was not free")
             return
         }

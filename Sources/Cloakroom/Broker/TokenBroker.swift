@@ -90,7 +90,8 @@ public final class TokenBroker: Sendable {
     let configuration: Configuration
     let client: TokenClient
     let verifier: TokenVerifier
-    let lockDirectory: String
+    /// The vault's shared locks: one fetch per request across processes.
+    let locks: any VaultLocks
     /// The vault can only be read: tokens are fetched (and returned) but not cached.
     let readOnlyVault: Bool
     /// Clients this process is rotating now (it holds their rotation locks).
@@ -110,13 +111,9 @@ public final class TokenBroker: Sendable {
     /// take turns fetching a token; a read-only vault needs none.
     /// - Throws: `VaultError` `.permissions` or `.io` when that directory cannot be made.
     public init(_ vault: sending UnlockedVault, configuration: Configuration = Configuration()) throws {
-        lockDirectory = vault.vault.path + ".locks"
+        locks = vault.vault.store.locks
         readOnlyVault = vault.vault.store.isReadOnly
-        do {
-            try FileSystem.createDirectories(lockDirectory, mode: 0o700)
-        } catch where readOnlyVault {
-            // A read-only vault has nothing to lock for: no process can cache a token in it.
-        }
+        try locks.prepare()
         self.vault = VaultAccess(vault)
         self.configuration = configuration
         var client = TokenClient()
@@ -256,7 +253,7 @@ public final class TokenBroker: Sendable {
         if !refresh, let cached, isFresh(cached, minimumTTL: minimumTTL) { return Grant(token: cached, source: .cache) }
 
         let end = ContinuousClock.now + configuration.deadline
-        guard let lock = try await FileLock.acquire(lockPath(for: key), until: end, readOnlyVault: readOnlyVault) else {
+        guard let lock = try await locks.acquire(lockName(for: key), until: end) else {
             let problem = "another process has been fetching a token for \(key.client) for longer than \(configuration.deadline)"
             if !refresh, let cached, cached.remaining(at: configuration.clock()) > .zero {
                 return Grant(token: cached, source: .cache, warning: Self.servedStale(cached, key.client, because: problem, now: configuration.clock()))
@@ -339,7 +336,8 @@ public final class TokenBroker: Sendable {
     /// token is fetched with the secret that works. Needs no admin client. If another process is
     /// rotating it right now, or the IdP cannot tell, the fetch goes on with the current secret.
     private func settleInterruptedRotation(of client: ClientRef, until end: ContinuousClock.Instant) async {
-        guard let lock = try? await FileLock.acquire(rotationLockPath(for: client), until: end) else { return }
+        // A vault that can only be read cannot record a settled rotation: leave it to a writer.
+        guard !readOnlyVault, let lock = try? await locks.acquire(rotationLockName(for: client), until: end) else { return }
         _ = try? await RotationSettler(vault: vault, client: self.client).settle(client, admin: {
             throw RotationError(.adminRefused, client, "settling a server-generated rotation needs the admin API")
         })
@@ -347,8 +345,8 @@ public final class TokenBroker: Sendable {
     }
 
     /// The lock one rotation of `client` holds, across processes.
-    func rotationLockPath(for client: ClientRef) -> String {
-        lockDirectory + "/rotate-" + Sodium.digest(Array(client.description.utf8), length: 16).hex + ".lock"
+    func rotationLockName(for client: ClientRef) -> String {
+        "rotate-" + Sodium.digest(Array(client.description.utf8), length: 16).hex
     }
 
     /// Drops what memory holds for `client`: after a rotation, tokens come from the new secret.
@@ -363,8 +361,8 @@ public final class TokenBroker: Sendable {
         try await client.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP, storingIn: vault)
     }
 
-    func lockPath(for key: Key) -> String {
-        let name = Sodium.digest(Array("\(key.client)\n\(key.shape.cacheKey)".utf8), length: 16).hex
-        return lockDirectory + "/" + name + ".lock"
+    /// The lock one fetch of `key` holds, across processes.
+    func lockName(for key: Key) -> String {
+        Sodium.digest(Array("\(key.client)\n\(key.shape.cacheKey)".utf8), length: 16).hex
     }
 }

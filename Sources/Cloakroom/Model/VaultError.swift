@@ -78,6 +78,8 @@ extension VaultError {
             self.init(.permissions, "the vault \(path) is read-only here, and this cloak must first upgrade its schema (version \(found) to \(known)). Run any cloak command once where the vault is writable.", underlying: error)
         case .missingIdentity:
             self.init(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.", underlying: error)
+        case .system(let code, let what):
+            self = FileSystem.failure(code, what)
         case .constraint, .other:
             self.init(.io, "the vault \(path) could not be used: \(message).", underlying: error)
         }

@@ -1,3 +1,4 @@
+import CloakroomStore
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -160,8 +161,8 @@ public final class SecretRotator: Sendable {
         return try result.get()
     }
 
-    private func acquireLock(for ref: ClientRef) async throws -> FileLock {
-        guard let lock = try await FileLock.acquire(broker.rotationLockPath(for: ref), until: .now + options.lockWait) else {
+    private func acquireLock(for ref: ClientRef) async throws -> VaultLock {
+        guard let lock = try await broker.locks.acquire(broker.rotationLockName(for: ref), until: .now + options.lockWait) else {
             throw VaultError(.busy, "another process has been rotating \(ref) for longer than \(options.lockWait); try again when it is done.")
         }
         return lock

@@ -88,6 +88,10 @@ package final class SQLiteVaultStore: VaultStore {
     }
 
     package var location: String { database.path }
+
+    package var locks: any VaultLocks {
+        SQLiteLocks(directory: database.path + ".locks", readOnlyVault: database.isReadOnly, reporting: database.reporting)
+    }
     package var isReadOnly: Bool { database.isReadOnly }
 
     /// SQLite's write lock is the file's: `BEGIN IMMEDIATE` takes it up front (see
