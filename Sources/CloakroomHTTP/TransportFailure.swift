@@ -50,7 +50,9 @@ package enum TransportFailure: Error, Sendable, Equatable, CustomStringConvertib
         case is NIOTooManyBytesError:
             self = .tooLarge(limit: limit)
         case let error where Self.isConnectionRefused(error):
-            self = .connectionRefused("\(error)")
+            // NIO's own text reads "connection reset (error set): Connection refused (errno: 111)"
+            // for a refused connect: the message says what happened, plainly.
+            self = .connectionRefused("connection refused")
         case let error as HTTPClientError:
             switch error {
             case .deadlineExceeded, .readTimeout, .connectTimeout: self = .timedOut
