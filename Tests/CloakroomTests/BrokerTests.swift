@@ -144,6 +144,23 @@ import NIOHTTP1
         #expect(try await idp.tokenRequests() == 2)
     }
 
+    /// A file where the vault's lock directory belongs: the fetch says which lock file it could
+    /// not open (the store's `.system` failure, in FileSystem's words) and changes nothing.
+    @Test func aFileInPlaceOfTheLockDirectoryIsAClearErrorAndChangesNothing() async throws {
+        let idp = try IdP()
+        let fixture = try Fixture()
+        try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
+        try fixture.vault.addClient(ClientRef("r1/basic"), ClientSettings(clientID: "broker-svc"), secret: ClientSecret(IdP.basicSecret))
+        try Data("not a directory\n".utf8).write(to: URL(fileURLWithPath: fixture.path + ".locks"))
+        let before = try Fixture.contents(of: fixture.path)
+        let broker = try TokenBroker(vault: fixture.path, credentials: [.keyFile(fixture.keyFile)])
+        await #expect { _ = try await broker.token(for: "r1/basic") } throws: {
+            ($0 as? VaultError)?.code == .notFound && "\($0)".contains("cannot open lock file \(fixture.path).locks/")
+        }
+        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try await idp.tokenRequests() == 0)
+    }
+
     @Test func cachedTokenIsSharedThroughTheVault() async throws {
         let idp = try IdP()
         let clock = ManualClock()

@@ -30,6 +30,18 @@ import Testing
         #expect(try Fixture.contents(of: path) == before)
     }
 
+    /// The identity row binds every sealed value: a vault without it is damaged, said so, and
+    /// left as it is (the store's `.missingIdentity`, worded by the domain).
+    @Test func vaultWithoutItsIdentityRowIsDamagedAndUntouched() throws {
+        let fixture = try Fixture()
+        try Fixture.tamper(fixture.path, "DELETE FROM vault")
+        let before = try Fixture.contents(of: fixture.path)
+        #expect { try Vault.open(at: fixture.path) } throws: {
+            ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("lost its identity row") && "\($0)".contains("backup")
+        }
+        #expect(try Fixture.contents(of: fixture.path) == before)
+    }
+
     @Test(arguments: [100, 4096, 20_000])
     func truncatedVaultIsReportedAsDamaged(size: Int) throws {
         let fixture = try Fixture()
