@@ -35,18 +35,16 @@ extension UnlockedVault {
             let byRow = Dictionary(current.map { ($0.clientRowID, $0) }, uniquingKeysWith: { first, _ in first })
             // `realms` is sorted by name, and each realm's clients come by name: the bundle's order.
             let stored = try realms.flatMap { try vault.store.clients.all(realm: $0.name.rawValue) }
-            let rows = try stored.map { client -> Stored in
-                let ref = ClientRef(realm: Name(trusted: client.realm), name: Name(trusted: client.name))
+            let rows = try stored.map { record -> Stored in
+                let client = Vault.client(record)
                 guard let secret = byRow[client.rowID], let box = secret.sealed else {
-                    throw VaultError(.corrupted, "\(ref) has no current secret; the vault was edited outside cloak. Store its secret again, or export the other realms. Nothing was written.")
+                    throw VaultError(.corrupted, "\(client.ref) has no current secret; the vault was edited outside cloak. Store its secret again, or export the other realms. Nothing was written.")
                 }
-                let fields = client.fields
                 return Stored(
-                    ref: ref,
-                    settings: ClientSettings(clientID: fields.clientID, authMethod: AuthMethod(rawValue: fields.authMethod) ?? .clientSecretBasic,
-                                             scopes: fields.scopes.split(separator: " ").map(String.init), audience: fields.audience),
-                    rotateEvery: fields.rotateEvery, secretSince: Date(unixSeconds: secret.stateChangedAt),
-                    sealed: (box, SecretSlot(secret), ref))
+                    ref: client.ref,
+                    settings: ClientSettings(clientID: client.clientID, authMethod: client.authMethod, scopes: client.scopes, audience: client.audience),
+                    rotateEvery: record.fields.rotateEvery, secretSince: Date(unixSeconds: secret.stateChangedAt),
+                    sealed: (box, SecretSlot(secret), client.ref))
             }
             let secrets = try open(rows.map(\.sealed))
             let clients = zip(rows, secrets).map { row, secret in
