@@ -9,8 +9,8 @@ extension ClientSecret {
     public static let defaultGeneratedLength = 86
 
     /// A new secret of `length` characters drawn uniformly from Keycloak's alphabet with
-    /// libsodium's CSPRNG (`randombytes_uniform` has no modulo bias), written straight into
-    /// secure memory.
+    /// libsodium's CSPRNG (without modulo bias: `SecureBytes(randomFrom:count:)`), written straight
+    /// into secure memory.
     /// - Throws: `VaultError.invalidInput` unless `length` is 22…255 (at least 128 bits, and
     ///   within Keycloak's 255-character secret column).
     public static func generated(length: Int = defaultGeneratedLength) throws -> ClientSecret {
