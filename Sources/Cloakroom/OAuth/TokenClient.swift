@@ -116,6 +116,8 @@ extension TokenRequest {
             // Header values are Strings: this one copy of the credentials is beyond our reach.
             headers.append(HTTPHeader("Authorization", secureBasicCredentials().withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
         }
-        return HTTPRequest(.POST, tokenURL, headers: headers, body: .borrowing(SecureBody(bytes: secureBody())), caFile: caFile)
+        // Only client_secret_post puts the secret in the body; otherwise it is plain form data.
+        let body: HTTPBody = authMethod == .clientSecretPost ? .borrowing(SecureBody(bytes: secureBody())) : .bytes(openBody())
+        return HTTPRequest(.POST, tokenURL, headers: headers, body: body, caFile: caFile)
     }
 }

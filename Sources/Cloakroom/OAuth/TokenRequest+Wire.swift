@@ -16,10 +16,7 @@ extension TokenRequest {
     /// The form body: `grant_type`, scope and audience, and for client_secret_post the client_id
     /// and secret.
     func secureBody() -> SecureBytes {
-        var form: [(String, String)] = [("grant_type", "client_credentials")]
-        if !shape.scopes.isEmpty { form.append(("scope", shape.scopes.joined(separator: " "))) }
-        if let audience = shape.audience { form.append(("audience", audience)) }
-        let open = FormEncoding.body(form)  // holds no secret
+        let open = openBody()
         guard authMethod == .clientSecretPost else { return SecureBytes(copying: open) }
         return secret.withUnsafeBytes { secret in
             let clientID = Array(clientID.utf8)
@@ -35,21 +32,41 @@ extension TokenRequest {
         }
     }
 
+    /// The form body without client credentials: all of it for client_secret_basic, which sends
+    /// them in the `Authorization` header. It holds no secret.
+    func openBody() -> [UInt8] {
+        var form: [(String, String)] = [("grant_type", "client_credentials")]
+        if !shape.scopes.isEmpty { form.append(("scope", shape.scopes.joined(separator: " "))) }
+        if let audience = shape.audience { form.append(("audience", audience)) }
+        return FormEncoding.body(form)
+    }
+
     /// `Basic base64(form(client_id) ":" form(secret))` (RFC 6749 §2.3.1), for client_secret_basic.
+    ///
+    /// One sodium allocation holds both the plain credentials and their base64 (each allocation
+    /// costs `mmap`, `mprotect` and `mlock` calls, and a TLB shootdown on every core when freed):
+    /// the plain part is written first, then encoded into the rest; the result is a slice of the
+    /// rest, and the whole allocation is zeroed when it is released.
     func secureBasicCredentials() -> SecureBytes {
         secret.withUnsafeBytes { secret in
             let clientID = Array(clientID.utf8)
-            let plain = SecureBytes.written(capacity: 3 * (clientID.count + secret.count) + 1) { put in
+            let plainCapacity = 3 * (clientID.count + secret.count) + 1  // percent-encoding at most triples a byte
+            var plainCount = 0, encodedCount = 0
+            let buffer = SecureBytes(count: plainCapacity + 6 + (plainCapacity + 2) / 3 * 4) { out in
+                func put(_ byte: UInt8) {
+                    precondition(plainCount < plainCapacity, "the capacity of a secure buffer was miscounted")
+                    out[plainCount] = byte
+                    plainCount += 1
+                }
                 FormEncoding.encode(clientID, to: put)
                 put(UInt8(ascii: ":"))
                 FormEncoding.encode(secret, to: put)
+                let plain = UnsafeRawBufferPointer(rebasing: out[0..<plainCount])
+                let encoded = UnsafeMutableRawBufferPointer(rebasing: out[plainCapacity...])
+                for byte in "Basic ".utf8 { encoded[encodedCount] = byte; encodedCount += 1 }
+                Base64.encode(plain) { byte in encoded[encodedCount] = byte; encodedCount += 1 }
             }
-            return plain.withUnsafeBytes { plain in
-                SecureBytes.written(capacity: 6 + (plain.count + 2) / 3 * 4) { put in
-                    "Basic ".utf8.forEach(put)
-                    Base64.encode(plain, to: put)
-                }
-            }
+            return SecureBytes(slice: plainCapacity..<plainCapacity + encodedCount, of: buffer)
         }
     }
 }
