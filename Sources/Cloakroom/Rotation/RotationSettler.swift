@@ -19,8 +19,7 @@ struct RotationSettler: Sendable {
     /// before its secret was stored. Call with `ref`'s rotation lock held.
     func settle(_ ref: ClientRef, admin: () async throws -> KeycloakAdmin) async throws -> SecretRotator.Outcome? {
         // A forged journal row would otherwise retire or promote secrets: the row is checked first.
-        try await vault.run { try $0.requireAuthentic(ref) }
-        guard var journal = try await vault.run({ try $0.openRotation(of: ref) }) else { return nil }
+        guard var journal = try await vault.run({ vault in try vault.requireAuthentic(ref); return try vault.openRotation(of: ref) }) else { return nil }
         var pending = try await vault.run { [journal] vault in try vault.pendingSecret(of: journal) }
         if pending == nil {
             guard journal.mode == .serverGenerated else {
@@ -29,8 +28,8 @@ struct RotationSettler: Sendable {
             }
             // Keycloak may have generated a secret we never stored: read what it holds now.
             let admin = try await admin()
-            let clientID = try await vault.run { try $0.vault.client(ref).clientID }
-            let (uuid, _) = try await locate(ref, clientID: clientID, admin: admin)
+            let (clientID, known) = try await vault.run { vault in (try vault.vault.client(ref).clientID, try vault.idpUUID(of: ref)) }
+            let (uuid, _) = try await locate(ref, clientID: clientID, knownUUID: known, admin: admin)
             let current = try await vault.run { try $0.currentSecret(of: ref) }
             guard let held = try await admin.secret(of: uuid), !held.matches(current) else {
                 try await vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
@@ -71,6 +70,11 @@ struct RotationSettler: Sendable {
         await ask { try await vault.run { try $0.verificationRequest(for: ref, with: pending) } }
     }
 
+    /// `verify`, with the verification request made already.
+    func verify(_ request: TokenRequest) async -> Verification {
+        await ask { request }
+    }
+
     /// Does the IdP accept `ref`'s current secret?
     func verifyCurrent(_ ref: ClientRef) async -> Verification {
         await ask { try await vault.run { try $0.tokenRequest(for: ref, TokenRequestShape()).0 } }
@@ -106,10 +110,11 @@ struct RotationSettler: Sendable {
         }
     }
 
-    /// The client's UUID at the IdP (remembered in the vault) and its representation.
-    func locate(_ ref: ClientRef, clientID: String, admin: KeycloakAdmin) async throws -> (String, ClientRepresentation) {
+    /// The client's UUID at the IdP and its representation. `knownUUID` is the one the vault
+    /// remembers (`idpUUID(of:)`); a stale one is looked up again.
+    func locate(_ ref: ClientRef, clientID: String, knownUUID: String?, admin: KeycloakAdmin) async throws -> (String, ClientRepresentation) {
         var lookedUp = false
-        var uuid = try await vault.run { try $0.idpUUID(of: ref) }
+        var uuid = knownUUID
         while true {
             if uuid == nil {
                 uuid = try await admin.findClient(clientID: clientID)

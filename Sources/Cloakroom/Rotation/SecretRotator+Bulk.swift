@@ -40,6 +40,7 @@ extension SecretRotator {
         // Thousands of small transactions: checkpoint once at the end rather than after each.
         await vault.run { $0.vault.store.beginBulkWrites() }
         defer { vault.blocking { $0.vault.store.endBulkWrites() } }
+        let admins = AdminCache()
         let parallel = max(1, parallel)
         let perRealm = max(1, perRealm)
         var reports: [ClientRef: Report] = [:]
@@ -57,9 +58,9 @@ extension SecretRotator {
                         let start = ContinuousClock.now
                         do {
                             let outcome = switch action {
-                            case .rotate: try await self.rotate(ref)
-                            case .rollback: try await self.rollback(ref)
-                            case .resume: try await self.resume(ref)
+                            case .rotate: try await self.rotate(ref, admins: admins)
+                            case .rollback: try await self.rollback(ref, admins: admins)
+                            case .resume: try await self.resume(ref, admins: admins)
                             }
                             return Report(client: ref, result: .success(outcome), duration: .now - start)
                         } catch {
@@ -81,4 +82,11 @@ extension SecretRotator {
         }
         return refs.compactMap { reports[$0] }
     }
+}
+
+/// The admin API clients of one bulk run, by realm: a realm's settings are read and their trust
+/// checked once per run instead of once per client. Dropped when the run ends, so a long-lived
+/// rotator sees a changed admin URL or admin client at its next run.
+final class AdminCache: Sendable {
+    let admins = Mutex<[Name: KeycloakAdmin]>([:])
 }

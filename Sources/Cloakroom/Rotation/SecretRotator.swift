@@ -104,11 +104,15 @@ public final class SecretRotator: Sendable {
     /// - Throws: `RotationError` (admin refused, unknown at the IdP, failed and undone, unresolved),
     ///   `TokenError` (the IdP unreachable before anything changed), `VaultError`.
     public func rotate(_ ref: ClientRef) async throws -> Outcome {
-        try await rotation(of: ref) { settled in
+        try await rotate(ref, admins: nil)
+    }
+
+    func rotate(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
+        try await rotation(of: ref, admins: admins) { settled in
             if let settled, settled.result == .finished { return settled }
             let mode: RotationJournal.Mode = options.serverGenerated ? .serverGenerated : .chosen
             let secret = options.serverGenerated ? nil : try ClientSecret.generated(length: options.secretLength)
-            var outcome = try await perform(ref, mode: mode, secret: secret)
+            var outcome = try await perform(ref, mode: mode, secret: secret, admins: admins)
             if settled != nil { outcome.notes.insert("an interrupted rotation was found and undone first", at: 0) }
             return outcome
         }
@@ -118,11 +122,15 @@ public final class SecretRotator: Sendable {
     /// - Throws: `RotationError` (`.failed` when no previous secret is kept, or as `rotate(_:)`),
     ///   `TokenError`, `VaultError`.
     public func rollback(_ ref: ClientRef) async throws -> Outcome {
-        try await rotation(of: ref) { _ in
+        try await rollback(ref, admins: nil)
+    }
+
+    func rollback(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
+        try await rotation(of: ref, admins: admins) { _ in
             guard let (previous, version) = try await vault.run({ try $0.newestPreviousSecret(of: ref) }) else {
                 throw RotationError(.failed, ref, "\(ref) has no previous secret kept to roll back to (replaced secrets are kept for the realm's keep-previous period; `cloak rotate --status` shows them).")
             }
-            var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version)
+            var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version, admins: admins)
             outcome.result = .rolledBack
             return outcome
         }
@@ -132,7 +140,11 @@ public final class SecretRotator: Sendable {
     /// - Throws: `RotationError.unresolved` when the IdP still cannot say which secret it holds;
     ///   `VaultError` (`.notFound` for an unknown client).
     public func resume(_ ref: ClientRef) async throws -> Outcome {
-        try await rotation(of: ref) { settled in settled ?? Outcome(client: ref, result: .nothing) }
+        try await resume(ref, admins: nil)
+    }
+
+    func resume(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
+        try await rotation(of: ref, admins: admins) { settled in settled ?? Outcome(client: ref, result: .nothing) }
     }
 
     /// Clients with an interrupted rotation.
@@ -144,13 +156,13 @@ public final class SecretRotator: Sendable {
     // MARK: The state machine
 
     /// Holds `ref`'s rotation lock, settles any interrupted rotation, then runs `body`.
-    private func rotation(of ref: ClientRef, _ body: (Outcome?) async throws -> Outcome) async throws -> Outcome {
+    private func rotation(of ref: ClientRef, admins: AdminCache?, _ body: (Outcome?) async throws -> Outcome) async throws -> Outcome {
         _ = try await vault.run { try $0.vault.client(ref) }
         let lock = try await acquireLock(for: ref)
         broker.rotating.withLock { _ = $0.insert(ref) }
         let result: Result<Outcome, any Error>
         do {
-            let settled = try await settler.settle(ref, admin: { try await self.broker.admin(for: ref.realm) })
+            let settled = try await settler.settle(ref, admin: { try await self.admin(for: ref.realm, cache: admins) })
             result = .success(try await body(settled))
         } catch {
             result = .failure(error)
@@ -161,6 +173,15 @@ public final class SecretRotator: Sendable {
         return try result.get()
     }
 
+    /// The admin API client for `realm`: from `cache` when a bulk run made one, so its rotations
+    /// read and check the realm's settings once, not once per client.
+    private func admin(for realm: Name, cache: AdminCache?) async throws -> KeycloakAdmin {
+        if let admin = cache?.admins.withLock({ $0[realm] }) { return admin }
+        let admin = try await broker.admin(for: realm)
+        cache?.admins.withLock { $0[realm] = admin }
+        return admin
+    }
+
     private func acquireLock(for ref: ClientRef) async throws -> VaultLock {
         guard let lock = try await broker.locks.acquire(broker.rotationLockName(for: ref), until: .now + options.lockWait) else {
             throw VaultError(.busy, "another process has been rotating \(ref) for longer than \(options.lockWait); try again when it is done.")
@@ -169,14 +190,18 @@ public final class SecretRotator: Sendable {
     }
 
     /// Prepare, push, verify, promote, with `secret` (nil: server-generated).
-    private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil) async throws -> Outcome {
+    private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil,
+                         admins: AdminCache?) async throws -> Outcome {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret
         do {
-            try await vault.run { try $0.requireAuthentic(ref) }
-            admin = try await self.broker.admin(for: ref.realm)
-            let clientID = try await vault.run { try $0.vault.client(ref).clientID }
-            (uuid, representation) = try await settler.locate(ref, clientID: clientID, admin: admin)
-            current = try await vault.run { try $0.currentSecret(of: ref) }
+            // One visit to the vault: `currentSecret` checks the client's row first.
+            let known = try await vault.run { vault -> (ClientSecret, clientID: String, uuid: String?) in
+                let current = try vault.currentSecret(of: ref)
+                return (current, try vault.vault.client(ref).clientID, try vault.idpUUID(of: ref))
+            }
+            current = known.0
+            admin = try await self.admin(for: ref.realm, cache: admins)
+            (uuid, representation) = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
         } catch {
             // Nothing was journaled yet, but the attempt belongs in the audit log.
             let detail = "\(error)"
@@ -210,15 +235,20 @@ public final class SecretRotator: Sendable {
     private func push(_ ref: ClientRef, mode: RotationJournal.Mode, journal: RotationJournal, prepared: PendingSecret?,
                       admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret,
                       restoring restoredVersion: Int?) async throws -> Outcome {
-        // 2. push
-        let pending: PendingSecret
+        // 2. push. The client's row is checked before each step, not only at the start: the file
+        // may change meanwhile. Prepare checked it in its transaction, just now; each step
+        // below checks it in its own.
+        let pending: PendingSecret, verification: TokenRequest
         do {
-            // Checked before each step, not only at the start: the file may change meanwhile.
-            try await vault.run { try $0.requireAuthentic(ref) }
             if let prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
                 options.checkpoint?(.sent, ref)
-                try await vault.run { _ = try $0.advance(journal, to: .pushed) }
+                // The verification request is made in the same visit to the vault, from the row
+                // just checked and stamped.
+                verification = try await vault.run { vault in
+                    try vault.advance(journal, to: .pushed)
+                    return try vault.verificationRequest(for: ref, with: prepared)
+                }
                 pending = prepared
             } else {
                 let generated = try await admin.regenerateSecret(of: uuid)
@@ -226,10 +256,12 @@ public final class SecretRotator: Sendable {
                 // Sealed and committed in the step that received it. A crash before this commit
                 // leaves Keycloak with a secret we never stored: settle() reads it back with
                 // `GET …/client-secret` (and so needs the admin client; the token path cannot).
-                guard let received = try await vault.run({ [journal] vault in try vault.advance(journal, to: .pushed, received: generated) }) else {
-                    preconditionFailure("advance(received:) returns the pending secret it sealed")
+                (pending, verification) = try await vault.run { [journal] vault in
+                    guard let received = try vault.advance(journal, to: .pushed, received: generated) else {
+                        preconditionFailure("advance(received:) returns the pending secret it sealed")
+                    }
+                    return (received, try vault.verificationRequest(for: ref, with: received))
                 }
-                pending = received
             }
         } catch let error as RotationError {
             // Refused before anything changed at the IdP: nothing to undo there.
@@ -251,8 +283,7 @@ public final class SecretRotator: Sendable {
         options.checkpoint?(.pushed, ref)
 
         // 3. verify
-        try await vault.run { try $0.requireAuthentic(ref) }
-        switch await settler.verify(ref, pending) {
+        switch await settler.verify(verification) {
         case .accepted:
             break
         case .unreachable(let problem):
