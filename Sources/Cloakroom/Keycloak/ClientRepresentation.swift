@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-internal import FoundationEssentials
-#else
-internal import Foundation
-#endif
-
 /// A Keycloak `ClientRepresentation` as the admin API returned it, kept whole so that a PUT sends
 /// back every field it read (Keycloak treats some absent fields as "off": contract §4.5) with only
 /// `secret` changed.
@@ -11,7 +5,7 @@ struct ClientRepresentation: Sendable {
     var fields: [String: JSONValue]
 
     init(json body: [UInt8]) throws {
-        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
+        guard case .object(let fields)? = JSONReader.read(body) else {
             throw RepresentationError()
         }
         self.fields = fields
@@ -66,7 +60,7 @@ enum JSONWriter {
         switch value {
         case .string(let text): quote(Array(text.utf8), into: &out)
         case .number(let number):
-            // JSONDecoder read every number as a Double; Keycloak's are integers (notBefore,
+            // Numbers are read as Doubles (JSONReader); Keycloak's are integers (notBefore,
             // nodeReRegistrationTimeout) and must go back without a ".0".
             if number.rounded() == number, abs(number) < 9.0e15 {
                 out.append(contentsOf: String(Int64(number)).utf8)

@@ -1,11 +1,5 @@
 import CloakroomHTTP
 
-#if canImport(FoundationEssentials)
-internal import FoundationEssentials
-#else
-internal import Foundation
-#endif
-
 /// The slice of Keycloak's Admin REST API that rotation needs (contract §4), called with a
 /// bearer token of the realm's admin client.
 ///
@@ -44,7 +38,7 @@ struct KeycloakAdmin: Sendable {
     /// The `id` (UUID) of the client whose `clientId` is exactly `clientID`, or `nil`.
     func findClient(clientID: String) async throws -> String? {
         let reply = try await call(.GET, "/clients?clientId=" + FormEncoding.encode(clientID), role: .viewClients, action: "look up clients")
-        guard reply.status == 200, case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reply.body)) else {
+        guard reply.status == 200, case .array(let items)? = JSONReader.read(reply.body) else {
             throw malformed("GET /clients answered HTTP \(reply.status) without a list of clients")
         }
         // An exact lookup returns zero or one; compare anyway, as python-keycloak does (§4.3).
@@ -60,7 +54,7 @@ struct KeycloakAdmin: Sendable {
         var all: [ClientRepresentation] = []
         while true {
             let reply = try await call(.GET, "/clients?first=\(all.count)&max=\(pageSize)", role: .viewClients, action: "list clients")
-            guard reply.status == 200, case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reply.body)) else {
+            guard reply.status == 200, case .array(let items)? = JSONReader.read(reply.body) else {
                 throw malformed("GET /clients answered HTTP \(reply.status) without a list of clients")
             }
             for case .object(let fields) in items { all.append(ClientRepresentation(fields: fields)) }
@@ -118,7 +112,7 @@ struct KeycloakAdmin: Sendable {
 
     /// `{"type":"secret","value":"…"}` → the value, straight into secure memory.
     private static func secretValue(_ body: [UInt8]) -> ClientSecret? {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
+        guard case .object(let object)? = JSONReader.read(body),
               let value = object["value"]?.string, !value.isEmpty else { return nil }
         return try? ClientSecret(value)
     }

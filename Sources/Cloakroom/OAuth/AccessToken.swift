@@ -56,7 +56,7 @@ enum TokenResponse {
     /// Parses a 200 response sent at `sentAt`.
     /// - Throws: `TokenError.malformedResponse` for anything that is not a usable token.
     static func token(from body: [UInt8], sentAt: Date) throws(TokenError) -> AccessToken {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
+        guard case .object(let object)? = JSONReader.read(body) else {
             throw .malformedResponse("the token endpoint answered 200 without a JSON object")
         }
         guard let value = object["access_token"]?.string, !value.isEmpty else {
@@ -87,7 +87,7 @@ enum TokenResponse {
     /// The `error` and `error_description` of an error body (RFC 6749 §5.2), when it has them.
     /// Servers also answer with empty, HTML or plain-text bodies; those give `nil`s.
     static func error(from body: [UInt8]) -> (code: String?, description: String?) {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else { return (nil, nil) }
+        guard case .object(let object)? = JSONReader.read(body) else { return (nil, nil) }
         func printable(_ text: String?) -> String? {
             // Shown to the user: kept short and free of control characters; never the body itself.
             text.map { String($0.unicodeScalars.filter { !$0.isControlCharacter }.prefix(200).map(Character.init)) }

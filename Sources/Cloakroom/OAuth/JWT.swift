@@ -44,7 +44,7 @@ public struct JWT: Sendable {
     }
 
     private static func object(_ part: Substring) -> [String: JSONValue]? {
-        guard let bytes = base64URL(part), case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
+        guard let bytes = base64URL(part), case .object(let object)? = JSONReader.read(bytes) else {
             return nil
         }
         return object

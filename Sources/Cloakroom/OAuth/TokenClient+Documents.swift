@@ -1,11 +1,5 @@
 import CloakroomHTTP
 
-#if canImport(FoundationEssentials)
-internal import FoundationEssentials
-#else
-internal import Foundation
-#endif
-
 /// Where a realm's public documents (discovery, JWKS) are fetched from, and under which policy.
 struct DocumentRequest: Sendable {
     var url: String
@@ -40,7 +34,7 @@ extension TokenClient {
             }
             switch reply.status {
             case 200:
-                guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reply.body)) else {
+                guard case .object(let object)? = JSONReader.read(reply.body) else {
                     throw .malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is not a JSON object; is that URL right?")
                 }
                 return .success(object)
