@@ -105,7 +105,7 @@ import Testing
         let report = try target.vault.importBundle(try SealedBundle(bytes, source: "t").open(with: .keyFile(key)), onConflict: .overwrite)
         #expect(report.clients.first { $0.ref == orders }?.action == .overwritten)
         #expect(try target.vault.currentSecret(of: orders).testValue == "fake-orders-secret")
-        #expect(try target.vault.idpUUID(of: orders) == nil)
+        #expect(try target.vault.identityAtIdP(of: orders).uuid == nil)
         #expect(try RawVault.execute(target.path, "SELECT group_concat(version || state || (sealed IS NULL)) FROM secret_versions WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')") == ["1retired1,2current0"])
     }
 

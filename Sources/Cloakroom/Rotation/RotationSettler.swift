@@ -28,8 +28,8 @@ struct RotationSettler: Sendable {
             }
             // Keycloak may have generated a secret we never stored: read what it holds now.
             let admin = try await admin()
-            let (clientID, known) = try await vault.run { vault in (try vault.vault.client(ref).clientID, try vault.idpUUID(of: ref)) }
-            let (uuid, _) = try await locate(ref, clientID: clientID, knownUUID: known, admin: admin)
+            let known = try await vault.run { try $0.identityAtIdP(of: ref) }
+            let (uuid, _) = try await locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
             let current = try await vault.run { try $0.currentSecret(of: ref) }
             guard let held = try await admin.secret(of: uuid), !held.matches(current) else {
                 try await vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
@@ -111,7 +111,7 @@ struct RotationSettler: Sendable {
     }
 
     /// The client's UUID at the IdP and its representation. `knownUUID` is the one the vault
-    /// remembers (`idpUUID(of:)`); a stale one is looked up again.
+    /// remembers (`identityAtIdP(of:)`); a stale one is looked up again.
     func locate(_ ref: ClientRef, clientID: String, knownUUID: String?, admin: KeycloakAdmin) async throws -> (String, ClientRepresentation) {
         var lookedUp = false
         var uuid = knownUUID

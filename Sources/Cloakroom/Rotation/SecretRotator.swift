@@ -195,11 +195,8 @@ public final class SecretRotator: Sendable {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret
         do {
             // One visit to the vault: `currentSecret` checks the client's row first.
-            let known = try await vault.run { vault -> (ClientSecret, clientID: String, uuid: String?) in
-                let current = try vault.currentSecret(of: ref)
-                return (current, try vault.vault.client(ref).clientID, try vault.idpUUID(of: ref))
-            }
-            current = known.0
+            let known: (clientID: String, uuid: String?)
+            (current, known) = try await vault.run { vault in (try vault.currentSecret(of: ref), try vault.identityAtIdP(of: ref)) }
             admin = try await self.admin(for: ref.realm, cache: admins)
             (uuid, representation) = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
         } catch {

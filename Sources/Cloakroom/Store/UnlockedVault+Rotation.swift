@@ -238,9 +238,11 @@ extension UnlockedVault {
         return try open(box, for: SecretSlot(record), of: ref)
     }
 
-    /// The client's id at the Keycloak admin API, when learnt before.
-    func idpUUID(of ref: ClientRef) throws -> String? {
-        try vault.store.clients.idpUUID(rowID: try vault.client(ref).rowID)
+    /// What the IdP knows `ref` by: its client_id, and its id at the Keycloak admin API when
+    /// learnt before. One read of the client's row.
+    func identityAtIdP(of ref: ClientRef) throws -> (clientID: String, uuid: String?) {
+        let client = try vault.client(ref)
+        return (client.clientID, try vault.store.clients.idpUUID(rowID: client.rowID))
     }
 
     func rememberIdPUUID(_ uuid: String?, of ref: ClientRef) throws {
