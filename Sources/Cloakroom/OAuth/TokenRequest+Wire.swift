@@ -2,9 +2,10 @@ import CloakroomCrypto
 
 /// The bytes of a token request that carry the secret, built straight into sodium memory.
 ///
-/// What stays there: the form body (with `client_secret` for client_secret_post) and the
-/// `Basic` credentials with their base64, from the moment they are made until the request is
-/// released, and then they are zeroed (`SecureBytes`). What cannot (noted where it happens):
+/// What stays there: a client_secret_post form body (it holds `client_secret`) and the `Basic`
+/// credentials with their base64, from the moment they are made until the request is released,
+/// and then they are zeroed (`SecureBytes`). A client_secret_basic body holds no secret and is
+/// sent from ordinary memory. What cannot (noted where it happens):
 /// - the `Authorization` header value must be a Swift `String` (`HTTPHeader`, and AsyncHTTPClient's
 ///   `HTTPHeaders` after it, hold Strings): one heap copy we cannot zero, released with the request;
 /// - when AsyncHTTPClient writes the request, NIO copies the header into an outbound
@@ -13,11 +14,10 @@ import CloakroomCrypto
 ///   reach. The body copy is at least made only at write time, not when the request is built.
 /// Core dumps are off while a vault is unlocked (`CoreDumps`), so none of these reach a core file.
 extension TokenRequest {
-    /// The form body: `grant_type`, scope and audience, and for client_secret_post the client_id
-    /// and secret.
+    /// The form body of a client_secret_post request: `openBody()` and the client_id and secret.
     func secureBody() -> SecureBytes {
+        precondition(authMethod == .clientSecretPost, "only client_secret_post sends its secret in the body")
         let open = openBody()
-        guard authMethod == .clientSecretPost else { return SecureBytes(copying: open) }
         return secret.withUnsafeBytes { secret in
             let clientID = Array(clientID.utf8)
             // Percent-encoding at most triples a byte.
