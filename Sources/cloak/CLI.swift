@@ -27,19 +27,10 @@ enum CLI {
 
     static func report(_ error: any Error, debug: Bool) -> Int32 {
         switch error {
-        case let error as VaultError:
-            Terminal.error(error.message)
+        case let error as any CloakroomError:
+            Terminal.error(Advice.explain(error))
             if debug, let underlying = error.underlying { Terminal.error("(\(error.code.rawValue)) \(underlying)") }
             return ExitStatus(error.code).rawValue
-        case let error as TokenError:
-            Terminal.error(error.description)
-            return ExitStatus(error).rawValue
-        case let error as RotationError:
-            Terminal.error(error.message)
-            return ExitStatus(error.kind).rawValue
-        case let error as DotEnvError:
-            Terminal.error(error.description)
-            return ExitStatus.usage.rawValue
         case let error as UsageError:
             Terminal.error(error.message)
             return ExitStatus.usage.rawValue
@@ -77,7 +68,7 @@ extension CLI {
         switch outcome {
         case .unhealthy: ExitStatus.unhealthy.rawValue
         case .rotationsFailed(let unresolved): (unresolved ? ExitStatus.rotationUnresolved : .rotationFailed).rawValue
-        case .credentialRefused(let error): ExitStatus(error).rawValue
+        case .credentialRefused(let error): ExitStatus(error.code).rawValue
         // 127 and 126 are what shells use for a command not found and one that cannot run.
         case .execFailed(let code): code == ENOENT ? 127 : 126
         }
@@ -112,35 +103,25 @@ enum ExitStatus: Int32 {
     case rotationUnresolved = 17
     case tokenInvalid = 18
 
-    init(_ kind: RotationError.Kind) {
-        switch kind {
-        case .adminRefused: self = .adminRefused
-        case .unknownAtIdP: self = .notFound
-        case .failed: self = .rotationFailed
-        case .unresolved: self = .rotationUnresolved
-        }
-    }
-
-    init(_ error: TokenError) {
-        switch error {
-        case .rejected: self = .credentialsRejected
-        case .unavailable: self = .idpUnavailable
-        case .malformedResponse: self = .idpMalformed
-        case .refused: self = .idpRefused
-        case .verificationFailed: self = .tokenInvalid
-        }
-    }
-
-    init(_ code: VaultError.Code) {
+    /// The one mapping from the library's codes to exit statuses.
+    init(_ code: ErrorCode) {
         switch code {
         case .invalidInput: self = .usage
-        case .notFound: self = .notFound
+        case .notFound, .unknownAtIdP: self = .notFound
         case .alreadyExists, .conflict: self = .conflict
         case .cannotUnlock: self = .cannotUnlock
         case .corrupted: self = .corrupted
         case .notAVault, .newerSchema: self = .incompatible
         case .permissions, .io: self = .filesystem
         case .busy: self = .busy
+        case .credentialsRejected: self = .credentialsRejected
+        case .idpUnavailable: self = .idpUnavailable
+        case .idpMalformed: self = .idpMalformed
+        case .idpRefused: self = .idpRefused
+        case .tokenInvalid: self = .tokenInvalid
+        case .adminRefused: self = .adminRefused
+        case .rotationFailed: self = .rotationFailed
+        case .rotationUnresolved: self = .rotationUnresolved
         }
     }
 }

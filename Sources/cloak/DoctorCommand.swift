@@ -17,7 +17,7 @@ struct DoctorCommand: ParsableCommand {
         do {
             credentials = try options.credentials(for: try? options.openVault())
         } catch {
-            keyProblem = "\(error)"
+            keyProblem = Advice.explain(error)
         }
         let checkup = Checkup.examine(path: options.vaultPath, credentials: credentials)
         var findings = checkup.findings.map(Finding.init)
@@ -48,7 +48,7 @@ struct Finding {
     }
 
     init(_ finding: Checkup.Finding) {
-        self.init(check: finding.check, severity: finding.severity.rawValue, subject: finding.subject, message: finding.message)
+        self.init(check: finding.check, severity: finding.severity.rawValue, subject: finding.subject, message: Advice.with(finding.message, finding.next))
     }
 
     var json: JSON {

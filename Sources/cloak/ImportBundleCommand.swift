@@ -37,7 +37,7 @@ struct ImportBundleCommand: ParsableCommand {
                 "on_conflict": .string(onConflict.rawValue),
                 "realms": .array(report.realms.map { realm in
                     JSON.object(["realm": .string(realm.name.rawValue), "imported_as": .optional(realm.importedAs?.rawValue),
-                             "action": .string(realm.action.rawValue), "detail": .string(realm.detail)])
+                             "action": .string(realm.action.rawValue), "detail": .string(Advice.with(realm.detail, realm.next))])
                 }),
                 "clients": .array(report.clients.map { client in
                     JSON.object(["client": .string(client.ref.description), "imported_as": .optional(client.importedAs?.description),
@@ -46,7 +46,7 @@ struct ImportBundleCommand: ParsableCommand {
             ]))
         } else {
             Output.table(["REALM", "ACTION", "IN THIS VAULT", "DETAIL"], report.realms.map {
-                [$0.name.rawValue, $0.action.rawValue, $0.importedAs?.rawValue ?? "-", $0.detail]
+                [$0.name.rawValue, $0.action.rawValue, $0.importedAs?.rawValue ?? "-", Advice.with($0.detail, $0.next)]
             })
             Output.write("\n")
             Output.table(["CLIENT", "ACTION", "IN THIS VAULT", "DETAIL"], report.clients.map {

@@ -100,7 +100,7 @@ struct ImportDotEnvCommand: ParsableCommand {
         case .rejected(_, let status, let code, _):
             return "\(at): the identity provider rejected \(credential.clientIDEntry.key)/\(credential.secretEntry.key) (client_id \(credential.clientID), for \(rejection.item.ref)): HTTP \(status)\(code.map { " \($0)" } ?? ""). Check the file's values with whoever runs the identity provider."
         default:
-            return "\(at): cannot check \(rejection.item.ref): \(rejection.error)"
+            return "\(at): cannot check \(rejection.item.ref): \(Advice.explain(rejection.error))"
         }
     }
 

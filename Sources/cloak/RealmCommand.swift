@@ -19,7 +19,7 @@ extension RealmCommand {
             return try blocking { try await settings.discoverProvider(for: name, deadline: deadline) }
         } catch let error as TokenError {
             guard case .unavailable = error, !required else { throw error }
-            Terminal.note("warning: \(error). Realm \(name) is stored without its token endpoint; the issuer will be asked on the first token request.")
+            Terminal.note("warning: " + Advice.with("\(error).", error.next) + " Realm \(name) is stored without its token endpoint; the issuer will be asked on the first token request.")
             return nil
         }
     }

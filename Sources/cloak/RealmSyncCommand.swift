@@ -40,13 +40,13 @@ extension RealmCommand {
                             "client_id": .string(entry.clientID),
                             "client": .optional(entry.ref?.description),
                             "action": .string(entry.action.rawValue),
-                            "reason": .optional(entry.reason.isEmpty ? nil : entry.reason),
+                            "reason": .optional(entry.reason.isEmpty ? nil : Advice.with(entry.reason, entry.next)),
                         ])
                     }),
                 ]))
             }
             Output.table(["CLIENT ID", "VAULT NAME", "PLAN", "NOTE"], plan.entries.map {
-                [$0.clientID, $0.ref?.description ?? "-", $0.action.rawValue, $0.reason.isEmpty ? "-" : $0.reason]
+                [$0.clientID, $0.ref?.description ?? "-", $0.action.rawValue, $0.reason.isEmpty ? "-" : Advice.with($0.reason, $0.next)]
             })
             guard !dryRun else { return Terminal.note("dry run: \(plan.changes) client(s) would be added or updated; nothing was changed.") }
             try blocking { try await sync.apply(plan) }

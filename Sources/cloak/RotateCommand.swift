@@ -182,7 +182,7 @@ struct RotateCommand: ParsableCommand {
                     [report.client.description, outcome.result.rawValue, Self.versions(outcome), Durations.milliseconds(report.duration),
                      outcome.notes.joined(separator: "; ").ifEmpty("-")]
                 case .failure(let error):
-                    [report.client.description, Self.kind(of: error), "-", Durations.milliseconds(report.duration), "\(error)"]
+                    [report.client.description, Self.kind(of: error), "-", Durations.milliseconds(report.duration), Advice.explain(error)]
                 }
             })
             Terminal.note("\(reports.count - failures.count) of \(reports.count) done in \(Durations.milliseconds(elapsed))\(failures.isEmpty ? "" : "; \(failures.count) failed")")
@@ -227,6 +227,7 @@ extension JSON {
                 "from_version": .optional(outcome.fromVersion),
                 "to_version": .optional(outcome.result == .undone ? nil : outcome.toVersion),
                 "notes": .strings(outcome.notes),
+                "code": .null,
                 "error": .null,
                 "milliseconds": .number(milliseconds),
             ])
@@ -237,7 +238,8 @@ extension JSON {
                 "from_version": .null,
                 "to_version": .null,
                 "notes": .array([]),
-                "error": .string("\(error)"),
+                "code": .string((error as? any CloakroomError)?.code.rawValue ?? "internal"),
+                "error": .string(Advice.explain(error)),
                 "milliseconds": .number(milliseconds),
             ])
         }

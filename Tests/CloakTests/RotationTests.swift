@@ -308,6 +308,9 @@ import FoundationNetworking
         let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let results = Dictionary(uniqueKeysWithValues: ((report?["results"] as? [[String: Any]]) ?? []).map { ($0["client"] as? String ?? "", $0["result"] as? String ?? "") })
         #expect(results == ["r1/admin": "rotated", "r1/billing": "rotated", "r1/ghost": "failed", "r1/orders": "rotated"], "\(run)")
+        // A failure carries the library's stable code: the ghost is unknown at the IdP.
+        let codes = Dictionary(uniqueKeysWithValues: ((report?["results"] as? [[String: Any]]) ?? []).map { ($0["client"] as? String ?? "", $0["code"] as? String ?? "-") })
+        #expect(codes == ["r1/admin": "-", "r1/billing": "-", "r1/ghost": "unknown_at_idp", "r1/orders": "-"], "\(run)")
         for ref in ["r1/admin", "r1/billing", "r1/orders"] {
             #expect(try Self.secretVersion(sandbox, ref) == 2)
             #expect(try sandbox.tokenJSON(ref, ["--refresh"]).0.status == 0)

@@ -213,7 +213,8 @@ import Testing
             try fixture.vault.rekey()
         } throws: { error in
             let error = error as? VaultError
-            return error?.code == .corrupted && error!.message.contains("audit event 3 was deleted") && error!.message.contains("--force")
+            return error?.code == .corrupted && error!.message.contains("audit event 3 was deleted")
+                && error!.next.contains(.runCheckup) && error!.next.contains { if case .force = $0 { true } else { false } }
         }
         #expect(try RawVault.contents(of: fixture.path) == before, "a refused rekey changes nothing")
         let (rekeyed, report) = try fixture.vault.rekey(acceptingBrokenAuditLog: true)

@@ -119,7 +119,8 @@ import Testing
         let error = #expect(throws: VaultError.self) {
             try target.vault.importBundle(try SealedBundle(bytes, source: "t").open(with: .keyFile(key)), onConflict: .overwrite)
         }
-        #expect(error?.code == .conflict && error?.message.contains("rotate --resume") == true)
+        #expect(error?.code == .conflict && error?.message.contains("in the middle of a rotation") == true)
+        #expect(error?.next.contains(.resumeRotation(try ClientRef("prod/orders"))) == true)
         #expect(try Fixture.contents(of: target.path) == before)
     }
 

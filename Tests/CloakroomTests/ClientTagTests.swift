@@ -175,7 +175,7 @@ import Testing
         try expectRefused(fixture, "prod/orders")
         let vault = try reopen(fixture)
         #expect { try vault.tokenRequest(for: ClientRef("prod/orders"), TokenRequestShape()) } throws: {
-            "\($0)".contains("--reauthenticate")
+            ($0 as? VaultError)?.next.contains(.reauthenticate(try! ClientRef("prod/orders"))) == true
         }
         try vault.reauthenticateClient(ClientRef("prod/orders"))
         #expect(try reopen(fixture).tokenRequest(for: ClientRef("prod/orders"), TokenRequestShape()).secretVersion == 1)

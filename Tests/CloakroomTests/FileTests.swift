@@ -8,7 +8,7 @@ import Testing
     @Test func missingVaultSaysHowToCreateOne() throws {
         let directory = TemporaryDirectory()
         #expect { try Vault.open(at: directory.file("nope.db")) } throws: {
-            ($0 as? VaultError)?.code == .notFound && "\($0)".contains("cloak init")
+            ($0 as? VaultError)?.code == .notFound && ($0 as? VaultError)?.next == [.createVault]
         }
     }
 

@@ -46,7 +46,7 @@ import Testing
     @Test func noCredentialSaysHowToUnlock() throws {
         let fixture = try Fixture()
         #expect { try Vault.open(at: fixture.path).unlock(with: []) } throws: {
-            ($0 as? VaultError)?.code == .cannotUnlock && "\($0)".contains("--key-file")
+            ($0 as? VaultError)?.code == .cannotUnlock && ($0 as? VaultError)?.next == [.giveVaultKey]
         }
     }
 

@@ -51,8 +51,8 @@ import _CryptoExtras
         await #expect {
             try await broker.verify(replacing(token, part: 2, with: base64URL(signature)), for: "r1/basic")
         } throws: { error in
-            guard case .verificationFailed(let message)? = error as? TokenError else { return false }
-            return message.contains("signature does not verify") && !message.contains(token.value)
+            guard case .verificationFailed(let detail)? = error as? TokenError else { return false }
+            return detail.message.contains("signature does not verify") && !detail.message.contains(token.value)
         }
     }
 

@@ -258,7 +258,7 @@ public final class TokenBroker: Sendable {
             if !refresh, let cached, cached.remaining(at: configuration.clock()) > .zero {
                 return Grant(token: cached, source: .cache, warning: Self.servedStale(cached, key.client, because: problem, now: configuration.clock()))
             }
-            throw TokenError.unavailable(problem + "; try again.")
+            throw TokenError.unavailable("\(problem); try again.")
         }
         // Another process may have fetched while we waited for the lock.
         let after = try await vault.run { [clock = configuration.clock] in try $0.cachedToken(for: key.client, key.shape, minimumTTL: .zero, now: clock()) }

@@ -19,8 +19,10 @@ public struct Checkup: Sendable {
         public var severity: Severity
         /// The realm, client or file affected, when there is one.
         public var subject: String?
-        /// What was found and, for anything but `ok`, what to do. Never a secret.
+        /// What was found. Never a secret.
         public var message: String
+        /// For anything but `ok`, what would help.
+        public var next: [NextStep] = []
     }
 
     /// Every finding, in the order the checks ran.
@@ -29,8 +31,13 @@ public struct Checkup: Sendable {
     /// No finding is a problem (warnings allowed).
     public var isHealthy: Bool { !findings.contains { $0.severity == .problem } }
 
-    mutating func record(_ check: String, _ severity: Severity, _ message: String, subject: String? = nil) {
-        findings.append(Finding(check: check, severity: severity, subject: subject, message: message))
+    mutating func record(_ check: String, _ severity: Severity, _ message: String, subject: String? = nil, next: [NextStep] = []) {
+        findings.append(Finding(check: check, severity: severity, subject: subject, message: message, next: next))
+    }
+
+    /// A problem that is `error`: its message, and what would help with it.
+    mutating func record(_ check: String, _ error: any Error, subject: String? = nil) {
+        record(check, .problem, "\(error)", subject: subject, next: (error as? any CloakroomError)?.next ?? [])
     }
 
     /// Examines the vault at `path`: file permissions, SQLite integrity, schema, keyslots, and —
@@ -44,17 +51,17 @@ public struct Checkup: Sendable {
         do {
             vault = try Vault.open(at: path)
         } catch {
-            checkup.record("open", .problem, "\(error)", subject: path)
+            checkup.record("open", error, subject: path)
             return checkup
         }
         do {
             try checkup.examineDatabase(vault)
         } catch {
-            checkup.record("integrity", .problem, "\(error)", subject: path)
+            checkup.record("integrity", error, subject: path)
             return checkup
         }
         guard !credentials.isEmpty else {
-            checkup.record("unlock", .problem, "sealed values were not checked: no key given (--key-file, CLOAK_KEY_FILE or --passphrase-fd).")
+            checkup.record("unlock", .problem, "sealed values were not checked: no key given.", next: [.giveVaultKey])
             return checkup
         }
         do {
@@ -66,7 +73,7 @@ public struct Checkup: Sendable {
             try checkup.examineClientTags(unlocked)
             try checkup.examineDiscovery(unlocked)
         } catch {
-            checkup.record("unlock", .problem, "\(error)")
+            checkup.record("unlock", error)
         }
         return checkup
     }
@@ -109,18 +116,19 @@ public struct Checkup: Sendable {
             examineSchemaObjects(differences, latestVersion: found.latestVersion)
         } else {
             for (mine, theirs) in zip(known, applied) where mine != theirs {
-                record("schema", .problem, "migration \(theirs.version) applied to this vault (\(theirs.name)) differs from the one this cloak ships (\(mine.name)).")
+                record("schema", .problem, "migration \(theirs.version) applied to this vault (\(theirs.name)) differs from the one this Cloakroom ships (\(mine.name)).")
             }
             if applied.count != known.count {
-                record("schema", .problem, "the vault records \(applied.count) migrations; this cloak ships \(known.count).")
+                record("schema", .problem, "the vault records \(applied.count) migrations; this Cloakroom ships \(known.count).")
             }
         }
 
         // A rotation interrupted half-way: the IdP holds either the current or the pending secret.
-        // Not damage, but it needs `cloak rotate --resume` (or the next token fetch) to settle.
+        // Not damage, but it needs settling (a resume, or the next token fetch).
         let interrupted = try vault.rotationStatus().filter(\.hasOpenRotation)
         for status in interrupted {
-            record("rotations", .warning, "the rotation of \(status.client) was interrupted; `cloak rotate --resume` settles it (both secrets are kept until then).", subject: status.client.description)
+            record("rotations", .warning, "the rotation of \(status.client) was interrupted; both secrets are kept until it is settled.", subject: status.client.description,
+                   next: [.resumeRotation(status.client)])
         }
 
         let slots = try vault.keyslots()
@@ -150,7 +158,7 @@ public struct Checkup: Sendable {
             case .unexpected: "the vault has a \(what) that no shipped migration creates: it was added outside cloak."
             case .changed: "the \(what) differs from what the shipped migrations create: it was changed outside cloak."
             }
-            record("schema", .problem, message + " Restore the vault from a backup (`cloak doctor` on the backup first); the audit and secrets checks show whether anything else was changed.", subject: object.name)
+            record("schema", .problem, message + " Restore the vault from a backup (check the backup first); the audit and secrets checks show whether anything else was changed.", subject: object.name)
         }
     }
 
@@ -181,7 +189,7 @@ public struct Checkup: Sendable {
             do {
                 try vault.requireTrusted(realm)
             } catch {
-                record("realms", .problem, "\(error)", subject: realm.name.rawValue)
+                record("realms", error, subject: realm.name.rawValue)
             }
         }
     }
@@ -191,7 +199,7 @@ public struct Checkup: Sendable {
     private mutating func examineClientTags(_ vault: UnlockedVault) throws {
         let problems = try vault.clientTagProblems()
         for (ref, error) in problems {
-            record("clients", .problem, error.message, subject: ref.description)
+            record("clients", .problem, error.message, subject: ref.description, next: error.next)
         }
         if problems.isEmpty {
             record("clients", .ok, "every client's name, realm, settings and secret versions are as cloak wrote them.")
@@ -202,7 +210,8 @@ public struct Checkup: Sendable {
     private mutating func examineDiscovery(_ vault: UnlockedVault) throws {
         for realm in try vault.vault.realms() where realm.discovered != nil && realm.tokenURL == nil {
             if try vault.discovery(of: realm) == nil {
-                record("discovery", .problem, "the stored discovery result of realm \(realm.name) does not open with the vault key: it was changed outside cloak. It is not used; the issuer is asked again on the next token request (or run `cloak realm update \(realm.name) --rediscover`).", subject: realm.name.rawValue)
+                record("discovery", .problem, "the stored discovery result of realm \(realm.name) does not open with the vault key: it was changed outside cloak. It is not used; the issuer is asked again on the next token request.", subject: realm.name.rawValue,
+                       next: [.updateRealm(realm.name, .rediscover)])
             }
         }
     }
@@ -218,12 +227,12 @@ public struct Checkup: Sendable {
                 opened += 1
             } catch {
                 failed += 1
-                record("secrets", .problem, "\(error)", subject: secret.ref.description)
+                record("secrets", error, subject: secret.ref.description)
             }
         }
-        let missing = try vault.vault.store.clients.withoutCurrentSecret().map { "\($0.realm)/\($0.name)" }
+        let missing = try vault.vault.store.clients.withoutCurrentSecret().map { ClientRef(realm: Name(trusted: $0.realm), name: Name(trusted: $0.name)) }
         for ref in missing {
-            record("secrets", .problem, "\(ref) has no current secret. Store it again with `cloak client remove` and `cloak client add`.", subject: ref)
+            record("secrets", .problem, "\(ref) has no current secret; it must be stored again.", subject: ref.description, next: [.storeSecretAgain(ref)])
         }
         if failed == 0 && missing.isEmpty {
             record("secrets", .ok, "all \(opened) sealed secret(s) open with the vault key.")

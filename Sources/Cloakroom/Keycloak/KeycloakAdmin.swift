@@ -159,11 +159,11 @@ struct KeycloakAdmin: Sendable {
                 refreshed = true  // the cached admin token may have been revoked: once more with a fresh one
                 return .retryNow
             case 401:
-                throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) refused the token of admin client \(adminClient) (HTTP 401). It must be a confidential client with a service account in realm \(realm) or in master; on Keycloak 26.8.2 and later its client also needs the `kc-admin-api` client scope.")
+                throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) refused the token of admin client \(adminClient) (HTTP 401). It must be a confidential client with a service account in realm \(realm) or in master; on Keycloak 26.8.2 and later its client also needs the `kc-admin-api` client scope.", realm: realm)
             case 403:
                 throw forbidden(role, action)
             case 500 where serverErrorMeansForbidden:
-                throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) answered HTTP 500 when admin client \(adminClient) tried to \(action): Keycloak answers so instead of 403 when the caller lacks the realm-management role \(role.rawValue) (contract §4.7). Grant that role to its service account.")
+                throw RotationError(.adminRefused, nil, "the admin API of realm \(realm) answered HTTP 500 when admin client \(adminClient) tried to \(action): Keycloak answers so instead of 403 when the caller lacks the realm-management role \(role.rawValue) (contract §4.7). Grant that role to its service account.", realm: realm)
             case 409, 429:
                 // Refused, not applied (a conflict, a rate limit): safe to retry whatever the
                 // method. 409 (and 500) is also what Keycloak answers when a concurrent update of
@@ -183,14 +183,14 @@ struct KeycloakAdmin: Sendable {
     }
 
     private func forbidden(_ role: Role, _ action: String) -> RotationError {
-        RotationError(.adminRefused, nil, "admin client \(adminClient) may not \(action) in realm \(realm) (HTTP 403): its service account needs the realm-management client role \(role.rawValue)\(adminClient.realm.rawValue == "master" ? " (from master: the \(realm)-realm client's \(role.rawValue) role)" : "").")
+        RotationError(.adminRefused, nil, "admin client \(adminClient) may not \(action) in realm \(realm) (HTTP 403): its service account needs the realm-management client role \(role.rawValue)\(adminClient.realm.rawValue == "master" ? " (from master: the \(realm)-realm client's \(role.rawValue) role)" : "").", realm: realm)
     }
 
     private func malformed(_ what: String) -> TokenError {
-        .malformedResponse("the admin API of realm \(realm) (\(baseURL)): \(what). Is the realm's admin URL right? (`cloak realm show \(realm)`)")
+        .malformedResponse(.init("the admin API of realm \(realm) (\(baseURL)): \(what). Is the realm's admin URL right?", realm: realm, next: [.showRealm(realm)]))
     }
 
     private func gone(_ uuid: String) -> RotationError {
-        RotationError(.unknownAtIdP, nil, "the client with id \(uuid) no longer exists in realm \(realm) at the IdP.")
+        RotationError(.unknownAtIdP, nil, "the client with id \(uuid) no longer exists in realm \(realm) at the IdP.", realm: realm)
     }
 }

@@ -28,6 +28,8 @@ public struct RealmSync: Sendable {
         public var action: Action
         /// Why it is skipped or updated, in a few words; empty for `add` and `unchanged`.
         public var reason: String
+        /// What would bring a skipped client in, when something would.
+        public var next: [NextStep] = []
     }
 
     let broker: TokenBroker
@@ -69,7 +71,7 @@ public struct RealmSync: Sendable {
             }
             let existing = byClientID[clientID]
             guard let ref = existing?.ref ?? Self.name(for: clientID, in: realm, avoiding: &takenNames) else {
-                entries.append(Entry(clientID: clientID, action: .skip, reason: "no vault name can be made from this clientId; add it with `cloak client add`"))
+                entries.append(Entry(clientID: clientID, action: .skip, reason: "no vault name can be made from this clientId", next: [.addClient]))
                 continue
             }
             guard let secret = try await admin.secret(of: uuid) else {

@@ -12,10 +12,10 @@ extension TokenBroker {
             return record
         }
         guard let adminClient = record.adminClient else {
-            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin client, so its secrets cannot be rotated: name a client whose service account has the realm-management role manage-clients with `cloak realm update \(realm) --admin-client REALM/NAME`.")
+            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin client, so its secrets cannot be rotated: it needs a client whose service account has the realm-management role manage-clients.", realm: realm, next: [.updateRealm(realm, .adminClient)])
         }
         guard let adminURL = record.adminURL else {
-            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin URL; give it with `cloak realm update \(realm) --admin-url https://HOST/admin/realms/\(realm)`.")
+            throw RotationError(.adminRefused, nil, "realm \(realm) has no admin URL.", realm: realm, next: [.updateRealm(realm, .adminURL)])
         }
         let broker = self
         return KeycloakAdmin(

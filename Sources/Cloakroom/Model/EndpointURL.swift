@@ -46,7 +46,7 @@ enum EndpointURL {
         case "http" where allowHTTP || isLoopback(host):
             return text
         case "http":
-            throw VaultError(.invalidInput, "\(what) uses plain http to \(host): secrets would cross the network in clear. Use https, or pass --allow-insecure-http if this network is trusted.")
+            throw VaultError(.invalidInput, "\(what) uses plain http to \(host): secrets would cross the network in clear. Use https.", next: [.allowInsecureHTTP])
         default:
             throw VaultError(.invalidInput, "\(what) must use https (or http to loopback), not \(scheme).")
         }

@@ -2,47 +2,34 @@ import CloakroomStore
 
 /// Everything that can go wrong with a vault, as one error type with a stable code.
 ///
-/// The message says what failed and what to do next. It never holds a secret, a passphrase,
-/// key material or a response body that could contain one.
-public struct VaultError: Error, Sendable, CustomStringConvertible {
-    /// Stable codes: scripts and the CLI's exit codes depend on them, so they never change meaning.
-    public enum Code: String, Sendable, CaseIterable {
-        /// The key file or passphrase opens no keyslot (or does not open a bundle), or none was given.
-        case cannotUnlock = "cannot_unlock"
-        /// No vault, realm, client or keyslot of that name.
-        case notFound = "not_found"
-        /// A vault, realm or client of that name exists already.
-        case alreadyExists = "already_exists"
-        /// The request contradicts the vault's state (a realm still has clients, the last keyslot).
-        case conflict = "conflict"
-        /// A name, URL or secret that is not acceptable.
-        case invalidInput = "invalid_input"
-        /// The file is damaged, or a sealed value failed authentication (tampered or moved); also a
-        /// bundle that is damaged, cut short or altered.
-        case corrupted = "corrupted"
-        /// The file is not a Cloakroom vault (or, where a bundle was expected, not a bundle) at all.
-        case notAVault = "not_a_vault"
-        /// The vault (or bundle) was written by a newer Cloakroom than this one.
-        case newerSchema = "newer_schema"
-        /// A file or directory is not writable, or is readable by others when it must not be.
-        case permissions = "permissions"
-        /// The operating system failed a read or write (disk full, I/O error).
-        case io = "io"
-        /// Another process held the vault's write lock for longer than the busy timeout.
-        case busy = "busy"
-    }
+/// The message says what failed; `next` says what would help. It never holds a secret, a
+/// passphrase, key material or a response body that could contain one.
+public struct VaultError: CloakroomError {
+    /// A vault error's codes are the vault's part of ``ErrorCode``: `cannotUnlock` through `busy`.
+    public typealias Code = ErrorCode
 
     /// What kind of failure it is: switch on this, not on `message`.
     public let code: Code
-    /// What failed and what to do next, for a person to read. The wording may change.
+    /// What failed, for a person to read. The wording may change.
     public let message: String
+    /// The realm concerned, when there is one.
+    public let realm: Name?
+    /// The client concerned, when there is one.
+    public let client: ClientRef?
+    /// What would help, in order.
+    public let next: [NextStep]
     /// The lower-level error, for `--debug` output. Never carries secret material.
     public let underlying: (any Error & Sendable)?
 
-    /// An error with `code` and `message`, and the lower-level error behind it, if any.
-    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+    /// An error with `code` and `message` about `client` (or `realm`), what would help, and the
+    /// lower-level error behind it, if any.
+    public init(_ code: Code, _ message: String, client: ClientRef? = nil, realm: Name? = nil,
+                next: [NextStep] = [], underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.client = client
+        self.realm = realm ?? client?.realm
+        self.next = next
         self.underlying = underlying
     }
 
@@ -51,7 +38,7 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
 }
 
 extension VaultError {
-    /// What the user must do about a failure of the store, in the words `cloak` shows.
+    /// What a failure of the store means for the vault, and what would help.
     init(_ error: StoreError) {
         let path = error.path
         let message = error.message
@@ -61,7 +48,7 @@ extension VaultError {
         case .busy:
             self.init(.busy, "the vault \(path) is locked by another process; try again when it has finished.", underlying: error)
         case .corrupted:
-            self.init(.corrupted, "the vault \(path) is damaged (\(message)). Restore it from a backup; `cloak doctor` shows what is affected.", underlying: error)
+            self.init(.corrupted, "the vault \(path) is damaged (\(message)). Restore it from a backup.", next: [.runCheckup], underlying: error)
         case .notADatabase:
             self.init(.notAVault, "\(path) is not a Cloakroom vault (not an SQLite database, or damaged beyond reading).", underlying: error)
         case .readOnly:
@@ -71,11 +58,11 @@ extension VaultError {
         case .io:
             self.init(.io, "reading or writing \(path) failed (\(message)); check the disk (the vault keeps what it held before this write).", underlying: error)
         case .newerSchema(let found, let known):
-            self.init(.newerSchema, "the vault \(path) has schema version \(found), but this cloak knows only up to \(known): it was written by a newer Cloakroom. Upgrade cloak; the vault was not changed.", underlying: error)
+            self.init(.newerSchema, "the vault \(path) has schema version \(found), but this Cloakroom knows only up to \(known): it was written by a newer Cloakroom. Upgrade Cloakroom; the vault was not changed.", underlying: error)
         case .foreignDatabase:
-            self.init(.notAVault, "\(path) is an SQLite database, but not a Cloakroom vault. Check --vault (CLOAK_VAULT); the file was not changed.", underlying: error)
+            self.init(.notAVault, "\(path) is an SQLite database, but not a Cloakroom vault; the file was not changed.", next: [.checkVaultPath], underlying: error)
         case .readOnlyNeedsUpgrade(let found, let known):
-            self.init(.permissions, "the vault \(path) is read-only here, and this cloak must first upgrade its schema (version \(found) to \(known)). Run any cloak command once where the vault is writable.", underlying: error)
+            self.init(.permissions, "the vault \(path) is read-only here, and this Cloakroom must first upgrade its schema (version \(found) to \(known)). Open it once where it is writable.", underlying: error)
         case .missingIdentity:
             self.init(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.", underlying: error)
         case .system(let code, let what):

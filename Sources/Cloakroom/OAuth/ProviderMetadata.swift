@@ -43,15 +43,15 @@ public struct ProviderMetadata: Sendable, Equatable {
         // §4.3: exactly equal, byte for byte: a document that names another issuer is not this
         // issuer's, whatever served it (a proxy, a typo, a trailing slash).
         guard let named = document["issuer"]?.string else {
-            throw .malformedResponse("the discovery document at \(discoveryURL(for: issuer)) names no issuer; is \(issuer) an OpenID Connect issuer? Otherwise give the token endpoint with --token-url.")
+            throw .malformedResponse(.init("the discovery document at \(discoveryURL(for: issuer)) names no issuer; is \(issuer) an OpenID Connect issuer? Otherwise the realm needs its token endpoint.", realm: realm, next: [.updateRealm(realm, .tokenURL)]))
         }
         guard named == issuer else {
             // Escaped: the document's text reaches the terminal (found by fuzzing).
             let named = named.escapingControlCharacters
-            throw .malformedResponse("the discovery document at \(discoveryURL(for: issuer)) is for issuer \(named.prefix(200)), not \(issuer) (OpenID Connect Discovery §4.3 requires them to be identical). If that is the same server, use `--issuer \(named.prefix(200))`.")
+            throw .malformedResponse(.init("the discovery document at \(discoveryURL(for: issuer)) is for issuer \(named.prefix(200)), not \(issuer) (OpenID Connect Discovery §4.3 requires them to be identical).", realm: realm, next: [.useIssuer(String(named.prefix(200)))]))
         }
         guard let tokenEndpoint = document["token_endpoint"]?.string else {
-            throw .malformedResponse("the discovery document of \(issuer) names no token_endpoint; give the token endpoint with `cloak realm update \(realm) --token-url URL`.")
+            throw .malformedResponse(.init("the discovery document of \(issuer) names no token_endpoint.", realm: realm, next: [.updateRealm(realm, .tokenURL)]))
         }
         func checked(_ url: String, _ field: String) throws(TokenError) -> String {
             do {

@@ -43,7 +43,7 @@ final class TokenVerifier: Sendable {
                 : "algorithm \(name.prefix(20)) is not supported (\(supported) are)")
         }
         guard let source else {
-            return .notVerified(reason: "Cloakroom does not know where the realm's JWKS is (a realm added by --issuer learns it from discovery; a Keycloak token URL implies it)")
+            return .notVerified(reason: "Cloakroom does not know where the realm's JWKS is (a realm added by its issuer learns it from discovery; a Keycloak token URL implies it)")
         }
         let kid = jwt.header["kid"]?.string
         var fresh = false

@@ -91,7 +91,7 @@ public struct SealedBundle: Sendable {
         }
         let version = UInt16(bytes[8]) << 8 | UInt16(bytes[9])
         guard version <= Self.formatVersion else {
-            throw VaultError(.newerSchema, "the bundle \(source) was written by a newer Cloakroom (bundle format \(version); this cloak reads format \(Self.formatVersion) and older). Upgrade cloak to import it; nothing was imported.")
+            throw VaultError(.newerSchema, "the bundle \(source) was written by a newer Cloakroom (bundle format \(version); this Cloakroom reads format \(Self.formatVersion) and older). Upgrade Cloakroom to import it; nothing was imported.")
         }
         guard version >= 1 else { throw damaged("its format version is 0") }
         var offset = 11
@@ -141,9 +141,9 @@ public struct SealedBundle: Sendable {
             }
             key = BundleKey.derive(from: file)
         case (.passphrase, .keyFile):
-            throw VaultError(.cannotUnlock, "the bundle \(source) is sealed with a passphrase, not a key file: give the passphrase (a prompt on a terminal, or --bundle-passphrase-fd N). Nothing was imported.")
+            throw VaultError(.cannotUnlock, "the bundle \(source) is sealed with a passphrase, not a key file. Nothing was imported.", next: [.giveBundlePassphrase])
         case (.keyFile(let fingerprint), .passphrase):
-            throw VaultError(.cannotUnlock, "the bundle \(source) is sealed with a key file (fingerprint \(fingerprint)), not a passphrase: give it with --bundle-key-file PATH. Nothing was imported.")
+            throw VaultError(.cannotUnlock, "the bundle \(source) is sealed with a key file (fingerprint \(fingerprint)), not a passphrase. Nothing was imported.", next: [.giveBundleKeyFile])
         }
         guard let payload = key.open(ciphertext, header: header, nonce: nonce) else {
             throw VaultError(.corrupted, "the bundle \(source) was altered: the key is right, but its contents fail authentication (someone changed bytes and recomputed its checksum). Nothing was imported.")
@@ -198,7 +198,7 @@ extension CredentialBundle {
                       replacing: Bool = false) throws {
         if let existing = FileSystem.status(of: path) {
             guard replacing else {
-                throw VaultError(.alreadyExists, "\(path) exists already; choose another file, or pass --force to replace it.")
+                throw VaultError(.alreadyExists, "\(path) exists already; choose another file.", next: [.force(effect: "replace it")])
             }
             // --force aimed at the vault itself (or any database) would destroy it.
             if existing.isRegularFile, try Vault.hasSQLiteHeader(path) {

@@ -139,14 +139,14 @@ extension UnlockedVault {
         }
         if options.name != nil, credentials.count > 1 {
             let names = credentials.map { $0.secretEntry.key }.joined(separator: ", ")
-            throw DotEnvError(file: files.count == 1 ? files[0].file : "the files", line: nil, message: "\(credentials.count) credentials (\(names)) cannot all be named \(options.name!): name only the realm (--as REALM), and each is named after its prefix")
+            throw DotEnvError(file: files.count == 1 ? files[0].file : "the files", line: nil, message: "\(credentials.count) credentials (\(names)) cannot all be named \(options.name!): name only the realm, and each is named after its prefix", next: [.importAs(.realm)])
         }
         for credential in credentials {
             let ref = try ClientRef(realm: realmName(for: credential, options), name: clientName(for: credential, options))
             if let index = plan.items.firstIndex(where: { $0.ref.realm == ref.realm && ($0.ref == ref || $0.credential.clientID == credential.clientID) }) {
                 let other = plan.items[index].credential
                 guard plan.items[index].ref == ref, other.clientID == credential.clientID, other.secret.bytes.isEqual(to: credential.secret.bytes) else {
-                    throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "\(credential.clientIDEntry.key) would be \(ref), but \(other.file):\(other.clientIDEntry.line) is \(plan.items[index].ref) with another credential; import them separately with --as")
+                    throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "\(credential.clientIDEntry.key) would be \(ref), but \(other.file):\(other.clientIDEntry.line) is \(plan.items[index].ref) with another credential", next: [.importAs(.separately)])
                 }
                 plan.items[index].credentials.append(credential)  // the same credential in two files
                 continue
@@ -177,7 +177,7 @@ extension UnlockedVault {
     private func realmName(for credential: DotEnvCredential, _ options: DotEnvImportPlan.Options) throws -> Name {
         if let realm = options.realm { return realm }
         guard let url = credential.endpoint?.tokenURL, let realm = EndpointURL.keycloakRealm(of: url), Name.isValid(realm.lowercased()) else {
-            throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "cannot tell which realm \(credential.clientIDEntry.key) belongs to (its token URL is not a Keycloak realm's); name it with --as REALM")
+            throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "cannot tell which realm \(credential.clientIDEntry.key) belongs to (its token URL is not a Keycloak realm's)", next: [.importAs(.realm)])
         }
         return Name(trusted: realm.lowercased())
     }
@@ -186,12 +186,12 @@ extension UnlockedVault {
         if let name = options.name { return name }
         if let suggested = credential.suggestedName {
             guard Name.isValid(suggested) else {
-                throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "the prefix of \(credential.clientIDEntry.key) does not make a client name (\(Name.rule)); name it with --as REALM/NAME")
+                throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "the prefix of \(credential.clientIDEntry.key) does not make a client name (\(Name.rule))", next: [.importAs(.client)])
             }
             return Name(trusted: suggested)
         }
         guard Name.isValid(credential.clientID) else {
-            throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "\(credential.clientIDEntry.key) has no prefix to name the client by, and its value is not a client name (\(Name.rule)); name it with --as REALM/NAME")
+            throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "\(credential.clientIDEntry.key) has no prefix to name the client by, and its value is not a client name (\(Name.rule))", next: [.importAs(.client)])
         }
         return Name(trusted: credential.clientID)
     }
@@ -206,31 +206,31 @@ extension UnlockedVault {
             realmSettings = RealmSettings(realm)
             let realmURL = realm.tokenURL ?? realm.issuer.flatMap(EndpointURL.keycloakTokenURL)
             if let endpoint = credential.endpoint, !sameURL(endpoint.tokenURL, realmURL) && !(realm.tokenURL == nil && endpoint.issuer == realm.issuer) {
-                throw VaultError(.conflict, "\(at): realm \(ref.realm) gets its tokens from \(realmURL ?? realm.secretEndpoint), but \(endpoint.source) names \(endpoint.tokenURL): another identity provider or realm. Import into another realm with --as REALM; nothing was imported.")
+                throw VaultError(.conflict, "\(at): realm \(ref.realm) gets its tokens from \(realmURL ?? realm.secretEndpoint), but \(endpoint.source) names \(endpoint.tokenURL): another identity provider or realm; nothing was imported.", realm: ref.realm, next: [.importAs(.realm)])
             }
             realmSettings.tokenURL = realmURL
             for client in try vault.clients(in: ref.realm) where client.ref == ref || client.clientID == credential.clientID {
                 guard client.clientID == credential.clientID else {
-                    throw VaultError(.conflict, "\(at): \(ref) is in the vault already with client_id \(client.clientID); import under another name with --as REALM/NAME; nothing was imported.")
+                    throw VaultError(.conflict, "\(at): \(ref) is in the vault already with client_id \(client.clientID); nothing was imported.", client: ref, next: [.importAs(.client)])
                 }
                 guard try currentSecret(of: client.ref).bytes.isEqual(to: credential.secret.bytes) else {
-                    throw VaultError(.conflict, "\(at): client_id \(client.clientID) is in the vault already as \(client.ref), with another secret. If the file's is newer, `cloak client remove \(client.ref)` and import again; nothing was imported.")
+                    throw VaultError(.conflict, "\(at): client_id \(client.clientID) is in the vault already as \(client.ref), with another secret; nothing was imported. If the file's is newer, remove that client and import again.", client: client.ref)
                 }
                 return DotEnvImportPlan.Item(ref: client.ref, action: .alreadyPresent, credentials: [credential], createsRealm: false)
             }
         } else if let planned = plan.newRealms.first(where: { $0.name == ref.realm }) {
             realmSettings = planned.settings
             if let endpoint = credential.endpoint, !sameURL(endpoint.tokenURL, planned.settings.tokenURL) {
-                throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "\(endpoint.source) names another token endpoint than the other credentials of realm \(ref.realm); a realm has one: import them separately with --as REALM")
+                throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "\(endpoint.source) names another token endpoint than the other credentials of realm \(ref.realm); a realm has one", next: [.importAs(.separately)])
             }
         } else {
             guard let endpoint = credential.endpoint else {
-                throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "there is no realm \(ref.realm), and the file names no token endpoint for \(credential.clientIDEntry.key): add TOKEN_URL (or KEYCLOAK_URL and KEYCLOAK_REALM), or import into an existing realm with --as REALM")
+                throw DotEnvError(file: credential.file, line: credential.clientIDEntry.line, message: "there is no realm \(ref.realm), and the file names no token endpoint for \(credential.clientIDEntry.key): add TOKEN_URL (or KEYCLOAK_URL and KEYCLOAK_REALM), or import into an existing realm", next: [.importAs(.realm)])
             }
             realmSettings = RealmSettings(issuer: endpoint.issuer, tokenURL: endpoint.tokenURL, caFile: options.caFile,
                                           allowsInsecureHTTP: options.allowsInsecureHTTP)
             do { realmSettings = try realmSettings.validated() } catch let error as VaultError {
-                throw VaultError(error.code, "\(credential.file), \(endpoint.source): \(error.message)")
+                throw VaultError(error.code, "\(credential.file), \(endpoint.source): \(error.message)", next: error.next)
             }
             plan.newRealms.append(DotEnvImportPlan.NewRealm(name: ref.realm, settings: realmSettings))
             createsRealm = true
@@ -238,7 +238,8 @@ extension UnlockedVault {
         var verification: TokenRequest?
         if options.verify {
             guard let tokenURL = realmSettings.tokenURL else {
-                throw VaultError(.invalidInput, "\(at): realm \(ref.realm) has no token URL to check the credential with; give it one with `cloak realm update \(ref.realm) --token-url URL`, or pass --no-verify.")
+                throw VaultError(.invalidInput, "\(at): realm \(ref.realm) has no token URL to check the credential with.", realm: ref.realm,
+                                 next: [.updateRealm(ref.realm, .tokenURL), .skipVerification])
             }
             verification = TokenRequest(
                 tokenURL: tokenURL, caFile: realmSettings.caFile, allowsInsecureHTTP: realmSettings.allowsInsecureHTTP,

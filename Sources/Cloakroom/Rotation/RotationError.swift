@@ -1,6 +1,6 @@
 /// Why a rotation did not end with a new current secret. Every case says what state the client
 /// is in, and none ever holds a secret.
-public struct RotationError: Error, Sendable, CustomStringConvertible {
+public struct RotationError: CloakroomError {
     /// What state the client is left in. The raw values are stable (`--json` prints them).
     public enum Kind: String, Sendable {
         /// The admin API refused the admin client (missing role, bad token), or the realm has no
@@ -12,7 +12,7 @@ public struct RotationError: Error, Sendable, CustomStringConvertible {
         /// in the vault.
         case failed
         /// The rotation could not be finished or undone (the IdP stopped answering half-way):
-        /// both secrets are kept and `cloak rotate --resume` settles it.
+        /// both secrets are kept until the rotation is settled.
         case unresolved
     }
 
@@ -21,13 +21,29 @@ public struct RotationError: Error, Sendable, CustomStringConvertible {
     /// The client concerned; `nil` when the error is about its realm (no admin client, the
     /// admin API refusing the admin client).
     public var client: ClientRef?
-    /// What failed and what to do next; never a secret.
+    /// The realm concerned.
+    public var realm: Name?
+    /// What failed; never a secret.
     public var message: String
+    /// What would help, in order.
+    public var next: [NextStep]
 
-    init(_ kind: Kind, _ client: ClientRef?, _ message: String) {
+    init(_ kind: Kind, _ client: ClientRef?, _ message: String, realm: Name? = nil, next: [NextStep] = []) {
         self.kind = kind
         self.client = client
+        self.realm = realm ?? client?.realm
         self.message = message
+        self.next = next
+    }
+
+    /// The code of `kind`: `rotationFailed` for `failed`, `rotationUnresolved` for `unresolved`.
+    public var code: ErrorCode {
+        switch kind {
+        case .adminRefused: .adminRefused
+        case .unknownAtIdP: .unknownAtIdP
+        case .failed: .rotationFailed
+        case .unresolved: .rotationUnresolved
+        }
     }
 
     /// The same as `message`.

@@ -44,16 +44,16 @@ struct RotationSettler: Sendable {
             try await vault.run { [journal] vault in try vault.promote(journal, detail: "finished after an interruption") }
             return SecretRotator.Outcome(client: ref, result: .finished, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
         case .unreachable(let problem):
-            throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+            throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept until the rotation is settled, which needs the IdP to answer.", next: [.resumeRotation(ref)])
         case .rejected:
             switch await verifyCurrent(ref) {
             case .accepted:
                 try await vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
                 return SecretRotator.Outcome(client: ref, result: .undone, fromVersion: journal.fromVersion, toVersion: journal.toVersion)
             case .unreachable(let problem):
-                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation and the IdP cannot be asked which secret it holds (\(problem)). Both secrets are kept until the rotation is settled, which needs the IdP to answer.", next: [.resumeRotation(ref)])
             case .rejected(let problem):
-                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation, and the IdP accepts neither its current nor its pending secret (\(problem)). Both are kept. Someone changed the secret at the IdP: set a known one with `cloak rotate \(ref)` after `cloak rotate --resume` fails no more, or re-add the client.")
+                throw RotationError(.unresolved, ref, "\(ref) has an unfinished rotation, and the IdP accepts neither its current nor its pending secret (\(problem)). Both are kept. Someone changed the secret at the IdP: store the one it holds (or a new one set there) again.", next: [.storeSecretAgain(ref)])
             }
         }
     }
@@ -104,7 +104,7 @@ struct RotationSettler: Sendable {
                     guard attempt < verifyAttempts else { return .rejected("HTTP \(status)\(code.map { ", \($0)" } ?? "")") }
                     try? await Task.sleep(for: verifyPause)
                 case .unavailable(let message), .malformedResponse(let message), .refused(let message), .verificationFailed(let message):
-                    return .unreachable(message)
+                    return .unreachable(message.message)
                 }
             }
         }
@@ -120,7 +120,7 @@ struct RotationSettler: Sendable {
                 uuid = try await admin.findClient(clientID: clientID)
                 lookedUp = true
                 guard uuid != nil else {
-                    throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)); check `cloak client show \(ref)`. Nothing was changed.")
+                    throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)). Nothing was changed.", next: [.showClient(ref)])
                 }
                 try await vault.run { [uuid] vault in try vault.rememberIdPUUID(uuid, of: ref) }
             }

@@ -128,7 +128,7 @@ public final class SecretRotator: Sendable {
     func rollback(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
         try await rotation(of: ref, admins: admins) { _ in
             guard let (previous, version) = try await vault.run({ try $0.newestPreviousSecret(of: ref) }) else {
-                throw RotationError(.failed, ref, "\(ref) has no previous secret kept to roll back to (replaced secrets are kept for the realm's keep-previous period; `cloak rotate --status` shows them).")
+                throw RotationError(.failed, ref, "\(ref) has no previous secret kept to roll back to (replaced secrets are kept for the realm's keep-previous period).", next: [.showRotationStatus])
             }
             var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version, admins: admins)
             outcome.result = .rolledBack
@@ -221,9 +221,10 @@ public final class SecretRotator: Sendable {
         } catch let error as RotationError {
             throw error
         } catch let error as TokenError {
-            throw RotationError(.unresolved, ref, "the rotation of \(ref) could not be finished after its new secret was pushed (\(error)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+            throw RotationError(.unresolved, ref, "the rotation of \(ref) could not be finished after its new secret was pushed (\(error)). Both secrets are kept until the rotation is settled, which needs the IdP to answer.", next: [.resumeRotation(ref)])
         } catch {
-            throw RotationError(.unresolved, ref, "the rotation of \(ref) could not be finished after its new secret was pushed: \(error) Both secrets are kept; run `cloak rotate --resume \(ref)` once that is fixed.")
+            throw RotationError(.unresolved, ref, "the rotation of \(ref) could not be finished after its new secret was pushed: \(error) Both secrets are kept until the rotation is settled, once that is fixed.",
+                                next: ((error as? any CloakroomError)?.next ?? []) + [.resumeRotation(ref)])
         }
     }
 
@@ -263,7 +264,7 @@ public final class SecretRotator: Sendable {
         } catch let error as RotationError {
             // Refused before anything changed at the IdP: nothing to undo there.
             try await vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: error.message) }
-            throw RotationError(error.kind, ref, error.message + " Nothing was changed; \(ref) keeps its secret.")
+            throw RotationError(error.kind, ref, error.message + " Nothing was changed; \(ref) keeps its secret.", next: error.next)
         } catch let error as TokenError {
             guard case .unavailable = error else {
                 let detail = "\(error)"
@@ -284,7 +285,7 @@ public final class SecretRotator: Sendable {
         case .accepted:
             break
         case .unreachable(let problem):
-            throw RotationError(.unresolved, ref, "the new secret of \(ref) was pushed, but the IdP could not be asked whether it accepts it (\(problem)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+            throw RotationError(.unresolved, ref, "the new secret of \(ref) was pushed, but the IdP could not be asked whether it accepts it (\(problem)). Both secrets are kept until the rotation is settled, which needs the IdP to answer.", next: [.resumeRotation(ref)])
         case .rejected(let problem):
             // Put the old secret back, and check that it works again before saying so.
             do {
@@ -295,10 +296,10 @@ public final class SecretRotator: Sendable {
                 }
                 guard case .accepted = await settler.verifyCurrent(ref) else { throw RotationError(.unresolved, ref, "the old secret is not accepted either") }
             } catch {
-                throw RotationError(.unresolved, ref, "the IdP refused the new secret of \(ref) (\(problem)), and putting the old one back failed (\(error)). Both secrets are kept; run `cloak rotate --resume \(ref)` when the IdP answers.")
+                throw RotationError(.unresolved, ref, "the IdP refused the new secret of \(ref) (\(problem)), and putting the old one back failed (\(error)). Both secrets are kept until the rotation is settled, which needs the IdP to answer.", next: [.resumeRotation(ref)])
             }
             try await vault.run { [journal] vault in try vault.abandon(journal, as: .failed, detail: "the IdP refused the new secret: \(problem)") }
-            throw RotationError(.failed, ref, "the IdP refused the new secret of \(ref) (\(problem)); the old secret was put back, is accepted again, and stays current. If the realm has Keycloak's secret-rotation policy, try `cloak rotate --server-generated`.")
+            throw RotationError(.failed, ref, "the IdP refused the new secret of \(ref) (\(problem)); the old secret was put back, is accepted again, and stays current.", next: [.letIdPGenerateSecret])
         }
         // No journal write here: a crash before promote commits leaves the journal at 'pushed',
         // and settling asks the IdP again, which accepts the pending secret: the same outcome.

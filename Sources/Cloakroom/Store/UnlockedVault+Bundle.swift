@@ -52,6 +52,8 @@ public struct ImportReport: Sendable {
         public var action: Action
         /// A few words on why (the conflict, what differed); may be empty.
         public var detail: String
+        /// What would help with it, when something was left undone.
+        public var next: [NextStep] = []
     }
 
     /// What happened to one client of the bundle.
@@ -180,6 +182,7 @@ private struct ImportPlan {
 
     init(_ bundle: CredentialBundle, policy: ConflictPolicy, in vault: UnlockedVault) throws {
         var conflicts: [String] = []
+        var unsettled: [ClientRef] = []
         var newRealmNames = Set<Name>()
         for realm in bundle.realms {
             let bundled = realm.settings.tokenURL ?? realm.settings.issuer ?? ""
@@ -268,7 +271,8 @@ private struct ImportPlan {
                     outcome.detail = why
                 case .overwrite:
                     if try vault.openRotation(of: ref) != nil {
-                        conflicts.append("\(ref) is in the middle of a rotation; finish it with `cloak rotate --resume \(ref)` before overwriting it")
+                        conflicts.append("\(ref) is in the middle of a rotation, to be settled before it is overwritten")
+                        unsettled.append(ref)
                     }
                     step = .overwrite(existing)
                     outcome.importedAs = ref
@@ -293,10 +297,8 @@ private struct ImportPlan {
         if !conflicts.isEmpty {
             let shown = conflicts.prefix(5).joined(separator: "; ")
             let more = conflicts.count > 5 ? " (and \(conflicts.count - 5) more)" : ""
-            let advice = policy == .refuse
-                ? "Choose --on-conflict skip, overwrite or rename."
-                : "Choose another --on-conflict."
-            throw VaultError(.conflict, "the bundle conflicts with this vault: \(shown)\(more). \(advice) Nothing was imported.")
+            throw VaultError(.conflict, "the bundle conflicts with this vault: \(shown)\(more). Nothing was imported.",
+                             next: unsettled.prefix(5).map { .resumeRotation($0) } + [.chooseConflictPolicy(otherThanTheOneGiven: policy != .refuse)])
         }
     }
 
@@ -309,7 +311,7 @@ private struct ImportPlan {
             return try settings.validated()
         } catch let error as VaultError {
             let hint = error.code == .notFound ? " Copy the CA file to that path on this machine first." : ""
-            throw VaultError(error.code, "realm '\(realm.name)' of the bundle cannot be added as '\(name)': \(error.message)\(hint) Nothing was imported.")
+            throw VaultError(error.code, "realm '\(realm.name)' of the bundle cannot be added as '\(name)': \(error.message)\(hint) Nothing was imported.", realm: name, next: error.next)
         }
     }
 
@@ -374,7 +376,8 @@ private struct ImportPlan {
                 try vault.stampTrust(realmRowID: realm.rowID)
                 report.realms[index].detail += ", admin client \(target)"
             } else {
-                report.realms[index].detail += "; its admin client \(admin) was not imported: set one with `cloak realm update \(name) --admin-client …`"
+                report.realms[index].detail += "; its admin client \(admin) was not imported"
+                report.realms[index].next.append(.updateRealm(name, .adminClient))
             }
         }
     }

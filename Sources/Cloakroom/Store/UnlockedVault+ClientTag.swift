@@ -51,11 +51,13 @@ extension UnlockedVault {
     func verifyClientTag(_ input: ClientTagInput) throws {
         guard let tag = input.tag else {
             let ref = input.ref
-            throw VaultError(.corrupted, "client \(ref) has no authentication tag: it was stored by a cloak from before client rows were authenticated, or its tag was removed outside cloak. Nothing is sent or served for it until you accept it: check `cloak client show \(ref)` (client_id, realm, secret version), then run `cloak client update \(ref) --reauthenticate` (or `cloak client update \(ref.realm) --reauthenticate` for every such client of the realm). If it is not what you stored, restore the vault from a backup, or run `cloak client remove \(ref)` and add it again with its secret.")
+            throw VaultError(.corrupted, "client \(ref) has no authentication tag: it was stored by a Cloakroom from before client rows were authenticated, or its tag was removed outside cloak. Nothing is sent or served for it until you check it (client_id, realm, secret version) and accept it. If it is not what you stored, restore the vault from a backup, or store it again with its secret.",
+                             client: ref, next: [.showClient(ref), .reauthenticate(ref), .reauthenticateRealm(ref.realm), .storeSecretAgain(ref)])
         }
         guard clientTrustKey.verify(tag, for: input.context) else {
             let ref = input.ref
-            throw VaultError(.corrupted, "client \(ref) was changed outside cloak: its name, realm, client_id, auth method, scopes, audience, rotation schedule, its realm's keep-previous period, which secret version is current, previous or pending, or its rotation journal no longer match what cloak wrote. Nothing is sent or served for it: the name may now stand for another client's secret. Restore the vault from a backup; or run `cloak client remove \(ref)` and add it again with its secret from the IdP. Only if you made the change yourself and `cloak client show \(ref)` is right, accept it with `cloak client update \(ref) --reauthenticate`.")
+            throw VaultError(.corrupted, "client \(ref) was changed outside cloak: its name, realm, client_id, auth method, scopes, audience, rotation schedule, its realm's keep-previous period, which secret version is current, previous or pending, or its rotation journal no longer match what cloak wrote. Nothing is sent or served for it: the name may now stand for another client's secret. Restore the vault from a backup, or store it again with its secret from the IdP. Only if you made the change yourself and the client shows right, accept it.",
+                             client: ref, next: [.storeSecretAgain(ref), .showClient(ref), .reauthenticate(ref)])
         }
     }
 
@@ -71,7 +73,7 @@ extension UnlockedVault {
     /// - Throws: `VaultError.corrupted` when the client in row `rowID` was changed outside cloak.
     func requireAuthentic(clientRowID rowID: Int64) throws {
         guard let record = try vault.store.clientTags.tagInputs(.row(rowID)).first else {
-            throw VaultError(.notFound, "a client was removed meanwhile; run `cloak client list`.")
+            throw VaultError(.notFound, "a client was removed meanwhile.", next: [.listClients(realm: nil)])
         }
         try verifyClientTag(record)
     }

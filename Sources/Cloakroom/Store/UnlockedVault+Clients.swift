@@ -82,7 +82,7 @@ extension UnlockedVault {
         try vault.store.write {
             let client = try vault.client(ref)
             if let realm = try vault.store.realms.realmAdministered(byClientRowID: client.rowID) {
-                throw VaultError(.conflict, "\(ref) is the admin client of realm '\(realm)'; choose another with `cloak realm update \(realm) --admin-client …` first.")
+                throw VaultError(.conflict, "\(ref) is the admin client of realm '\(realm)'; the realm needs another first.", client: ref, next: [.updateRealm(Name(trusted: realm), .adminClient)])
             }
             try vault.store.clients.remove(rowID: client.rowID)
             try record(.clientRemoved, realm: ref.realm, client: ref.name, detail: "client_id \(client.clientID)")

@@ -55,7 +55,7 @@ public struct RealmSettings: Sendable, Equatable {
     /// Checked and completed settings, as stored.
     func validated() throws -> RealmSettings {
         guard issuer != nil || tokenURL != nil else {
-            throw VaultError(.invalidInput, "a realm needs --issuer URL or --token-url URL.")
+            throw VaultError(.invalidInput, "a realm needs an issuer URL or a token URL.")
         }
         var out = self
         out.issuer = try issuer.map { try EndpointURL.validate($0, as: "the issuer", allowHTTP: allowsInsecureHTTP) }
@@ -64,7 +64,7 @@ public struct RealmSettings: Sendable, Equatable {
             .map { try EndpointURL.validate($0, as: "the admin URL", allowHTTP: allowsInsecureHTTP) }
         if let caFile {
             guard caFile.hasPrefix("/") else {
-                throw VaultError(.invalidInput, "--ca-file takes an absolute path; '\(caFile)' is relative.")
+                throw VaultError(.invalidInput, "a realm's CA file is named by an absolute path; '\(caFile)' is relative.")
             }
             guard FileSystem.status(of: caFile)?.isRegularFile == true else {
                 throw VaultError(.notFound, "the CA file \(caFile) does not exist or is not a file.")
@@ -83,7 +83,7 @@ extension UnlockedVault {
         let settings = try settings.validated()
         try vault.store.write {
             guard try vault.store.realms.named(name.rawValue) == nil else {
-                throw VaultError(.alreadyExists, "a realm named '\(name)' exists already; change it with `cloak realm update \(name)`.")
+                throw VaultError(.alreadyExists, "a realm named '\(name)' exists already.", realm: name, next: [.updateRealm(name)])
             }
             try insertRealm(name, settings)
             try record(.realmAdded, realm: name, detail: settings.tokenURL.map { "token URL \($0)" } ?? "issuer \(settings.issuer ?? "")")
@@ -127,7 +127,8 @@ extension UnlockedVault {
     func requireTrusted(_ realm: Realm) throws {
         guard let stored = try vault.store.realms.row(realm.rowID), let tag = stored.trustTag,
               trustKey.verify(tag, for: trustContext(of: stored)) else {
-            throw VaultError(.corrupted, "the settings of realm \(realm.name) (admin URL, CA file, http policy or admin client) were changed outside cloak, so nothing is sent for it: a changed CA file or URL could hand its secrets to someone else. Check `cloak realm show \(realm.name)`, then set them again with `cloak realm update \(realm.name) …` (that re-authenticates them).")
+            throw VaultError(.corrupted, "the settings of realm \(realm.name) (admin URL, CA file, http policy or admin client) were changed outside cloak, so nothing is sent for it: a changed CA file or URL could hand its secrets to someone else. Check them, then set them again: that re-authenticates them.",
+                             realm: realm.name, next: [.showRealm(realm.name), .updateRealm(realm.name)])
         }
     }
 
@@ -180,7 +181,8 @@ extension UnlockedVault {
         try vault.store.write {
             let realm = try vault.realm(named: name)
             guard realm.clientCount == 0 || force else {
-                throw VaultError(.conflict, "realm '\(name)' still has \(realm.clientCount) client(s); remove them first, or pass --force to remove them and their secrets too.")
+                throw VaultError(.conflict, "realm '\(name)' still has \(realm.clientCount) client(s); remove them first.", realm: name,
+                                 next: [.force(effect: "remove them and their secrets too")])
             }
             try vault.store.realms.remove(rowID: realm.rowID)
             try record(.realmRemoved, realm: name, detail: realm.clientCount == 0 ? "" : "with its \(realm.clientCount) client(s)")

@@ -101,10 +101,10 @@ extension UnlockedVault {
             try requireAuthentic(clientRowID: client.rowID)
             let realm = try vault.realm(named: ref.realm)
             guard let current = client.secretVersion else {
-                throw VaultError(.corrupted, "\(ref) has no current secret; store it again with `cloak client remove` and `cloak client add`.")
+                throw VaultError(.corrupted, "\(ref) has no current secret; it must be stored again.", client: ref, next: [.storeSecretAgain(ref)])
             }
             if try openRotation(of: ref) != nil {
-                throw VaultError(.conflict, "\(ref) has an unfinished rotation; finish it with `cloak rotate --resume \(ref)`.")
+                throw VaultError(.conflict, "\(ref) has an unfinished rotation, to be settled first.", client: ref, next: [.resumeRotation(ref)])
             }
             let next = Int(try vault.store.clients.highestVersion(clientRowID: client.rowID)) + 1
             let now = vault.now
@@ -208,7 +208,7 @@ extension UnlockedVault {
 
     private func requireOpen(_ journal: RotationJournal) throws {
         guard let state = try vault.store.rotations.state(id: journal.id), RotationJournal.State(rawValue: state)?.isOpen == true else {
-            throw VaultError(.conflict, "the rotation of \(journal.client) was finished by another process meanwhile; run `cloak client show \(journal.client)` to see its current secret version.")
+            throw VaultError(.conflict, "the rotation of \(journal.client) was finished by another process meanwhile.", client: journal.client, next: [.showClient(journal.client)])
         }
     }
 
@@ -278,7 +278,7 @@ extension UnlockedVault {
         try vault.store.write {
             try requireAuthentic(ref)  // before its journal is believed
             if try openRotation(of: ref) != nil {
-                throw VaultError(.conflict, "\(ref) has an unfinished rotation; settle it with `cloak rotate --resume \(ref)` first.")
+                throw VaultError(.conflict, "\(ref) has an unfinished rotation, to be settled first.", client: ref, next: [.resumeRotation(ref)])
             }
             guard try !currentSecret(of: ref).matches(secret) else { return nil }
             let client = try vault.client(ref)

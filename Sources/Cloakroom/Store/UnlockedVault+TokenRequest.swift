@@ -23,7 +23,7 @@ extension UnlockedVault {
         try requireTrusted(realm)
         let client = try vault.client(ref)
         guard let version = client.secretVersion else {
-            throw VaultError(.corrupted, "\(ref) has no current secret; store it again with `cloak client remove` and `cloak client add`.")
+            throw VaultError(.corrupted, "\(ref) has no current secret; it must be stored again.", client: ref, next: [.storeSecretAgain(ref)])
         }
         let secret = try secret ?? openCurrentSecret(of: ref)
         let discovered = realm.tokenURL == nil ? try discovery(of: realm) : nil

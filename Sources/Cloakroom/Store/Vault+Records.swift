@@ -34,7 +34,7 @@ extension Vault {
     /// - Throws: `VaultError.notFound`.
     public func realm(named name: Name) throws -> Realm {
         guard let realm = try store.realms.named(name.rawValue) else {
-            throw VaultError(.notFound, "no realm '\(name)' in this vault; `cloak realm list` shows the realms.")
+            throw VaultError(.notFound, "no realm '\(name)' in this vault.", realm: name, next: [.listRealms])
         }
         return Self.realm(realm)
     }
@@ -66,7 +66,7 @@ extension Vault {
     public func client(_ ref: ClientRef) throws -> Client {
         guard let found = try store.clients.named(realm: ref.realm.rawValue, name: ref.name.rawValue).map(Self.client) else {
             _ = try realm(named: ref.realm)
-            throw VaultError(.notFound, "no client '\(ref)' in this vault; `cloak client list --realm \(ref.realm)` shows its clients.")
+            throw VaultError(.notFound, "no client '\(ref)' in this vault.", client: ref, next: [.listClients(realm: ref.realm)])
         }
         return found
     }

@@ -5,7 +5,7 @@ extension BundleKey {
     /// - Throws: `VaultError.io` when the machine cannot spare Argon2id's memory.
     static func derive(from passphrase: Passphrase, cost: Argon2Parameters, salt: [UInt8]) throws -> BundleKey {
         guard let key = deriving(from: passphrase, cost: cost, salt: salt) else {
-            throw VaultError(.io, "Argon2id could not get \(cost.memLimit >> 20) MiB of memory for the bundle's passphrase; choose a lower --kdf cost, or free memory.")
+            throw VaultError(.io, "Argon2id could not get \(cost.memLimit >> 20) MiB of memory for the bundle's passphrase.", next: [.lowerKeyDerivationCost])
         }
         return key
     }

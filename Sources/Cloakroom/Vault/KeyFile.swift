@@ -21,7 +21,7 @@ public struct KeyFile: Sendable {
         do {
             (fd, status) = try FileSystem.openRegularFile(path, what: "key file \(path)")
         } catch let error as VaultError where error.code == .notFound {
-            throw VaultError(.notFound, "key file \(path) does not exist. Check --key-file / CLOAK_KEY_FILE.")
+            throw VaultError(.notFound, "key file \(path) does not exist.", next: [.checkKeyFilePath])
         }
         defer { FileSystem.closeFile(fd) }
         guard status.isOwnedByUserOrRoot else {

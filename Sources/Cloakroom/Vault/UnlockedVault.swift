@@ -55,7 +55,7 @@ public final class UnlockedVault {
     /// - Throws: `VaultError.corrupted` naming `ref`, when the value was altered or moved.
     func open(_ box: SealedBox, for slot: SecretSlot, of ref: ClientRef) throws -> ClientSecret {
         guard let bytes = secretsKey.open(box, authenticating: context(for: slot)) else {
-            throw VaultError(.corrupted, "the sealed secret of \(ref) (version \(slot.version)) does not open: it was altered, copied from another client, or its realm's token URL or client_id was changed outside cloak. It will not be sent anywhere. Restore the vault from a backup, or store the secret again with `cloak client remove` and `cloak client add`.")
+            throw VaultError(.corrupted, "the sealed secret of \(ref) (version \(slot.version)) does not open: it was altered, copied from another client, or its realm's token URL or client_id was changed outside cloak. It will not be sent anywhere. Restore the vault from a backup, or store the secret again.", client: ref, next: [.storeSecretAgain(ref)])
         }
         return try ClientSecret(validating: bytes)
     }
@@ -112,10 +112,10 @@ public final class UnlockedVault {
         try vault.store.write {
             let ids = try vault.store.keyslots.all().map(\.id)
             guard ids.contains(id) else {
-                throw VaultError(.notFound, "no keyslot \(id); `cloak keyslot list` shows them.")
+                throw VaultError(.notFound, "no keyslot \(id).", next: [.listKeyslots])
             }
             guard ids.count > 1 else {
-                throw VaultError(.conflict, "keyslot \(id) is the vault's last one: without it nobody could unlock the vault. Add another with `cloak keyslot add` first.")
+                throw VaultError(.conflict, "keyslot \(id) is the vault's last one: without it nobody could unlock the vault.", next: [.addKeyslot])
             }
             _ = try vault.store.keyslots.remove(id: id)
             try record(.keyslotRemoved, detail: "keyslot \(id)")
@@ -157,7 +157,8 @@ public final class UnlockedVault {
             let audit = try verifyAuditLog(with: auditKey)
             if !audit.isIntact && !acceptingBrokenAuditLog {
                 let more = audit.problems.count + audit.unlistedProblems - 1
-                throw VaultError(.corrupted, "cannot rekey: the audit log does not verify, and re-MACing it under the new key would hide what was changed. \(audit.problems[0].message)\(more > 0 ? " There are \(more) more problem(s)." : "") See `cloak doctor`; to rekey anyway, pass --force (the rekey's audit event then records what was wrong). Nothing was changed.")
+                throw VaultError(.corrupted, "cannot rekey: the audit log does not verify, and re-MACing it under the new key would hide what was changed. \(audit.problems[0].message)\(more > 0 ? " There are \(more) more problem(s)." : "") Nothing was changed.",
+                                 next: [.runCheckup, .force(effect: "rekey anyway (the rekey's audit event then records what was wrong)")])
             }
             let resealed = try resealSecrets(.sealed, into: newVault)
             // Checked under the old key first: re-stamping an edited realm would make the edit look

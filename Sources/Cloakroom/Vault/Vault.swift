@@ -63,10 +63,10 @@ public final class Vault {
         at path: String, busyTimeout: Duration = defaultBusyTimeout, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> Vault {
         guard let status = FileSystem.status(of: path) else {
-            throw VaultError(.notFound, "no vault at \(path). Create one with `cloak init`, or point --vault (CLOAK_VAULT) at yours.")
+            throw VaultError(.notFound, "no vault at \(path).", next: [.createVault])
         }
         guard status.isRegularFile, try hasSQLiteHeader(path) else {
-            throw VaultError(.notAVault, "\(path) is not a Cloakroom vault. Check --vault (CLOAK_VAULT).")
+            throw VaultError(.notAVault, "\(path) is not a Cloakroom vault.", next: [.checkVaultPath])
         }
         let store = try SQLiteVaultStore.open(path: path, mode: connectionMode(path), busyTimeout: busyTimeout,
                                               now: clock().unixSeconds, reporting: VaultError.init)
@@ -79,12 +79,12 @@ public final class Vault {
         at path: String, firstKeyslot slot: NewKeyslot, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> UnlockedVault {
         if FileSystem.status(of: path) != nil {
-            throw VaultError(.alreadyExists, "a vault (or another file) exists at \(path) already. Use it, or choose another path with --vault.")
+            throw VaultError(.alreadyExists, "a vault (or another file) exists at \(path) already. Use it, or choose another path.", next: [.chooseVaultPath])
         }
         let directory = FileSystem.parent(of: path)
         try FileSystem.createDirectories(directory)
         guard FileSystem.isWritable(directory) else {
-            throw VaultError(.permissions, "cannot create a vault in \(directory): the directory is not writable. Choose another path with --vault.")
+            throw VaultError(.permissions, "cannot create a vault in \(directory): the directory is not writable.", next: [.chooseVaultPath])
         }
         // Created here with 0600 before SQLite sees it, so it never exists with the umask's mode.
         let fd = try FileSystem.createExclusive(path, mode: 0o600)
@@ -139,7 +139,7 @@ public final class Vault {
     /// - Throws: `VaultError.cannotUnlock` when none opens a slot or none was given.
     public func unlock(with credentials: [VaultCredential], all: Bool = false) throws -> UnlockedVault {
         guard !credentials.isEmpty else {
-            throw VaultError(.cannotUnlock, "the vault \(path) is locked: give its key file (--key-file or CLOAK_KEY_FILE) or its passphrase (a prompt on a terminal, or --passphrase-fd N).")
+            throw VaultError(.cannotUnlock, "the vault \(path) is locked.", next: [.giveVaultKey])
         }
         let slots = try storedKeyslots()
         var vaultKey: VaultKey?
@@ -299,7 +299,7 @@ public struct NewKeyslot: Sendable {
         }
         let salt = Sodium.randomBytes(Argon2Parameters.saltCount)
         guard let kek = cost.deriveKey(from: passphrase, salt: salt) else {
-            throw VaultError(.io, "Argon2id could not get \(cost.memLimit >> 20) MiB of memory; choose a lower --kdf cost.")
+            throw VaultError(.io, "Argon2id could not get \(cost.memLimit >> 20) MiB of memory.", next: [.lowerKeyDerivationCost])
         }
         return NewKeyslot(kind: .passphrase, kek: kek, label: label, fingerprint: nil, argon2: cost, salt: salt)
     }
