@@ -93,14 +93,11 @@ struct FaultInjectionTests {
         defer { disk.unmount() }
         let sandbox = disk.sandbox, volume = disk.volume
         try await idp.fault(#"{"fault":"latency","delay_ms":2500,"route":"token","client_id":"orders-svc"}"#)
-        let locks = sandbox.vault + ".locks"
-        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? [])
 
         let fetch = try sandbox.start(["token", "r1/orders"])
-        // The fetch holds its token lock (a new file beside the vault) once it is about to ask.
-        try await waitFor("the fetch to take its lock") {
-            Set(try FileManager.default.contentsOfDirectory(atPath: locks)).subtracting(before).contains { !$0.hasPrefix("rotate-") }
-        }
+        // Its request held at the IdP, the fetch holds its token lock and has yet to write.
+        for _ in 0..<500 where try await idp.arrivals("token") == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(try await idp.arrivals("token") == 1, "the fetch's request did not arrive")
         _ = try RawVault.execute(sandbox.vault, "PRAGMA wal_checkpoint(TRUNCATE)")
         let contents = try sandbox.contents
         let filler = volume + "/filler"
