@@ -1,7 +1,8 @@
 internal import CSodium
 
 /// Bytes that must not outlive their use: held in `sodium_malloc` memory (guard pages,
-/// locked out of swap where the OS allows) and zeroed by `sodium_free` when released.
+/// locked out of swap where the OS allows) and zeroed when released. Up to 8 KiB come from
+/// `SecurePool`'s reused blocks; more is a `sodium_malloc` of its own.
 ///
 /// The bytes are reachable only inside `withUnsafeBytes`, never as an array, so a copy
 /// in ordinary heap memory is always a visible, deliberate act.
@@ -15,15 +16,21 @@ package final class SecureBytes: @unchecked Sendable {
     package let count: Int
     /// The allocation a slice lies in; `nil` for the allocation itself, which frees it.
     private let owner: SecureBytes?
+    /// The `SecurePool` size class of the allocation, or -1 for a `sodium_malloc` of its own.
+    private let sizeClass: Int
 
     /// Fills `count` bytes with `fill`, which sees the uninitialised buffer once.
     package init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
         Sodium.ensureReady()
-        // sodium_malloc(0) is valid but returns a pointer we must still free; keep one byte to be simple.
-        guard let pointer = sodium_malloc(max(count, 1)) else {
+        if let (pointer, sizeClass) = SecurePool.allocate(count) {
+            self.pointer = pointer
+            self.sizeClass = sizeClass
+        } else if let pointer = sodium_malloc(count) {
+            self.pointer = pointer
+            self.sizeClass = -1
+        } else {
             fatalError("sodium_malloc(\(count)) failed: out of locked memory")
         }
-        self.pointer = pointer
         self.count = count
         self.owner = nil
         // Every stored property is set, so if `fill` throws, Swift releases the half-made object
@@ -53,10 +60,13 @@ package final class SecureBytes: @unchecked Sendable {
         pointer = parent.pointer + range.lowerBound
         count = range.count
         owner = parent.owner ?? parent
+        sizeClass = -1
     }
 
     deinit {
-        if owner == nil { sodium_free(pointer) }  // zeroes the whole allocation before releasing it
+        guard owner == nil else { return }
+        // Both zero the whole allocation before it can be used again.
+        if sizeClass >= 0 { SecurePool.release(pointer, sizeClass: sizeClass) } else { sodium_free(pointer) }
     }
 
     package func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {

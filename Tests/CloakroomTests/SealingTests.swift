@@ -77,3 +77,37 @@ import Testing
         return text
     }
 }
+
+/// Small secure allocations reuse pooled blocks; a block is zeroed before anyone gets it again.
+@Suite struct SecurePoolTests {
+    @Test func aReleasedBlockIsZeroedBeforeItIsReused() {
+        var reused = 0
+        for _ in 0..<20 {
+            var address: UInt = 0
+            do {
+                let secret = SecureBytes(count: 100) { buffer in
+                    buffer.initializeMemory(as: UInt8.self, repeating: 0xAB)
+                    address = UInt(bitPattern: buffer.baseAddress)
+                }
+                #expect(secret.withUnsafeBytes { $0.allSatisfy { $0 == 0xAB } })
+            }
+            // Released: the next block of its size is usually the same one (other tests may take
+            // it first, hence the retries). Whatever a reused block held is gone.
+            _ = SecureBytes(count: 100) { buffer in
+                guard UInt(bitPattern: buffer.baseAddress) == address else { return }
+                reused += 1
+                #expect(UnsafeRawBufferPointer(buffer).allSatisfy { $0 == 0 }, "a reused block still held the last secret")
+            }
+            if reused >= 3 { break }
+        }
+        #expect(reused >= 3, "the pool never handed a released block back")
+    }
+
+    @Test func largeAllocationsAreTheirOwnAndSlicesStillWork() {
+        let large = SecureBytes(copying: Array(repeating: UInt8(7), count: 20_000))
+        let slice = SecureBytes(slice: 19_990..<20_000, of: large)
+        #expect(slice.withUnsafeBytes { Array($0) } == Array(repeating: 7, count: 10))
+        let empty = SecureBytes(copying: [UInt8]())
+        #expect(empty.count == 0 && empty.isEqual(to: SecureBytes(copying: [UInt8]())))
+    }
+}
