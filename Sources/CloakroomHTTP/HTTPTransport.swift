@@ -60,58 +60,45 @@ package final class HTTPTransport: Sendable {
     /// `end`, so a server that sends its head and then drips or stalls cannot outlast the deadline.
     /// A redirect is an answer like any other (3xx), never followed.
     ///
-    /// AsyncHTTPClient 1.37's `execute(_:deadline:)` covers only the head: its deadline task is
-    /// cancelled as soon as the head arrives (`executeCancellable`'s `defer`), and the body
-    /// stream has no timeout at all. So the read races a sleep until `end`; whichever ends first
-    /// wins and the other is cancelled. Cancelling the read fails the transaction
-    /// (`NIOThrowingAsyncSequenceProducer` → `Transaction.didTerminate`), and AsyncHTTPClient
-    /// closes the connection of a request cancelled while running (`HTTPRequestStateMachine
-    /// .requestCancelled` → `.close`): nothing is left hanging in the pool.
+    /// Through AsyncHTTPClient's event-loop API with a `ResponseAccumulator`: its deadline is
+    /// cancelled only when the task completes, after the last body byte (`HTTPClient.execute`:
+    /// `task.promise.futureResult.whenComplete { deadlineSchedule.cancel() }`), the accumulator
+    /// stops a body over `limit` on the loop, and the caller resumes once, with the whole answer.
+    /// (The async `execute(_:deadline:)` stops timing once the head arrives, so the body needed a
+    /// task group racing a sleep: two child tasks, a timer and a hop per body chunk per request,
+    /// a tenth of a bulk rotation's context switches.) A cancelled caller cancels the request;
+    /// AsyncHTTPClient closes the connection of a request cancelled while running.
     package func exchange(_ request: HTTPRequest, until end: ContinuousClock.Instant, upTo limit: Int) async -> Result<HTTPReply, TransportFailure> {
         let remaining = end - ContinuousClock.now
         guard remaining > .zero else { return .failure(.timedOut) }
-        let outgoing = Self.clientRequest(request)
-        let client = client
         do {
-            return .success(try await withThrowingTaskGroup(of: HTTPReply.self) { group in
-                group.addTask {
-                    let response = try await client.execute(outgoing, deadline: .now() + Self.timeAmount(remaining))
-                    let body = try await response.body.collect(upTo: limit)
-                    let headers = response.headers.map { HTTPHeader($0.name, $0.value) }
-                    return HTTPReply(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
-                }
-                group.addTask {
-                    try await Task.sleep(until: end, clock: .continuous)
-                    throw HTTPClientError.deadlineExceeded
-                }
-                // The group waits for the loser after cancelling it; both stop promptly when cancelled.
-                defer { group.cancelAll() }
-                guard let reply = try await group.next() else { throw HTTPClientError.deadlineExceeded }
-                return reply
-            })
+            let outgoing = try Self.clientRequest(request)
+            let task = client.execute(request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: limit),
+                                      deadline: .now() + Self.timeAmount(remaining))
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
+            let headers = response.headers.map { HTTPHeader($0.name, $0.value) }
+            return .success(HTTPReply(status: Int(response.status.code), headers: headers, body: response.body.map { Array(buffer: $0) } ?? []))
         } catch {
             return .failure(TransportFailure(error, limit: limit))
         }
     }
 
-    private static func clientRequest(_ request: HTTPRequest) -> HTTPClientRequest {
-        var outgoing = HTTPClientRequest(url: request.url)
-        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
-        switch request.body?.storage {
-        case nil:
-            break
-        case .bytes(let bytes):
-            outgoing.body = .bytes(ByteBuffer(bytes: bytes))
-        case .borrowed(let byte):
-            // Copied into a ByteBuffer only when AsyncHTTPClient writes the request (the
-            // `Collection` overload's `allocator.buffer(bytes:)`), from a collection without
-            // contiguous storage: see `BorrowedBytes`.
-            let count = request.body?.count ?? 0
-            outgoing.body = .bytes(BorrowedBytes(count: count, byte: byte), length: .known(Int64(count)))
+    private static func clientRequest(_ request: HTTPRequest) throws -> HTTPClient.Request {
+        var headers = HTTPHeaders()
+        for header in request.headers { headers.add(name: header.name, value: header.value) }
+        let body: HTTPClient.Body? = switch request.body?.storage {
+        case nil: nil
+        case .bytes(let bytes): .bytes(bytes)
+        // Copied into a ByteBuffer only when AsyncHTTPClient writes the request, from a collection
+        // without contiguous storage: see `BorrowedBytes`.
+        case .borrowed(let byte): .bytes(BorrowedBytes(count: request.body?.count ?? 0, byte: byte))
         }
-        outgoing.tlsConfiguration = tls(trusting: request.caFile)
-        return outgoing
+        return try HTTPClient.Request(url: request.url, method: HTTPMethod(rawValue: request.method.rawValue), headers: headers,
+                                      body: body, tlsConfiguration: tls(trusting: request.caFile))
     }
 
     /// The realm's CA file as the only trust root, or the system's roots (`nil`); always verified.
@@ -133,10 +120,9 @@ package final class HTTPTransport: Sendable {
 
 /// A borrowed body as AsyncHTTPClient reads it: byte by byte from the caller's buffer.
 ///
-/// Deliberately without `withContiguousStorageIfAvailable`: AsyncHTTPClient's `Sequence`
-/// overload of `.bytes` copies contiguous storage into a `ByteBuffer` at once, when the request
-/// is built (1.37, `HTTPClientRequest.Body._bytes`'s fast path), and that copy would outlive the
-/// caller's zeroed buffer until the request is released. This one is copied only when written.
+/// `HTTPClient.Body.bytes` builds its `ByteBuffer` when the request is written, not when it is
+/// made; and this collection is deliberately without `withContiguousStorageIfAvailable`, so
+/// nothing can take a contiguous copy of the caller's zeroed buffer earlier.
 struct BorrowedBytes: RandomAccessCollection, Sendable {
     let count: Int
     let byte: @Sendable (Int) -> UInt8

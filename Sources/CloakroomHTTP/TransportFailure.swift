@@ -47,7 +47,7 @@ package enum TransportFailure: Error, Sendable, Equatable, CustomStringConvertib
             self = .tls("\(error)")
         case let error as BoringSSLError:
             self = .untrustedCertificate("\(error)")
-        case is NIOTooManyBytesError:
+        case is NIOTooManyBytesError, is ResponseAccumulator.ResponseTooBigError:
             self = .tooLarge(limit: limit)
         case let error where Self.isConnectionRefused(error):
             // NIO's own text reads "connection reset (error set): Connection refused (errno: 111)"
