@@ -101,7 +101,8 @@ import Testing
         try target.vault.addRealm(Name("prod"), RealmSettings(tokenURL: Fixture.tokenURL))
         let orders = try ClientRef("prod/orders")
         try target.vault.addClient(orders, ClientSettings(clientID: "old-orders"), secret: ClientSecret("fake-old"))
-        try target.vault.rememberIdPUUID("uuid-of-old-orders", of: orders)
+        try Fixture.tamper(target.path, "UPDATE clients SET idp_uuid = 'uuid-of-old-orders' WHERE name = 'orders'")  // as a rotation remembers it
+        #expect(try target.vault.identityAtIdP(of: orders).uuid == "uuid-of-old-orders")
         let report = try target.vault.importBundle(try SealedBundle(bytes, source: "t").open(with: .keyFile(key)), onConflict: .overwrite)
         #expect(report.clients.first { $0.ref == orders }?.action == .overwritten)
         #expect(try target.vault.currentSecret(of: orders).testValue == "fake-orders-secret")

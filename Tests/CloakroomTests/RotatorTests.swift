@@ -47,6 +47,21 @@ import Testing
         #expect(steps.withLock { $0 } == ["r1/orders prepared", "r1/orders \(middle)", "r1/orders pushed", "r1/orders verified"])
     }
 
+    /// The client's id at the IdP is looked up once, remembered with the first rotation's
+    /// prepare (no write of its own), and used by the next rotation without a lookup.
+    @Test func theIdPsIdOfAClientIsLookedUpOnce() async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let (rotator, fixture) = try rotator(idp, SecretRotator.Options())
+        let orders = try ClientRef("r1/orders")
+        #expect(try fixture.vault.identityAtIdP(of: orders).uuid == nil)
+        _ = try await rotator.rotate(orders)
+        let remembered = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]).identityAtIdP(of: orders).uuid
+        #expect(remembered != nil)
+        _ = try await rotator.rotate(orders)
+        #expect(try await idp.requests("admin.clients") == 1)
+        #expect(try await idp.requests("admin.client") >= 4, "each rotation reads and writes the client by its id")
+    }
+
     /// The new secret is in the IdP and sealed in the vault, and nowhere else: not in the outcome,
     /// not in any audit event, not in an error's text, not in `description`s along the way.
     @Test(arguments: [false, true])

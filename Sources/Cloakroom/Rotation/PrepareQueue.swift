@@ -10,6 +10,7 @@ final class PrepareQueue: Sendable {
         var ref: ClientRef
         var mode: RotationJournal.Mode
         var secret: ClientSecret?
+        var idpUUID: String?
         /// The caller's `AuditContext.command`: its journal event records it, whoever commits.
         var command: String?
         var continuation: CheckedContinuation<(RotationJournal, PendingSecret?), any Error>
@@ -17,11 +18,11 @@ final class PrepareQueue: Sendable {
 
     private let state = Mutex<(waiting: [Request], committing: Bool)>(([], false))
 
-    func prepare(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?,
+    func prepare(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, rememberingIdPUUID idpUUID: String?,
                  in vault: VaultAccess) async throws -> (RotationJournal, PendingSecret?) {
         try await withCheckedThrowingContinuation { continuation in
             let leads = state.withLock { state in
-                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, command: AuditContext.command, continuation: continuation))
+                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, idpUUID: idpUUID, command: AuditContext.command, continuation: continuation))
                 defer { state.committing = true }
                 return !state.committing
             }
@@ -46,7 +47,7 @@ final class PrepareQueue: Sendable {
                     batch.map { request in
                         Result {
                             try AuditContext.$command.withValue(request.command) {
-                                try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret)
+                                try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret, rememberingIdPUUID: request.idpUUID)
                             }
                         }
                     }

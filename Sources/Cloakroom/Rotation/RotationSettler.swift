@@ -29,7 +29,7 @@ struct RotationSettler: Sendable {
             // Keycloak may have generated a secret we never stored: read what it holds now.
             let admin = try await admin()
             let known = try await vault.run { try $0.identityAtIdP(of: ref) }
-            let (uuid, _) = try await locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
+            let uuid = try await locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin).uuid
             let current = try await vault.run { try $0.currentSecret(of: ref) }
             guard let held = try await admin.secret(of: uuid), !held.matches(current) else {
                 try await vault.run { [journal] vault in try vault.abandon(journal, as: .undone, detail: "the IdP still holds the old secret") }
@@ -112,7 +112,8 @@ struct RotationSettler: Sendable {
 
     /// The client's UUID at the IdP and its representation. `knownUUID` is the one the vault
     /// remembers (`identityAtIdP(of:)`); a stale one is looked up again.
-    func locate(_ ref: ClientRef, clientID: String, knownUUID: String?, admin: KeycloakAdmin) async throws -> (String, ClientRepresentation) {
+    func locate(_ ref: ClientRef, clientID: String, knownUUID: String?, admin: KeycloakAdmin) async throws
+        -> (uuid: String, representation: ClientRepresentation, learned: Bool) {
         var lookedUp = false
         var uuid = knownUUID
         while true {
@@ -122,7 +123,6 @@ struct RotationSettler: Sendable {
                 guard uuid != nil else {
                     throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)). Nothing was changed.", next: [.showClient(ref)])
                 }
-                try await vault.run { [uuid] vault in try vault.rememberIdPUUID(uuid, of: ref) }
             }
             if let uuid, let representation = try await admin.representation(of: uuid), representation.clientID == clientID {
                 guard !representation.isPublic, !representation.isBearerOnly else {
@@ -131,7 +131,7 @@ struct RotationSettler: Sendable {
                 if let type = representation.authenticatorType, type != "client-secret", type != "client-secret-jwt" {
                     throw RotationError(.failed, ref, "'\(clientID)' authenticates with '\(type)' at the IdP, not with a client secret: there is nothing to rotate. Nothing was changed.")
                 }
-                return (uuid, representation)
+                return (uuid, representation, lookedUp)
             }
             // The remembered UUID is gone (the client was re-created): look it up again, once.
             guard !lookedUp else {

@@ -192,13 +192,14 @@ public final class SecretRotator: Sendable {
     /// Prepare, push, verify, promote, with `secret` (nil: server-generated).
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil,
                          admins: AdminCache?) async throws -> Outcome {
-        let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret
+        let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret, learned: Bool
         do {
             // One visit to the vault: `currentSecret` checks the client's row first.
             let known: (clientID: String, uuid: String?)
             (current, known) = try await vault.run { vault in (try vault.currentSecret(of: ref), try vault.identityAtIdP(of: ref)) }
             admin = try await self.admin(for: ref.realm, cache: admins)
-            (uuid, representation) = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
+            let located = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
+            (uuid, representation, learned) = (located.uuid, located.representation, located.learned)
         } catch {
             // Nothing was journaled yet, but the attempt belongs in the audit log.
             let detail = "\(error)"
@@ -207,7 +208,8 @@ public final class SecretRotator: Sendable {
         }
 
         // 1. prepare
-        let (journal, prepared) = try await prepares.prepare(ref, mode: mode, secret: secret, in: vault)
+        // A UUID just looked up is remembered in the same transaction, for the next rotation.
+        let (journal, prepared) = try await prepares.prepare(ref, mode: mode, secret: secret, rememberingIdPUUID: learned ? uuid : nil, in: vault)
         options.checkpoint?(.prepared, ref)
 
         // From the push on, the IdP may hold the new secret: whatever fails after it (a full disk

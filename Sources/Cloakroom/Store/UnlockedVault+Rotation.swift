@@ -94,10 +94,14 @@ extension UnlockedVault {
 
     /// Step 1, *prepare*: seals `secret` (when we chose it) as the pending version and opens a
     /// journal row, in one transaction committed before anything is sent to the IdP.
+    /// With `idpUUID`, the IdP's id of the client, just looked up, is remembered in the same
+    /// transaction (one visit to the vault fewer than a write of its own).
     /// - Throws: `VaultError.conflict` when `ref` has an unfinished rotation already.
-    func prepareRotation(of ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?) throws -> (RotationJournal, PendingSecret?) {
+    func prepareRotation(of ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?,
+                         rememberingIdPUUID idpUUID: String? = nil) throws -> (RotationJournal, PendingSecret?) {
         try vault.store.write {
             let client = try vault.client(ref)
+            if let idpUUID { try vault.store.clients.setIdPUUID(idpUUID, rowID: client.rowID) }
             try requireAuthentic(clientRowID: client.rowID)
             let realm = try vault.realm(named: ref.realm)
             guard let current = client.secretVersion else {
@@ -245,11 +249,6 @@ extension UnlockedVault {
         return (client.clientID, try vault.store.clients.idpUUID(rowID: client.rowID))
     }
 
-    func rememberIdPUUID(_ uuid: String?, of ref: ClientRef) throws {
-        try vault.store.write {
-            try vault.store.clients.setIdPUUID(uuid, rowID: try vault.client(ref).rowID)
-        }
-    }
 }
 
 extension Vault {
