@@ -19,7 +19,13 @@ struct RotationSettler: Sendable {
     /// before its secret was stored. Call with `ref`'s rotation lock held.
     func settle(_ ref: ClientRef, admin: () async throws -> KeycloakAdmin) async throws -> SecretRotator.Outcome? {
         // A forged journal row would otherwise retire or promote secrets: the row is checked first.
-        guard var journal = try await vault.run({ vault in try vault.requireAuthentic(ref); return try vault.openRotation(of: ref) }) else { return nil }
+        guard let journal = try await vault.run({ vault in try vault.requireAuthentic(ref); return try vault.openRotation(of: ref) }) else { return nil }
+        return try await settle(ref, journal: journal, admin: admin)
+    }
+
+    /// The same, for `journal`, just read with `ref`'s row checked in the same visit.
+    func settle(_ ref: ClientRef, journal: RotationJournal, admin: () async throws -> KeycloakAdmin) async throws -> SecretRotator.Outcome? {
+        var journal = journal
         var pending = try await vault.run { [journal] vault in try vault.pendingSecret(of: journal) }
         if pending == nil {
             guard journal.mode == .serverGenerated else {

@@ -108,11 +108,11 @@ public final class SecretRotator: Sendable {
     }
 
     func rotate(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
-        try await rotation(of: ref, admins: admins) { settled in
+        try await rotation(of: ref, admins: admins) { settled, prelude in
             if let settled, settled.result == .finished { return settled }
             let mode: RotationJournal.Mode = options.serverGenerated ? .serverGenerated : .chosen
             let secret = options.serverGenerated ? nil : try ClientSecret.generated(length: options.secretLength)
-            var outcome = try await perform(ref, mode: mode, secret: secret, admins: admins)
+            var outcome = try await perform(ref, mode: mode, secret: secret, prelude: prelude, admins: admins)
             if settled != nil { outcome.notes.insert("an interrupted rotation was found and undone first", at: 0) }
             return outcome
         }
@@ -126,11 +126,11 @@ public final class SecretRotator: Sendable {
     }
 
     func rollback(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
-        try await rotation(of: ref, admins: admins) { _ in
+        try await rotation(of: ref, admins: admins) { _, prelude in
             guard let (previous, version) = try await vault.run({ try $0.newestPreviousSecret(of: ref) }) else {
                 throw RotationError(.failed, ref, "\(ref) has no previous secret kept to roll back to (replaced secrets are kept for the realm's keep-previous period).", next: [.showRotationStatus])
             }
-            var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version, admins: admins)
+            var outcome = try await perform(ref, mode: .rollback, secret: previous, restoring: version, prelude: prelude, admins: admins)
             outcome.result = .rolledBack
             return outcome
         }
@@ -144,7 +144,7 @@ public final class SecretRotator: Sendable {
     }
 
     func resume(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
-        try await rotation(of: ref, admins: admins) { settled in settled ?? Outcome(client: ref, result: .nothing) }
+        try await rotation(of: ref, admins: admins) { settled, _ in settled ?? Outcome(client: ref, result: .nothing) }
     }
 
     /// Clients with an interrupted rotation.
@@ -155,15 +155,32 @@ public final class SecretRotator: Sendable {
 
     // MARK: The state machine
 
-    /// Holds `ref`'s rotation lock, settles any interrupted rotation, then runs `body`.
-    private func rotation(of ref: ClientRef, admins: AdminCache?, _ body: (Outcome?) async throws -> Outcome) async throws -> Outcome {
-        _ = try await vault.run { try $0.vault.client(ref) }
+    /// What a rotation reads before it asks the IdP anything: the current secret (put back if
+    /// the IdP refuses the new one) and what the IdP knows the client by.
+    struct Prelude: Sendable {
+        var current: ClientSecret
+        var identity: (clientID: String, uuid: String?)
+    }
+
+    /// Holds `ref`'s rotation lock, settles any interrupted rotation, then runs `body`, with the
+    /// prelude when nothing needed settling. The row check, the journal and the prelude are read
+    /// in one visit to the vault (three, before).
+    private func rotation(of ref: ClientRef, admins: AdminCache?, _ body: (Outcome?, Prelude?) async throws -> Outcome) async throws -> Outcome {
         let lock = try await acquireLock(for: ref)
         broker.rotating.withLock { _ = $0.insert(ref) }
         let result: Result<Outcome, any Error>
         do {
-            let settled = try await settler.settle(ref, admin: { try await self.admin(for: ref.realm, cache: admins) })
-            result = .success(try await body(settled))
+            // A forged journal row would otherwise retire or promote secrets: the row is checked first.
+            let (journal, prelude) = try await vault.run { vault -> (RotationJournal?, Prelude?) in
+                try vault.requireAuthentic(ref)
+                if let journal = try vault.openRotation(of: ref) { return (journal, nil) }
+                return (nil, Prelude(current: try vault.currentSecret(of: ref), identity: try vault.identityAtIdP(of: ref)))
+            }
+            var settled: Outcome?
+            if let journal {
+                settled = try await settler.settle(ref, journal: journal, admin: { try await self.admin(for: ref.realm, cache: admins) })
+            }
+            result = .success(try await body(settled, prelude))
         } catch {
             result = .failure(error)
         }
@@ -191,12 +208,17 @@ public final class SecretRotator: Sendable {
 
     /// Prepare, push, verify, promote, with `secret` (nil: server-generated).
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil,
-                         admins: AdminCache?) async throws -> Outcome {
+                         prelude: Prelude?, admins: AdminCache?) async throws -> Outcome {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret, learned: Bool
         do {
-            // One visit to the vault: `currentSecret` checks the client's row first.
+            // Read with the lock's first visit, unless a settle changed things since: then one
+            // visit of its own (`currentSecret` checks the client's row first).
             let known: (clientID: String, uuid: String?)
-            (current, known) = try await vault.run { vault in (try vault.currentSecret(of: ref), try vault.identityAtIdP(of: ref)) }
+            if let prelude {
+                (current, known) = (prelude.current, prelude.identity)
+            } else {
+                (current, known) = try await vault.run { vault in (try vault.currentSecret(of: ref), try vault.identityAtIdP(of: ref)) }
+            }
             admin = try await self.admin(for: ref.realm, cache: admins)
             let located = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
             (uuid, representation, learned) = (located.uuid, located.representation, located.learned)
