@@ -62,6 +62,22 @@ import Testing
         #expect(try await idp.requests("admin.client") >= 4, "each rotation reads and writes the client by its id")
     }
 
+    /// The prepare runs while the IdP is asked where the client is: for a client the IdP does
+    /// not have, the prepared journal is closed as failed, the current secret stays, nothing is
+    /// left to settle, and the attempt is in the audit log.
+    @Test func aClientTheIdPLacksLeavesNothingOpen() async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let (rotator, fixture) = try rotator(idp, SecretRotator.Options())
+        let ghost = try ClientRef("r1/ghost")
+        try fixture.vault.addClient(ghost, ClientSettings(clientID: "ghost-svc"), secret: ClientSecret("fake-ghost-0000"))
+        await #expect { _ = try await rotator.rotate(ghost) } throws: { ($0 as? RotationError)?.kind == .unknownAtIdP }
+        let vault = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+        #expect(try vault.openRotations().isEmpty)
+        #expect(try vault.currentSecret(of: ghost).testValue == "fake-ghost-0000")
+        #expect(try vault.events(client: ghost).contains { $0.action == AuditAction.rotationFailed.rawValue })
+        #expect(try await idp.requests("admin.client") == 0, "nothing was read or written by id")
+    }
+
     /// The new secret is in the IdP and sealed in the vault, and nowhere else: not in the outcome,
     /// not in any audit event, not in an error's text, not in `description`s along the way.
     @Test(arguments: [false, true])

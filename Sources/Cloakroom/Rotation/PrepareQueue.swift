@@ -10,19 +10,21 @@ final class PrepareQueue: Sendable {
         var ref: ClientRef
         var mode: RotationJournal.Mode
         var secret: ClientSecret?
-        var idpUUID: String?
         /// The caller's `AuditContext.command`: its journal event records it, whoever commits.
         var command: String?
-        var continuation: CheckedContinuation<(RotationJournal, PendingSecret?), any Error>
+        var continuation: CheckedContinuation<Prepared, any Error>
     }
 
     private let state = Mutex<(waiting: [Request], committing: Bool)>(([], false))
 
-    func prepare(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, rememberingIdPUUID idpUUID: String?,
-                 in vault: VaultAccess) async throws -> (RotationJournal, PendingSecret?) {
+    /// The journal and, when the secret was chosen here, the pending secret with the request
+    /// that will verify it, made in the same transaction from the row it checked.
+    typealias Prepared = (journal: RotationJournal, chosen: (pending: PendingSecret, verification: TokenRequest)?)
+
+    func prepare(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, in vault: VaultAccess) async throws -> Prepared {
         try await withCheckedThrowingContinuation { continuation in
             let leads = state.withLock { state in
-                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, idpUUID: idpUUID, command: AuditContext.command, continuation: continuation))
+                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, command: AuditContext.command, continuation: continuation))
                 defer { state.committing = true }
                 return !state.committing
             }
@@ -41,13 +43,17 @@ final class PrepareQueue: Sendable {
                 return state.waiting
             }
             guard !batch.isEmpty else { return }
-            let results: [Result<(RotationJournal, PendingSecret?), any Error>]
+            let results: [Result<Prepared, any Error>]
             do {
                 results = try vault.vault.store.write {
                     batch.map { request in
                         Result {
                             try AuditContext.$command.withValue(request.command) {
-                                try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret, rememberingIdPUUID: request.idpUUID)
+                                // One savepoint: a request that cannot be made undoes its prepare.
+                                try vault.vault.store.write {
+                                    let (journal, pending) = try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret)
+                                    return (journal, try pending.map { ($0, try vault.verificationRequest(for: request.ref, with: $0)) })
+                                }
                             }
                         }
                     }

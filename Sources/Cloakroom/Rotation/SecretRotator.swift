@@ -210,28 +210,42 @@ public final class SecretRotator: Sendable {
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil,
                          prelude: Prelude?, admins: AdminCache?) async throws -> Outcome {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret, learned: Bool
+        let known: (clientID: String, uuid: String?)
         do {
             // Read with the lock's first visit, unless a settle changed things since: then one
             // visit of its own (`currentSecret` checks the client's row first).
-            let known: (clientID: String, uuid: String?)
             if let prelude {
                 (current, known) = (prelude.current, prelude.identity)
             } else {
                 (current, known) = try await vault.run { vault in (try vault.currentSecret(of: ref), try vault.identityAtIdP(of: ref)) }
             }
             admin = try await self.admin(for: ref.realm, cache: admins)
-            let located = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
-            (uuid, representation, learned) = (located.uuid, located.representation, located.learned)
         } catch {
-            // Nothing was journaled yet, but the attempt belongs in the audit log.
+            // Nothing was journaled, but the attempt belongs in the audit log.
             let detail = "\(error)"
             await vault.run { _ = $0.recordIfPossible(.rotationFailed, realm: ref.realm, client: ref.name, outcome: .failed, detail: detail) }
             throw error
         }
 
-        // 1. prepare
-        // A UUID just looked up is remembered in the same transaction, for the next rotation.
-        let (journal, prepared) = try await prepares.prepare(ref, mode: mode, secret: secret, rememberingIdPUUID: learned ? uuid : nil, in: vault)
+        // 1. prepare, while the IdP is asked where the client is: the prepare's commit (and its
+        // fsync) overlaps the lookups, which change nothing at the IdP. Nothing is sent that
+        // could change anything before both are done.
+        async let preparing = prepares.prepare(ref, mode: mode, secret: secret, in: vault)
+        do {
+            let located = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
+            (uuid, representation, learned) = (located.uuid, located.representation, located.learned)
+        } catch {
+            // Nothing was sent; a journal prepared meanwhile is closed as failed (which records
+            // the attempt), else the attempt is recorded on its own.
+            let detail = "\(error)"
+            if let (journal, _) = try? await preparing {
+                try? await vault.run { try $0.abandon(journal, as: .failed, detail: detail) }
+            } else {
+                await vault.run { _ = $0.recordIfPossible(.rotationFailed, realm: ref.realm, client: ref.name, outcome: .failed, detail: detail) }
+            }
+            throw error
+        }
+        let (journal, chosen) = try await preparing
         options.checkpoint?(.prepared, ref)
 
         // From the push on, the IdP may hold the new secret: whatever fails after it (a full disk
@@ -240,8 +254,9 @@ public final class SecretRotator: Sendable {
         // was changed" — that once sent a user to retry while Keycloak held a secret the vault
         // had not recorded as pushed.
         do {
-            return try await push(ref, mode: mode, journal: journal, prepared: prepared, admin: admin, uuid: uuid,
-                                  representation: representation, current: current, restoring: restoredVersion)
+            return try await push(ref, mode: mode, journal: journal, prepared: chosen, admin: admin, uuid: uuid,
+                                  representation: representation, current: current, restoring: restoredVersion,
+                                  rememberingIdPUUID: learned ? uuid : nil)
         } catch let error as RotationError {
             throw error
         } catch let error as TokenError {
@@ -254,24 +269,21 @@ public final class SecretRotator: Sendable {
 
     /// Steps 2 to 4, once step 1 is committed. Any error it throws other than a `RotationError`
     /// means the IdP may hold the new secret.
-    private func push(_ ref: ClientRef, mode: RotationJournal.Mode, journal: RotationJournal, prepared: PendingSecret?,
+    /// `prepared` is the chosen secret and the request that verifies it; `nil` when the IdP
+    /// generates the secret. `idpUUID` is remembered with the journal's step to 'pushed'.
+    private func push(_ ref: ClientRef, mode: RotationJournal.Mode, journal: RotationJournal, prepared: (PendingSecret, TokenRequest)?,
                       admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret,
-                      restoring restoredVersion: Int?) async throws -> Outcome {
+                      restoring restoredVersion: Int?, rememberingIdPUUID idpUUID: String?) async throws -> Outcome {
         // 2. push. The client's row is checked before each step, not only at the start: the file
         // may change meanwhile. Prepare checked it in its transaction, just now; each step
         // below checks it in its own.
         let pending: PendingSecret, verification: TokenRequest
         do {
-            if let prepared {
+            if let (prepared, request) = prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
                 options.checkpoint?(.sent, ref)
-                // The verification request is made in the same visit to the vault, from the row
-                // just checked and stamped.
-                verification = try await vault.run { vault in
-                    try vault.advance(journal, to: .pushed)
-                    return try vault.verificationRequest(for: ref, with: prepared)
-                }
-                pending = prepared
+                // Made by the prepare, in its transaction, from the row it checked.
+                (pending, verification) = (prepared, request)
             } else {
                 let generated = try await admin.regenerateSecret(of: uuid)
                 options.checkpoint?(.generated, ref)
@@ -279,7 +291,7 @@ public final class SecretRotator: Sendable {
                 // leaves Keycloak with a secret we never stored: settle() reads it back with
                 // `GET …/client-secret` (and so needs the admin client; the token path cannot).
                 (pending, verification) = try await vault.run { [journal] vault in
-                    guard let received = try vault.advance(journal, to: .pushed, received: generated) else {
+                    guard let received = try vault.advance(journal, to: .pushed, received: generated, rememberingIdPUUID: idpUUID) else {
                         preconditionFailure("advance(received:) returns the pending secret it sealed")
                     }
                     return (received, try vault.verificationRequest(for: ref, with: received))
@@ -302,10 +314,19 @@ public final class SecretRotator: Sendable {
             }
             throw RotationError(.failed, ref, "the new secret of \(ref) could not be pushed: \(error) The old secret stays current.")
         }
+        // 3. verify. A chosen secret's step to 'pushed' is written while the IdP is asked (the
+        // row checked again in that transaction); it needs no fsync, since settling redoes it from
+        // 'prepared', and verifying sends nothing the prepare did not check.
+        let verdict: RotationSettler.Verification
+        if prepared != nil {
+            async let marked: Void = vault.run { [journal] vault in _ = try vault.advance(journal, to: .pushed, rememberingIdPUUID: idpUUID) }
+            verdict = await settler.verify(verification)
+            try await marked
+        } else {
+            verdict = await settler.verify(verification)
+        }
         options.checkpoint?(.pushed, ref)
-
-        // 3. verify
-        switch await settler.verify(verification) {
+        switch verdict {
         case .accepted:
             break
         case .unreachable(let problem):

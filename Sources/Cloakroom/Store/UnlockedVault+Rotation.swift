@@ -94,14 +94,10 @@ extension UnlockedVault {
 
     /// Step 1, *prepare*: seals `secret` (when we chose it) as the pending version and opens a
     /// journal row, in one transaction committed before anything is sent to the IdP.
-    /// With `idpUUID`, the IdP's id of the client, just looked up, is remembered in the same
-    /// transaction (one visit to the vault fewer than a write of its own).
     /// - Throws: `VaultError.conflict` when `ref` has an unfinished rotation already.
-    func prepareRotation(of ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?,
-                         rememberingIdPUUID idpUUID: String? = nil) throws -> (RotationJournal, PendingSecret?) {
+    func prepareRotation(of ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?) throws -> (RotationJournal, PendingSecret?) {
         try vault.store.write {
             let client = try vault.client(ref)
-            if let idpUUID { try vault.store.clients.setIdPUUID(idpUUID, rowID: client.rowID) }
             try requireAuthentic(clientRowID: client.rowID)
             let realm = try vault.realm(named: ref.realm)
             guard let current = client.secretVersion else {
@@ -135,9 +131,12 @@ extension UnlockedVault {
     }
 
     /// Moves the journal to `state`. With `received`, the secret the IdP generated is sealed as
-    /// the pending version in the same transaction (server-generated rotations).
+    /// the pending version in the same transaction (server-generated rotations). With `idpUUID`,
+    /// the IdP's id of the client, looked up for this rotation, is remembered for the next one
+    /// (in a transaction that writes anyway, rather than one of its own).
     @discardableResult
-    func advance(_ journal: RotationJournal, to state: RotationJournal.State, received: ClientSecret? = nil, detail: String = "") throws -> PendingSecret? {
+    func advance(_ journal: RotationJournal, to state: RotationJournal.State, received: ClientSecret? = nil, detail: String = "",
+                 rememberingIdPUUID idpUUID: String? = nil) throws -> PendingSecret? {
         // A secret the IdP generated must reach the disk before anything else happens; a plain
         // step forward may be lost to a power cut, since settling redoes it from 'prepared'.
         try vault.store.write(durable: received != nil) {
@@ -150,6 +149,7 @@ extension UnlockedVault {
                 pending = PendingSecret(secret: received, version: journal.toVersion)
             }
             try vault.store.rotations.setState(id: journal.id, state.rawValue, detail: detail, at: vault.now)
+            if let idpUUID { try vault.store.clients.setIdPUUID(idpUUID, rowID: journal.clientRowID) }
             let action: AuditAction = .rotationPushed
             let what = received != nil ? "the IdP's generated secret sealed as version \(journal.toVersion)" : "version \(journal.toVersion)"
             try record(action, realm: journal.client.realm, client: journal.client.name, detail: detail.isEmpty ? what : what + "; " + detail)
