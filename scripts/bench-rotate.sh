@@ -5,7 +5,11 @@
 #   the same requests replayed straight at cloak-idp by a keep-alive Python client with 4 and 16
 #   threads (GET ?clientId, GET, PUT with a new secret, a token with it): the IdP's own
 #   rate for this work, to compare with.
-# Usage: scripts/bench-rotate.sh [CLIENTS_PER_REALM] [REALMS]
+# The four runs are interleaved, ROUNDS times (default 3), each cloak run on a fresh copy of
+# one vault; the summary gives each run's median rate and cloak's ratio to the direct client
+# with as many threads as it had rotations in flight. (On a shared machine the rate moves
+# from minute to minute: two runs minutes apart once gave ratios of 0.57 and 0.69.)
+# Usage: ROUNDS=N scripts/bench-rotate.sh [CLIENTS_PER_REALM] [REALMS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_realm=${1:-100}
@@ -57,8 +61,16 @@ total=${#refs[@]}
 printf 'rotating %d clients in %d realms against cloak-idp at %s\n\n' "$total" "$realms" "$IDP_URL"
 printf '%-22s %10s %12s %12s %14s %12s %10s\n' "run" "wall s" "rotations/s" "IdP req/s" "peak RSS MiB" "cloak CPU s" "IdP CPU s"
 
-for parallel in 4 16; do
-  setup_vault "$work/p$parallel"
+rounds=${ROUNDS:-3}
+setup_vault "$work/snapshot"
+results="$work/results"
+: >"$results"
+
+cloak_run() {  # cloak_run PARALLEL: rotate every client of a fresh copy of the vault
+  local parallel=$1
+  rm -rf "$work/run"
+  cp -a "$work/snapshot" "$work/run"
+  export CLOAK_VAULT="$work/run/vault.db" CLOAK_KEY_FILE="$work/run/key"
   curl -s -XDELETE "$IDP_URL/_cloak-idp/stats" >/dev/null
   idp_before=$(cpu "$IDP_PID")
   start=$(date +%s.%N)
@@ -68,23 +80,26 @@ for parallel in 4 16; do
   idp_after=$(cpu "$IDP_PID")
   requests=$(curl -s "$IDP_URL/_cloak-idp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
   read -r rss user sys <"$work/time"
-  python3 - "$parallel" "$start" "$end" "$total" "$requests" "$rss" "$user" "$sys" "$idp_before" "$idp_after" "$ticks" "$work/report.json" <<'PY'
+  python3 - "$parallel" "$start" "$end" "$total" "$requests" "$rss" "$user" "$sys" "$idp_before" "$idp_after" "$ticks" "$work/report.json" "$results" <<'PY'
 import json, sys
-p, start, end, total, requests, rss, user, sys_, before, after, ticks, report = sys.argv[1:]
+p, start, end, total, requests, rss, user, sys_, before, after, ticks, report, results = sys.argv[1:]
 wall = float(end) - float(start)
 rotated = json.load(open(report))["rotated"]
 assert rotated == int(total), f"only {rotated} of {total} rotated"
 print(f"{'cloak --parallel ' + p:<22} {wall:10.2f} {int(total)/wall:12.0f} {int(requests)/wall:12.0f} {int(rss)/1024:14.1f} "
       f"{float(user)+float(sys_):12.2f} {(int(after)-int(before))/int(ticks):10.2f}")
+open(results, "a").write(f"cloak {p} {int(total)/wall}\n")
 PY
-done
+}
 
 # The IdP's own rate for the same work: a direct keep-alive client, no vault, no sealing.
-for threads in 4 16; do
+direct_run() {  # direct_run THREADS
+  local threads=$1
   idp_before=$(cpu "$IDP_PID")
-  python3 - "$IDP_URL" "$per_realm" "$realms" "$threads" "$idp_before" "$IDP_PID" "$ticks" <<'PY'
+  python3 - "$IDP_URL" "$per_realm" "$realms" "$threads" "$idp_before" "$IDP_PID" "$ticks" "$results" <<'PY'
 import http.client, json, sys, threading, time, urllib.parse, secrets, string
 url, per_realm, realms, threads, before, pid, ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
+results = sys.argv[8]
 host = urllib.parse.urlsplit(url)
 alphabet = string.ascii_letters + string.digits
 def connection(): return http.client.HTTPConnection(host.hostname, host.port)
@@ -128,8 +143,28 @@ after = sum(int(x) for x in open(f"/proc/{pid}/stat").read().split()[13:15])
 assert failures[0] == 0, f"{failures[0]} replays failed"
 total = realms * per_realm
 print(f"{'direct, ' + str(threads) + ' threads':<22} {wall:10.2f} {total/wall:12.0f} {requests[0]/wall:12.0f} {'-':>14} {'-':>12} {(after-before)/ticks:10.2f}")
+open(results, "a").write(f"direct {threads} {total/wall}\n")
 PY
+}
+
+for round in $(seq "$rounds"); do
+  for n in 4 16; do
+    cloak_run "$n"
+    direct_run "$n"
+  done
 done
+
+python3 - "$results" "$rounds" <<'PY'
+import collections, statistics, sys
+rates = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    kind, n, rate = line.split()
+    rates[(kind, int(n))].append(float(rate))
+print(f"\nmedians of {sys.argv[2]} interleaved rounds, rotations/s:")
+for n in (4, 16):
+    c, d = statistics.median(rates[("cloak", n)]), statistics.median(rates[("direct", n)])
+    print(f"  {n:>2} in flight: cloak {c:5.0f}, direct {d:5.0f}, ratio {c / d:.2f}")
+PY
 printf '\nrotations/s: clients rotated per second of wall time. A rotation is 4 IdP requests (GET by\n'
 printf 'clientId the first time, GET, PUT, token); cloak adds 3 vault transactions per client, of\n'
 printf 'which only the prepare must reach the disk (group-committed across concurrent rotations).\n'
