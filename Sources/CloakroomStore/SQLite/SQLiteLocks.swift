@@ -40,11 +40,15 @@ struct SQLiteLocks: VaultLocks {
         #else
         let path = directory + "/" + name + ".lock"
         #endif
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var shared = false
         if fd < 0, readOnlyVault {
-            // A vault that can only be read caches no token, so there is nothing to share a lock
-            // for; a missing lock file cannot be made there anyway.
-            return VaultLock {}
+            // An existing lock file is still taken, for reading: a process that can only read
+            // the vault then waits while a writer fetches, and finds the token it cached. A
+            // missing one cannot be made on a read-only vault, and there is nobody to share it with.
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { return VaultLock {} }
+            shared = true
         }
         guard fd >= 0 else {
             let code = errno
@@ -53,7 +57,7 @@ struct SQLiteLocks: VaultLocks {
         }
         let byte = Self.offset(of: name)
         var pause = Duration.milliseconds(2)
-        while !Self.tryLock(fd, byte) {
+        while !Self.tryLock(fd, byte, shared: shared) {
             guard errno == EWOULDBLOCK || errno == EAGAIN || errno == EACCES || errno == EINTR,
                   ContinuousClock.now + pause < deadline else {
                 close(fd)
@@ -79,8 +83,10 @@ struct SQLiteLocks: VaultLocks {
     // Glibc declares these only under _GNU_SOURCE, which Swift's Glibc module does not define.
     private static let setOFDLock: Int32 = 37  // F_OFD_SETLK
 
-    private static func tryLock(_ fd: Int32, _ byte: Int64) -> Bool {
-        var lock = flock(l_type: Int16(F_WRLCK), l_whence: Int16(SEEK_SET), l_start: __off_t(byte), l_len: 1, l_pid: 0)
+    /// A write lock; `shared`, a read lock (what a descriptor opened read-only can take), which
+    /// excludes writers but not other readers.
+    private static func tryLock(_ fd: Int32, _ byte: Int64, shared: Bool) -> Bool {
+        var lock = flock(l_type: Int16(shared ? F_RDLCK : F_WRLCK), l_whence: Int16(SEEK_SET), l_start: __off_t(byte), l_len: 1, l_pid: 0)
         return fcntl(fd, setOFDLock, &lock) == 0
     }
 
@@ -89,7 +95,7 @@ struct SQLiteLocks: VaultLocks {
         _ = fcntl(fd, setOFDLock, &lock)
     }
     #else
-    private static func tryLock(_ fd: Int32, _ byte: Int64) -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
+    private static func tryLock(_ fd: Int32, _ byte: Int64, shared: Bool) -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
     private static func unlock(_ fd: Int32, _ byte: Int64) { flock(fd, LOCK_UN) }
     #endif
 }
