@@ -53,15 +53,15 @@ struct JSONWebKey: Sendable {
         algorithm = object["alg"]?.string
         switch object["kty"]?.string {
         case "RSA":
-            guard let n = object["n"]?.string.flatMap({ JWT.base64URL($0[...]) }),
-                  let e = object["e"]?.string.flatMap({ JWT.base64URL($0[...]) }),
+            guard let n = object["n"]?.string.flatMap({ Base64.decode($0[...]) }),
+                  let e = object["e"]?.string.flatMap({ Base64.decode($0[...]) }),
                   let key = try? _RSA.Signing.PublicKey(n: n, e: e)
             else { return nil }
             material = .rsa(key)
         case "EC":
             guard object["crv"]?.string == "P-256",
-                  let x = object["x"]?.string.flatMap({ JWT.base64URL($0[...]) }), x.count == 32,
-                  let y = object["y"]?.string.flatMap({ JWT.base64URL($0[...]) }), y.count == 32,
+                  let x = object["x"]?.string.flatMap({ Base64.decode($0[...]) }), x.count == 32,
+                  let y = object["y"]?.string.flatMap({ Base64.decode($0[...]) }), y.count == 32,
                   let key = try? P256.Signing.PublicKey(rawRepresentation: x + y)
             else { return nil }
             material = .p256(key)

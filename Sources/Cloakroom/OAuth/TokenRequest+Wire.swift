@@ -96,24 +96,3 @@ struct SecureBody: RandomAccessCollection, Sendable {
     var endIndex: Int { bytes.count }
     subscript(position: Int) -> UInt8 { bytes.withUnsafeBytes { $0[position] } }
 }
-
-/// Standard base64 with padding (RFC 4648 §4), written byte by byte so the output can go to
-/// sodium memory (Foundation's `base64EncodedString` returns a String we could not zero).
-enum Base64 {
-    static func encode(_ bytes: UnsafeRawBufferPointer, to put: (UInt8) -> Void) {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var index = 0
-        while index < bytes.count {
-            let count = min(3, bytes.count - index)
-            let b0 = UInt32(bytes[index])
-            let b1 = count > 1 ? UInt32(bytes[index + 1]) : 0
-            let b2 = count > 2 ? UInt32(bytes[index + 2]) : 0
-            let triple = b0 << 16 | b1 << 8 | b2
-            put(alphabet[Int(triple >> 18 & 63)])
-            put(alphabet[Int(triple >> 12 & 63)])
-            put(count > 1 ? alphabet[Int(triple >> 6 & 63)] : UInt8(ascii: "="))
-            put(count > 2 ? alphabet[Int(triple & 63)] : UInt8(ascii: "="))
-            index += 3
-        }
-    }
-}
