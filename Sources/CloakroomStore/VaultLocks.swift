@@ -1,6 +1,6 @@
 /// Locks shared by every process using one vault (and, on a server backend, every host): one
 /// token fetch per request at a time, one rotation per client at a time. A holder that dies
-/// releases what it held — with `flock` the kernel does, with a database the server does —
+/// releases what it held — with file locks the kernel does, with a database the server does —
 /// so a `cloak` killed half-way never blocks the next one.
 package protocol VaultLocks: Sendable {
     /// Makes what the locks need (SQLite: a 0700 directory beside the vault file). Nothing is

@@ -1,7 +1,6 @@
 import CloakroomStore
 import Synchronization
 
-
 /// Brings a whole Keycloak realm into the vault: every confidential client with a service
 /// account, its secret read through the admin API (`cloak realm sync`).
 public struct RealmSync: Sendable {

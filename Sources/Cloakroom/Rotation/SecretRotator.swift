@@ -269,6 +269,7 @@ public final class SecretRotator: Sendable {
 
     /// Steps 2 to 4, once step 1 is committed. Any error it throws other than a `RotationError`
     /// means the IdP may hold the new secret.
+    ///
     /// `prepared` is the chosen secret and the request that verifies it; `nil` when the IdP
     /// generates the secret. `idpUUID` is remembered with the journal's step to 'pushed'.
     private func push(_ ref: ClientRef, mode: RotationJournal.Mode, journal: RotationJournal, prepared: (PendingSecret, TokenRequest)?,

@@ -25,7 +25,6 @@ public final class UnlockedVault {
         self.openedSlots = openedSlots
     }
 
-
     // MARK: Sealing client secrets
 
     /// Where one secret version belongs. Opening succeeds only with all of it unchanged: the
