@@ -148,12 +148,39 @@ import Testing
         #expect(write.status == 8, "\(write)")
         #expect(write.stderr.contains("Commands that only read work on a read-only vault"), "\(write)")
     }
+
+    /// A vault on a read-only mount is opened immutable: it sees nothing another process commits
+    /// after it opened, so waiting for a writer's fetch could not show it that token. Its token
+    /// lock holds nothing: it fetches at once (and cannot cache), while the writer still waits on
+    /// the IdP — and the writer's fetch is not disturbed.
+    @Test(.enabled(if: getuid() == 0, "mounting a read-only file system needs root"))
+    func aReadOnlyMountDoesNotWaitForAWritersFetch() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        try sandbox.ok("token", "r1/basic")  // makes the lock file
+        let directory = sandbox.directory.file("vault"), view = sandbox.directory.file("view")
+        try FileManager.default.createDirectory(atPath: view, withIntermediateDirectories: false)
+        try #require(Mount.bindReadOnly(directory, at: view), "mount --bind and remount,ro failed")
+        defer { Mount.unmount(view) }
+        try await idp.fault(#"{"fault":"latency","delay_ms":3000,"route":"token","client_id":"post-svc","count":1}"#)
+
+        let writer = try sandbox.start(["token", "r1/post"])
+        for _ in 0..<500 where try await idp.arrivals("token") < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(try await idp.arrivals("token") == 2, "the writer's request did not arrive")
+        let (reader, json) = try sandbox.tokenJSON("r1/post", environment: ["CLOAK_VAULT": view + "/vault.db"])
+        #expect(writer.process.isRunning, "the reader waited for the writer's lock")
+        #expect(reader.status == 0 && json["source"] as? String == "idp", "\(reader)")
+        #expect(reader.stderr.contains("could not be cached"), "\(reader)")
+        let written = writer.wait()
+        #expect(written.status == 0 && written.stdout.split(separator: ".").count == 3, "\(written)")
+    }
 }
 
-/// A read-only bind mount of a test's own directory over itself, and its removal.
+/// A read-only bind mount of a test's own directory over itself (or at `view`), and its removal.
 enum Mount {
-    static func bindReadOnly(_ directory: String) -> Bool {
-        run(["mount", "--bind", directory, directory]) && (run(["mount", "-o", "remount,ro,bind", directory]) || { unmount(directory); return false }())
+    static func bindReadOnly(_ directory: String, at view: String? = nil) -> Bool {
+        let view = view ?? directory
+        return run(["mount", "--bind", directory, view]) && (run(["mount", "-o", "remount,ro,bind", view]) || { unmount(view); return false }())
     }
 
     static func unmount(_ directory: String) { _ = run(["umount", directory]) }

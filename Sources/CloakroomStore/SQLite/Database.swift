@@ -29,6 +29,8 @@ package final class Database {
     package let path: String
     /// How long a writer waits for another process's write lock, unless `withBusyTimeout` says otherwise.
     package let busyTimeout: Duration
+    /// Opened `immutable`: it sees none of another process's commits after it opened.
+    package let isImmutable: Bool
     /// Statements prepared once and reused, by their SQL: preparing costs more than most of the
     /// vault's queries do to run. A list searched in order, not a dictionary: in the static
     /// `cloak`, the first `[String: Statement]` made the runtime look up `String: Hashable` among
@@ -74,6 +76,7 @@ package final class Database {
         self.handle = handle
         self.path = path
         self.busyTimeout = busyTimeout
+        isImmutable = mode == .immutable
         sqlite3_busy_timeout(handle, Self.milliseconds(busyTimeout))
         sqlite3_extended_result_codes(handle, 1)
         cloak_sqlite3_checkpoint_on_close(handle, 0)

@@ -23,6 +23,10 @@ internal import Darwin
 struct SQLiteLocks: VaultLocks {
     let directory: String
     let readOnlyVault: Bool
+    /// Whether the connection sees what other processes commit after it opened. An immutable
+    /// one (a read-only mount) does not: waiting for a writer's fetch could not show it the
+    /// token, so its locks hold nothing and it does not wait.
+    var seesOtherWriters = true
     let reporting: @Sendable (StoreError) -> any Error
 
     func prepare() throws {
@@ -35,6 +39,7 @@ struct SQLiteLocks: VaultLocks {
     }
 
     func acquire(_ name: String, until deadline: ContinuousClock.Instant) async throws -> VaultLock? {
+        guard seesOtherWriters else { return VaultLock {} }
         #if os(Linux)
         let path = directory + "/vault.lock"
         #else
@@ -44,8 +49,9 @@ struct SQLiteLocks: VaultLocks {
         var shared = false
         if fd < 0, readOnlyVault {
             // An existing lock file is still taken, for reading: a process that can only read
-            // the vault then waits while a writer fetches, and finds the token it cached. A
-            // missing one cannot be made on a read-only vault, and there is nobody to share it with.
+            // the vault (but sees others' commits) then waits while a writer fetches, and finds
+            // the token it cached. A missing one cannot be made on a read-only vault, and there
+            // is nobody to share it with.
             fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd < 0 { return VaultLock {} }
             shared = true

@@ -90,7 +90,8 @@ package final class SQLiteVaultStore: VaultStore {
     package var location: String { database.path }
 
     package var locks: any VaultLocks {
-        SQLiteLocks(directory: database.path + ".locks", readOnlyVault: database.isReadOnly, reporting: database.reporting)
+        SQLiteLocks(directory: database.path + ".locks", readOnlyVault: database.isReadOnly, seesOtherWriters: !database.isImmutable,
+                    reporting: database.reporting)
     }
     package var isReadOnly: Bool { database.isReadOnly }
 
