@@ -32,7 +32,7 @@ import FoundationNetworking
     @Test func deletingTheRotatedSecretWithoutManageClientsNamesTheRole() async throws {
         let idp = try IdP(configuration: Self.configuration)
         let admin = try await Self.admin(idp)
-        let uuid = try #require(try await admin.findClient(clientID: "orders-svc"))
+        let (uuid, listed) = try #require(try await admin.findClient(clientID: "orders-svc"))
         await #expect {
             try await admin.invalidateRotatedSecret(of: uuid)
         } throws: { error in
@@ -41,6 +41,7 @@ import FoundationNetworking
         }
         // A view-only caller gets 403 on a PUT; the message names the role it lacks.
         let representation = try #require(try await admin.representation(of: uuid))
+        #expect(listed.fields == representation.fields, "the lookup's list holds the whole representation (§4.3)")
         await #expect {
             try await admin.update(uuid, representation, secret: try ClientSecret("fake-kc-new-0000"))
         } throws: { ($0 as? RotationError)?.kind == .adminRefused && "\($0)".contains("manage-clients") && !"\($0)".contains("fake-kc") }

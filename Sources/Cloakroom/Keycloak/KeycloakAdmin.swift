@@ -35,15 +35,19 @@ struct KeycloakAdmin: Sendable {
 
     // MARK: Calls
 
-    /// The `id` (UUID) of the client whose `clientId` is exactly `clientID`, or `nil`.
-    func findClient(clientID: String) async throws -> String? {
+    /// The client whose `clientId` is exactly `clientID`, with its `id` (UUID), or `nil`.
+    ///
+    /// The list holds whole representations, the same as `GET /clients/{id}` (contract §4.3), so a
+    /// rotation that looks a client up needs no second read before its PUT.
+    func findClient(clientID: String) async throws -> (uuid: String, representation: ClientRepresentation)? {
         let reply = try await call(.GET, "/clients?clientId=" + FormEncoding.encode(clientID), role: .viewClients, action: "look up clients")
         guard reply.status == 200, case .array(let items)? = JSONReader.read(reply.body) else {
             throw malformed("GET /clients answered HTTP \(reply.status) without a list of clients")
         }
         // An exact lookup returns zero or one; compare anyway, as python-keycloak does (§4.3).
         for case .object(let client) in items where client["clientId"]?.string == clientID {
-            return client["id"]?.string
+            guard let uuid = client["id"]?.string else { break }
+            return (uuid, ClientRepresentation(fields: client))
         }
         return nil
     }

@@ -123,14 +123,16 @@ struct RotationSettler: Sendable {
         var lookedUp = false
         var uuid = knownUUID
         while true {
-            if uuid == nil {
-                uuid = try await admin.findClient(clientID: clientID)
-                lookedUp = true
-                guard uuid != nil else {
+            let found: ClientRepresentation?
+            if let known = uuid {
+                found = try await admin.representation(of: known)
+            } else {
+                guard let (id, listed) = try await admin.findClient(clientID: clientID) else {
                     throw RotationError(.unknownAtIdP, ref, "realm \(ref.realm) at the IdP has no client with client_id '\(clientID)' (\(ref)). Nothing was changed.", next: [.showClient(ref)])
                 }
+                (uuid, found, lookedUp) = (id, listed, true)
             }
-            if let uuid, let representation = try await admin.representation(of: uuid), representation.clientID == clientID {
+            if let uuid, let representation = found, representation.clientID == clientID {
                 guard !representation.isPublic, !representation.isBearerOnly else {
                     throw RotationError(.failed, ref, "'\(clientID)' is a \(representation.isPublic ? "public" : "bearer-only") client at the IdP: it has no secret to rotate. Nothing was changed.")
                 }
