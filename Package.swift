@@ -94,10 +94,22 @@ let package = Package(
             dependencies: ["Cloakroom", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictness
         ),
+        // `cloak agent`: the broker's long-running form, an HTTP/1.1 server on a Unix socket, and
+        // the blocking client `cloak token` uses to ask it. NIO's server half, no HTTP framework.
+        .target(
+            name: "CloakroomAgent",
+            dependencies: [
+                "Cloakroom",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictness
+        ),
         .executableTarget(
             name: "cloak",
             dependencies: [
-                "Cloakroom",
+                "Cloakroom", "CloakroomAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Debug builds carry the crash-safety tests' hook (TestHooks.swift); release builds do not.
@@ -149,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "CloakroomTests",
             dependencies: [
-                "Cloakroom", "CloakroomHTTP", "CloakroomAsyncHTTPClient", "CloakroomTestSupport",
+                "Cloakroom", "CloakroomHTTP", "CloakroomAsyncHTTPClient", "CloakroomAgent", "CloakroomTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 // To sign test vectors for every algorithm the JWKS check accepts.

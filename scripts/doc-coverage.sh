@@ -3,7 +3,7 @@
 # many there are (0 when every one has). Exit status: 0 when none is missing, 1 otherwise.
 #
 #   scripts/doc-coverage.sh [TARGET_DIR…]      # default: Sources/Cloakroom, Sources/CloakroomCrypto,
-#                                              #          Sources/CloakroomAsyncHTTPClient
+#                                              #          Sources/CloakroomAsyncHTTPClient, Sources/CloakroomAgent
 #
 # The heuristic (a reader of lines, not a Swift parser; good enough for this code's style):
 # - A declaration is public when its line starts, after any attributes (`@inlinable`,
@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if (($# == 0)); then
-  set -- Sources/Cloakroom Sources/CloakroomCrypto Sources/CloakroomAsyncHTTPClient
+  set -- Sources/Cloakroom Sources/CloakroomCrypto Sources/CloakroomAsyncHTTPClient Sources/CloakroomAgent
 fi
 find "$@" -name '*.swift' -print0 | sort -z | python3 -c '
 import re, sys

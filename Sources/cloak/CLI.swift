@@ -36,6 +36,9 @@ enum CLI {
             return ExitStatus.usage.rawValue
         case let outcome as Reported:
             return status(of: outcome)
+        case let problem as AgentProblem:
+            Terminal.error("\(problem.detail) (the agent on \(problem.socket) answered)")
+            return problem.status.rawValue
         default:
             // ArgumentParser's own outcomes: help and version (success) or a usage error.
             let message = Cloak.fullMessage(for: error)
@@ -72,6 +75,20 @@ extension CLI {
         // 127 and 126 are what shells use for a command not found and one that cannot run.
         case .execFailed(let code): code == ENOENT ? 127 : 126
         }
+    }
+}
+
+/// A running agent refused a request or failed it: its code decides the exit status, as the
+/// same error here would have. The agent's own `forbidden` (its policy refused) is exit 5, as
+/// for a vault this user cannot unlock: the user lacks what it takes to get the token.
+struct AgentProblem: Error {
+    var code: String
+    var detail: String
+    var socket: String
+
+    var status: ExitStatus {
+        if let code = ErrorCode(rawValue: code) { return ExitStatus(code) }
+        return code == "forbidden" ? .cannotUnlock : .internalError
     }
 }
 

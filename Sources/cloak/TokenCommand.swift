@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cloakroom
+import CloakroomAgent
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -46,9 +47,37 @@ struct TokenCommand: ParsableCommand {
 
     /// A token for `ref`: the vault's cache first, synchronously; the broker's network path only
     /// on a miss. Shared by `token` and `exec`.
+    /// A running agent for this vault is asked first: it holds the vault unlocked and the token
+    /// fresh (and a passphrase vault then asks for no passphrase).
     static func grant(_ options: VaultOptions, ref: String, scopes: [String], audience: String?, minTTL: Double,
                       refresh: Bool) throws -> TokenBroker.Grant {
-        try grant(broker(options, ref: ref, minTTL: minTTL), ref: ref, scopes: scopes, audience: audience, refresh: refresh)
+        if let grant = try fromAgent(options, ref: ref, scopes: scopes, audience: audience, minTTL: minTTL, refresh: refresh) {
+            return grant
+        }
+        return try grant(broker(options, ref: ref, minTTL: minTTL), ref: ref, scopes: scopes, audience: audience, refresh: refresh)
+    }
+
+    /// The agent's answer, if an agent of this user serves this vault on its socket; `nil` when
+    /// none does (the vault is read instead). Its refusals and failures are this command's, with
+    /// the exit status the same error would have had here.
+    static func fromAgent(_ options: VaultOptions, ref: String, scopes: [String], audience: String?, minTTL: Double,
+                          refresh: Bool) throws -> TokenBroker.Grant? {
+        let clientRef = try ClientRef(ref)
+        _ = try Durations.check(minTTL, option: "--min-ttl", range: 0...Durations.longest)
+        let vaultPath = options.vaultPath
+        let socket = AgentSocket.defaultPath(vaultPath: vaultPath, environment: Environment.value)
+        let answer = AgentToken.ask(socketPath: socket, vaultPath: vaultPath, client: clientRef.description,
+                                    scopes: scopes.flatMap { $0.split(separator: " ").map(String.init) }, audience: audience,
+                                    minimumTTL: .milliseconds(Int64(minTTL * 1000)), refresh: refresh,
+                                    timeout: try options.deadline + .seconds(5))
+        switch answer {
+        case nil:
+            return nil
+        case .granted(let grant):
+            return grant
+        case .problem(let code, _, let detail):
+            throw AgentProblem(code: code, detail: detail, socket: socket)
+        }
     }
 
     /// A broker over the unlocked vault, for one command.

@@ -10,7 +10,6 @@ import Foundation
 enum TokenOutput {
     static func render(_ grant: TokenBroker.Grant, format: TokenCommand.Format, envVar: String, now: Date) -> String {
         let token = grant.token
-        let expiresIn = max(0, Int64(token.remaining(at: now).inSeconds.rounded(.down)))
         switch format {
         case .raw:
             return token.value + "\n"
@@ -19,14 +18,7 @@ enum TokenOutput {
         case .env:
             return "\(envVar)='\(token.value)'\n\(envVar)_EXPIRES_AT='\(Output.time(token.expiresAt))'\n"
         case .json:
-            return JSON.object([
-                "access_token": .string(token.value),
-                "token_type": .string(token.tokenType),
-                "expires_at": .string(Output.time(token.expiresAt)),
-                "expires_in": .number(expiresIn),
-                "scope": .optional(token.scope),
-                "source": .string(grant.source == .idp ? "idp" : "cache"),
-            ]).text
+            return grant.document(now: now).text
         case .execCredential:
             return JSON.object([
                 "apiVersion": .string("client.authentication.k8s.io/v1"),

@@ -37,7 +37,7 @@ import Testing
     /// `--flag` inside a string literal of a library target fails here, naming the line.
     @Test func noLibraryMessageNamesACommandOrAFlag() throws {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources").standardized
-        let targets = ["Cloakroom", "CloakroomStore", "CloakroomCrypto", "CloakroomHTTP"]
+        let targets = ["Cloakroom", "CloakroomStore", "CloakroomCrypto", "CloakroomHTTP", "CloakroomAgent"]
         let literal = try Regex(#""(?:[^"\\]|\\.)*""#)
         let command = try Regex(#"`cloak |(?:^|[\s(])--[a-z]"#)
         var offenders: [String] = []

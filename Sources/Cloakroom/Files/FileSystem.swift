@@ -8,28 +8,29 @@ internal import Darwin
 
 /// The few POSIX file operations the vault needs, with errors that name the path and say
 /// what to do. Foundation's FileManager cannot create a file atomically with mode 0600.
-enum FileSystem {
-    struct Status {
-        var mode: UInt32  // permission bits only
-        var size: Int
-        var isRegularFile: Bool
-        var isDirectory: Bool
-        var owner: UInt32
+package enum FileSystem {
+    package struct Status {
+        package var mode: UInt32  // permission bits only
+        package var size: Int
+        package var isRegularFile: Bool
+        package var isDirectory: Bool
+        package var owner: UInt32
         /// `regular file`, `directory`, `FIFO`, …: what a message calls it.
-        var kind: String
+        package var kind: String
+        package var isSocket: Bool { kind == "socket" }
     }
 
     /// `nil` when nothing is at `path`.
-    static func status(of path: String) -> Status? {
+    package static func status(of path: String) -> Status? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Status(info)
     }
 
-    static func errorMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+    package static func errorMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
     /// Creates the missing directories of `path` with `mode`; existing ones are left as they are.
-    static func createDirectories(_ path: String, mode: UInt32 = 0o700) throws {
+    package static func createDirectories(_ path: String, mode: UInt32 = 0o700) throws {
         if path.isEmpty || status(of: path)?.isDirectory == true { return }
         try createDirectories(parent(of: path), mode: mode)
         guard mkdir(path, mode_t(mode)) == 0 || errno == EEXIST else {
@@ -96,7 +97,7 @@ enum FileSystem {
     /// The whole of the regular file at `path`, refused unread when larger than `limit` bytes.
     /// - Throws: `VaultError` `.notFound`, `.permissions` (not a regular file), `.invalidInput`
     ///   (too large), `.io`.
-    static func readWholeFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+    package static func readWholeFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
         let (fd, status) = try openRegularFile(path, what: what)
         defer { close(fd) }
         guard status.size <= limit else {
@@ -115,7 +116,7 @@ enum FileSystem {
     /// and synced, then linked into place (refusing an existing file) or, when `replacing`,
     /// renamed over it; the directory is synced so the name survives a power cut.
     /// - Throws: `VaultError` `.alreadyExists` (not `replacing`), `.notFound`, `.permissions`, `.io`.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8], replacing: Bool) throws {
+    package static func writeAtomically(_ path: String, _ bytes: [UInt8], replacing: Bool) throws {
         let directory = parent(of: path)
         let name = path.split(separator: "/").last.map(String.init) ?? path
         var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
@@ -155,17 +156,17 @@ enum FileSystem {
     }
 
     /// Whether `path` itself is a symbolic link (not what it points to).
-    static func isSymbolicLink(_ path: String) -> Bool {
+    package static func isSymbolicLink(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0 && (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFLNK)
     }
 
-    static func parent(of path: String) -> String {
+    package static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func remove(_ path: String) { unlink(path) }
+    package static func remove(_ path: String) { unlink(path) }
 
     static func closeFile(_ fd: Int32) { close(fd) }
 
@@ -194,7 +195,7 @@ enum FileSystem {
     }
 
     /// Whether `name` matches the shell glob `pattern` (`fnmatch(3)`, no flags).
-    static func matches(_ name: String, glob pattern: String) -> Bool { fnmatch(pattern, name, 0) == 0 }
+    package static func matches(_ name: String, glob pattern: String) -> Bool { fnmatch(pattern, name, 0) == 0 }
 
     /// The effective user's name, or its uid when it has none (a container's arbitrary uid).
     static let userName: String = {
@@ -221,7 +222,7 @@ enum FileSystem {
     }
 
     /// Maps an errno to the error code a user acts on.
-    static func failure(_ code: Int32, _ what: String) -> VaultError {
+    package static func failure(_ code: Int32, _ what: String) -> VaultError {
         switch code {
         case EACCES, EPERM, EROFS:
             return VaultError(.permissions, "\(what): \(errorMessage(code)). Choose a location you can write to, or fix its permissions.")

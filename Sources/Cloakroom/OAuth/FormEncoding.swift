@@ -4,7 +4,7 @@
 ///
 /// Keycloak form-decodes both halves of a Basic credential (contract §1), so a secret with
 /// `+ % & =` must be encoded there, or it reaches Keycloak changed.
-enum FormEncoding {
+package enum FormEncoding {
     static func encode(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
         encode(bytes) { out.append($0) }
     }
@@ -26,7 +26,7 @@ enum FormEncoding {
         }
     }
 
-    static func encode(_ text: String) -> String {
+    package static func encode(_ text: String) -> String {
         var out: [UInt8] = []
         encode(text.utf8, into: &out)
         return String(decoding: out, as: UTF8.self)

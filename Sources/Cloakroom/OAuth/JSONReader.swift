@@ -11,7 +11,7 @@
 /// (nesting depth), since its input comes from servers we do not control. A repeated object key
 /// keeps its last value. The emulator has a parser of its own, deliberately: the two sides of a
 /// test must not share a mistake.
-struct JSONReader {
+package struct JSONReader {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
@@ -20,7 +20,7 @@ struct JSONReader {
     static let maximumDepth = 64
 
     /// The value `bytes` holds, or `nil` when they are not exactly one JSON value.
-    static func read(_ bytes: some Collection<UInt8>) -> JSONValue? {
+    package static func read(_ bytes: some Collection<UInt8>) -> JSONValue? {
         let read = bytes.withContiguousStorageIfAvailable { JSONReader.read(buffer: $0) }
         return read ?? Array(bytes).withUnsafeBufferPointer { JSONReader.read(buffer: $0) }
     }

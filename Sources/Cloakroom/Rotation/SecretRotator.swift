@@ -278,24 +278,24 @@ public final class SecretRotator: Sendable {
         // 2. push. The client's row is checked before each step, not only at the start: the file
         // may change meanwhile. Prepare checked it in its transaction, just now; each step
         // below checks it in its own.
-        let pending: PendingSecret, verification: TokenRequest
+        let verification: TokenRequest
         do {
             if let (prepared, request) = prepared {
                 try await admin.update(uuid, representation, secret: prepared.secret)
                 options.checkpoint?(.sent, ref)
                 // Made by the prepare, in its transaction, from the row it checked.
-                (pending, verification) = (prepared, request)
+                verification = request
             } else {
                 let generated = try await admin.regenerateSecret(of: uuid)
                 options.checkpoint?(.generated, ref)
                 // Sealed and committed in the step that received it. A crash before this commit
                 // leaves Keycloak with a secret we never stored: settle() reads it back with
                 // `GET …/client-secret` (and so needs the admin client; the token path cannot).
-                (pending, verification) = try await vault.run { [journal] vault in
+                verification = try await vault.run { [journal] vault in
                     guard let received = try vault.advance(journal, to: .pushed, received: generated, rememberingIdPUUID: idpUUID) else {
                         preconditionFailure("advance(received:) returns the pending secret it sealed")
                     }
-                    return (received, try vault.verificationRequest(for: ref, with: received))
+                    return try vault.verificationRequest(for: ref, with: received)
                 }
             }
         } catch let error as RotationError {

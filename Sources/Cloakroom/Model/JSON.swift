@@ -1,7 +1,8 @@
 /// JSON for `--json` output, written by hand: keys keep the order they are listed in (the order
 /// a reader expects, stable across releases), absent values are `null` rather than missing, and
-/// 10,000 clients print in a fraction of JSONEncoder's time.
-enum JSON {
+/// 10,000 clients print in a fraction of JSONEncoder's time. Shared by `cloak` and the agent's
+/// HTTP API, which answer with the same documents.
+package enum JSON: Sendable {
     case string(String)
     case number(Int64)
     case bool(Bool)
@@ -10,19 +11,22 @@ enum JSON {
     /// An object whose fields are known only at run time; `object([…])` for literal ones.
     case fields([(String, JSON)])
 
-    static func object(_ pairs: KeyValuePairs<String, JSON>) -> JSON { .fields(pairs.map { ($0.key, $0.value) }) }
+    package static func object(_ pairs: KeyValuePairs<String, JSON>) -> JSON { .fields(pairs.map { ($0.key, $0.value) }) }
 
-    static func optional(_ text: String?) -> JSON { text.map(JSON.string) ?? .null }
-    static func optional(_ number: Int?) -> JSON { number.map { .number(Int64($0)) } ?? .null }
-    static func strings(_ texts: [String]) -> JSON { .array(texts.map(JSON.string)) }
+    package static func optional(_ text: String?) -> JSON { text.map(JSON.string) ?? .null }
+    package static func optional(_ number: Int?) -> JSON { number.map { .number(Int64($0)) } ?? .null }
+    package static func strings(_ texts: [String]) -> JSON { .array(texts.map(JSON.string)) }
 
     /// Pretty-printed with two-space indentation and a final newline.
-    var text: String {
+    package var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// `text` as UTF-8.
+    package var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4096)
         write(into: &out, indent: 0)
         out.append(UInt8(ascii: "\n"))
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     // Bytes, not String appends: this is the hot loop of `client list --json` on large vaults.

@@ -1,0 +1,137 @@
+public import Cloakroom
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+
+/// `cloak`'s side of the socket: one blocking HTTP/1.1 exchange per connection, no event loop,
+/// so that a command that asks the agent costs what a cached token costs, not a thread pool.
+public struct AgentClient: ~Copyable {
+    private let fd: Int32
+
+    private init(fd: Int32) { self.fd = fd }
+
+    deinit { close(fd) }
+
+    /// A connection to the agent at `path`, or `nil` when none answers there.
+    static func connect(_ path: String) -> AgentClient? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        #if os(Linux)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #else
+        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return nil }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { close(fd); return nil }
+        return AgentClient(fd: fd)
+    }
+
+    /// An answer from the agent.
+    struct Reply {
+        var status: Int
+        var headers: [String: String]  // names in lower case
+        var body: [UInt8]
+    }
+
+    /// `GET target`, waiting at most `timeout` for the whole answer.
+    /// - Throws: `AgentUnreachable` when the exchange fails.
+    consuming func get(_ target: String, timeout: Duration) throws -> Reply {
+        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET \(target) HTTP/1.1\r\nHost: cloak-agent\r\nConnection: close\r\n\r\n".utf8)
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw AgentUnreachable() }
+            sent += n
+        }
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while received.count < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw AgentUnreachable() }
+            if n == 0 { break }
+            received.append(contentsOf: chunk[..<n])
+        }
+        return try Self.parse(received)
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> Reply {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        guard let end = bytes.indices.dropLast(3).first(where: { bytes[$0..<$0 + 4].elementsEqual(separator) }) else { throw AgentUnreachable() }
+        let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+        let statusParts = lines.first?.split(separator: " ") ?? []
+        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else { throw AgentUnreachable() }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
+        }
+        var body = Array(bytes[(end + 4)...])
+        if let length = headers["content-length"].flatMap(Int.init) {
+            guard body.count >= length else { throw AgentUnreachable() }
+            body = Array(body.prefix(length))
+        }
+        return Reply(status: status, headers: headers, body: body)
+    }
+
+    struct AgentUnreachable: Error {}
+}
+
+/// A token from the agent serving this vault, as `cloak token` and `cloak exec` ask for one.
+public enum AgentToken {
+    /// What the agent said.
+    public enum Answer: Sendable {
+        /// A token.
+        case granted(TokenBroker.Grant)
+        /// A refusal or failure, with the library's code (`ErrorCode`'s raw value, or the agent's
+        /// own `forbidden`) and the agent's message.
+        case problem(code: String, status: Int, detail: String)
+    }
+
+    /// Asks the agent at `socketPath` for a token, if one serves `vaultPath` there and its socket
+    /// belongs to this user; `nil` otherwise (no agent, another vault's, not answering), and the
+    /// caller reads the vault itself.
+    public static func ask(socketPath: String, vaultPath: String, client: String, scopes: [String], audience: String?,
+                           minimumTTL: Duration?, refresh: Bool, timeout: Duration) -> Answer? {
+        guard AgentSocket.isOwnSocket(socketPath), let connection = AgentClient.connect(socketPath) else { return nil }
+        let parts = client.split(separator: "/", maxSplits: 1).map { FormEncoding.encode(String($0)) }
+        guard parts.count == 2 else { return nil }  // malformed: the vault path says so in its words
+        var query: [String] = scopes.map { "scope=" + FormEncoding.encode($0) }
+        if let audience { query.append("audience=" + FormEncoding.encode(audience)) }
+        if let minimumTTL { query.append("min_ttl=\(Double(minimumTTL.components.seconds) + Double(minimumTTL.components.attoseconds) / 1e18)") }
+        if refresh { query.append("refresh=true") }
+        let target = "/v1/tokens/\(parts[0])/\(parts[1])" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        guard let reply = try? connection.get(target, timeout: timeout), reply.headers["cloakroom-vault"] == vaultPath,
+              case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
+        guard reply.status == 200 else {
+            guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }
+            return .problem(code: code, status: reply.status, detail: detail)
+        }
+        // `expires_in`, not `expires_at`: whole seconds from now either way, and no date to parse.
+        guard let value = fields["access_token"]?.string, let expiresIn = fields["expires_in"]?.number, expiresIn.isFinite,
+              let source = fields["source"]?.string.flatMap(TokenBroker.Source.init(rawValue:)) else { return nil }
+        let now = Date()
+        let token = AccessToken(value: value, tokenType: fields["token_type"]?.string ?? "Bearer", expiresAt: now.addingTimeInterval(expiresIn),
+                                issuedAt: now, scope: fields["scope"]?.string)
+        return .granted(TokenBroker.Grant(token: token, source: source))
+    }
+}

@@ -1,0 +1,238 @@
+import Cloakroom
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
+import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// The agent's HTTP/1.1 server on a Unix socket (so that `curl --unix-socket` and any language's
+/// HTTP client can use it): one event loop, the peer's credentials read from the kernel when a
+/// connection is accepted, idle connections closed, request bodies refused (every route is a GET).
+public final class AgentServer: Sendable {
+    /// How the server treats connections.
+    public struct Limits: Sendable {
+        /// A connection that sends nothing for this long is closed.
+        public var idleTimeout: Duration = .seconds(60)
+        /// A request whose head has not fully arrived this long after its first byte is answered
+        /// 408 and its connection closed (a slow-loris client holds nothing for long).
+        public var requestTimeout: Duration = .seconds(10)
+        /// How long `stop()` waits for requests in flight.
+        public var drainTimeout: Duration = .seconds(15)
+        /// Limits suited to one host's processes.
+        public init() {}
+    }
+
+    /// Where the server listens.
+    public let socketPath: String
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+    private let inFlight: InFlight
+
+    private init(socketPath: String, group: MultiThreadedEventLoopGroup, channel: any Channel, inFlight: InFlight) {
+        (self.socketPath, self.group, self.channel, self.inFlight) = (socketPath, group, channel, inFlight)
+    }
+
+    /// Listens on `socketPath` (mode 0600, or 0666 when `service`'s policy admits other users; in
+    /// a directory of this user's that nobody else can write to) and answers with `service`.
+    /// - Throws: `VaultError` `.conflict` when an agent already answers there; `.permissions`,
+    ///   `.io` when the socket cannot be made.
+    public static func start(_ service: AgentService, socketPath: String, limits: Limits = Limits()) async throws -> AgentServer {
+        let shared = service.admitsOthers
+        try AgentSocket.prepareDirectory(FileSystem.parent(of: socketPath), shared: shared)
+        try AgentSocket.removeStale(socketPath)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let inFlight = InFlight()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .childChannelInitializer { channel in
+                Peer.of(channel).flatMap { peer in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHandler(RequestTimer(limits: limits))
+                        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                        try pipeline.addHandler(AgentHTTPHandler(service: service, peer: peer, limits: limits, inFlight: inFlight))
+                    }
+                }
+            }
+        do {
+            let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: false).get()
+            do { try AgentSocket.restrict(socketPath, shared: shared) } catch {
+                try? await channel.close()
+                throw error
+            }
+            return AgentServer(socketPath: socketPath, group: group, channel: channel, inFlight: inFlight)
+        } catch let error as VaultError {
+            try? await group.shutdownGracefully()
+            throw error
+        } catch {
+            try? await group.shutdownGracefully()
+            throw VaultError(.io, "cannot listen on \(socketPath): \(error)")
+        }
+    }
+
+    /// Applies `service`'s policy (just reloaded) to the socket's mode and its directory's.
+    public func policyChanged(_ service: AgentService) throws {
+        let shared = service.admitsOthers
+        try AgentSocket.prepareDirectory(FileSystem.parent(of: socketPath), shared: shared)
+        try AgentSocket.restrict(socketPath, shared: shared)
+    }
+
+    /// Stops accepting, waits up to the drain timeout for requests in flight to be answered,
+    /// then closes every connection and removes the socket.
+    public func stop(drainTimeout: Duration = Limits().drainTimeout) async {
+        try? await channel.close()
+        let end = ContinuousClock.now + drainTimeout
+        while inFlight.count > 0, ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        try? await group.shutdownGracefully()
+        FileSystem.remove(socketPath)
+    }
+
+    /// Requests accepted and not yet answered.
+    final class InFlight: Sendable {
+        private let value = Atomic<Int>(0)
+        var count: Int { value.load(ordering: .relaxed) }
+        func begin() { value.add(1, ordering: .relaxed) }
+        func end() { value.subtract(1, ordering: .relaxed) }
+    }
+}
+
+/// Closes connections that are idle too long, and those whose request trickles in (slow loris):
+/// armed by the first byte of a request, disarmed when its head is complete.
+final class RequestTimer: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let limits: AgentServer.Limits
+    private var idle: Scheduled<Void>?
+    private var request: Scheduled<Void>?
+    /// Whether a response is being worked on: no idle timeout then (a token fetch may be slow).
+    private var busy = false
+
+    init(limits: AgentServer.Limits) { self.limits = limits }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armIdle(context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        idle?.cancel()
+        if request == nil, !busy {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            request = context.eventLoop.scheduleTask(in: .init(limits.requestTimeout)) { bound.value.close(promise: nil) }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event as? RequestEvent {
+        case .headComplete:
+            request?.cancel()
+            request = nil
+            busy = true
+        case .answered:
+            busy = false
+            armIdle(context)
+        case nil:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idle?.cancel()
+        request?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private func armIdle(_ context: ChannelHandlerContext) {
+        idle?.cancel()
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        idle = context.eventLoop.scheduleTask(in: .init(limits.idleTimeout)) { bound.value.close(promise: nil) }
+    }
+}
+
+/// Told to `RequestTimer` by the HTTP handler, through the pipeline.
+enum RequestEvent {
+    case headComplete
+    case answered
+}
+
+/// One connection's requests: collected, checked, answered by the service off the event loop.
+final class AgentHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let service: AgentService
+    private let peer: Peer
+    private let limits: AgentServer.Limits
+    private let inFlight: AgentServer.InFlight
+    private var head: HTTPRequestHead?
+    private var bodyTooLarge = false
+
+    init(service: AgentService, peer: Peer, limits: AgentServer.Limits, inFlight: AgentServer.InFlight) {
+        (self.service, self.peer, self.limits, self.inFlight) = (service, peer, limits, inFlight)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            bodyTooLarge = false
+            context.pipeline.fireUserInboundEventTriggered(RequestEvent.headComplete)
+        case .body:
+            bodyTooLarge = true  // no route takes a body
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            inFlight.begin()
+            if bodyTooLarge {
+                write(.init(Problem(status: 413, code: "too_large", detail: "the agent's requests carry no body.")), head: head, context: context)
+                return
+            }
+            let request = AgentService.Request(method: head.method.rawValue, target: head.uri)
+            let promise = context.eventLoop.makePromise(of: AgentService.Response.self)
+            let (service, peer) = (self.service, self.peer)
+            promise.completeWithTask { await service.respond(to: request, from: peer) }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { response in
+                let (handler, context) = bound.value
+                handler.write(response, head: head, context: context)
+            }
+        }
+    }
+
+    private func write(_ response: AgentService.Response, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = head.isKeepAlive && !bodyTooLarge
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "Cloakroom-Vault", value: service.vaultPath)
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+        buffer.writeBytes(response.body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let inFlight = self.inFlight
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            inFlight.end()
+            if keepAlive {
+                bound.value.pipeline.fireUserInboundEventTriggered(RequestEvent.answered)
+            } else {
+                bound.value.close(promise: nil)
+            }
+        }
+    }
+}

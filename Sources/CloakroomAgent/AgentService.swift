@@ -1,0 +1,186 @@
+public import Cloakroom
+import Synchronization
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+
+/// What the agent answers, whatever carries the request (the Unix socket today): routing, the
+/// policy check, the broker, and the documents. It knows nothing of HTTP framing.
+public final class AgentService: Sendable {
+    /// A request, parsed as far as routing needs.
+    package struct Request: Sendable {
+        package var method: String
+        /// The path, percent-decoded segment by segment: `["v1", "tokens", "prod", "orders"]`.
+        package var segments: [String]
+        /// The query's parameters in order; a name may repeat (`scope=a&scope=b`).
+        package var query: [(String, String)]
+
+        package init(method: String, target: String) {
+            self.method = method
+            let (path, query) = target.firstIndex(of: "?").map { (target[..<$0], target[target.index(after: $0)...]) } ?? (target[...], "")
+            segments = path.split(separator: "/").map { Self.decode($0) }
+            self.query = query.split(separator: "&").map { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return (Self.decode(parts[0]), parts.count > 1 ? Self.decode(parts[1]) : "")
+            }
+        }
+
+        func parameter(_ name: String) -> String? { query.last { $0.0 == name }?.1 }
+        func parameters(_ name: String) -> [String] { query.filter { $0.0 == name }.map(\.1) }
+
+        /// Percent-decoding (and `+` as a space, in query values as HTML forms send them).
+        static func decode(_ text: Substring) -> String {
+            guard text.contains(where: { $0 == "%" || $0 == "+" }) else { return String(text) }
+            var bytes: [UInt8] = []
+            var utf8 = text.utf8.makeIterator()
+            while let byte = utf8.next() {
+                switch byte {
+                case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
+                case UInt8(ascii: "%"):
+                    guard let high = utf8.next(), let low = utf8.next(), let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else {
+                        return String(text)  // malformed: left as it is, and so fails validation later
+                    }
+                    bytes.append(value)
+                default: bytes.append(byte)
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    /// An answer: a status and a JSON document.
+    package struct Response: Sendable {
+        package var status: Int
+        package var contentType: String
+        package var body: [UInt8]
+
+        init(_ document: JSON, status: Int = 200) {
+            (self.status, contentType, body) = (status, "application/json", document.bytes)
+        }
+
+        init(_ problem: Problem) {
+            (status, contentType, body) = (problem.status, "application/problem+json", problem.document.bytes)
+        }
+    }
+
+    let broker: TokenBroker
+    let keeper: TokenKeeper
+    /// The vault's absolute path: `GET /v1/health` reports it, and every answer carries it
+    /// (`Cloakroom-Vault`), so that `cloak` uses an agent only for its own vault.
+    public let vaultPath: String
+    private let policy: Mutex<AgentPolicy>
+    private let log: @Sendable (String) -> Void
+    private let started = ContinuousClock.now
+    /// Requests the policy refused.
+    let refused = Atomic<Int>(0)
+
+    /// A service answering from `broker`'s vault, under `policy`; `log` gets one line per
+    /// refused request and per failure (never a secret or a token).
+    public init(broker: TokenBroker, vaultPath: String, policy: AgentPolicy, log: @escaping @Sendable (String) -> Void) {
+        self.broker = broker
+        self.keeper = TokenKeeper(broker: broker)
+        self.vaultPath = vaultPath
+        self.policy = Mutex(policy)
+        self.log = log
+    }
+
+    /// Replaces the policy (SIGHUP): requests from now on are judged by `policy`.
+    public func reload(_ policy: AgentPolicy) { self.policy.withLock { $0 = policy } }
+
+    /// Whether the policy lets anyone but this process's user ask.
+    public var admitsOthers: Bool { policy.withLock { $0.admitsOthers(than: Peer.current.uid) } }
+
+    /// Stops the background renewals.
+    public func stop() { keeper.stop() }
+
+    package func respond(to request: Request, from peer: Peer) async -> Response {
+        do {
+            return try await route(request, from: peer)
+        } catch let problem as Problem {
+            return Response(problem)
+        } catch {
+            return Response(Problem(error))
+        }
+    }
+
+    private func route(_ request: Request, from peer: Peer) async throws -> Response {
+        let segments = request.segments
+        guard segments.first == "v1" else { throw Problem(status: 404, code: "not_found", detail: "no such path; the agent's API is under /v1.") }
+        switch (request.method, Array(segments.dropFirst())) {
+        case ("GET", let rest) where rest.count == 3 && rest[0] == "tokens":
+            return try await token(realm: rest[1], name: rest[2], request, from: peer)
+        case ("GET", ["clients"]):
+            try authorize(peer, .clients)
+            return try await clients()
+        case ("GET", ["health"]):
+            try authorize(peer, .health)
+            return try await health()
+        case (_, let rest) where (rest.count == 3 && rest[0] == "tokens") || rest == ["clients"] || rest == ["health"]:
+            throw Problem(status: 405, code: "method_not_allowed", detail: "\(request.method) is not allowed here; use GET.")
+        default:
+            throw Problem(status: 404, code: "not_found", detail: "no such path: /\(segments.joined(separator: "/")).")
+        }
+    }
+
+    private func authorize(_ peer: Peer, _ operation: AgentPolicy.Operation, client: ClientRef? = nil) throws {
+        guard policy.withLock({ $0.allows(peer, operation, client: client) }) else {
+            refused.add(1, ordering: .relaxed)
+            let what = client.map { "\(operation.rawValue) for \($0)" } ?? operation.rawValue
+            log("refused \(what) to \(peer)")
+            throw Problem(status: 403, code: "forbidden", detail: "the agent's policy does not allow uid \(peer.uid) (gid \(peer.gid)) \(what).", client: client)
+        }
+    }
+
+    /// `GET /v1/tokens/{realm}/{name}?scope=…&audience=…&min_ttl=…&refresh=true`
+    private func token(realm: String, name: String, _ request: Request, from peer: Peer) async throws -> Response {
+        let ref: ClientRef
+        do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
+        try authorize(peer, .token, client: ref)
+        // As `cloak token` splits them: `scope=a b` and `scope=a&scope=b` are the same request.
+        let scopes = request.parameters("scope").flatMap { $0.split(separator: " ").map(String.init) }
+        let audience = request.parameter("audience").flatMap { $0.isEmpty ? nil : $0 }
+        var minimumTTL: Duration?
+        if let text = request.parameter("min_ttl") {
+            guard let seconds = Double(text), seconds.isFinite, (0...86_400).contains(seconds) else {
+                throw Problem(status: 400, code: ErrorCode.invalidInput.rawValue, detail: "min_ttl must be a number of seconds from 0 to 86400.", client: ref)
+            }
+            minimumTTL = .milliseconds(Int64(seconds * 1000))
+        }
+        let refresh = request.parameter("refresh") == "true"
+        do {
+            let grant = try await broker.token(for: ref.description, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh)
+            keeper.asked(.init(client: ref.description, scopes: scopes, audience: audience), answered: grant.token)
+            if let warning = grant.warning { log("warning: \(warning)") }
+            return Response(grant.document(now: Date()))
+        } catch {
+            log("token for \(ref) failed: \(error)")
+            throw Problem(error, client: ref)
+        }
+    }
+
+    /// `GET /v1/clients`: realm, name and client id of each; never a secret.
+    private func clients() async throws -> Response {
+        let clients = try await broker.withVault { vault in try vault.vault.clients() }
+        return Response(.array(clients.map { client in
+            .object(["realm": .string(client.ref.realm.rawValue), "name": .string(client.ref.name.rawValue), "client_id": .string(client.clientID)])
+        }))
+    }
+
+    /// `GET /v1/health`: the vault answers a read; how many tokens are kept fresh.
+    private func health() async throws -> Response {
+        let count = try await broker.withVault { vault in try vault.vault.clients().count }
+        return Response(.object([
+            "status": .string("ok"),
+            "vault": .string(vaultPath),
+            "unlocked": .bool(true),
+            "clients": .number(Int64(count)),
+            "tokens_kept_fresh": .number(Int64(keeper.count)),
+            "renewals": .number(Int64(keeper.renewals.load(ordering: .relaxed))),
+            "renewal_failures": .number(Int64(keeper.failures.load(ordering: .relaxed))),
+            "refused_requests": .number(Int64(refused.load(ordering: .relaxed))),
+            "uptime_seconds": .number((ContinuousClock.now - started).components.seconds),
+        ]))
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Cloakroom
+import CloakroomAgent
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Unlock the vault once and serve fresh tokens to this host's processes over a Unix socket.",
+        discussion: """
+            Runs in the foreground until SIGTERM or SIGINT, then answers the requests it has \
+            accepted and stops. The API is HTTP/1.1 on the socket: GET /v1/tokens/REALM/NAME \
+            (?scope=…&audience=…&min_ttl=…&refresh=true) answers what `cloak token --format json` \
+            prints; GET /v1/clients and GET /v1/health. Errors are application/problem+json with \
+            the library's code. Only this user may connect (the socket is 0600 in a 0700 \
+            directory, and each peer's uid is checked with SO_PEERCRED). Every token asked for is \
+            renewed in the background before it is due, so no consumer waits for the identity \
+            provider. `cloak token` and `cloak exec` ask a running agent first (socket from \
+            $CLOAK_AGENT_SOCK, else the default below) and read the vault when none answers.
+            """
+    )
+
+    @OptionGroup var options: VaultOptions
+    @Option(help: ArgumentHelp("The socket (default: $CLOAK_AGENT_SOCK, else $XDG_RUNTIME_DIR/cloakroom/agent.sock, else VAULT.agent/agent.sock).", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("A JSON policy: which users and groups may ask for which clients (default: only this user, every client). SIGHUP re-reads it.", valueName: "path"))
+    var policy: String?
+
+    func run() throws {
+        let vaultPath = options.vaultPath
+        let socketPath = socket.map(Paths.absolute) ?? AgentSocket.defaultPath(vaultPath: vaultPath, environment: Environment.value)
+        var configuration = TokenBroker.Configuration()
+        configuration.deadline = try options.deadline
+        let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
+        let policyPath = policy.map(Paths.absolute)
+        let rules = try policyPath.map(AgentPolicy.load(from:)) ?? .ownerOnly(uid: UInt32(getuid()))
+        let service = AgentService(broker: broker, vaultPath: vaultPath, policy: rules, log: Self.log)
+        let signals = Signals.waiter([SIGTERM, SIGINT, SIGHUP])
+        try blocking {
+            let server = try await AgentServer.start(service, socketPath: socketPath)
+            Self.log("serving \(vaultPath) on \(socketPath) (pid \(getpid()))" + (policyPath.map { ", policy \($0)" } ?? ", to this user only"))
+            while true {
+                let signal = await signals.next()
+                guard signal == SIGHUP else {
+                    Self.log("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): answering the requests in flight, then stopping")
+                    break
+                }
+                guard let policyPath else { Self.log("SIGHUP: no --policy to re-read"); continue }
+                do {
+                    service.reload(try AgentPolicy.load(from: policyPath))
+                    try server.policyChanged(service)
+                    Self.log("SIGHUP: policy \(policyPath) re-read")
+                } catch {
+                    Self.log("SIGHUP: \(error) The policy in force is unchanged.")
+                }
+            }
+            await server.stop()
+            service.stop()
+            await broker.shutdown()
+            Self.log("stopped")
+        }
+    }
+
+    /// One line per event on stderr, with the time: what systemd's journal keeps.
+    @Sendable static func log(_ line: String) {
+        Terminal.note("\(Date().iso8601) cloak agent: \(line)")
+    }
+}
+
+/// Waits for one of a set of signals, delivered through Dispatch rather than a handler (the
+/// signals are ignored for the process, so nothing else runs when they arrive).
+/// `@unchecked`: the sources are only kept alive after `init`, never touched again.
+final class Signals: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+    private let received = AsyncStream<Int32>.makeStream()
+
+    private init(_ signals: [Int32]) {
+        let continuation = received.continuation
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Starts listening for `signals` now, before anything slow, so that none is missed.
+    static func waiter(_ signals: [Int32]) -> Signals { Signals(signals) }
+
+    /// The next of the signals to arrive.
+    func next() async -> Int32 {
+        var iterator = received.stream.makeAsyncIterator()
+        return await iterator.next() ?? SIGTERM
+    }
+}

@@ -1,0 +1,288 @@
+import Foundation
+import CloakroomTestSupport
+import Testing
+
+/// A real `cloak agent` serving a sandbox's vault on a Unix socket; stopped by its PID.
+final class AgentProcess: @unchecked Sendable {
+    let process = Process()
+    let socket: String
+    private let logFile: String
+
+    /// Starts `cloak agent --socket SOCKET ARGUMENTS…` and waits until it answers.
+    init(_ sandbox: Sandbox, socket: String? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        self.socket = socket ?? sandbox.directory.file("run/agent.sock")
+        logFile = sandbox.directory.file("agent-\(UUID().uuidString.prefix(8)).log")
+        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        process.arguments = ["agent", "--socket", self.socket] + arguments
+        process.environment = sandbox.environment.merging(environment) { $1 }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: logFile)
+        try process.run()
+        let end = Date().addingTimeInterval(20)
+        while Date() < end, process.isRunning, !log.contains("serving") { usleep(20_000) }
+        guard log.contains("serving") else {
+            stop()
+            throw RawVault.Failure(description: "cloak agent did not start:\n\(log)")
+        }
+    }
+
+    deinit { stop() }
+
+    /// What the agent wrote to stderr so far.
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, then waits: the exit status (or the signal that ended it).
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    struct Reply {
+        var status: Int
+        var body: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
+        var list: [[String: Any]] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]]) ?? [] }
+    }
+
+    /// `curl --unix-socket` (as another user with `setpriv`, when `uid` is given).
+    func curl(_ path: String, method: String = "GET", uid: UInt32? = nil) throws -> Reply {
+        let process = Process()
+        var arguments = ["-s", "-X", method, "--unix-socket", socket, "-w", "\n%{http_code}", "http://agent" + path]
+        if let uid {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/usr/bin/curl"] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        }
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let newline = text.lastIndex(of: "\n") ?? text.startIndex
+        return Reply(status: Int(text[newline...].dropFirst()) ?? 0, body: String(text[..<newline]))
+    }
+}
+
+/// `cloak agent`: a real agent process, a real cloak-idp, curl on the socket.
+@Suite(.serialized) struct AgentTests {
+    @Test func servesTokensClientsAndHealthOnTheSocket() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox)
+
+        let first = try agent.curl("/v1/tokens/r1/basic")
+        #expect(first.status == 200, "\(first.body)")
+        #expect(first.json["source"] as? String == "idp")
+        #expect((first.json["access_token"] as? String)?.isEmpty == false)
+        #expect(first.json["token_type"] as? String == "Bearer")
+        #expect((first.json["expires_in"] as? Int ?? 0) > 200)
+        let second = try agent.curl("/v1/tokens/r1/basic")
+        #expect(second.json["source"] as? String == "memory")
+        #expect(second.json["access_token"] as? String == first.json["access_token"] as? String)
+        #expect(try await idp.tokenRequests() == 1)
+
+        let unknown = try agent.curl("/v1/tokens/r1/nope")
+        #expect(unknown.status == 404 && unknown.json["code"] as? String == "not_found" && unknown.json["client"] as? String == "nope", "\(unknown.body)")
+        let malformed = try agent.curl("/v1/tokens/r1/bad%20name")
+        #expect(malformed.status == 400 && malformed.json["code"] as? String == "invalid_input", "\(malformed.body)")
+        let badTTL = try agent.curl("/v1/tokens/r1/basic?min_ttl=soon")
+        #expect(badTTL.status == 400, "\(badTTL.body)")
+        #expect(try agent.curl("/v2/tokens/r1/basic").status == 404)
+        #expect(try agent.curl("/v1/tokens/r1/basic", method: "DELETE").status == 405)
+
+        let clients = try agent.curl("/v1/clients")
+        #expect(clients.status == 200)
+        #expect(Set(clients.list.compactMap { $0["name"] as? String }) == ["basic", "post"])
+        #expect(!clients.body.contains(IdP.basicSecret) && !clients.body.contains("secret"))
+        let health = try agent.curl("/v1/health")
+        #expect(health.json["status"] as? String == "ok" && health.json["vault"] as? String == sandbox.vault)
+        #expect(health.json["tokens_kept_fresh"] as? Int == 1)
+
+        // The socket is this user's only; the log names no secret and no token.
+        #expect(try sandbox.mode(of: agent.socket) == 0o600)
+        #expect(agent.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: agent.socket), "the socket is removed on the way out")
+        let token = try #require(first.json["access_token"] as? String)
+        #expect(!agent.log.contains(token) && !agent.log.contains(IdP.basicSecret), "\(agent.log)")
+    }
+
+    /// 1,000 requests at once on an empty cache: one request reaches the IdP.
+    @Test func aThousandConcurrentRequestsMakeOneIdPRequest() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox)
+        // The IdP answers slowly, so that every request arrives while the first fetch is out.
+        try await idp.fault(#"{"fault":"latency","delay_ms":1000,"route":"token","count":1}"#)
+        let config = sandbox.directory.file("urls")
+        try String(repeating: "url = \"http://agent/v1/tokens/r1/post\"\noutput = \"/dev/null\"\n", count: 1000)
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "--parallel", "--parallel-immediate", "--parallel-max", "300", "--unix-socket", agent.socket,
+                             "-w", "%{http_code}\n", "-K", config]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let statuses = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        #expect(statuses.count == 1000 && statuses.allSatisfy { $0 == "200" }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+        #expect(try await idp.tokenRequests() == 1)
+    }
+
+    /// Every token asked for is renewed before it is due: a consumer asking every 100 ms through
+    /// three lifetimes never waits for the IdP after its first request.
+    @Test func tokensAreRenewedInTheBackground() async throws {
+        let idp = try IdP(lifespan: 4)
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox)
+        var sources: [String] = []
+        let end = Date().addingTimeInterval(12.5)
+        var tokens = Set<String>()
+        while Date() < end {
+            let reply = try agent.curl("/v1/tokens/r1/basic?min_ttl=0.5")
+            #expect(reply.status == 200, "\(reply.body)")
+            sources.append(reply.json["source"] as? String ?? "?")
+            tokens.insert(reply.json["access_token"] as? String ?? "")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(sources.first == "idp")
+        #expect(sources.dropFirst().allSatisfy { $0 == "memory" }, "\(Dictionary(grouping: sources, by: { $0 }).mapValues(\.count))")
+        #expect(tokens.count >= 3, "renewed at least twice in 12.5 s of 4 s tokens")
+        // One request per renewal: about 12.5 / (0.74 × 4) of them, and the first.
+        let requests = try await idp.tokenRequests()
+        #expect((3...6).contains(requests), "\(requests) token requests")
+    }
+
+    /// Another user reaches the socket only when a policy admits users beyond the owner, and
+    /// then gets only what the policy gives it; SIGHUP re-reads the policy.
+    @Test func thePolicyDecidesWhoGetsWhat() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        // Under /tmp, not the sandbox (0700): another user must be able to reach the socket.
+        let directory = "/tmp/cloak-agent-test-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let nobody: UInt32 = 65534, other: UInt32 = 65533
+
+        // The default: only this user. Another cannot even connect (0600 socket).
+        do {
+            let agent = try AgentProcess(sandbox, socket: directory + "/agent.sock")
+            #expect(try agent.curl("/v1/tokens/r1/post", uid: nobody).status == 0, "no connection at all")
+            #expect(try agent.curl("/v1/tokens/r1/post").status == 200)
+            agent.stop()
+        }
+
+        let policy = sandbox.directory.file("policy.json")
+        try #"{"rules": [{"users": [\#(getuid())], "allow": ["token", "clients", "health"]}, {"users": [\#(nobody)], "clients": ["r1/post"], "allow": ["token"]}]}"#
+            .write(toFile: policy, atomically: true, encoding: .utf8)
+        let agent = try AgentProcess(sandbox, socket: directory + "/agent.sock", arguments: ["--policy", policy])
+        #expect(try sandbox.mode(of: agent.socket) == 0o666)
+        #expect(try agent.curl("/v1/tokens/r1/post", uid: nobody).status == 200)
+        let refused = try agent.curl("/v1/tokens/r1/basic", uid: nobody)
+        #expect(refused.status == 403 && refused.json["code"] as? String == "forbidden", "\(refused.body)")
+        #expect(try agent.curl("/v1/clients", uid: nobody).status == 403)
+        #expect(try agent.curl("/v1/tokens/r1/post", uid: other).status == 403)
+        #expect(agent.log.contains("refused token for r1/basic to uid \(nobody)"), "\(agent.log)")
+
+        // SIGHUP: nobody loses r1/post. A broken policy file leaves the one in force.
+        try #"{"rules": [{"users": [\#(getuid())], "allow": ["token"]}, {"users": [\#(nobody)], "clients": ["r1/basic"], "allow": ["token"]}]}"#
+            .write(toFile: policy, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        try await waitFor { agent.log.contains("re-read") }
+        #expect(try agent.curl("/v1/tokens/r1/post", uid: nobody).status == 403)
+        #expect(try agent.curl("/v1/tokens/r1/basic", uid: nobody).status == 200)
+        try "{not json".write(toFile: policy, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        try await waitFor { agent.log.contains("policy in force is unchanged") }
+        #expect(try agent.curl("/v1/tokens/r1/basic", uid: nobody).status == 200)
+        let health = try agent.curl("/v1/health")
+        #expect(health.status == 403, "the new policy gives this user tokens only")
+        #expect(agent.stop() == 0)
+    }
+
+    /// `cloak token` asks a running agent of its vault first: with no key file at all it gets a
+    /// token. An agent of another vault is not asked.
+    @Test func cloakTokenAsksTheAgentOfItsVault() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox)
+        let viaAgent = ["CLOAK_AGENT_SOCK": agent.socket, "CLOAK_KEY_FILE": ""]
+        let (outcome, json) = try sandbox.tokenJSON("r1/basic", environment: viaAgent)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(json["source"] as? String == "idp")
+        let (_, again) = try sandbox.tokenJSON("r1/basic", environment: viaAgent)
+        #expect(again["source"] as? String == "memory")
+        #expect(try await idp.tokenRequests() == 1)
+        // The agent's errors keep their exit statuses.
+        let unknown = try sandbox.run(["token", "r1/nope"], environment: viaAgent)
+        #expect(unknown.status == 3 && unknown.stderr.contains("no client 'r1/nope'"), "\(unknown)")
+
+        // Another vault's agent on the same socket path is not used: no key, no token.
+        let other = try Sandbox.tokens(idp)
+        let refused = try other.run(["token", "r1/basic"], environment: viaAgent)
+        #expect(refused.status == 5, "cannot unlock, without asking the other vault's agent: \(refused)")
+
+        // A client added while the agent runs is served at once.
+        try sandbox.ok("client", "add", "r1/late", "--client-id", "post-svc", "--auth", "post", "--secret-stdin", stdin: IdP.postSecret)
+        let late = try agent.curl("/v1/tokens/r1/late")
+        #expect(late.status == 200, "\(late.body)")
+    }
+
+    /// SIGTERM while requests wait for a slow IdP: each accepted request is answered, then the
+    /// agent exits 0 and removes its socket.
+    @Test func sigtermAnswersTheRequestsInFlight() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox)
+        try await idp.fault(#"{"fault":"latency","delay_ms":1500,"route":"token","count":2}"#)
+        let requests = Process()
+        requests.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        requests.arguments = ["-s", "--parallel", "--parallel-immediate", "--unix-socket", agent.socket, "-w", "%{http_code}\n"]
+            + (0..<10).flatMap { ["http://agent/v1/tokens/r1/\($0 % 2 == 0 ? "basic" : "post")", "-o", "/dev/null"] }
+        let output = Pipe()
+        requests.standardOutput = output
+        try requests.run()
+        try await Task.sleep(for: .milliseconds(500))
+        agent.signal(SIGTERM)
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        requests.waitUntilExit()
+        let statuses = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        #expect(statuses.count == 10 && statuses.allSatisfy { $0 == "200" }, "\(statuses)\n\(agent.log)")
+        #expect(agent.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: agent.socket))
+    }
+
+    /// A second agent on a socket that one serves is refused; so is a socket directory others
+    /// can write to.
+    @Test func aSocketIsNeitherTakenOverNorPutWhereOthersCanWrite() throws {
+        let sandbox = try Sandbox.populated()
+        let agent = try AgentProcess(sandbox)
+        let second = try sandbox.run(["agent", "--socket", agent.socket])
+        #expect(second.status == 4 && second.stderr.contains("already serving"), "\(second)")
+        #expect(try agent.curl("/v1/health").status == 200, "the first still serves")
+
+        let open = sandbox.directory.file("open")
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        chmod(open, 0o777)
+        let unsafe = try sandbox.run(["agent", "--socket", open + "/agent.sock"])
+        #expect(unsafe.status == 8 && unsafe.stderr.contains("other users can write"), "\(unsafe)")
+    }
+
+    private func waitFor(_ condition: () -> Bool) async throws {
+        let end = Date().addingTimeInterval(10)
+        while !condition(), Date() < end { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(condition())
+    }
+}
