@@ -6,6 +6,16 @@ internal import Musl
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
+#if canImport(Glibc)
+private let systemConnect = Glibc.connect
+private let systemSend = Glibc.send
+#elseif canImport(Musl)
+private let systemConnect = Musl.connect
+private let systemSend = Musl.send
+#elseif canImport(Darwin)
+private let systemConnect = Darwin.connect
+private let systemSend = Darwin.send
+#endif
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -35,7 +45,7 @@ public struct AgentClient: ~Copyable {
         #endif
         guard fd >= 0 else { return nil }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { systemConnect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { close(fd); return nil }
         return AgentClient(fd: fd)
@@ -48,16 +58,16 @@ public struct AgentClient: ~Copyable {
         var body: [UInt8]
     }
 
-    /// `GET target`, waiting at most `timeout` for the whole answer.
+    /// `METHOD target` (no body), waiting at most `timeout` for the whole answer.
     /// - Throws: `AgentUnreachable` when the exchange fails.
-    consuming func get(_ target: String, timeout: Duration) throws -> Reply {
+    consuming func send(_ method: String, _ target: String, timeout: Duration) throws -> Reply {
         var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array("GET \(target) HTTP/1.1\r\nHost: cloak-agent\r\nConnection: close\r\n\r\n".utf8)
+        let request = Array("\(method) \(target) HTTP/1.1\r\nHost: cloak-agent\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
         var sent = 0
         while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = request[sent...].withUnsafeBytes { systemSend(fd, $0.baseAddress, $0.count, Self.noSignal) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { throw AgentUnreachable() }
             sent += n
@@ -94,6 +104,13 @@ public struct AgentClient: ~Copyable {
     }
 
     struct AgentUnreachable: Error {}
+
+    /// A write to a closed connection fails with EPIPE instead of killing the process.
+    #if os(Linux)
+    private static let noSignal = Int32(MSG_NOSIGNAL)
+    #else
+    private static let noSignal: Int32 = 0  // Darwin sets SO_NOSIGPIPE instead (not needed: the CLI ignores no signal here)
+    #endif
 }
 
 /// A token from the agent serving this vault, as `cloak token` and `cloak exec` ask for one.
@@ -105,6 +122,29 @@ public enum AgentToken {
         /// A refusal or failure, with the library's code (`ErrorCode`'s raw value, or the agent's
         /// own `forbidden`) and the agent's message.
         case problem(code: String, status: Int, detail: String)
+    }
+
+    /// Asks the agent at `socketPath` for a file it keeps holding `client`'s token while this
+    /// process (and the command it execs into) runs: the file's path, or the agent's problem;
+    /// `nil` when no agent of this vault answers there.
+    public static func sink(socketPath: String, vaultPath: String, client: ClientRef, timeout: Duration) -> Result<String, AgentProblemAnswer>? {
+        guard AgentSocket.isOwnSocket(socketPath), let connection = AgentClient.connect(socketPath) else { return nil }
+        let target = "/v1/sinks/\(FormEncoding.encode(client.realm.rawValue))/\(FormEncoding.encode(client.name.rawValue))?format=raw"
+        guard let reply = try? connection.send("POST", target, timeout: timeout), reply.headers["cloakroom-vault"] == vaultPath,
+              case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
+        if let path = fields["path"]?.string, reply.status == 200 || reply.status == 201 { return .success(path) }
+        guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }
+        return .failure(AgentProblemAnswer(code: code, status: reply.status, detail: detail))
+    }
+
+    /// An agent's problem document, read.
+    public struct AgentProblemAnswer: Error, Sendable {
+        /// `ErrorCode`'s raw value, or the agent's own (`forbidden`).
+        public var code: String
+        /// The HTTP status.
+        public var status: Int
+        /// The agent's message.
+        public var detail: String
     }
 
     /// Asks the agent at `socketPath` for a token, if one serves `vaultPath` there and its socket
@@ -120,7 +160,7 @@ public enum AgentToken {
         if let minimumTTL { query.append("min_ttl=\(Double(minimumTTL.components.seconds) + Double(minimumTTL.components.attoseconds) / 1e18)") }
         if refresh { query.append("refresh=true") }
         let target = "/v1/tokens/\(parts[0])/\(parts[1])" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-        guard let reply = try? connection.get(target, timeout: timeout), reply.headers["cloakroom-vault"] == vaultPath,
+        guard let reply = try? connection.send("GET", target, timeout: timeout), reply.headers["cloakroom-vault"] == vaultPath,
               case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
         guard reply.status == 200 else {
             guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }

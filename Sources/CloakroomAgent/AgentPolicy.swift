@@ -112,27 +112,60 @@ extension AgentPolicy {
     private static func ids(_ value: JSONValue?, in database: String, kind: String, at: String) throws -> Set<UInt32> {
         guard let value else { return [] }
         guard case .array(let items) = value else { throw VaultError(.invalidInput, "\(at): \(kind)s is a list.") }
-        var table: [String: UInt32]?
+        let accounts: AccountKind = kind == "user" ? .user : .group
         var ids: Set<UInt32> = []
         for item in items {
             switch item {
             case .number(let number) where number >= 0 && number < 4_294_967_295 && number.rounded() == number:
                 ids.insert(UInt32(number))
             case .string(let name):
-                if table == nil {
-                    let text = (try? FileSystem.readWholeFile(database, limit: 16 << 20, what: database)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                    table = Dictionary(text.split(separator: "\n").compactMap { line in
-                        let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-                        guard fields.count > 2, let id = UInt32(fields[2]) else { return nil }
-                        return (String(fields[0]), id)
-                    }, uniquingKeysWith: { first, _ in first })
-                }
-                guard let id = table?[name] else { throw VaultError(.invalidInput, "\(at): no \(kind) \"\(name)\" in \(database).") }
+                guard let id = accounts.table()[name] else { throw VaultError(.invalidInput, "\(at): no \(kind) \"\(name)\" in \(accounts.database).") }
                 ids.insert(id)
             default:
                 throw VaultError(.invalidInput, "\(at): a \(kind) is a name or a numeric id.")
             }
         }
         return ids
+    }
+
+    /// Users and groups, as /etc/passwd and /etc/group list them.
+    public enum AccountKind: Sendable {
+        /// A user, from /etc/passwd.
+        case user
+        /// A group, from /etc/group.
+        case group
+
+        var database: String { self == .user ? "/etc/passwd" : "/etc/group" }
+
+        /// The file's lines, split at colons.
+        func entries() -> [[Substring]] {
+            let text = (try? FileSystem.readWholeFile(database, limit: 16 << 20, what: database)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
+        }
+
+        /// Name to id.
+        func table() -> [String: UInt32] {
+            Dictionary(entries().compactMap { fields in
+                guard fields.count > 2, let id = UInt32(fields[2]) else { return nil }
+                return (String(fields[0]), id)
+            }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    /// `name`'s id: a number as it is, else looked up.
+    /// - Throws: `VaultError` `.invalidInput` when there is no such user or group.
+    public static func id(of name: String, kind: AccountKind) throws -> UInt32 {
+        if let id = UInt32(name) { return id }
+        guard let id = kind.table()[name] else { throw VaultError(.invalidInput, "no \(kind == .user ? "user" : "group") \"\(name)\" in \(kind.database).") }
+        return id
+    }
+
+    /// The primary group of the user `uid` (its /etc/passwd line's fourth field).
+    /// - Throws: `VaultError` `.invalidInput` when /etc/passwd has no such user.
+    public static func primaryGroup(of uid: UInt32) throws -> UInt32 {
+        for fields in AccountKind.user.entries() where fields.count > 3 && UInt32(fields[2]) == uid {
+            if let gid = UInt32(fields[3]) { return gid }
+        }
+        throw VaultError(.invalidInput, "uid \(uid) has no line in /etc/passwd to take its group from; name the group.")
     }
 }

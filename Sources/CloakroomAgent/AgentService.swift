@@ -67,6 +67,10 @@ public final class AgentService: Sendable {
 
     let broker: TokenBroker
     let keeper: TokenKeeper
+    let sinks: SinkRegistry
+    /// Where sinks made for one process (`cloak exec --token-file`) go; `nil`: none are made.
+    private let sinkDirectory: String?
+    private let maintenance = Mutex<Task<Void, Never>?>(nil)
     /// The vault's absolute path: `GET /v1/health` reports it, and every answer carries it
     /// (`Cloakroom-Vault`), so that `cloak` uses an agent only for its own vault.
     public let vaultPath: String
@@ -78,12 +82,67 @@ public final class AgentService: Sendable {
 
     /// A service answering from `broker`'s vault, under `policy`; `log` gets one line per
     /// refused request and per failure (never a secret or a token).
-    public init(broker: TokenBroker, vaultPath: String, policy: AgentPolicy, log: @escaping @Sendable (String) -> Void) {
+    /// `sinkDirectory`: where a process's own sinks are made (a directory of the agent's, beside
+    /// its socket); `nil` refuses them.
+    public init(broker: TokenBroker, vaultPath: String, policy: AgentPolicy, sinkDirectory: String? = nil,
+                log: @escaping @Sendable (String) -> Void) {
         self.broker = broker
-        self.keeper = TokenKeeper(broker: broker)
+        let sinks = SinkRegistry(log: log)
+        self.sinks = sinks
+        self.keeper = TokenKeeper(broker: broker) { request, grant in sinks.write(grant, for: request) }
         self.vaultPath = vaultPath
+        self.sinkDirectory = sinkDirectory
         self.policy = Mutex(policy)
         self.log = log
+        let task = Task { [weak self] in
+            guard let self else { return }
+            await self.maintain()
+        }
+        maintenance.withLock { $0 = task }
+    }
+
+    /// Once a second: sinks whose process ended are removed, and when another process changed
+    /// the vault (a client removed, a secret rotated: `VaultStore.changesByOthers`), the memory
+    /// of tokens is dropped, so that the next request reads the vault again. One cheap query a
+    /// second, whatever the number of clients.
+    private func maintain() async {
+        var seen = try? await broker.changesByOthers()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            for request in sinks.sweep() { keeper.unpin(request) }
+            let now = try? await broker.changesByOthers()
+            if let now, now != seen {
+                if seen != nil {
+                    broker.forgetAll()
+                    log("the vault was changed by another process: tokens are read from it again")
+                }
+                seen = now
+            }
+        }
+    }
+
+    /// Keeps `sink` holding a fresh token of its client from now on: written as soon as a token
+    /// can be had (retried, backing off, while the IdP cannot be reached), then at each renewal.
+    /// - Throws: `VaultError` `.conflict` when a sink is at that path already.
+    public func add(_ sink: Sink) throws {
+        let request = TokenKeeper.Request(client: sink.client.description, scopes: [], audience: nil)
+        guard sinks.add(sink, for: request) else { throw VaultError(.conflict, "two sinks write \(sink.path).") }
+        Task {
+            var pause = 1
+            while !Task.isCancelled {
+                do {
+                    let grant = try await broker.token(for: request.client, minimumTTL: .zero)
+                    try sink.write(grant)
+                    keeper.asked(request, answered: grant.token, pin: true)
+                    log("sink \(sink.path) holds a token of \(sink.client), kept fresh")
+                    return
+                } catch {
+                    log("sink \(sink.path): no token of \(sink.client) yet (\(error)); trying again in \(pause) s")
+                    try? await Task.sleep(for: .seconds(pause))
+                    pause = min(pause * 2, 60)
+                }
+            }
+        }
     }
 
     /// Replaces the policy (SIGHUP): requests from now on are judged by `policy`.
@@ -92,8 +151,12 @@ public final class AgentService: Sendable {
     /// Whether the policy lets anyone but this process's user ask.
     public var admitsOthers: Bool { policy.withLock { $0.admitsOthers(than: Peer.current.uid) } }
 
-    /// Stops the background renewals.
-    public func stop() { keeper.stop() }
+    /// Stops the background renewals and removes the sinks made for processes.
+    public func stop() {
+        maintenance.withLock { $0?.cancel() }
+        keeper.stop()
+        sinks.removeProcessSinks()
+    }
 
     package func respond(to request: Request, from peer: Peer) async -> Response {
         do {
@@ -117,8 +180,10 @@ public final class AgentService: Sendable {
         case ("GET", ["health"]):
             try authorize(peer, .health)
             return try await health()
-        case (_, let rest) where (rest.count == 3 && rest[0] == "tokens") || rest == ["clients"] || rest == ["health"]:
-            throw Problem(status: 405, code: "method_not_allowed", detail: "\(request.method) is not allowed here; use GET.")
+        case ("POST", let rest) where rest.count == 3 && rest[0] == "sinks":
+            return try await sink(realm: rest[1], name: rest[2], request, from: peer)
+        case (_, let rest) where (rest.count == 3 && ["tokens", "sinks"].contains(rest[0])) || rest == ["clients"] || rest == ["health"]:
+            throw Problem(status: 405, code: "method_not_allowed", detail: "\(request.method) is not allowed here; use \(segments[1] == "sinks" ? "POST" : "GET").")
         default:
             throw Problem(status: 404, code: "not_found", detail: "no such path: /\(segments.joined(separator: "/")).")
         }
@@ -156,6 +221,45 @@ public final class AgentService: Sendable {
             return Response(grant.document(now: Date()))
         } catch {
             log("token for \(ref) failed: \(error)")
+            throw Problem(error, client: ref)
+        }
+    }
+
+    /// `POST /v1/sinks/{realm}/{name}?format=raw|json|header|env`: a file holding the client's
+    /// token, kept fresh for as long as the asking process lives (the peer's pid: `cloak exec`
+    /// asks, then becomes the command by exec, keeping its pid). Answers `{"path": …}`.
+    private func sink(realm: String, name: String, _ request: Request, from peer: Peer) async throws -> Response {
+        let ref: ClientRef
+        do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
+        try authorize(peer, .token, client: ref)
+        guard let sinkDirectory else {
+            throw Problem(status: 404, code: "not_found", detail: "this agent makes no sinks for processes.", client: ref)
+        }
+        guard let format = Sink.Format(rawValue: request.parameter("format") ?? "raw") else {
+            throw Problem(status: 400, code: ErrorCode.invalidInput.rawValue, detail: "format is one of \(Sink.Format.allCases.map(\.rawValue).joined(separator: ", ")).", client: ref)
+        }
+        let own = Peer.current
+        var owner: (uid: UInt32, gid: UInt32)?
+        if peer.uid != own.uid {
+            // Only root can give a file away; another user could not read one the agent keeps.
+            guard own.uid == 0 else {
+                throw Problem(status: 403, code: "forbidden", detail: "the agent runs as uid \(own.uid) and cannot make a file uid \(peer.uid) can read; ask for tokens on the socket instead.", client: ref)
+            }
+            owner = (peer.uid, peer.gid)
+        }
+        guard peer.pid > 0 else { throw Problem(status: 400, code: ErrorCode.invalidInput.rawValue, detail: "the asking process is unknown.", client: ref) }
+        do {
+            try FileSystem.createDirectories(sinkDirectory, mode: 0o711)
+            let sink = Sink(client: ref, path: "\(sinkDirectory)/\(peer.pid)-\(ref.realm)-\(ref.name)", format: format, owner: owner, process: peer.pid)
+            let tokenRequest = TokenKeeper.Request(client: ref.description, scopes: [], audience: nil)
+            let grant = try await broker.token(for: tokenRequest.client)
+            try sink.write(grant)
+            guard sinks.add(sink, for: tokenRequest) else { return Response(.object(["path": .string(sink.path), "format": .string(format.rawValue)])) }
+            keeper.asked(tokenRequest, answered: grant.token, pin: true)
+            log("sink \(sink.path) for \(ref), kept while process \(peer.pid) (uid \(peer.uid)) runs")
+            return Response(.object(["path": .string(sink.path), "format": .string(format.rawValue)]), status: 201)
+        } catch {
+            log("sink for \(ref) failed: \(error)")
             throw Problem(error, client: ref)
         }
     }

@@ -1,4 +1,4 @@
-public import Cloakroom
+import Cloakroom
 import Synchronization
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -14,7 +14,7 @@ internal import Foundation
 /// A renewal takes the vault's cross-process lock and reads the cache again under it
 /// (`TokenBroker.renew`), so the agent, `cloak` processes and library users of the same vault
 /// still send one request per expiry between them.
-public final class TokenKeeper: Sendable {
+final class TokenKeeper: Sendable {
     /// What a consumer asked for, in the broker's memory key's words.
     struct Request: Hashable, Sendable {
         var client: String
@@ -25,6 +25,8 @@ public final class TokenKeeper: Sendable {
     private struct Kept {
         var lastAsked: ContinuousClock.Instant
         var task: Task<Void, Never>
+        /// Sinks that hold this token: while any does, it is renewed whether or not anyone asks.
+        var pins = 0
     }
 
     private let broker: TokenBroker
@@ -33,21 +35,36 @@ public final class TokenKeeper: Sendable {
     let renewals = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
 
-    /// A keeper that renews through `broker`.
-    public init(broker: TokenBroker) { self.broker = broker }
+    /// A keeper that renews through `broker` and tells `renewed` each token a renewal brings.
+    init(broker: TokenBroker, renewed: @escaping @Sendable (Request, TokenBroker.Grant) -> Void) {
+        self.broker = broker
+        self.renewed = renewed
+    }
+
+    /// Told every token a renewal brings (to rewrite the sinks that hold it).
+    private let renewed: @Sendable (Request, TokenBroker.Grant) -> Void
 
     /// Notes that `request` was asked for and answered with `token`; starts keeping it fresh.
-    func asked(_ request: Request, answered token: AccessToken) {
+    /// `pin`: a sink holds it, and it is renewed until `unpin`, asked for or not.
+    func asked(_ request: Request, answered token: AccessToken, pin: Bool = false) {
         kept.withLock { kept in
             if kept[request] != nil {
                 kept[request]!.lastAsked = .now
+                if pin { kept[request]!.pins += 1 }
                 return
             }
             let task = Task { [weak self] in
                 guard let self else { return }
                 await self.keep(request, starting: token)
             }
-            kept[request] = Kept(lastAsked: .now, task: task)
+            kept[request] = Kept(lastAsked: .now, task: task, pins: pin ? 1 : 0)
+        }
+    }
+
+    /// A sink no longer holds `request`'s token: it is kept while consumers ask for it.
+    func unpin(_ request: Request) {
+        kept.withLock { kept in
+            if let pins = kept[request]?.pins, pins > 0 { kept[request]!.pins = pins - 1 }
         }
     }
 
@@ -55,7 +72,7 @@ public final class TokenKeeper: Sendable {
     var count: Int { kept.withLock { $0.count } }
 
     /// Stops every renewal (the agent stopping).
-    public func stop() {
+    func stop() {
         let tasks = kept.withLock { kept in
             defer { kept.removeAll() }
             return kept.values.map(\.task)
@@ -76,8 +93,10 @@ public final class TokenKeeper: Sendable {
             }
             if wait > 0 { try? await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
             if Task.isCancelled { return }
-            let idle = kept.withLock { $0[request].map { ContinuousClock.now - $0.lastAsked } } ?? .seconds(Int64.max / 2)
-            guard idle < .milliseconds(Int64(life * 3000)) else {
+            let (idle, pinned) = kept.withLock { kept in
+                (kept[request].map { ContinuousClock.now - $0.lastAsked } ?? .seconds(Int64.max / 2), (kept[request]?.pins ?? 0) > 0)
+            }
+            guard pinned || idle < .milliseconds(Int64(life * 3000)) else {
                 _ = kept.withLock { $0.removeValue(forKey: request) }
                 return
             }
@@ -85,11 +104,12 @@ public final class TokenKeeper: Sendable {
                 let grant = try await broker.renew(held, for: request.client, scopes: request.scopes, audience: request.audience, minimumTTL: .zero)
                 if grant.source == .idp { renewals.add(1, ordering: .relaxed) }
                 held = grant.token
+                renewed(request, grant)
                 failuresInARow = 0
             } catch {
                 failures.add(1, ordering: .relaxed)
                 failuresInARow += 1
-                if held.expiresAt.timeIntervalSinceNow <= 0 {
+                if held.expiresAt.timeIntervalSinceNow <= 0, !kept.withLock({ ($0[request]?.pins ?? 0) > 0 }) {
                     // Expired while the IdP was away: the next consumer's request fetches anew.
                     _ = kept.withLock { $0.removeValue(forKey: request) }
                     return

@@ -39,6 +39,11 @@ package protocol VaultStore: AnyObject {
     /// Records the identity of a new vault, once.
     func createIdentity(_ id: [UInt8], createdAt: Int64) throws
 
+    /// A number that changes whenever another connection (another process) commits a change:
+    /// a long-running owner polls it to notice what `cloak` commands did (SQLite's `data_version`;
+    /// a server backend would count its notifications). Its value means nothing, only its changes.
+    func changesByOthers() throws -> Int64
+
     /// What the store finds wrong with itself, beneath anything the domain checks: for `doctor`.
     func examine() throws -> StoreExamination
 

@@ -37,6 +37,16 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A JSON policy: which users and groups may ask for which clients (default: only this user, every client). SIGHUP re-reads it.", valueName: "path"))
     var policy: String?
 
+    @Option(name: .customLong("sink"), help: ArgumentHelp("Keep this file holding the client's fresh token (raw, json, header or env; default raw); repeat for several.", valueName: "REALM/NAME=PATH[:FORMAT]"))
+    var sinks: [String] = []
+
+    @Option(name: .customLong("sink-owner"), help: ArgumentHelp("Give the sink files to this user (and group): as root only.", valueName: "USER[:GROUP]"))
+    var sinkOwner: String?
+
+    func validate() throws {
+        for sink in sinks { _ = try Sink(parsing: sink) }
+    }
+
     func run() throws {
         let vaultPath = options.vaultPath
         let socketPath = socket.map(Paths.absolute) ?? AgentSocket.defaultPath(vaultPath: vaultPath, environment: Environment.value)
@@ -45,11 +55,19 @@ struct AgentCommand: ParsableCommand {
         let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
         let policyPath = policy.map(Paths.absolute)
         let rules = try policyPath.map(AgentPolicy.load(from:)) ?? .ownerOnly(uid: UInt32(getuid()))
-        let service = AgentService(broker: broker, vaultPath: vaultPath, policy: rules, log: Self.log)
+        let owner = try sinkOwner.map(Self.owner)
+        let sinkFiles = try sinks.map { text in
+            var sink = try Sink(parsing: text)
+            sink.owner = owner
+            return sink
+        }
+        let service = AgentService(broker: broker, vaultPath: vaultPath, policy: rules,
+                                   sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", log: Self.log)
         let signals = Signals.waiter([SIGTERM, SIGINT, SIGHUP])
         try blocking {
             let server = try await AgentServer.start(service, socketPath: socketPath)
             Self.log("serving \(vaultPath) on \(socketPath) (pid \(getpid()))" + (policyPath.map { ", policy \($0)" } ?? ", to this user only"))
+            for sink in sinkFiles { try service.add(sink) }
             while true {
                 let signal = await signals.next()
                 guard signal == SIGHUP else {
@@ -70,6 +88,16 @@ struct AgentCommand: ParsableCommand {
             await broker.shutdown()
             Self.log("stopped")
         }
+    }
+
+    /// `USER[:GROUP]`, names or numeric ids, as the policy file reads them.
+    static func owner(_ text: String) throws -> (uid: UInt32, gid: UInt32) {
+        guard getuid() == 0 else { throw UsageError("--sink-owner needs the agent to run as root: only root can give a file away.") }
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let user = parts.first, !user.isEmpty else { throw UsageError("--sink-owner takes USER[:GROUP], not '\(text)'.") }
+        let uid = try AgentPolicy.id(of: user, kind: .user)
+        let gid = try parts.count > 1 ? AgentPolicy.id(of: parts[1], kind: .group) : AgentPolicy.primaryGroup(of: uid)
+        return (uid, gid)
     }
 
     /// One line per event on stderr, with the time: what systemd's journal keeps.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cloakroom
+import CloakroomAgent
 
 #if canImport(Glibc)
 import Glibc
@@ -13,31 +14,68 @@ struct ExecCommand: ParsableCommand {
         abstract: "Run a command with a valid access token in its environment.",
         discussion: """
             cloak exec prod/orders -- ./sync-orders --since yesterday
+            cloak exec --env ORDERS_TOKEN=prod/orders --env BILLING_TOKEN=prod/billing -- ./app
             The command replaces cloak (exec), so its exit code and signals are the caller's to see. \
             It gets the token in $ACCESS_TOKEN (or --env-var NAME) and its expiry in \
-            $ACCESS_TOKEN_EXPIRES_AT; never the client secret.
+            $ACCESS_TOKEN_EXPIRES_AT; with --env, each client's token in a variable of the app's own \
+            naming; never a client secret. A token in a variable dies with its lifetime: for a \
+            command that runs longer, --token-file NAME=REALM/CLIENT sets $NAME to a file a running \
+            `cloak agent` keeps holding a fresh token for as long as the command runs. \
+            CLOAK_VAULT and CLOAK_KEY_FILE are not passed on, unless --keep-env.
             """
     )
 
     @OptionGroup var options: VaultOptions
-    @Argument(help: ArgumentHelp("The client.", valueName: "realm/name")) var ref: String
-    @Option(name: .customLong("env-var"), help: "The variable that holds the token.") var envVar = "ACCESS_TOKEN"
+    @Argument(help: ArgumentHelp("The client whose token goes in --env-var (or use --env).", valueName: "realm/name")) var ref: String?
+    @Option(name: .customLong("env-var"), help: "The variable that holds the token of realm/name.") var envVar = "ACCESS_TOKEN"
+    @Option(name: .customLong("env"), help: ArgumentHelp("Put this client's token in this variable; repeat for several.", valueName: "NAME=REALM/CLIENT"))
+    var variables: [String] = []
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Set this variable to a file the agent keeps holding this client's token; repeat for several.", valueName: "NAME=REALM/CLIENT"))
+    var tokenFiles: [String] = []
     @Option(help: "A scope to request instead of the client's own; repeat for several.") var scope: [String] = []
     @Option(help: "An audience to request instead of the client's own.") var audience: String?
     @Option(name: .customLong("min-ttl"), help: "Seconds the token must stay valid when the command starts (default 30).")
     var minTTL: Double = 30
+    @Flag(name: .customLong("keep-env"), help: "Pass CLOAK_VAULT and CLOAK_KEY_FILE on to the command.") var keepEnvironment = false
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
     var command: [String] = []
 
     func validate() throws {
         guard !command.isEmpty else { throw ValidationError("give the command to run after --, e.g. cloak exec prod/orders -- env") }
+        guard ref != nil || !variables.isEmpty || !tokenFiles.isEmpty else {
+            throw ValidationError("name a client (cloak exec prod/orders -- …) or give --env NAME=REALM/CLIENT")
+        }
         try Environment.checkVariableName(envVar)
+        for assignment in variables + tokenFiles { _ = try Self.assignment(assignment) }
+    }
+
+    /// `NAME=REALM/CLIENT`, checked.
+    static func assignment(_ text: String) throws -> (name: String, client: ClientRef) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw ValidationError("'\(text)' is not NAME=REALM/CLIENT")
+        }
+        let name = String(text[..<equals])
+        try Environment.checkVariableName(name)
+        return (name, try ClientRef(String(text[text.index(after: equals)...])))
     }
 
     func run() throws {
-        let grant = try TokenCommand.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: false)
-        setenv(envVar, grant.token.value, 1)
-        setenv(envVar + "_EXPIRES_AT", Output.time(grant.token.expiresAt), 1)
+        if let ref {
+            let grant = try TokenCommand.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: false)
+            setenv(envVar, grant.token.value, 1)
+            setenv(envVar + "_EXPIRES_AT", Output.time(grant.token.expiresAt), 1)
+        }
+        for (name, client) in try variables.map(Self.assignment) {
+            let grant = try TokenCommand.grant(options, ref: client.description, scopes: scope, audience: audience, minTTL: minTTL, refresh: false)
+            setenv(name, grant.token.value, 1)
+        }
+        for (name, client) in try tokenFiles.map(Self.assignment) {
+            setenv(name, try agentSink(for: client), 1)
+        }
+        if !keepEnvironment {
+            unsetenv("CLOAK_VAULT")
+            unsetenv("CLOAK_KEY_FILE")
+        }
         // exec keeps the calling thread's signal mask, and without this reset the command did not
         // die of its own SIGTERM (ExecTests.signalsAreTheCommandsOwn failed): something in the
         // runtime leaves signals blocked on the main thread. The command starts with none blocked.
@@ -51,5 +89,20 @@ struct ExecCommand: ParsableCommand {
         let code = errno
         Terminal.error("cannot run \(command[0]): \(String(cString: strerror(code)))")
         throw Reported.execFailed(errno: code)
+    }
+
+    /// A file the agent keeps fresh for this process, which the command becomes by exec (same
+    /// pid: the agent keeps the file while it runs, and removes it after).
+    private func agentSink(for client: ClientRef) throws -> String {
+        let vaultPath = options.vaultPath
+        let socket = AgentSocket.defaultPath(vaultPath: vaultPath, environment: Environment.value)
+        switch AgentToken.sink(socketPath: socket, vaultPath: vaultPath, client: client, timeout: try options.deadline + .seconds(5)) {
+        case nil:
+            throw AgentProblem(code: ErrorCode.notFound.rawValue, detail: "--token-file needs a running agent for \(vaultPath), and none answers on \(socket): start one with `cloak agent`, or set CLOAK_AGENT_SOCK.", socket: socket)
+        case .success(let path):
+            return path
+        case .failure(let problem):
+            throw AgentProblem(code: problem.code, detail: problem.detail, socket: socket)
+        }
     }
 }

@@ -280,6 +280,78 @@ final class AgentProcess: @unchecked Sendable {
         #expect(unsafe.status == 8 && unsafe.stderr.contains("other users can write"), "\(unsafe)")
     }
 
+    /// `--sink`: the file always holds a whole token (a reader in a loop never sees a part), and
+    /// a renewed one as each is renewed; 0600; in the format asked for.
+    @Test func sinksAlwaysHoldAWholeFreshToken() async throws {
+        let idp = try IdP(lifespan: 3)
+        let sandbox = try Sandbox.tokens(idp)
+        let raw = sandbox.directory.file("sinks/basic.token"), json = sandbox.directory.file("sinks/post.json")
+        try FileManager.default.createDirectory(atPath: sandbox.directory.file("sinks"), withIntermediateDirectories: true)
+        let agent = try AgentProcess(sandbox, arguments: ["--sink", "r1/basic=\(raw)", "--sink", "r1/post=\(json):json"])
+        try await waitFor { FileManager.default.fileExists(atPath: raw) && FileManager.default.fileExists(atPath: json) }
+        #expect(try sandbox.mode(of: raw) == 0o600)
+        var seen = Set<String>(), reads = 0
+        let end = Date().addingTimeInterval(7)
+        while Date() < end {
+            let text = try String(contentsOfFile: raw, encoding: .utf8)
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            #expect(parts.count == 3 && parts.allSatisfy { !$0.isEmpty } && !text.hasSuffix("\n"), "a partial or malformed token: \(text.count) bytes")
+            seen.insert(text)
+            reads += 1
+            usleep(2_000)
+        }
+        #expect(reads > 500 && seen.count >= 2, "\(reads) reads, \(seen.count) tokens")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        #expect((document["access_token"] as? String)?.split(separator: ".").count == 3)
+        #expect(agent.stop() == 0)
+        #expect(FileManager.default.fileExists(atPath: raw), "the agent's own sinks stay when it stops")
+    }
+
+    /// `cloak exec --token-file NAME=CLIENT`: the command reads a file the agent keeps fresh while
+    /// it runs, and which is removed after; `--env` names the app's own variables; the vault's
+    /// settings are not passed on unless `--keep-env`.
+    @Test func execGetsTokenFilesAndVariablesOfItsOwnNaming() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let out = sandbox.directory.file("out")
+        let script = "cat \"$TOKEN_FILE\" > \(out).file; printf %s \"$POST_TOKEN\" > \(out).post; env > \(out).env"
+        // No agent: --token-file says what it needs.
+        let without = try sandbox.run(["exec", "--token-file", "TOKEN_FILE=r1/basic", "--", "/bin/sh", "-c", script],
+                                      environment: ["CLOAK_AGENT_SOCK": sandbox.directory.file("none.sock")])
+        #expect(without.status == 3 && without.stderr.contains("cloak agent"), "\(without)")
+
+        let agent = try AgentProcess(sandbox)
+        let run = try sandbox.run(["exec", "--token-file", "TOKEN_FILE=r1/basic", "--env", "POST_TOKEN=r1/post", "--", "/bin/sh", "-c", script],
+                                  environment: ["CLOAK_AGENT_SOCK": agent.socket])
+        #expect(run.status == 0, "\(run)")
+        let fileToken = try String(contentsOfFile: out + ".file", encoding: .utf8)
+        #expect(fileToken.split(separator: ".").count == 3)
+        #expect(try String(contentsOfFile: out + ".post", encoding: .utf8).split(separator: ".").count == 3)
+        let environment = try String(contentsOfFile: out + ".env", encoding: .utf8)
+        #expect(!environment.contains("CLOAK_VAULT=") && !environment.contains("CLOAK_KEY_FILE="), "\(environment)")
+        let sinkPath = try #require(environment.split(separator: "\n").first { $0.hasPrefix("TOKEN_FILE=") }.map { String($0.dropFirst(11)) })
+        // The command has ended: the agent removes its file.
+        try await waitFor { !FileManager.default.fileExists(atPath: sinkPath) && agent.log.contains("removed the sink \(sinkPath)") }
+
+        let kept = try sandbox.run(["exec", "r1/basic", "--keep-env", "--", "/bin/sh", "-c", "env > \(out).kept"])
+        let keptEnvironment = try String(contentsOfFile: out + ".kept", encoding: .utf8)
+        #expect(kept.status == 0 && keptEnvironment.contains("CLOAK_VAULT="), "\(kept)")
+    }
+
+    /// What `cloak` changes while the agent runs is seen without a restart: a removed client is no
+    /// longer served from memory.
+    @Test func theAgentSeesWhatOtherProcessesChange() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox)
+        #expect(try agent.curl("/v1/tokens/r1/post").status == 200)
+        #expect(try agent.curl("/v1/tokens/r1/post").json["source"] as? String == "memory")
+        try sandbox.ok("client", "remove", "r1/post")
+        try await waitFor { agent.log.contains("changed by another process") }
+        let gone = try agent.curl("/v1/tokens/r1/post")
+        #expect(gone.status == 404, "\(gone.body)")
+    }
+
     private func waitFor(_ condition: () -> Bool) async throws {
         let end = Date().addingTimeInterval(10)
         while !condition(), Date() < end { try await Task.sleep(for: .milliseconds(50)) }

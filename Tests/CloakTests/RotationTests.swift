@@ -253,7 +253,7 @@ import FoundationNetworking
         let idp = try IdP(configuration: Self.configuration)
         let sandbox = try Self.sandbox(idp)
         try await idp.fault(#"{"fault":"status","status":409,"route":"admin.client","method":"PUT","count":2}"#)
-        try await idp.fault(#"{"fault":"status","status":500,"route":"admin.client","method":"GET","count":1}"#)
+        try await idp.fault(#"{"fault":"status","status":500,"route":"admin.clients","method":"GET","count":1}"#)
         let outcome = try sandbox.ok("rotate", "r1/orders")
         #expect(outcome.stderr.contains("v1 → v2"), "\(outcome)")
         // Every injected failure was met, and answered by trying again.

@@ -1,3 +1,4 @@
+import CloakroomStore
 extension TokenBroker {
     /// Runs `body` with the broker's vault, on the vault's own thread: for a long-running owner of
     /// the broker (the agent) that lists clients or checks the vault without a second connection.
@@ -11,5 +12,10 @@ extension TokenBroker {
     /// the cross-process lock is taken first, and the cache read again under it.
     package func renew(_ held: AccessToken, for client: String, scopes: [String], audience: String?, minimumTTL: Duration? = nil) async throws -> Grant {
         try await token(for: client, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: true, cache: .read(held))
+    }
+
+    /// Changes whenever another process commits to the vault (`VaultStore.changesByOthers`).
+    package func changesByOthers() async throws -> Int64 {
+        try await vault.run { try $0.vault.store.changesByOthers() }
     }
 }

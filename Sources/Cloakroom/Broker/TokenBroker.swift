@@ -356,6 +356,12 @@ public final class TokenBroker: Sendable {
         }
     }
 
+    /// Drops everything memory holds: the vault changed under a long-running broker (a client
+    /// removed, a secret rotated by another process), and what it holds may no longer stand.
+    package func forgetAll() {
+        memory.withLock { $0.removeAll() }
+    }
+
     /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
     func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
         try await client.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP, storingIn: vault)

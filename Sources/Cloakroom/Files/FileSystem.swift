@@ -116,7 +116,8 @@ package enum FileSystem {
     /// and synced, then linked into place (refusing an existing file) or, when `replacing`,
     /// renamed over it; the directory is synced so the name survives a power cut.
     /// - Throws: `VaultError` `.alreadyExists` (not `replacing`), `.notFound`, `.permissions`, `.io`.
-    package static func writeAtomically(_ path: String, _ bytes: [UInt8], replacing: Bool) throws {
+    /// - Parameter owner: who the file should belong to (root only: `fchown` before the rename).
+    package static func writeAtomically(_ path: String, _ bytes: [UInt8], replacing: Bool, owner: (uid: UInt32, gid: UInt32)? = nil) throws {
         let directory = parent(of: path)
         let name = path.split(separator: "/").last.map(String.init) ?? path
         var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
@@ -125,6 +126,9 @@ package enum FileSystem {
         defer { close(fd) }
         let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         do {
+            if let owner, fchown(fd, uid_t(owner.uid), gid_t(owner.gid)) != 0 {
+                throw failure(errno, "cannot give \(path) to uid \(owner.uid)")
+            }
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }  // fsyncs
             if replacing {
                 guard rename(temporary, path) == 0 else { throw failure(errno, "cannot write \(path)") }

@@ -97,6 +97,10 @@ package final class SQLiteVaultStore: VaultStore {
 
     /// SQLite's write lock is the file's: `BEGIN IMMEDIATE` takes it up front (see
     /// `Database.writeTransaction`), so two processes never both read and then both fail to upgrade.
+    package func changesByOthers() throws -> Int64 {
+        try database.row("PRAGMA data_version") { $0.integer(0) } ?? 0
+    }
+
     package func write<T>(durable: Bool, _ body: () throws -> T) throws -> T {
         try database.writeTransaction(durable: durable, body)
     }
