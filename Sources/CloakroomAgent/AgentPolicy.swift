@@ -11,6 +11,12 @@ public struct AgentPolicy: Sendable {
         case clients
         /// `GET /v1/health`.
         case health
+        /// `GET /v1/events`: tokens fetched, rotations started, finished, failed (never a secret).
+        case events
+        /// `POST /v1/rotations/…`: rotate a client's secret now.
+        case rotate
+        /// `GET /metrics`: Prometheus text.
+        case metrics
     }
 
     /// One grant: these users or groups may do these operations on clients matching these globs.
@@ -44,10 +50,11 @@ public struct AgentPolicy: Sendable {
     /// A policy of `rules`.
     public init(rules: [Rule]) { self.rules = rules }
 
-    /// The default: only the agent's own user, every client, tokens (and the clients list and
-    /// health, which reveal nothing a token would not).
+    /// The default: only the agent's own user, every client, tokens (and the clients list,
+    /// health and events, which reveal nothing a token would not). Rotating and metrics need a
+    /// policy that says so.
     public static func ownerOnly(uid: UInt32) -> AgentPolicy {
-        AgentPolicy(rules: [Rule(users: [uid], operations: [.token, .clients, .health])])
+        AgentPolicy(rules: [Rule(users: [uid], operations: [.token, .clients, .health, .events])])
     }
 
     /// Whether `peer` may do `operation` (on `client`, when it names one).

@@ -161,6 +161,41 @@ final class RequestTimer: ChannelDuplexHandler {
     }
 }
 
+extension AgentHTTPHandler {
+    /// Server-sent events: the head (chunked, as NIO's encoder makes a body of unknown length),
+    /// a comment so that the client sees the stream open, then each event as it happens, until
+    /// the client goes away or the agent stops. The request counts as answered once the head is
+    /// out: draining on SIGTERM does not wait for a stream that never ends.
+    private func stream(_ events: AsyncStream<AgentEvent>, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/event-stream")
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "Cloakroom-Vault", value: service.vaultPath)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        var opening = context.channel.allocator.buffer(capacity: 16)
+        opening.writeString(": events follow\n\n")
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(opening))), promise: nil)
+        inFlight.end()
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        streaming = Task {
+            for await event in events {
+                let bytes = event.serverSentEvent
+                loop.execute {
+                    let (handler, context) = bound.value
+                    var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+                    buffer.writeBytes(bytes)
+                    context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                }
+            }
+            loop.execute {
+                let (handler, context) = bound.value
+                context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.1.close(promise: nil) }
+            }
+        }
+    }
+}
+
 /// Told to `RequestTimer` by the HTTP handler, through the pipeline.
 enum RequestEvent {
     case headComplete
@@ -178,6 +213,8 @@ final class AgentHTTPHandler: ChannelInboundHandler {
     private let inFlight: AgentServer.InFlight
     private var head: HTTPRequestHead?
     private var bodyTooLarge = false
+    /// Sends `GET /v1/events`' stream; cancelled when the connection closes.
+    private var streaming: Task<Void, Never>?
 
     init(service: AgentService, peer: Peer, limits: AgentServer.Limits, inFlight: AgentServer.InFlight) {
         (self.service, self.peer, self.limits, self.inFlight) = (service, peer, limits, inFlight)
@@ -211,7 +248,13 @@ final class AgentHTTPHandler: ChannelInboundHandler {
         }
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        streaming?.cancel()
+        context.fireChannelInactive()
+    }
+
     private func write(_ response: AgentService.Response, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        if let events = response.events { return stream(events, head: head, context: context) }
         let keepAlive = head.isKeepAlive && !bodyTooLarge
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)

@@ -50,11 +50,21 @@ public final class AgentService: Sendable {
         }
     }
 
-    /// An answer: a status and a JSON document.
+    /// An answer: a status and a JSON document, or a stream of server-sent events.
     package struct Response: Sendable {
         package var status: Int
         package var contentType: String
         package var body: [UInt8]
+        /// Events to send as they happen, after the head (`GET /v1/events`); the body is empty.
+        package var events: AsyncStream<AgentEvent>?
+
+        init(events: AsyncStream<AgentEvent>) {
+            (status, contentType, body, self.events) = (200, "text/event-stream", [], events)
+        }
+
+        init(text: String, contentType: String) {
+            (status, self.contentType, body) = (200, contentType, Array(text.utf8))
+        }
 
         init(_ document: JSON, status: Int = 200) {
             (self.status, contentType, body) = (status, "application/json", document.bytes)
@@ -68,6 +78,9 @@ public final class AgentService: Sendable {
     let broker: TokenBroker
     let keeper: TokenKeeper
     let sinks: SinkRegistry
+    let events = EventHub()
+    /// Rotates on `POST /v1/rotations/…` (where the policy allows); `nil`: not offered.
+    private let rotator: SecretRotator?
     /// Where sinks made for one process (`cloak exec --token-file`) go; `nil`: none are made.
     private let sinkDirectory: String?
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
@@ -84,12 +97,18 @@ public final class AgentService: Sendable {
     /// refused request and per failure (never a secret or a token).
     /// `sinkDirectory`: where a process's own sinks are made (a directory of the agent's, beside
     /// its socket); `nil` refuses them.
-    public init(broker: TokenBroker, vaultPath: String, policy: AgentPolicy, sinkDirectory: String? = nil,
+    /// `rotator`: what `POST /v1/rotations/…` rotates with (`nil`: that path is refused).
+    public init(broker: TokenBroker, vaultPath: String, policy: AgentPolicy, sinkDirectory: String? = nil, rotator: SecretRotator? = nil,
                 log: @escaping @Sendable (String) -> Void) {
         self.broker = broker
+        self.rotator = rotator
         let sinks = SinkRegistry(log: log)
         self.sinks = sinks
-        self.keeper = TokenKeeper(broker: broker) { request, grant in sinks.write(grant, for: request) }
+        let events = self.events
+        self.keeper = TokenKeeper(broker: broker) { request, grant in
+            sinks.write(grant, for: request)
+            if grant.source == .idp, let client = try? ClientRef(request.client) { events.publish(AgentEvent(.tokenFetched, client)) }
+        }
         self.vaultPath = vaultPath
         self.sinkDirectory = sinkDirectory
         self.policy = Mutex(policy)
@@ -151,8 +170,20 @@ public final class AgentService: Sendable {
     /// Whether the policy lets anyone but this process's user ask.
     public var admitsOthers: Bool { policy.withLock { $0.admitsOthers(than: Peer.current.uid) } }
 
+    /// Tells `GET /v1/events` subscribers (and the log) what happened.
+    public func publish(_ event: AgentEvent) {
+        events.publish(event)
+        switch event.kind {
+        case .tokenFetched: break
+        case .rotationStarted: log("rotating \(event.client) (due)")
+        case .rotationFinished: log("rotated \(event.client): secret version \(event.secretVersion.map(String.init) ?? "?") is current")
+        case .rotationFailed: log("rotating \(event.client) failed (\(event.code ?? "?")); trying again later")
+        }
+    }
+
     /// Stops the background renewals and removes the sinks made for processes.
     public func stop() {
+        events.finish()
         maintenance.withLock { $0?.cancel() }
         keeper.stop()
         sinks.removeProcessSinks()
@@ -180,10 +211,15 @@ public final class AgentService: Sendable {
         case ("GET", ["health"]):
             try authorize(peer, .health)
             return try await health()
+        case ("GET", ["events"]):
+            try authorize(peer, .events)
+            return Response(events: events.subscribe())
+        case ("POST", let rest) where rest.count == 3 && rest[0] == "rotations":
+            return try await rotate(realm: rest[1], name: rest[2], from: peer)
         case ("POST", let rest) where rest.count == 3 && rest[0] == "sinks":
             return try await sink(realm: rest[1], name: rest[2], request, from: peer)
-        case (_, let rest) where (rest.count == 3 && ["tokens", "sinks"].contains(rest[0])) || rest == ["clients"] || rest == ["health"]:
-            throw Problem(status: 405, code: "method_not_allowed", detail: "\(request.method) is not allowed here; use \(segments[1] == "sinks" ? "POST" : "GET").")
+        case (_, let rest) where (rest.count == 3 && ["tokens", "sinks", "rotations"].contains(rest[0])) || [["clients"], ["health"], ["events"]].contains(rest):
+            throw Problem(status: 405, code: "method_not_allowed", detail: "\(request.method) is not allowed here; use \(["sinks", "rotations"].contains(segments[1]) ? "POST" : "GET").")
         default:
             throw Problem(status: 404, code: "not_found", detail: "no such path: /\(segments.joined(separator: "/")).")
         }
@@ -217,6 +253,7 @@ public final class AgentService: Sendable {
         do {
             let grant = try await broker.token(for: ref.description, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh)
             keeper.asked(.init(client: ref.description, scopes: scopes, audience: audience), answered: grant.token)
+            if grant.source == .idp { events.publish(AgentEvent(.tokenFetched, ref)) }
             if let warning = grant.warning { log("warning: \(warning)") }
             return Response(grant.document(now: Date()))
         } catch {
@@ -260,6 +297,28 @@ public final class AgentService: Sendable {
             return Response(.object(["path": .string(sink.path), "format": .string(format.rawValue)]), status: 201)
         } catch {
             log("sink for \(ref) failed: \(error)")
+            throw Problem(error, client: ref)
+        }
+    }
+
+    /// `POST /v1/rotations/{realm}/{name}`: rotates the client's secret now (journaled, verified,
+    /// as `cloak rotate`); answers the outcome, never a secret.
+    private func rotate(realm: String, name: String, from peer: Peer) async throws -> Response {
+        let ref: ClientRef
+        do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
+        try authorize(peer, .rotate, client: ref)
+        guard let rotator else { throw Problem(status: 404, code: "not_found", detail: "this agent does not rotate.", client: ref) }
+        log("rotating \(ref) for \(peer)")
+        publish(AgentEvent(.rotationStarted, ref))
+        do {
+            let outcome = try await rotator.rotate(ref)
+            publish(AgentEvent(.rotationFinished, ref, secretVersion: outcome.toVersion))
+            return Response(.object([
+                "realm": .string(ref.realm.rawValue), "client": .string(ref.name.rawValue), "result": .string(outcome.result.rawValue),
+                "from_version": .optional(outcome.fromVersion), "to_version": .optional(outcome.toVersion), "notes": .strings(outcome.notes),
+            ]))
+        } catch {
+            publish(AgentEvent(.rotationFailed, ref, code: (error as? any CloakroomError)?.code.rawValue ?? "internal"))
             throw Problem(error, client: ref)
         }
     }

@@ -18,6 +18,8 @@ package protocol RealmStore {
     func insert(name: String, _ settings: RealmSettingsRecord, keepPrevious: Int64?, at now: Int64) throws -> Int64
     func update(rowID: Int64, _ settings: RealmSettingsRecord, at now: Int64) throws
     func setKeepPrevious(_ seconds: Int64, rowID: Int64, at now: Int64) throws
+    /// Sets the realm-wide rotation schedule, in seconds (`nil`: none).
+    func setRotateEvery(_ seconds: Int64?, rowID: Int64, at now: Int64) throws
     func setTrustTag(_ tag: [UInt8], rowID: Int64) throws
     /// Removes the realm and, with it, its clients, their secrets and cached tokens.
     func remove(rowID: Int64) throws

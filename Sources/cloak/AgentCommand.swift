@@ -43,8 +43,23 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("sink-owner"), help: ArgumentHelp("Give the sink files to this user (and group): as root only.", valueName: "USER[:GROUP]"))
     var sinkOwner: String?
 
+    @Flag(name: .customLong("no-rotate"), help: "Do not rotate clients whose schedule is due (their --rotate-every, or their realm's).")
+    var noRotate = false
+
+    @Option(name: .customLong("on-rotate"), help: ArgumentHelp("Run this shell command after each rotation, with CLOAK_REALM, CLOAK_CLIENT and CLOAK_SECRET_VERSION set.", valueName: "command"))
+    var onRotate: String?
+
+    @Option(name: .customLong("rotate-parallel"), help: "Scheduled rotations at once (default 4).") var rotateParallel = 4
+    @Option(name: .customLong("rotate-per-realm"), help: "Scheduled rotations at once in one realm (default 2).") var rotatePerRealm = 2
+    /// How often the schedule is looked at; for tests (hidden).
+    @Option(name: .customLong("schedule-check"), help: .hidden) var scheduleCheck: Double = 60
+
     func validate() throws {
         for sink in sinks { _ = try Sink(parsing: sink) }
+        guard (1...64).contains(rotateParallel), (1...64).contains(rotatePerRealm) else {
+            throw ValidationError("--rotate-parallel and --rotate-per-realm take 1 to 64.")
+        }
+        guard (0.1...3600).contains(scheduleCheck) else { throw ValidationError("--schedule-check takes 0.1 to 3600 seconds.") }
     }
 
     func run() throws {
@@ -61,13 +76,31 @@ struct AgentCommand: ParsableCommand {
             sink.owner = owner
             return sink
         }
+        var rotatorOptions = SecretRotator.Options()
+        #if CLOAK_TEST_HOOKS
+        rotatorOptions.checkpoint = TestHooks.crashAfter
+        #endif
+        let rotator = SecretRotator(broker: broker, options: rotatorOptions)
         let service = AgentService(broker: broker, vaultPath: vaultPath, policy: rules,
-                                   sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", log: Self.log)
+                                   sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", rotator: rotator, log: Self.log)
+        let hook = onRotate.map { RotationHook(command: $0, socketPath: socketPath) }
+        var schedule = RotationScheduler.Settings()
+        (schedule.parallel, schedule.perRealm) = (rotateParallel, rotatePerRealm)
+        schedule.checkEvery = .milliseconds(Int64(scheduleCheck * 1000))
+        schedule.jitter = min(schedule.jitter, schedule.checkEvery / 2)
+        let scheduler = noRotate ? nil : RotationScheduler(rotator: rotator, broker: broker, settings: schedule, clock: VaultOptions.clock) { event in
+            service.publish(event)
+            guard event.kind == .rotationFinished, let hook else { return }
+            hook.run(for: event) { status in
+                Self.log("--on-rotate for \(event.client) " + (status < 0 ? "could not start (errno \(-status))" : "exited \(status)"))
+            }
+        }
         let signals = Signals.waiter([SIGTERM, SIGINT, SIGHUP])
         try blocking {
             let server = try await AgentServer.start(service, socketPath: socketPath)
             Self.log("serving \(vaultPath) on \(socketPath) (pid \(getpid()))" + (policyPath.map { ", policy \($0)" } ?? ", to this user only"))
             for sink in sinkFiles { try service.add(sink) }
+            scheduler?.start()
             while true {
                 let signal = await signals.next()
                 guard signal == SIGHUP else {
@@ -83,6 +116,7 @@ struct AgentCommand: ParsableCommand {
                     Self.log("SIGHUP: \(error) The policy in force is unchanged.")
                 }
             }
+            await scheduler?.stop()
             await server.stop()
             service.stop()
             await broker.shutdown()

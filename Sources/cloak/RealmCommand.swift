@@ -88,6 +88,7 @@ extension JSON {
             "ca_file": .optional(realm.caFile),
             "admin_client": .optional(realm.adminClient?.description),
             "keep_previous_seconds": .number(realm.keepPrevious.components.seconds),
+            "rotate_every_seconds": realm.rotateEvery.map { .number($0.components.seconds) } ?? .null,
             "allow_insecure_http": .bool(realm.allowsInsecureHTTP),
             "clients": .optional(realm.clientCount),
             "created_at": .string(Output.time(realm.createdAt)),

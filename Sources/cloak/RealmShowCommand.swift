@@ -23,6 +23,7 @@ extension RealmCommand {
                 ("ca file", realm.caFile ?? "- (system trust store)"),
                 ("admin client", realm.adminClient?.description ?? "-"),
                 ("keep previous", Durations.text(realm.keepPrevious.inSeconds)),
+                ("rotate every", realm.rotateEvery.map { Durations.text($0.inSeconds) + " (clients without their own)" } ?? "-"),
                 ("insecure http", realm.allowsInsecureHTTP ? "allowed" : "refused (except loopback)"),
                 ("clients", String(realm.clientCount)),
                 ("created", Output.time(realm.createdAt)),

@@ -22,10 +22,18 @@ extension RealmCommand {
         @Flag(help: "Ask the realm's issuer for its discovery document (token endpoint, JWKS) again.") var rediscover = false
         @Option(name: .customLong("keep-previous"), help: ArgumentHelp("How long a replaced secret is kept for `cloak rotate --rollback` before it is retired (e.g. 7d, 0 = not at all).", valueName: "duration"))
         var keepPrevious: String?
+        @Option(name: .customLong("rotate-every"), help: ArgumentHelp("Rotate the realm's clients that have no --rotate-every of their own this often (`cloak rotate --due`, `cloak agent`), e.g. 30d.", valueName: "duration"))
+        var rotateEvery: String?
+        @Flag(name: .customLong("no-rotate-every"), help: "Remove the realm-wide rotation schedule.") var noRotateEvery = false
+
+        func validate() throws {
+            if rotateEvery != nil && noRotateEvery { throw ValidationError("--rotate-every and --no-rotate-every do not combine.") }
+        }
 
         func run() throws {
             let name = try Name(name, of: "realm name")
             let keep = try keepPrevious.map { try Durations.parse($0, option: "--keep-previous") }
+            let every = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every", range: 60...Durations.longest) }
             let vault = try options.unlockVault()
             let current = try vault.vault.realm(named: name)
             var wanted = try settings.apply(to: RealmSettings(current))
@@ -46,6 +54,9 @@ extension RealmCommand {
             if let keep {
                 try vault.setKeepPrevious(.seconds(keep), realm: name)
                 realm.keepPrevious = .seconds(keep)
+            }
+            if every != nil || noRotateEvery {
+                try vault.setRotationInterval(every.map { .seconds($0) }, realm: name)
             }
             Terminal.note("updated realm \(realm.name)")
             if let discovered { Terminal.note(RealmCommand.describe(discovered)) }

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Cloakroom
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Where the vault is and how to unlock it: shared by every command that touches a vault.
 struct VaultOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The vault file (default: $CLOAK_VAULT, else $XDG_DATA_HOME/cloakroom/vault.db).", valueName: "path"))
@@ -40,7 +46,17 @@ struct VaultOptions: ParsableArguments {
         }
     }
 
-    func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: Self.busyTimeout) }
+    func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: Self.busyTimeout, clock: Self.clock) }
+
+    /// What time it is for the vault (and the agent's schedule). Debug builds move it by
+    /// `CLOAK_TEST_CLOCK_OFFSET` seconds: a test stores a secret "two hours ago", and sees it
+    /// fall due with no wait and no edit of the file behind cloak's back.
+    @Sendable static func clock() -> Date {
+        #if CLOAK_TEST_HOOKS
+        if let offset = Environment.value("CLOAK_TEST_CLOCK_OFFSET").flatMap(Double.init) { return Date().addingTimeInterval(offset) }
+        #endif
+        return Date()
+    }
 
     /// The credentials given: the key file, the passphrase from `--passphrase-fd`, or — when the
     /// vault has a passphrase slot and stdin is a terminal — a passphrase typed at a prompt.

@@ -38,6 +38,8 @@ public struct Realm: Sendable, Equatable {
     public var updatedAt: Date
     /// How long a replaced secret is kept (for `cloak rotate --rollback`) before it is retired.
     public var keepPrevious: Duration
+    /// How often clients without a schedule of their own are rotated; `nil`: none.
+    public var rotateEvery: Duration? = nil
     /// What the issuer's discovery document said, as stored: for showing. Token requests use it
     /// only after its seal opens with the vault key (see `UnlockedVault.discovery(of:)`).
     public var discovered: ProviderMetadata?

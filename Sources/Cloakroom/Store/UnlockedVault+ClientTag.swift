@@ -35,6 +35,12 @@ extension UnlockedVault {
         context.append(record.scopes)
         context.append(optional: record.audience)
         context.append(record.rotateEvery ?? -1)
+        // Added by migration 0009: covered only when set, so that tags made before stay valid
+        // (and setting or clearing it changes what the tag covers either way).
+        if let realmRotateEvery = record.realmRotateEvery {
+            context.append("realm rotate-every")
+            context.append(realmRotateEvery)
+        }
         for list in [record.versions, record.openRotations] {
             let items = list.sorted()
             context.append(Int64(items.count))

@@ -62,8 +62,11 @@ struct RotationJournal: Sendable, Equatable {
 public struct RotationStatus: Sendable, Equatable {
     /// The client.
     public var client: ClientRef
-    /// How often `--due` rotates it; `nil`: never by schedule.
+    /// How often `--due` (and the agent) rotates it: its own schedule, else its realm's; `nil`:
+    /// never by schedule.
     public var rotateEvery: Duration?
+    /// Whether `rotateEvery` is the realm's (`cloak realm update R --rotate-every`).
+    public var scheduleFromRealm = false
     /// When its current secret was stored or last rotated.
     public var secretUpdatedAt: Date?
     /// The version number of its current secret; `nil` when it has none.
@@ -259,7 +262,7 @@ extension Vault {
         return try store.rotations.statuses(realm: realm?.rawValue).map { record in
             RotationStatus(
                 client: ClientRef(realm: Name(trusted: record.realm), name: Name(trusted: record.client)),
-                rotateEvery: record.rotateEvery.map { .seconds($0) }, secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
+                rotateEvery: record.rotateEvery.map { .seconds($0) }, scheduleFromRealm: record.scheduleFromRealm, secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
                 secretVersion: record.secretVersion.map(Int.init), previousVersions: record.previousVersions.map(Int.init).sorted(),
                 hasOpenRotation: record.hasOpenRotation)
         }

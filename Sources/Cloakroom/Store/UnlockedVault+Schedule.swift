@@ -25,6 +25,23 @@ extension UnlockedVault {
         }
     }
 
+    /// Sets how often realm `name`'s clients without a schedule of their own are rotated (`nil`:
+    /// only those with one). Their tags cover it, as they cover the keep-previous period.
+    /// - Throws: `VaultError` `.invalidInput` for an interval under a minute or over
+    ///   `longestPeriod`; `.notFound`; `.corrupted` when one of its clients' rows was changed outside cloak.
+    public func setRotationInterval(_ interval: Duration?, realm name: Name) throws {
+        if let interval, !(Duration.seconds(60)...Self.longestPeriod).contains(interval) {
+            throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
+        }
+        try vault.store.write {
+            let realm = try vault.realm(named: name).rowID
+            let clients = try vault.store.clients.rowIDs(realmRowID: realm)
+            for client in clients { try requireAuthentic(clientRowID: client) }
+            try vault.store.realms.setRotateEvery(interval.map { $0.components.seconds }, rowID: realm, at: vault.now)
+            for client in clients { try stampClient(rowID: client) }
+        }
+    }
+
     /// Sets how long realm `name` keeps a replaced secret for rollback before retiring it.
     /// - Throws: `VaultError` `.invalidInput` for a negative period or one over `longestPeriod`;
     ///   `.notFound`; `.corrupted` when one of its clients' rows was changed outside cloak.

@@ -21,7 +21,7 @@ extension Vault {
             adminClient: record.adminClient.map { ClientRef(realm: Name(trusted: $0.realm), name: Name(trusted: $0.name)) },
             allowsInsecureHTTP: settings.allowsInsecureHTTP, clientCount: Int(record.clientCount),
             createdAt: Date(unixSeconds: record.createdAt), updatedAt: Date(unixSeconds: record.updatedAt),
-            keepPrevious: .seconds(record.keepPrevious), discovered: discovered)
+            keepPrevious: .seconds(record.keepPrevious), rotateEvery: record.rotateEvery.map { .seconds($0) }, discovered: discovered)
     }
 
     /// Every realm, by name.

@@ -15,6 +15,8 @@ package struct ClientTagRecord: Sendable {
     package var audience: String?
     /// Seconds; `nil` when the client has no schedule.
     package var rotateEvery: Int64?
+    /// The realm's schedule for clients without their own, in seconds; `nil` when it has none.
+    package var realmRotateEvery: Int64?
     /// Each non-retired secret version as "VERSION STATE STATE_CHANGED_AT", in no promised order.
     package var versions: [String]
     /// Each open rotation as "ID FROM TO MODE STATE", in no promised order.
@@ -23,7 +25,7 @@ package struct ClientTagRecord: Sendable {
     package var tag: [UInt8]?
 
     package init(clientRowID: Int64, realmRowID: Int64, realm: String, keepPrevious: Int64, name: String, clientID: String,
-                 authMethod: String, scopes: String, audience: String?, rotateEvery: Int64?, versions: [String],
+                 authMethod: String, scopes: String, audience: String?, rotateEvery: Int64?, realmRotateEvery: Int64? = nil, versions: [String],
                  openRotations: [String], tag: [UInt8]?) {
         self.clientRowID = clientRowID
         self.realmRowID = realmRowID
@@ -35,6 +37,7 @@ package struct ClientTagRecord: Sendable {
         self.scopes = scopes
         self.audience = audience
         self.rotateEvery = rotateEvery
+        self.realmRotateEvery = realmRotateEvery
         self.versions = versions
         self.openRotations = openRotations
         self.tag = tag

@@ -32,6 +32,8 @@ package struct RealmRecord: Sendable {
     package var updatedAt: Int64
     /// How long a previous secret stays valid after a rotation, in seconds.
     package var keepPrevious: Int64
+    /// How often its clients without a schedule of their own are rotated, in seconds.
+    package var rotateEvery: Int64?
     package var discovery: DiscoveryRecord?
     /// The MAC over the settings, `nil` for a row from before migration 0007.
     package var trustTag: [UInt8]?

@@ -16,7 +16,10 @@ package struct RotationRecord: Sendable {
 package struct RotationStatusRecord: Sendable {
     package var realm: String
     package var client: String
+    /// The client's schedule, else its realm's (seconds).
     package var rotateEvery: Int64?
+    /// Whether `rotateEvery` is the realm's.
+    package var scheduleFromRealm: Bool
     package var secretChangedAt: Int64?
     package var secretVersion: Int64?
     package var previousVersions: [Int64]

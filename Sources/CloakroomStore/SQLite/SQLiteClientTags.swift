@@ -11,6 +11,7 @@ package struct SQLiteClientTags: ClientTagStore {
     /// previous secret is retired.
     static let columns = """
         c.id AS tag_client_row, r.id AS tag_realm_row, r.name AS tag_realm, r.keep_previous AS tag_keep_previous,
+        r.rotate_every AS tag_realm_rotate_every,
         c.name AS tag_name, c.client_id AS tag_client_id, c.auth_method AS tag_auth_method, c.scopes AS tag_scopes,
         c.audience AS tag_audience, c.rotate_every AS tag_rotate_every,
         (SELECT group_concat(v.version || ' ' || v.state || ' ' || v.state_changed_at) FROM secret_versions v
@@ -26,7 +27,7 @@ package struct SQLiteClientTags: ClientTagStore {
             clientRowID: row.integer("tag_client_row"), realmRowID: row.integer("tag_realm_row"), realm: row.text("tag_realm"),
             keepPrevious: row.integer("tag_keep_previous"), name: row.text("tag_name"), clientID: row.text("tag_client_id"),
             authMethod: row.text("tag_auth_method"), scopes: row.text("tag_scopes"), audience: row.optionalText("tag_audience"),
-            rotateEvery: row.optionalInteger("tag_rotate_every"),
+            rotateEvery: row.optionalInteger("tag_rotate_every"), realmRotateEvery: row.optionalInteger("tag_realm_rotate_every"),
             versions: (row.optionalText("tag_versions") ?? "").split(separator: ",").map(String.init),
             openRotations: (row.optionalText("tag_rotations") ?? "").split(separator: ",").map(String.init),
             tag: row.optionalBlob("tag"))

@@ -12,7 +12,7 @@ struct SQLiteRealms: RealmStore {
         SELECT r.id, r.name, r.issuer, r.token_url, r.admin_url, r.ca_file, r.admin_client_id, r.allow_http,
                ar.name AS admin_realm, ac.name AS admin_name,
                (SELECT count(*) FROM clients c WHERE c.realm_id = r.id) AS client_count, r.created_at, r.updated_at,
-               r.keep_previous, r.trust_tag,
+               r.keep_previous, r.rotate_every, r.trust_tag,
                d.issuer AS d_issuer, d.token_endpoint AS d_token_endpoint, d.jwks_uri AS d_jwks_uri,
                d.discovered_at AS d_discovered_at, d.nonce AS d_nonce, d.seal AS d_seal
         FROM realms r
@@ -38,7 +38,7 @@ struct SQLiteRealms: RealmStore {
                 caFile: row.optionalText("ca_file"), adminClientRowID: row.optionalInteger("admin_client_id"),
                 allowsInsecureHTTP: row.integer("allow_http") != 0),
             adminClient: admin, clientCount: row.integer("client_count"), createdAt: row.integer("created_at"),
-            updatedAt: row.integer("updated_at"), keepPrevious: row.integer("keep_previous"), discovery: discovery,
+            updatedAt: row.integer("updated_at"), keepPrevious: row.integer("keep_previous"), rotateEvery: row.optionalInteger("rotate_every"), discovery: discovery,
             trustTag: row.optionalBlob("trust_tag"))
     }
 
@@ -99,6 +99,10 @@ struct SQLiteRealms: RealmStore {
 
     func setKeepPrevious(_ seconds: Int64, rowID: Int64, at now: Int64) throws {
         try database.execute("UPDATE realms SET keep_previous = ?, updated_at = ? WHERE id = ?", .integer(seconds), .integer(now), .integer(rowID))
+    }
+
+    func setRotateEvery(_ seconds: Int64?, rowID: Int64, at now: Int64) throws {
+        try database.execute("UPDATE realms SET rotate_every = ?, updated_at = ? WHERE id = ?", .optional(seconds), .integer(now), .integer(rowID))
     }
 
     func setTrustTag(_ tag: [UInt8], rowID: Int64) throws {

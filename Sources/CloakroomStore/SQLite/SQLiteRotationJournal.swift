@@ -42,7 +42,8 @@ struct SQLiteRotationJournal: RotationJournalStore {
     func statuses(realm: String?) throws -> [RotationStatusRecord] {
         try database.rows(
             """
-            SELECT r.name AS realm, c.name AS client, c.rotate_every, s.state_changed_at, s.version,
+            SELECT r.name AS realm, c.name AS client, coalesce(c.rotate_every, r.rotate_every) AS rotate_every,
+                   c.rotate_every IS NULL AND r.rotate_every IS NOT NULL AS from_realm, s.state_changed_at, s.version,
                    (SELECT group_concat(p.version) FROM secret_versions p WHERE p.client_id = c.id AND p.state = 'previous') AS previous,
                    EXISTS (SELECT 1 FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed')) AS open
             FROM clients c JOIN realms r ON r.id = c.realm_id
@@ -53,6 +54,7 @@ struct SQLiteRotationJournal: RotationJournalStore {
         ) { row in
             RotationStatusRecord(
                 realm: row.text("realm"), client: row.text("client"), rotateEvery: row.optionalInteger("rotate_every"),
+                scheduleFromRealm: row.integer("from_realm") != 0,
                 secretChangedAt: row.optionalInteger("state_changed_at"), secretVersion: row.optionalInteger("version"),
                 previousVersions: (row.optionalText("previous") ?? "").split(separator: ",").compactMap { Int64($0) },
                 hasOpenRotation: row.integer("open") != 0)
