@@ -44,9 +44,8 @@ public struct AgentEvent: Sendable {
         ]
         if let secretVersion { data.append(("secret_version", .number(Int64(secretVersion)))) }
         if let code { data.append(("code", .string(code))) }
-        // One line: the writer's pretty-printing is joined, since an SSE data line ends at a newline.
-        let json = JSON.fields(data).text.split(separator: "\n").map { $0.drop { $0 == " " } }.joined(separator: " ")
-        return Array("event: \(kind.rawValue)\ndata: \(json)\n\n".utf8)
+        // One line: an SSE data line ends at a newline.
+        return Array("event: \(kind.rawValue)\ndata: \(JSON.fields(data).line)\n\n".utf8)
     }
 }
 

@@ -1,4 +1,5 @@
 public import Cloakroom
+public import Logging
 import Synchronization
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -88,7 +89,9 @@ public final class AgentService: Sendable {
     /// (`Cloakroom-Vault`), so that `cloak` uses an agent only for its own vault.
     public let vaultPath: String
     private let policy: Mutex<AgentPolicy>
+    private let logger: Logger
     private let log: @Sendable (String) -> Void
+    let metrics = AgentMetrics()
     private let started = ContinuousClock.now
     /// Requests the policy refused.
     let refused = Atomic<Int>(0)
@@ -99,19 +102,28 @@ public final class AgentService: Sendable {
     /// its socket); `nil` refuses them.
     /// `rotator`: what `POST /v1/rotations/…` rotates with (`nil`: that path is refused).
     public init(broker: TokenBroker, vaultPath: String, policy: AgentPolicy, sinkDirectory: String? = nil, rotator: SecretRotator? = nil,
-                log: @escaping @Sendable (String) -> Void) {
+                logger: Logger) {
         self.broker = broker
         self.rotator = rotator
+        let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let sinks = SinkRegistry(log: log)
         self.sinks = sinks
-        let events = self.events
-        self.keeper = TokenKeeper(broker: broker) { request, grant in
-            sinks.write(grant, for: request)
-            if grant.source == .idp, let client = try? ClientRef(request.client) { events.publish(AgentEvent(.tokenFetched, client)) }
+        let (events, metrics) = (self.events, self.metrics)
+        self.keeper = TokenKeeper(broker: broker) { request, result in
+            switch result {
+            case .success(let grant):
+                metrics.renewal(grant.source == .idp ? "idp" : "cache")
+                sinks.write(grant, for: request)
+                if grant.source == .idp, let client = try? ClientRef(request.client) { events.publish(AgentEvent(.tokenFetched, client)) }
+            case .failure(let error):
+                metrics.renewal("failed")
+                logger.warning("renewing a token of \(request.client) failed: \(error)", metadata: ["client": "\(request.client)"])
+            }
         }
         self.vaultPath = vaultPath
         self.sinkDirectory = sinkDirectory
         self.policy = Mutex(policy)
+        self.logger = logger
         self.log = log
         let task = Task { [weak self] in
             guard let self else { return }
@@ -173,11 +185,16 @@ public final class AgentService: Sendable {
     /// Tells `GET /v1/events` subscribers (and the log) what happened.
     public func publish(_ event: AgentEvent) {
         events.publish(event)
+        let client: Logger.Metadata = ["client": "\(event.client)"]
         switch event.kind {
         case .tokenFetched: break
-        case .rotationStarted: log("rotating \(event.client) (due)")
-        case .rotationFinished: log("rotated \(event.client): secret version \(event.secretVersion.map(String.init) ?? "?") is current")
-        case .rotationFailed: log("rotating \(event.client) failed (\(event.code ?? "?")); trying again later")
+        case .rotationStarted: logger.info("rotating \(event.client)", metadata: client)
+        case .rotationFinished:
+            metrics.rotation("rotated")
+            logger.notice("rotated \(event.client): secret version \(event.secretVersion.map(String.init) ?? "?") is current", metadata: client)
+        case .rotationFailed:
+            metrics.rotation("failed")
+            logger.error("rotating \(event.client) failed (\(event.code ?? "?"))", metadata: client.merging(["code": "\(event.code ?? "?")"]) { $1 })
         }
     }
 
@@ -190,19 +207,24 @@ public final class AgentService: Sendable {
     }
 
     package func respond(to request: Request, from peer: Peer) async -> Response {
+        let problem: Problem
         do {
             return try await route(request, from: peer)
-        } catch let problem as Problem {
-            return Response(problem)
+        } catch let error as Problem {
+            problem = error
         } catch {
-            return Response(Problem(error))
+            problem = Problem(error)
         }
+        metrics.failed(problem.code)
+        return Response(problem)
     }
 
     private func route(_ request: Request, from peer: Peer) async throws -> Response {
         let segments = request.segments
-        guard segments.first == "v1" else { throw Problem(status: 404, code: "not_found", detail: "no such path; the agent's API is under /v1.") }
-        switch (request.method, Array(segments.dropFirst())) {
+        // `/metrics` is where Prometheus looks; the rest of the API is under `/v1`.
+        let rest = segments == ["metrics"] ? segments : Array(segments.dropFirst())
+        guard segments.first == "v1" || segments == ["metrics"] else { throw Problem(status: 404, code: "not_found", detail: "no such path; the agent's API is under /v1.") }
+        switch (request.method, rest) {
         case ("GET", let rest) where rest.count == 3 && rest[0] == "tokens":
             return try await token(realm: rest[1], name: rest[2], request, from: peer)
         case ("GET", ["clients"]):
@@ -211,6 +233,10 @@ public final class AgentService: Sendable {
         case ("GET", ["health"]):
             try authorize(peer, .health)
             return try await health()
+        case ("GET", ["metrics"]):
+            try authorize(peer, .metrics)
+            let statuses = try await broker.withVault { try $0.vault.rotationStatus() }
+            return Response(text: String(decoding: metrics.exposition(statuses, now: Date()), as: UTF8.self), contentType: "text/plain; version=0.0.4")
         case ("GET", ["events"]):
             try authorize(peer, .events)
             return Response(events: events.subscribe())
@@ -229,7 +255,10 @@ public final class AgentService: Sendable {
         guard policy.withLock({ $0.allows(peer, operation, client: client) }) else {
             refused.add(1, ordering: .relaxed)
             let what = client.map { "\(operation.rawValue) for \($0)" } ?? operation.rawValue
-            log("refused \(what) to \(peer)")
+            logger.warning("refused \(what) to \(peer)", metadata: [
+                "operation": "\(operation.rawValue)", "client": "\(client.map(\.description) ?? "-")",
+                "peer_uid": "\(peer.uid)", "peer_gid": "\(peer.gid)", "peer_pid": "\(peer.pid)",
+            ])
             throw Problem(status: 403, code: "forbidden", detail: "the agent's policy does not allow uid \(peer.uid) (gid \(peer.gid)) \(what).", client: client)
         }
     }
@@ -251,9 +280,14 @@ public final class AgentService: Sendable {
         }
         let refresh = request.parameter("refresh") == "true"
         do {
+            let started = ContinuousClock.now
             let grant = try await broker.token(for: ref.description, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh)
             keeper.asked(.init(client: ref.description, scopes: scopes, audience: audience), answered: grant.token)
-            if grant.source == .idp { events.publish(AgentEvent(.tokenFetched, ref)) }
+            metrics.served(grant.source)
+            if grant.source == .idp {
+                metrics.idpFetch(took: .now - started)
+                events.publish(AgentEvent(.tokenFetched, ref))
+            }
             if let warning = grant.warning { log("warning: \(warning)") }
             return Response(grant.document(now: Date()))
         } catch {

@@ -36,13 +36,13 @@ final class TokenKeeper: Sendable {
     let failures = Atomic<Int>(0)
 
     /// A keeper that renews through `broker` and tells `renewed` each token a renewal brings.
-    init(broker: TokenBroker, renewed: @escaping @Sendable (Request, TokenBroker.Grant) -> Void) {
+    init(broker: TokenBroker, renewed: @escaping @Sendable (Request, Result<TokenBroker.Grant, any Error>) -> Void) {
         self.broker = broker
         self.renewed = renewed
     }
 
-    /// Told every token a renewal brings (to rewrite the sinks that hold it).
-    private let renewed: @Sendable (Request, TokenBroker.Grant) -> Void
+    /// Told how each renewal went (a new token rewrites the sinks that hold it).
+    private let renewed: @Sendable (Request, Result<TokenBroker.Grant, any Error>) -> Void
 
     /// Notes that `request` was asked for and answered with `token`; starts keeping it fresh.
     /// `pin`: a sink holds it, and it is renewed until `unpin`, asked for or not.
@@ -104,10 +104,11 @@ final class TokenKeeper: Sendable {
                 let grant = try await broker.renew(held, for: request.client, scopes: request.scopes, audience: request.audience, minimumTTL: .zero)
                 if grant.source == .idp { renewals.add(1, ordering: .relaxed) }
                 held = grant.token
-                renewed(request, grant)
+                renewed(request, .success(grant))
                 failuresInARow = 0
             } catch {
                 failures.add(1, ordering: .relaxed)
+                renewed(request, .failure(error))
                 failuresInARow += 1
                 if held.expiresAt.timeIntervalSinceNow <= 0, !kept.withLock({ ($0[request]?.pins ?? 0) > 0 }) {
                     // Expired while the IdP was away: the next consumer's request fetches anew.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cloakroom
 import CloakroomAgent
 import Dispatch
+import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,6 +52,8 @@ struct AgentCommand: ParsableCommand {
 
     @Option(name: .customLong("rotate-parallel"), help: "Scheduled rotations at once (default 4).") var rotateParallel = 4
     @Option(name: .customLong("rotate-per-realm"), help: "Scheduled rotations at once in one realm (default 2).") var rotatePerRealm = 2
+    @Option(name: .customLong("log-format"), help: "text (default) or json: one JSON object per line.") var logFormat = "text"
+
     /// How often the schedule is looked at; for tests (hidden).
     @Option(name: .customLong("schedule-check"), help: .hidden) var scheduleCheck: Double = 60
 
@@ -59,6 +62,7 @@ struct AgentCommand: ParsableCommand {
         guard (1...64).contains(rotateParallel), (1...64).contains(rotatePerRealm) else {
             throw ValidationError("--rotate-parallel and --rotate-per-realm take 1 to 64.")
         }
+        guard AgentLogHandler.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format is text or json.") }
         guard (0.1...3600).contains(scheduleCheck) else { throw ValidationError("--schedule-check takes 0.1 to 3600 seconds.") }
     }
 
@@ -81,8 +85,10 @@ struct AgentCommand: ParsableCommand {
         rotatorOptions.checkpoint = TestHooks.crashAfter
         #endif
         let rotator = SecretRotator(broker: broker, options: rotatorOptions)
+        let format = AgentLogHandler.Format(rawValue: logFormat) ?? .text
+        let logger = Logger(label: "cloak.agent") { _ in AgentLogHandler(format: format) }
         let service = AgentService(broker: broker, vaultPath: vaultPath, policy: rules,
-                                   sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", rotator: rotator, log: Self.log)
+                                   sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", rotator: rotator, logger: logger)
         let hook = onRotate.map { RotationHook(command: $0, socketPath: socketPath) }
         var schedule = RotationScheduler.Settings()
         (schedule.parallel, schedule.perRealm) = (rotateParallel, rotatePerRealm)
@@ -92,35 +98,35 @@ struct AgentCommand: ParsableCommand {
             service.publish(event)
             guard event.kind == .rotationFinished, let hook else { return }
             hook.run(for: event) { status in
-                Self.log("--on-rotate for \(event.client) " + (status < 0 ? "could not start (errno \(-status))" : "exited \(status)"))
+                logger.info("--on-rotate for \(event.client) \(status < 0 ? "could not start (errno \(-status))" : "exited \(status)")")
             }
         }
         let signals = Signals.waiter([SIGTERM, SIGINT, SIGHUP])
         try blocking {
             let server = try await AgentServer.start(service, socketPath: socketPath)
-            Self.log("serving \(vaultPath) on \(socketPath) (pid \(getpid()))" + (policyPath.map { ", policy \($0)" } ?? ", to this user only"))
+            logger.info("serving \(vaultPath) on \(socketPath) (pid \(getpid()))\(policyPath.map { ", policy \($0)" } ?? ", to this user only")")
             for sink in sinkFiles { try service.add(sink) }
             scheduler?.start()
             while true {
                 let signal = await signals.next()
                 guard signal == SIGHUP else {
-                    Self.log("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): answering the requests in flight, then stopping")
+                    logger.info("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): answering the requests in flight, then stopping")
                     break
                 }
-                guard let policyPath else { Self.log("SIGHUP: no --policy to re-read"); continue }
+                guard let policyPath else { logger.info("SIGHUP: no --policy to re-read"); continue }
                 do {
                     service.reload(try AgentPolicy.load(from: policyPath))
                     try server.policyChanged(service)
-                    Self.log("SIGHUP: policy \(policyPath) re-read")
+                    logger.info("SIGHUP: policy \(policyPath) re-read")
                 } catch {
-                    Self.log("SIGHUP: \(error) The policy in force is unchanged.")
+                    logger.info("SIGHUP: \(error) The policy in force is unchanged.")
                 }
             }
             await scheduler?.stop()
             await server.stop()
             service.stop()
             await broker.shutdown()
-            Self.log("stopped")
+            logger.info("stopped")
         }
     }
 
@@ -134,10 +140,6 @@ struct AgentCommand: ParsableCommand {
         return (uid, gid)
     }
 
-    /// One line per event on stderr, with the time: what systemd's journal keeps.
-    @Sendable static func log(_ line: String) {
-        Terminal.note("\(Date().iso8601) cloak agent: \(line)")
-    }
 }
 
 /// Waits for one of a set of signals, delivered through Dispatch rather than a handler (the

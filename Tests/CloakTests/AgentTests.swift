@@ -352,6 +352,54 @@ final class AgentProcess: @unchecked Sendable {
         #expect(gone.status == 404, "\(gone.body)")
     }
 
+    /// `GET /metrics` where the policy allows it: Prometheus' text format, checked line by line
+    /// as promtool would; and `--log-format json`: every log line one JSON object.
+    @Test func metricsParseAndLogsAreJSONLines() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let policy = sandbox.directory.file("policy.json")
+        try #"{"rules": [{"users": [\#(getuid())], "allow": ["token", "metrics"]}]}"#.write(toFile: policy, atomically: true, encoding: .utf8)
+        let agent = try AgentProcess(sandbox, arguments: ["--policy", policy, "--log-format", "json"])
+        #expect(try agent.curl("/v1/tokens/r1/basic").status == 200)
+        #expect(try agent.curl("/v1/tokens/r1/basic").status == 200)
+        #expect(try agent.curl("/v1/tokens/r1/nope").status == 404)
+        let scrape = try agent.curl("/metrics")
+        #expect(scrape.status == 200)
+        var declared: [String: String] = [:]
+        let sample = try Regex(#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|NaN|[-+]Inf)$"#)
+        for line in scrape.body.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") {
+                let parts = line.split(separator: " ")
+                #expect(parts.count == 4 && ["counter", "gauge", "histogram", "summary", "untyped"].contains(parts[3]), "\(line)")
+                #expect(declared[String(parts[2])] == nil, "declared twice: \(line)")
+                declared[String(parts[2])] = String(parts[3])
+            } else if line.hasPrefix("#") {
+                #expect(line.hasPrefix("# HELP "), "\(line)")
+            } else {
+                let match = try #require(try sample.wholeMatch(in: String(line)), "not a sample: \(line)")
+                let name = String(match.output[1].substring ?? "")
+                let family = ["_bucket", "_sum", "_count"].reduce(name) { name, suffix in
+                    name.hasSuffix(suffix) && declared[String(name.dropLast(suffix.count))] == "histogram" ? String(name.dropLast(suffix.count)) : name
+                }
+                #expect(declared[family] != nil, "a sample before its TYPE: \(line)")
+            }
+        }
+        #expect(scrape.body.contains(#"cloak_agent_token_requests_total{source="idp"} 1"#), "\(scrape.body)")
+        #expect(scrape.body.contains(#"cloak_agent_token_requests_total{source="memory"} 1"#))
+        #expect(scrape.body.contains(#"cloak_agent_errors_total{code="not_found"} 1"#))
+        #expect(scrape.body.contains(#"cloak_client_secret_age_seconds{realm="r1",client="basic"}"#))
+        #expect(scrape.body.contains("cloak_agent_idp_fetch_duration_seconds_bucket"))
+        #expect(try agent.curl("/v1/health").status == 403, "the policy gives tokens and metrics only")
+        #expect(agent.stop() == 0)
+        let lines = agent.log.split(separator: "\n")
+        #expect(lines.count >= 3)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["time"] is String && object?["level"] is String && object?["message"] is String, "\(line)")
+        }
+        #expect(lines.contains { $0.contains(#""level": "warning""#) && $0.contains(#""peer_uid""#) }, "the refusal, with its peer: \(agent.log)")
+    }
+
     private func waitFor(_ condition: () -> Bool) async throws {
         let end = Date().addingTimeInterval(10)
         while !condition(), Date() < end { try await Task.sleep(for: .milliseconds(50)) }

@@ -20,6 +20,12 @@ package enum JSON: Sendable {
     /// Pretty-printed with two-space indentation and a final newline.
     package var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// On one line (for a log line or a server-sent event): `text` with its indentation and line
+    /// breaks gone. A string's own line breaks are escapes (`\n`), so no value is changed.
+    package var line: String {
+        text.split(separator: "\n").map { $0.drop { $0 == " " } }.joined(separator: " ")
+    }
+
     /// `text` as UTF-8.
     package var bytes: [UInt8] {
         var out: [UInt8] = []
