@@ -43,6 +43,7 @@ public final class AgentServer: Sendable {
     /// - Throws: `VaultError` `.conflict` when an agent already answers there; `.permissions`,
     ///   `.io` when the socket cannot be made.
     public static func start(_ service: AgentService, socketPath: String, limits: Limits = Limits()) async throws -> AgentServer {
+        raiseFileLimit()
         let shared = service.admitsOthers
         try AgentSocket.prepareDirectory(FileSystem.parent(of: socketPath), shared: shared)
         try AgentSocket.removeStale(socketPath)
@@ -93,6 +94,20 @@ public final class AgentServer: Sendable {
         }
         try? await group.shutdownGracefully()
         FileSystem.remove(socketPath)
+    }
+
+    /// Each connection is a file descriptor: the soft limit (often 1,024) is raised to the hard
+    /// one (capped at 1,048,576), so that thousands of idle consumers do not lock the rest out.
+    private static func raiseFileLimit() {
+        var limit = rlimit()
+        #if os(Linux)
+        let files = Int32(RLIMIT_NOFILE.rawValue)
+        #else
+        let files = RLIMIT_NOFILE
+        #endif
+        guard getrlimit(files, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = min(limit.rlim_max, 1 << 20)
+        _ = setrlimit(files, &limit)
     }
 
     /// Requests accepted and not yet answered.

@@ -92,6 +92,7 @@ public final class AgentService: Sendable {
     private let logger: Logger
     private let log: @Sendable (String) -> Void
     let metrics = AgentMetrics()
+    private let limiter: RateLimiter
     private let started = ContinuousClock.now
     /// Requests the policy refused.
     let refused = Atomic<Int>(0)
@@ -101,8 +102,11 @@ public final class AgentService: Sendable {
     /// `sinkDirectory`: where a process's own sinks are made (a directory of the agent's, beside
     /// its socket); `nil` refuses them.
     /// `rotator`: what `POST /v1/rotations/…` rotates with (`nil`: that path is refused).
+    /// `rateLimit`: requests a second each user other than the agent's own may make (twice that
+    /// in a burst); the agent's own user could read the vault itself, so limiting it guards nothing.
     public init(broker: TokenBroker, vaultPath: String, policy: AgentPolicy, sinkDirectory: String? = nil, rotator: SecretRotator? = nil,
-                logger: Logger) {
+                rateLimit: Double = 50, logger: Logger) {
+        self.limiter = RateLimiter(perSecond: rateLimit)
         self.broker = broker
         self.rotator = rotator
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
@@ -209,6 +213,10 @@ public final class AgentService: Sendable {
     package func respond(to request: Request, from peer: Peer) async -> Response {
         let problem: Problem
         do {
+            if peer.uid != Peer.current.uid, let wait = limiter.admit(peer.uid) {
+                metrics.failed("rate_limited")
+                return Response(Problem(status: 429, code: "rate_limited", detail: "uid \(peer.uid) is asking faster than the agent allows; try again in \(wait) s."))
+            }
             return try await route(request, from: peer)
         } catch let error as Problem {
             problem = error
@@ -379,5 +387,30 @@ public final class AgentService: Sendable {
             "refused_requests": .number(Int64(refused.load(ordering: .relaxed))),
             "uptime_seconds": .number((ContinuousClock.now - started).components.seconds),
         ]))
+    }
+}
+
+/// A token bucket per user: `perSecond` requests a second, bursts of twice that.
+final class RateLimiter: Sendable {
+    private let perSecond: Double
+    private let buckets = Mutex<[UInt32: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+
+    init(perSecond: Double) { self.perSecond = max(perSecond, 0.001) }
+
+    /// `nil` when `uid` may go on; else the whole seconds until it may.
+    func admit(_ uid: UInt32) -> Int? {
+        let now = ContinuousClock.now
+        return buckets.withLock { buckets in
+            let burst = perSecond * 2
+            var (tokens, at) = buckets[uid] ?? (burst, now)
+            let elapsed = now - at
+            tokens = min(burst, tokens + perSecond * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            guard tokens >= 1 else {
+                buckets[uid] = (tokens, now)
+                return max(1, Int(((1 - tokens) / perSecond).rounded(.up)))
+            }
+            buckets[uid] = (tokens - 1, now)
+            return nil
+        }
     }
 }

@@ -54,6 +54,11 @@ struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("rotate-per-realm"), help: "Scheduled rotations at once in one realm (default 2).") var rotatePerRealm = 2
     @Option(name: .customLong("log-format"), help: "text (default) or json: one JSON object per line.") var logFormat = "text"
 
+    @Option(name: .customLong("rate-limit"), help: "Requests a second each user other than the agent's own may make, bursts of twice that (default 50).")
+    var rateLimit: Double = 50
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle connection is kept (default 60).") var idleTimeout: Double = 60
+    @Option(name: .customLong("request-timeout"), help: "Seconds a request's head may take to arrive once begun (default 10).") var requestTimeout: Double = 10
+
     /// How often the schedule is looked at; for tests (hidden).
     @Option(name: .customLong("schedule-check"), help: .hidden) var scheduleCheck: Double = 60
 
@@ -61,6 +66,10 @@ struct AgentCommand: ParsableCommand {
         for sink in sinks { _ = try Sink(parsing: sink) }
         guard (1...64).contains(rotateParallel), (1...64).contains(rotatePerRealm) else {
             throw ValidationError("--rotate-parallel and --rotate-per-realm take 1 to 64.")
+        }
+        guard (0.01...1_000_000).contains(rateLimit) else { throw ValidationError("--rate-limit takes 0.01 to 1000000 requests a second.") }
+        guard (0.1...86_400).contains(idleTimeout), (0.1...3600).contains(requestTimeout) else {
+            throw ValidationError("--idle-timeout takes 0.1 to 86400 seconds, --request-timeout 0.1 to 3600.")
         }
         guard AgentLogHandler.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format is text or json.") }
         guard (0.1...3600).contains(scheduleCheck) else { throw ValidationError("--schedule-check takes 0.1 to 3600 seconds.") }
@@ -88,7 +97,12 @@ struct AgentCommand: ParsableCommand {
         let format = AgentLogHandler.Format(rawValue: logFormat) ?? .text
         let logger = Logger(label: "cloak.agent") { _ in AgentLogHandler(format: format) }
         let service = AgentService(broker: broker, vaultPath: vaultPath, policy: rules,
-                                   sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", rotator: rotator, logger: logger)
+                                   sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", rotator: rotator,
+                                   rateLimit: rateLimit, logger: logger)
+        var limits = AgentServer.Limits()
+        limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        limits.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+        let serverLimits = limits
         let hook = onRotate.map { RotationHook(command: $0, socketPath: socketPath) }
         var schedule = RotationScheduler.Settings()
         (schedule.parallel, schedule.perRealm) = (rotateParallel, rotatePerRealm)
@@ -103,7 +117,7 @@ struct AgentCommand: ParsableCommand {
         }
         let signals = Signals.waiter([SIGTERM, SIGINT, SIGHUP])
         try blocking {
-            let server = try await AgentServer.start(service, socketPath: socketPath)
+            let server = try await AgentServer.start(service, socketPath: socketPath, limits: serverLimits)
             logger.info("serving \(vaultPath) on \(socketPath) (pid \(getpid()))\(policyPath.map { ", policy \($0)" } ?? ", to this user only")")
             for sink in sinkFiles { try service.add(sink) }
             scheduler?.start()

@@ -400,6 +400,77 @@ final class AgentProcess: @unchecked Sendable {
         #expect(lines.contains { $0.contains(#""level": "warning""#) && $0.contains(#""peer_uid""#) }, "the refusal, with its peer: \(agent.log)")
     }
 
+    /// 2,000 connections at once — 1,000 idle, 1,000 slow-loris (a request head that never
+    /// ends) — and the agent keeps serving; the slow ones are closed after --request-timeout,
+    /// the idle ones kept until --idle-timeout.
+    @Test func thousandsOfIdleAndSlowConnectionsDoNotStopIt() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox, arguments: ["--request-timeout", "2", "--idle-timeout", "60"])
+        let script = """
+            import resource, socket, sys
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            def connect():
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); return s
+            idle = [connect() for _ in range(1000)]
+            slow = [connect() for _ in range(1000)]
+            for s in slow: s.send(b"GET /v1/health HTTP/1.1\\r\\nHost: agent\\r\\n")
+            print("open", flush=True)
+            sys.stdin.readline()
+            def closed(s):
+                s.setblocking(False)
+                try: return s.recv(1) == b""
+                except BlockingIOError: return False
+                except OSError: return True
+            print(sum(map(closed, slow)), sum(map(closed, idle)), flush=True)
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", script, agent.socket]
+        let input = Pipe(), output = Pipe()
+        (python.standardInput, python.standardOutput) = (input, output)
+        try python.run()
+        defer { if python.isRunning { python.terminate() } }
+        let opened = output.fileHandleForReading.availableData
+        #expect(String(decoding: opened, as: UTF8.self).hasPrefix("open"))
+        let start = Date()
+        let served = try agent.curl("/v1/tokens/r1/basic")
+        #expect(served.status == 200, "served with 2,000 connections held: \(served.body)")
+        #expect(Date().timeIntervalSince(start) < 5)
+        try await Task.sleep(for: .milliseconds(3500))
+        input.fileHandleForWriting.write(Data("check\n".utf8))
+        let counts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(counts == [1000, 0], "slow-loris connections closed, idle ones kept: \(counts)")
+        #expect(try agent.curl("/v1/health").status == 200)
+    }
+
+    /// A user other than the agent's own is held to --rate-limit: 429 beyond it, with the code.
+    @Test func otherUsersAreRateLimited() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let directory = "/tmp/cloak-agent-test-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = sandbox.directory.file("policy.json")
+        try #"{"rules": [{"users": [\#(getuid())], "allow": ["token"]}, {"users": [65534], "allow": ["token"]}]}"#.write(toFile: policy, atomically: true, encoding: .utf8)
+        let agent = try AgentProcess(sandbox, socket: directory + "/agent.sock", arguments: ["--policy", policy, "--rate-limit", "5"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "--unix-socket", agent.socket,
+                             "-w", "%{http_code}\n"] + Array(repeating: ["http://agent/v1/tokens/r1/post", "-o", "/dev/null"], count: 30).flatMap { $0 }
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let statuses = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        process.waitUntilExit()
+        let counts = Dictionary(grouping: statuses, by: { String($0) }).mapValues(\.count)
+        #expect((counts["200"] ?? 0) >= 10 && (counts["429"] ?? 0) >= 10 && counts.count == 2, "\(counts)")
+        let limited = try agent.curl("/v1/tokens/r1/post", uid: 65534)
+        #expect(limited.status == 429 && limited.json["code"] as? String == "rate_limited", "\(limited.body)")
+        // The agent's own user is not limited: it could read the vault itself.
+        for _ in 0..<15 { #expect(try agent.curl("/v1/tokens/r1/post").status == 200) }
+    }
+
     private func waitFor(_ condition: () -> Bool) async throws {
         let end = Date().addingTimeInterval(10)
         while !condition(), Date() < end { try await Task.sleep(for: .milliseconds(50)) }
