@@ -33,20 +33,25 @@ public final class AgentServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     private let inFlight: InFlight
+    /// Whether systemd made the socket (socket activation): then it is systemd's to remove.
+    private let activated: Bool
 
-    private init(socketPath: String, group: MultiThreadedEventLoopGroup, channel: any Channel, inFlight: InFlight) {
-        (self.socketPath, self.group, self.channel, self.inFlight) = (socketPath, group, channel, inFlight)
+    private init(socketPath: String, group: MultiThreadedEventLoopGroup, channel: any Channel, inFlight: InFlight, activated: Bool) {
+        (self.socketPath, self.group, self.channel, self.inFlight, self.activated) = (socketPath, group, channel, inFlight, activated)
     }
 
     /// Listens on `socketPath` (mode 0600, or 0666 when `service`'s policy admits other users; in
     /// a directory of this user's that nobody else can write to) and answers with `service`.
     /// - Throws: `VaultError` `.conflict` when an agent already answers there; `.permissions`,
     ///   `.io` when the socket cannot be made.
-    public static func start(_ service: AgentService, socketPath: String, limits: Limits = Limits()) async throws -> AgentServer {
+    /// `listening`: a socket systemd made and passed (socket activation), listened on as it is.
+    public static func start(_ service: AgentService, socketPath: String, listening: Int32? = nil, limits: Limits = Limits()) async throws -> AgentServer {
         raiseFileLimit()
         let shared = service.admitsOthers
-        try AgentSocket.prepareDirectory(FileSystem.parent(of: socketPath), shared: shared)
-        try AgentSocket.removeStale(socketPath)
+        if listening == nil {
+            try AgentSocket.prepareDirectory(FileSystem.parent(of: socketPath), shared: shared)
+            try AgentSocket.removeStale(socketPath)
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let inFlight = InFlight()
         let bootstrap = ServerBootstrap(group: group)
@@ -62,12 +67,16 @@ public final class AgentServer: Sendable {
                 }
             }
         do {
+            if let listening {
+                let channel = try await bootstrap.withBoundSocket(listening).get()
+                return AgentServer(socketPath: socketPath, group: group, channel: channel, inFlight: inFlight, activated: true)
+            }
             let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: false).get()
             do { try AgentSocket.restrict(socketPath, shared: shared) } catch {
                 try? await channel.close()
                 throw error
             }
-            return AgentServer(socketPath: socketPath, group: group, channel: channel, inFlight: inFlight)
+            return AgentServer(socketPath: socketPath, group: group, channel: channel, inFlight: inFlight, activated: false)
         } catch let error as VaultError {
             try? await group.shutdownGracefully()
             throw error
@@ -79,6 +88,7 @@ public final class AgentServer: Sendable {
 
     /// Applies `service`'s policy (just reloaded) to the socket's mode and its directory's.
     public func policyChanged(_ service: AgentService) throws {
+        guard !activated else { return }  // the socket unit's SocketMode decides
         let shared = service.admitsOthers
         try AgentSocket.prepareDirectory(FileSystem.parent(of: socketPath), shared: shared)
         try AgentSocket.restrict(socketPath, shared: shared)
@@ -93,7 +103,7 @@ public final class AgentServer: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         try? await group.shutdownGracefully()
-        FileSystem.remove(socketPath)
+        if !activated { FileSystem.remove(socketPath) }
     }
 
     /// Each connection is a file descriptor: the soft limit (often 1,024) is raised to the hard

@@ -116,8 +116,11 @@ struct AgentCommand: ParsableCommand {
             }
         }
         let signals = Signals.waiter([SIGTERM, SIGINT, SIGHUP])
+        // Started by systemd for its socket unit: listen on the socket it made.
+        let activation = Systemd.takeListeningSocket()
         try blocking {
-            let server = try await AgentServer.start(service, socketPath: socketPath, limits: serverLimits)
+            let server = try await AgentServer.start(service, socketPath: socketPath, listening: activation, limits: serverLimits)
+            Systemd.notify("READY=1\nMAINPID=\(getpid())")
             logger.info("serving \(vaultPath) on \(socketPath) (pid \(getpid()))\(policyPath.map { ", policy \($0)" } ?? ", to this user only")")
             for sink in sinkFiles { try service.add(sink) }
             scheduler?.start()
@@ -125,9 +128,12 @@ struct AgentCommand: ParsableCommand {
                 let signal = await signals.next()
                 guard signal == SIGHUP else {
                     logger.info("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): answering the requests in flight, then stopping")
+                    Systemd.notify("STOPPING=1")
                     break
                 }
                 guard let policyPath else { logger.info("SIGHUP: no --policy to re-read"); continue }
+                Systemd.notify("RELOADING=1")
+                defer { Systemd.notify("READY=1") }
                 do {
                     service.reload(try AgentPolicy.load(from: policyPath))
                     try server.policyChanged(service)

@@ -54,6 +54,14 @@ final class AgentProcess: @unchecked Sendable {
 
     /// `curl --unix-socket` (as another user with `setpriv`, when `uid` is given).
     func curl(_ path: String, method: String = "GET", uid: UInt32? = nil) throws -> Reply {
+        try Client(socket: socket).curl(path, method: method, uid: uid)
+    }
+
+    /// curl on a socket, whoever started what listens there.
+    struct Client {
+        let socket: String
+
+        func curl(_ path: String, method: String = "GET", uid: UInt32? = nil) throws -> Reply {
         let process = Process()
         var arguments = ["-s", "-X", method, "--unix-socket", socket, "-w", "\n%{http_code}", "http://agent" + path]
         if let uid {
@@ -72,6 +80,7 @@ final class AgentProcess: @unchecked Sendable {
         let text = String(decoding: data, as: UTF8.self)
         let newline = text.lastIndex(of: "\n") ?? text.startIndex
         return Reply(status: Int(text[newline...].dropFirst()) ?? 0, body: String(text[..<newline]))
+        }
     }
 }
 
@@ -469,6 +478,63 @@ final class AgentProcess: @unchecked Sendable {
         #expect(limited.status == 429 && limited.json["code"] as? String == "rate_limited", "\(limited.body)")
         // The agent's own user is not limited: it could read the vault itself.
         for _ in 0..<15 { #expect(try agent.curl("/v1/tokens/r1/post").status == 200) }
+    }
+
+    /// Started as systemd would for a socket unit (the listening socket on fd 3, `LISTEN_PID`,
+    /// `LISTEN_FDS`) with `NOTIFY_SOCKET`: it serves on that socket, says READY=1 and, on
+    /// SIGTERM, STOPPING=1, and leaves the socket, which is systemd's.
+    @Test func systemdSocketActivationAndReadiness() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let socket = sandbox.directory.file("activated.sock"), notify = sandbox.directory.file("notify.sock")
+        let script = """
+            import os, socket, sys
+            binary, path, notify_path = sys.argv[1:4]
+            listener = socket.socket(socket.AF_UNIX); listener.bind(path); listener.listen(16)
+            notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); notify.bind(notify_path)
+            pid = os.fork()
+            if pid == 0:
+                if listener.fileno() != 3: os.dup2(listener.fileno(), 3)
+                os.set_inheritable(3, True)
+                env = dict(os.environ, LISTEN_PID=str(os.getpid()), LISTEN_FDS="1", NOTIFY_SOCKET=notify_path)
+                os.execve(binary, [binary, "agent", "--socket", path], env)
+            print(pid, flush=True)
+            notify.settimeout(30)
+            while True:
+                data = notify.recv(4096).decode()
+                print(data.replace("\\n", " "), flush=True)
+                if "STOPPING=1" in data: break
+            _, status = os.waitpid(pid, 0)
+            print("exit", os.waitstatus_to_exitcode(status), flush=True)
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", script, Sandbox.binary, socket, notify]
+        python.environment = sandbox.environment.merging(["PATH": "/usr/bin:/bin"]) { $1 }
+        let output = Pipe()
+        python.standardOutput = output
+        try python.run()
+        defer { if python.isRunning { python.terminate() } }
+        var text = ""
+        func readUntil(_ needle: String) {
+            let end = Date().addingTimeInterval(20)
+            while !text.contains(needle), Date() < end {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+        }
+        readUntil("READY=1")
+        let pid = try #require(text.split(separator: "\n").first.flatMap { Int32($0) }, "\(text)")
+        #expect(text.contains("READY=1 MAINPID=\(pid)"), "\(text)")
+        let agent = AgentProcess.Client(socket: socket)
+        let served = try agent.curl("/v1/tokens/r1/basic")
+        #expect(served.status == 200, "\(served.body)")
+        kill(pid, SIGTERM)
+        readUntil("exit ")
+        python.waitUntilExit()
+        #expect(text.contains("STOPPING=1") && text.contains("exit 0"), "\(text)")
+        #expect(FileManager.default.fileExists(atPath: socket), "an activated socket is systemd's to remove")
     }
 
     private func waitFor(_ condition: () -> Bool) async throws {
