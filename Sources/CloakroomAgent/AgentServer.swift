@@ -30,14 +30,22 @@ public final class AgentServer: Sendable {
 
     /// Where the server listens.
     public let socketPath: String
+    /// The loopback TCP address it also listens on (`--listen`), with the port it got.
+    public let tcpAddress: String?
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
+    private let tcpChannel: (any Channel)?
     private let inFlight: InFlight
     /// Whether systemd made the socket (socket activation): then it is systemd's to remove.
     private let activated: Bool
 
-    private init(socketPath: String, group: MultiThreadedEventLoopGroup, channel: any Channel, inFlight: InFlight, activated: Bool) {
-        (self.socketPath, self.group, self.channel, self.inFlight, self.activated) = (socketPath, group, channel, inFlight, activated)
+    private init(socketPath: String, group: MultiThreadedEventLoopGroup, channel: any Channel, tcpChannel: (any Channel)?,
+                 inFlight: InFlight, activated: Bool) {
+        (self.socketPath, self.group, self.channel, self.tcpChannel, self.inFlight, self.activated) = (socketPath, group, channel, tcpChannel, inFlight, activated)
+        tcpAddress = tcpChannel?.localAddress.map { address in
+            let host = address.ipAddress ?? "?"
+            return (host.contains(":") ? "[\(host)]" : host) + ":\(address.port ?? 0)"
+        }
     }
 
     /// Listens on `socketPath` (mode 0600, or 0666 when `service`'s policy admits other users; in
@@ -45,7 +53,10 @@ public final class AgentServer: Sendable {
     /// - Throws: `VaultError` `.conflict` when an agent already answers there; `.permissions`,
     ///   `.io` when the socket cannot be made.
     /// `listening`: a socket systemd made and passed (socket activation), listened on as it is.
-    public static func start(_ service: AgentService, socketPath: String, listening: Int32? = nil, limits: Limits = Limits()) async throws -> AgentServer {
+    /// `tcp`: a loopback address (`LoopbackAddress`) to listen on as well, for consumers that
+    /// cannot reach the socket (containers): each request there presents a consumer's credential.
+    public static func start(_ service: AgentService, socketPath: String, listening: Int32? = nil, tcp: LoopbackAddress? = nil,
+                             limits: Limits = Limits()) async throws -> AgentServer {
         raiseFileLimit()
         let shared = service.admitsOthers
         if listening == nil {
@@ -67,16 +78,31 @@ public final class AgentServer: Sendable {
                 }
             }
         do {
+            var tcpChannel: (any Channel)?
+            if let tcp {
+                let tcpBootstrap = ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 512)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let pipeline = channel.pipeline.syncOperations
+                            try pipeline.addHandler(RequestTimer(limits: limits))
+                            try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                            try pipeline.addHandler(AgentHTTPHandler(service: service, peer: nil, limits: limits, inFlight: inFlight))
+                        }
+                    }
+                tcpChannel = try await tcpBootstrap.bind(host: tcp.host, port: tcp.port).get()
+            }
             if let listening {
                 let channel = try await bootstrap.withBoundSocket(listening).get()
-                return AgentServer(socketPath: socketPath, group: group, channel: channel, inFlight: inFlight, activated: true)
+                return AgentServer(socketPath: socketPath, group: group, channel: channel, tcpChannel: tcpChannel, inFlight: inFlight, activated: true)
             }
             let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: false).get()
             do { try AgentSocket.restrict(socketPath, shared: shared) } catch {
                 try? await channel.close()
                 throw error
             }
-            return AgentServer(socketPath: socketPath, group: group, channel: channel, inFlight: inFlight, activated: false)
+            return AgentServer(socketPath: socketPath, group: group, channel: channel, tcpChannel: tcpChannel, inFlight: inFlight, activated: false)
         } catch let error as VaultError {
             try? await group.shutdownGracefully()
             throw error
@@ -98,6 +124,7 @@ public final class AgentServer: Sendable {
     /// then closes every connection and removes the socket.
     public func stop(drainTimeout: Duration = Limits().drainTimeout) async {
         try? await channel.close()
+        try? await tcpChannel?.close()
         let end = ContinuousClock.now + drainTimeout
         while inFlight.count > 0, ContinuousClock.now < end {
             try? await Task.sleep(for: .milliseconds(20))
@@ -233,7 +260,9 @@ final class AgentHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let service: AgentService
-    private let peer: Peer
+    /// The process at the other end of the Unix socket; `nil` on the TCP listener, where each
+    /// request presents a consumer's credential instead.
+    private let peer: Peer?
     private let limits: AgentServer.Limits
     private let inFlight: AgentServer.InFlight
     private var head: HTTPRequestHead?
@@ -241,7 +270,7 @@ final class AgentHTTPHandler: ChannelInboundHandler {
     /// Sends `GET /v1/events`' stream; cancelled when the connection closes.
     private var streaming: Task<Void, Never>?
 
-    init(service: AgentService, peer: Peer, limits: AgentServer.Limits, inFlight: AgentServer.InFlight) {
+    init(service: AgentService, peer: Peer?, limits: AgentServer.Limits, inFlight: AgentServer.InFlight) {
         (self.service, self.peer, self.limits, self.inFlight) = (service, peer, limits, inFlight)
     }
 
@@ -263,8 +292,9 @@ final class AgentHTTPHandler: ChannelInboundHandler {
             }
             let request = AgentService.Request(method: head.method.rawValue, target: head.uri)
             let promise = context.eventLoop.makePromise(of: AgentService.Response.self)
-            let (service, peer) = (self.service, self.peer)
-            promise.completeWithTask { await service.respond(to: request, from: peer) }
+            let service = self.service
+            let caller: AgentService.Caller = peer.map { .local($0) } ?? .remote(bearer: Self.bearer(in: head.headers))
+            promise.completeWithTask { await service.respond(to: request, from: caller) }
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             promise.futureResult.whenSuccess { response in
                 let (handler, context) = bound.value
@@ -276,6 +306,14 @@ final class AgentHTTPHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         streaming?.cancel()
         context.fireChannelInactive()
+    }
+
+    /// The credential of `Authorization: Bearer …`, if that is what the request carries.
+    private static func bearer(in headers: HTTPHeaders) -> String? {
+        guard let value = headers.first(name: "Authorization") else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1].drop { $0 == " " })
     }
 
     private func write(_ response: AgentService.Response, head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -303,4 +341,39 @@ final class AgentHTTPHandler: ChannelInboundHandler {
             }
         }
     }
+}
+
+/// A TCP address on this host's loopback only (127.0.0.0/8 or ::1): `--listen 127.0.0.1:8477`.
+/// Anything else is refused, so that no flag can put the agent on a network.
+public struct LoopbackAddress: Sendable, CustomStringConvertible {
+    /// The address, without brackets.
+    public let host: String
+    /// The port; 0 for any free one.
+    public let port: Int
+
+    /// `HOST:PORT` or `[::1]:PORT`.
+    /// - Throws: `VaultError` `.invalidInput` for anything but a loopback address and a port.
+    public init(_ text: String) throws {
+        let host: Substring, port: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") {
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") {
+            (host, port) = (text[..<colon], text[text.index(after: colon)...])
+        } else {
+            throw VaultError(.invalidInput, "'\(text)' is not HOST:PORT (127.0.0.1:8477, [::1]:8477).")
+        }
+        guard let number = Int(port), (0...65535).contains(number) else {
+            throw VaultError(.invalidInput, "'\(port)' is not a port (0 to 65535).")
+        }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+        let loopbackV4 = octets.count == 4 && octets[0] == 127 && host.split(separator: ".").count == 4
+        guard loopbackV4 || host == "::1" else {
+            throw VaultError(.invalidInput, "the agent listens on loopback only (127.0.0.0/8 or ::1), not on \(host).")
+        }
+        (self.host, self.port) = (String(host), number)
+    }
+
+    /// `host:port`.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

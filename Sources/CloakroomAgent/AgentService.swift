@@ -210,14 +210,28 @@ public final class AgentService: Sendable {
         sinks.removeProcessSinks()
     }
 
-    package func respond(to request: Request, from peer: Peer) async -> Response {
+    /// Who asks: a process on this host, as the kernel names it; or, on the TCP listener, the
+    /// holder of a consumer's credential (`nil`: none was presented).
+    package enum Caller: Sendable, CustomStringConvertible {
+        case local(Peer)
+        case remote(bearer: String?)
+
+        package var description: String {
+            switch self {
+            case .local(let peer): "\(peer)"
+            case .remote: "a TCP consumer"
+            }
+        }
+    }
+
+    package func respond(to request: Request, from caller: Caller) async -> Response {
         let problem: Problem
         do {
-            if peer.uid != Peer.current.uid, let wait = limiter.admit(peer.uid) {
+            if case .local(let peer) = caller, peer.uid != Peer.current.uid, let wait = limiter.admit("uid \(peer.uid)") {
                 metrics.failed("rate_limited")
                 return Response(Problem(status: 429, code: "rate_limited", detail: "uid \(peer.uid) is asking faster than the agent allows; try again in \(wait) s."))
             }
-            return try await route(request, from: peer)
+            return try await route(request, from: caller)
         } catch let error as Problem {
             problem = error
         } catch {
@@ -227,7 +241,7 @@ public final class AgentService: Sendable {
         return Response(problem)
     }
 
-    private func route(_ request: Request, from peer: Peer) async throws -> Response {
+    private func route(_ request: Request, from peer: Caller) async throws -> Response {
         let segments = request.segments
         // `/metrics` is where Prometheus looks; the rest of the API is under `/v1`.
         let rest = segments == ["metrics"] ? segments : Array(segments.dropFirst())
@@ -236,17 +250,17 @@ public final class AgentService: Sendable {
         case ("GET", let rest) where rest.count == 3 && rest[0] == "tokens":
             return try await token(realm: rest[1], name: rest[2], request, from: peer)
         case ("GET", ["clients"]):
-            try authorize(peer, .clients)
+            try await authorize(peer, .clients)
             return try await clients()
         case ("GET", ["health"]):
-            try authorize(peer, .health)
+            try await authorize(peer, .health)
             return try await health()
         case ("GET", ["metrics"]):
-            try authorize(peer, .metrics)
+            try await authorize(peer, .metrics)
             let statuses = try await broker.withVault { try $0.vault.rotationStatus() }
             return Response(text: String(decoding: metrics.exposition(statuses, now: Date()), as: UTF8.self), contentType: "text/plain; version=0.0.4")
         case ("GET", ["events"]):
-            try authorize(peer, .events)
+            try await authorize(peer, .events)
             return Response(events: events.subscribe())
         case ("POST", let rest) where rest.count == 3 && rest[0] == "rotations":
             return try await rotate(realm: rest[1], name: rest[2], from: peer)
@@ -259,7 +273,14 @@ public final class AgentService: Sendable {
         }
     }
 
-    private func authorize(_ peer: Peer, _ operation: AgentPolicy.Operation, client: ClientRef? = nil) throws {
+    private func authorize(_ caller: Caller, _ operation: AgentPolicy.Operation, client: ClientRef? = nil) async throws {
+        let peer: Peer
+        switch caller {
+        case .local(let local):
+            peer = local
+        case .remote(let bearer):
+            return try await authorizeConsumer(bearer, operation, client: client)
+        }
         guard policy.withLock({ $0.allows(peer, operation, client: client) }) else {
             refused.add(1, ordering: .relaxed)
             let what = client.map { "\(operation.rawValue) for \($0)" } ?? operation.rawValue
@@ -271,11 +292,32 @@ public final class AgentService: Sendable {
         }
     }
 
+    /// A TCP consumer may ask for tokens of the clients its globs match, and for health; its
+    /// credential is checked against the vault (digest and tag) on each request, so that one
+    /// removed with `cloak agent consumer remove` stops working at once.
+    private func authorizeConsumer(_ bearer: String?, _ operation: AgentPolicy.Operation, client: ClientRef?) async throws {
+        guard let bearer, let consumer = try await broker.withVault({ try $0.consumer(presenting: bearer) }) else {
+            refused.add(1, ordering: .relaxed)
+            logger.warning("refused a TCP request without a valid consumer credential", metadata: ["operation": "\(operation.rawValue)"])
+            throw Problem(status: 401, code: "unauthorized", detail: "present a consumer's credential: Authorization: Bearer cloak_agent_… (cloak agent consumer add).")
+        }
+        if let wait = limiter.admit("consumer \(consumer.name)") {
+            throw Problem(status: 429, code: "rate_limited", detail: "consumer \(consumer.name) is asking faster than the agent allows; try again in \(wait) s.")
+        }
+        let allowed = operation == .health || (operation == .token && client.map(consumer.mayAsk(for:)) == true)
+        guard allowed else {
+            refused.add(1, ordering: .relaxed)
+            let what = client.map { "\(operation.rawValue) for \($0)" } ?? operation.rawValue
+            logger.warning("refused \(what) to consumer \(consumer.name)", metadata: ["consumer": "\(consumer.name)", "client": "\(client.map(\.description) ?? "-")"])
+            throw Problem(status: 403, code: "forbidden", detail: "consumer \(consumer.name) may not \(what).", client: client)
+        }
+    }
+
     /// `GET /v1/tokens/{realm}/{name}?scope=…&audience=…&min_ttl=…&refresh=true`
-    private func token(realm: String, name: String, _ request: Request, from peer: Peer) async throws -> Response {
+    private func token(realm: String, name: String, _ request: Request, from peer: Caller) async throws -> Response {
         let ref: ClientRef
         do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
-        try authorize(peer, .token, client: ref)
+        try await authorize(peer, .token, client: ref)
         // As `cloak token` splits them: `scope=a b` and `scope=a&scope=b` are the same request.
         let scopes = request.parameters("scope").flatMap { $0.split(separator: " ").map(String.init) }
         let audience = request.parameter("audience").flatMap { $0.isEmpty ? nil : $0 }
@@ -307,10 +349,13 @@ public final class AgentService: Sendable {
     /// `POST /v1/sinks/{realm}/{name}?format=raw|json|header|env`: a file holding the client's
     /// token, kept fresh for as long as the asking process lives (the peer's pid: `cloak exec`
     /// asks, then becomes the command by exec, keeping its pid). Answers `{"path": …}`.
-    private func sink(realm: String, name: String, _ request: Request, from peer: Peer) async throws -> Response {
+    private func sink(realm: String, name: String, _ request: Request, from caller: Caller) async throws -> Response {
         let ref: ClientRef
         do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
-        try authorize(peer, .token, client: ref)
+        try await authorize(caller, .token, client: ref)
+        guard case .local(let peer) = caller else {
+            throw Problem(status: 403, code: "forbidden", detail: "sinks are for processes on this host, on the socket.", client: ref)
+        }
         guard let sinkDirectory else {
             throw Problem(status: 404, code: "not_found", detail: "this agent makes no sinks for processes.", client: ref)
         }
@@ -345,10 +390,10 @@ public final class AgentService: Sendable {
 
     /// `POST /v1/rotations/{realm}/{name}`: rotates the client's secret now (journaled, verified,
     /// as `cloak rotate`); answers the outcome, never a secret.
-    private func rotate(realm: String, name: String, from peer: Peer) async throws -> Response {
+    private func rotate(realm: String, name: String, from peer: Caller) async throws -> Response {
         let ref: ClientRef
         do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
-        try authorize(peer, .rotate, client: ref)
+        try await authorize(peer, .rotate, client: ref)
         guard let rotator else { throw Problem(status: 404, code: "not_found", detail: "this agent does not rotate.", client: ref) }
         log("rotating \(ref) for \(peer)")
         publish(AgentEvent(.rotationStarted, ref))
@@ -393,23 +438,23 @@ public final class AgentService: Sendable {
 /// A token bucket per user: `perSecond` requests a second, bursts of twice that.
 final class RateLimiter: Sendable {
     private let perSecond: Double
-    private let buckets = Mutex<[UInt32: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+    private let buckets = Mutex<[String: (tokens: Double, at: ContinuousClock.Instant)]>([:])
 
     init(perSecond: Double) { self.perSecond = max(perSecond, 0.001) }
 
-    /// `nil` when `uid` may go on; else the whole seconds until it may.
-    func admit(_ uid: UInt32) -> Int? {
+    /// `nil` when `who` may go on; else the whole seconds until it may.
+    func admit(_ who: String) -> Int? {
         let now = ContinuousClock.now
         return buckets.withLock { buckets in
             let burst = perSecond * 2
-            var (tokens, at) = buckets[uid] ?? (burst, now)
+            var (tokens, at) = buckets[who] ?? (burst, now)
             let elapsed = now - at
             tokens = min(burst, tokens + perSecond * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
             guard tokens >= 1 else {
-                buckets[uid] = (tokens, now)
+                buckets[who] = (tokens, now)
                 return max(1, Int(((1 - tokens) / perSecond).rounded(.up)))
             }
-            buckets[uid] = (tokens - 1, now)
+            buckets[who] = (tokens - 1, now)
             return nil
         }
     }

@@ -44,6 +44,11 @@ package enum Sodium {
         precondition(status == 0, "BLAKE2b parameters out of range")
         return out
     }
+
+    /// Whether `a` and `b` are equal, in time that does not depend on where they differ.
+    package static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && sodium_memcmp(a, b, a.count) == 0
+    }
 }
 
 extension Collection<UInt8> {

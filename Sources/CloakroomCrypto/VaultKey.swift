@@ -20,6 +20,8 @@ package struct VaultKey: Sendable {
         case realmTrust = 4
         /// The tag of each client row (migration 0008).
         case clientTrust = 5
+        /// The tag of each agent consumer (migration 0010).
+        case consumerTrust = 6
     }
 
     package func subkey(for purpose: Purpose) -> SealingKey {

@@ -58,6 +58,7 @@ package protocol VaultStore: AnyObject {
     var auditLog: any AuditLogStore { get }
     var tokenCache: any TokenCacheStore { get }
     var clientTags: any ClientTagStore { get }
+    var agentConsumers: any AgentConsumerStore { get }
 }
 
 extension VaultStore {

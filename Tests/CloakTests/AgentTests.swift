@@ -537,6 +537,55 @@ final class AgentProcess: @unchecked Sendable {
         #expect(FileManager.default.fileExists(atPath: socket), "an activated socket is systemd's to remove")
     }
 
+    /// `--listen` on loopback for consumers that cannot reach the socket: each request presents
+    /// a credential from `cloak agent consumer add`, and gets only what that consumer may; a
+    /// removed consumer, or a row widened by editing the file, gets nothing.
+    @Test func consumersOnTheLoopbackListener() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let added = try sandbox.ok("agent", "consumer", "add", "orders-box", "--clients", "r1/post")
+        let credential = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(credential.hasPrefix("cloak_agent_") && credential.count == 12 + 64, "\(added)")
+        let listed = try sandbox.ok("agent", "consumer", "list", "--json")
+        #expect(listed.stdout.contains("orders-box") && listed.stdout.contains("r1/post") && !listed.stdout.contains(credential))
+        #expect(!(try sandbox.contents).contains(credential), "the vault keeps a digest, not the credential")
+        #expect(try sandbox.run(["agent", "--listen", "0.0.0.0:8477"]).status == 2, "loopback only")
+
+        let agent = try AgentProcess(sandbox, arguments: ["--listen", "127.0.0.1:0"])
+        let address = try #require(agent.log.split(separator: "\n").first { $0.contains("listening on 127.0.0.1:") }
+            .flatMap { $0.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") } }, "\(agent.log)")
+        func tcp(_ path: String, bearer: String?, method: String = "GET") throws -> (Int, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments = ["-s", "-X", method, "-w", "\n%{http_code}", "http://\(address)\(path)"] + (bearer.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let newline = text.lastIndex(of: "\n") ?? text.startIndex
+            return (Int(text[newline...].dropFirst()) ?? 0, String(text[..<newline]))
+        }
+        let (granted, body) = try tcp("/v1/tokens/r1/post", bearer: credential)
+        #expect(granted == 200 && body.contains("access_token"), "\(body)")
+        #expect(try tcp("/v1/tokens/r1/basic", bearer: credential).0 == 403)
+        #expect(try tcp("/v1/clients", bearer: credential).0 == 403)
+        #expect(try tcp("/v1/sinks/r1/post", bearer: credential, method: "POST").0 == 403)
+        #expect(try tcp("/v1/health", bearer: credential).0 == 200)
+        #expect(try tcp("/v1/tokens/r1/post", bearer: nil).0 == 401)
+        #expect(try tcp("/v1/tokens/r1/post", bearer: "cloak_agent_" + String(repeating: "0", count: 64)).0 == 401)
+
+        // Widened by editing the file: the tag no longer matches, and the credential stops working.
+        _ = try RawVault.execute(sandbox.vault, "UPDATE agent_consumers SET clients = '*/*'")
+        #expect(try tcp("/v1/tokens/r1/post", bearer: credential).0 == 401)
+        _ = try RawVault.execute(sandbox.vault, "UPDATE agent_consumers SET clients = 'r1/post'")
+        #expect(try tcp("/v1/tokens/r1/post", bearer: credential).0 == 200)
+        try sandbox.ok("agent", "consumer", "remove", "orders-box")
+        #expect(try tcp("/v1/tokens/r1/post", bearer: credential).0 == 401, "removed: refused at once")
+        #expect(!agent.log.contains(credential), "\(agent.log)")
+        #expect(agent.stop() == 0)
+    }
+
     private func waitFor(_ condition: () -> Bool) async throws {
         let end = Date().addingTimeInterval(10)
         while !condition(), Date() < end { try await Task.sleep(for: .milliseconds(50)) }

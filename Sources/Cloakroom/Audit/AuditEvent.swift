@@ -48,6 +48,10 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case imported = "import"
     /// A client's secret left the vault sealed in a bundle, or a bundle file was written.
     case exported = "export"
+    /// A consumer of the agent's TCP listener was added (its credential shown once).
+    case consumerAdded = "consumer.added"
+    /// A consumer of the agent's TCP listener was removed: its credential no longer works.
+    case consumerRemoved = "consumer.removed"
 }
 
 /// How the recorded step went.

@@ -1,8 +1,8 @@
 import CloakroomStore
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+internal import FoundationEssentials
 #else
-public import Foundation
+internal import Foundation
 #endif
 
 extension UnlockedVault {

@@ -14,6 +14,7 @@ public final class UnlockedVault {
     lazy var tokensKey: SealingKey = key.subkey(for: .cachedTokens)
     lazy var trustKey: MACKey = key.macKey(for: .realmTrust)
     lazy var clientTrustKey: MACKey = key.macKey(for: .clientTrust)
+    lazy var consumerTrustKey: MACKey = key.macKey(for: .consumerTrust)
     lazy var auditKey: MACKey = key.macKey(for: .auditLog)
     let openedSlots: [OpenedSlot]
 
@@ -170,6 +171,7 @@ public final class UnlockedVault {
                 try requireAuthentic(clientRowID: client)
                 try stampClient(rowID: client, using: newVault)
             }
+            try retagConsumers(using: newVault)
             // Cached tokens are not re-sealed: they can be fetched again, and dropping them means
             // nothing sealed under the old key remains.
             try vault.store.tokenCache.remove(clientRowID: nil)

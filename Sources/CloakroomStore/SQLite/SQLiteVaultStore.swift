@@ -7,6 +7,7 @@ package final class SQLiteVaultStore: VaultStore {
         self.database = database
         tokenCache = SQLiteTokenCache(database: database)
         clientTags = SQLiteClientTags(database: database)
+        agentConsumers = SQLiteAgentConsumers(database: database)
         keyslots = SQLiteKeyslots(database: database)
         realms = SQLiteRealms(database: database)
         clients = SQLiteClients(database: database)
@@ -143,6 +144,7 @@ package final class SQLiteVaultStore: VaultStore {
     /// (A `var`: tests wrap it to count what the broker reads.)
     package var tokenCache: any TokenCacheStore
     package let clientTags: any ClientTagStore
+    package let agentConsumers: any AgentConsumerStore
     package let keyslots: any KeyslotStore
     package let realms: any RealmStore
     package let clients: any ClientStore
