@@ -227,6 +227,8 @@ rows.append((f'"source": "idp" after warm-up ({ren:.0f} renewals)', f"{i:.0f} of
 print(f"\nthe first four rows: medians of {sys.argv[2]} interleaved round(s); per round:")
 for s in ("agent", "nginx"):
     print(f"  {s:<5}  curl {rounds('curl', s)} ms;  p50 {rounds('p50', s)} µs;  p99 {rounds('p99', s)} µs;  {rounds('rps', s)} requests/s")
+ratios = lambda row: ", ".join(f"{a / n:.2f}" for a, n in zip(values[(row, "agent")], values[(row, "nginx")]))
+print(f"  ratio  curl {ratios('curl')};  p50 {ratios('p50')};  p99 {ratios('p99')};  requests/s {ratios('rps')}")
 print()
 header = ("measure", "agent", "nginx static", "ratio", "required", "")
 widths = [max(len(str(r[c])) for r in rows + [header]) for c in range(6)]

@@ -93,6 +93,8 @@ public final class AgentService: Sendable {
     private let log: @Sendable (String) -> Void
     let metrics = AgentMetrics()
     private let limiter: RateLimiter
+    /// How each realm's identity provider answered last (for `/v1/health`).
+    private let reachability = IdPReachability()
     private let started = ContinuousClock.now
     /// Requests the policy refused.
     let refused = Atomic<Int>(0)
@@ -112,8 +114,9 @@ public final class AgentService: Sendable {
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let sinks = SinkRegistry(log: log)
         self.sinks = sinks
-        let (events, metrics) = (self.events, self.metrics)
+        let (events, metrics, reachability) = (self.events, self.metrics, self.reachability)
         self.keeper = TokenKeeper(broker: broker) { request, result in
+            if let client = try? ClientRef(request.client) { reachability.note(result.map(\.source), realm: client.realm) }
             switch result {
             case .success(let grant):
                 metrics.renewal(grant.source == .idp ? "idp" : "cache")
@@ -331,7 +334,14 @@ public final class AgentService: Sendable {
         let refresh = request.parameter("refresh") == "true"
         do {
             let started = ContinuousClock.now
-            let grant = try await broker.token(for: ref.description, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh)
+            let grant: TokenBroker.Grant
+            do {
+                grant = try await broker.token(for: ref.description, scopes: scopes, audience: audience, minimumTTL: minimumTTL, refresh: refresh)
+                reachability.note(.success(grant.source), realm: ref.realm, stale: grant.warning)
+            } catch {
+                reachability.note(.failure(error), realm: ref.realm)
+                throw error
+            }
             keeper.asked(.init(client: ref.description, scopes: scopes, audience: audience), answered: grant.token)
             metrics.served(grant.source)
             if grant.source == .idp {
@@ -420,9 +430,17 @@ public final class AgentService: Sendable {
 
     /// `GET /v1/health`: the vault answers a read; how many tokens are kept fresh.
     private func health() async throws -> Response {
-        let count = try await broker.withVault { vault in try vault.vault.clients().count }
+        let (count, realms) = try await broker.withVault { vault in (try vault.vault.clients().count, try vault.vault.realms().map(\.name.rawValue)) }
+        let seen = reachability.snapshot
+        let idps: [JSON] = realms.map { realm in
+            guard let entry = seen[realm] else { return .object(["realm": .string(realm), "idp": .string("not asked yet"), "last_exchange_at": .null, "problem": .null]) }
+            return .object(["realm": .string(realm), "idp": .string(entry.reachable ? "reachable" : "unreachable"),
+                            "last_exchange_at": .string(entry.at.iso8601), "problem": .optional(entry.problem)])
+        }
+        let degraded = seen.values.contains { !$0.reachable }
         return Response(.object([
-            "status": .string("ok"),
+            "status": .string(degraded ? "degraded" : "ok"),
+            "realms": .array(idps),
             "vault": .string(vaultPath),
             "unlocked": .bool(true),
             "clients": .number(Int64(count)),
@@ -457,5 +475,40 @@ final class RateLimiter: Sendable {
             buckets[who] = (tokens - 1, now)
             return nil
         }
+    }
+}
+
+/// How each realm's identity provider answered last: for `/v1/health`.
+final class IdPReachability: Sendable {
+    struct Entry: Sendable {
+        var reachable: Bool
+        var at: Date
+        var problem: String?
+    }
+
+    private let table = Mutex<[String: Entry]>([:])
+
+    var snapshot: [String: Entry] { table.withLock { $0 } }
+
+    /// Records what an exchange says of `realm`'s IdP: reached (a token from it, or a refusal of
+    /// the credentials, which it had to be reached to make), or not (unreachable, nonsense, a TLS
+    /// or URL refusal, or a stale token served because of one). A token from memory or the vault
+    /// says nothing.
+    func note(_ result: Result<TokenBroker.Source, any Error>, realm: Name, stale: String? = nil) {
+        let entry: Entry
+        switch result {
+        case .success(let source):
+            if let stale { entry = Entry(reachable: false, at: Date(), problem: stale) }
+            else if source == .idp { entry = Entry(reachable: true, at: Date()) }
+            else { return }
+        case .failure(let error):
+            guard let code = (error as? any CloakroomError)?.code else { return }
+            switch code {
+            case .idpUnavailable, .idpMalformed, .idpRefused: entry = Entry(reachable: false, at: Date(), problem: "\(error)")
+            case .credentialsRejected, .tokenInvalid: entry = Entry(reachable: true, at: Date())
+            default: return
+            }
+        }
+        table.withLock { $0[realm.rawValue] = entry }
     }
 }

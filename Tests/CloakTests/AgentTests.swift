@@ -118,6 +118,8 @@ final class AgentProcess: @unchecked Sendable {
         let health = try agent.curl("/v1/health")
         #expect(health.json["status"] as? String == "ok" && health.json["vault"] as? String == sandbox.vault)
         #expect(health.json["tokens_kept_fresh"] as? Int == 1)
+        let realms = health.json["realms"] as? [[String: Any]]
+        #expect(realms?.count == 1 && realms?.first?["realm"] as? String == "r1" && realms?.first?["idp"] as? String == "reachable", "\(health.body)")
 
         // The socket is this user's only; the log names no secret and no token.
         #expect(try sandbox.mode(of: agent.socket) == 0o600)
@@ -584,6 +586,48 @@ final class AgentProcess: @unchecked Sendable {
         #expect(try tcp("/v1/tokens/r1/post", bearer: credential).0 == 401, "removed: refused at once")
         #expect(!agent.log.contains(credential), "\(agent.log)")
         #expect(agent.stop() == 0)
+    }
+
+    /// The IdP goes away: a token still valid is served from memory, a refresh fails with the
+    /// library's code (504, idp_unavailable), health says which realm's IdP is unreachable, and
+    /// the vault is intact.
+    @Test func anIdPThatGoesAwayIsReportedAndValidTokensStillServed() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox, environment: ["CLOAK_DEADLINE": "2"])
+        #expect(try agent.curl("/v1/tokens/r1/basic").status == 200)
+        idp.stop()
+        let served = try agent.curl("/v1/tokens/r1/basic")
+        #expect(served.status == 200 && served.json["source"] as? String == "memory", "\(served.body)")
+        let refresh = try agent.curl("/v1/tokens/r1/basic?refresh=true")
+        #expect(refresh.status == 504 && refresh.json["code"] as? String == "idp_unavailable", "\(refresh.body)")
+        let health = try agent.curl("/v1/health")
+        let realm = (health.json["realms"] as? [[String: Any]])?.first
+        #expect(health.json["status"] as? String == "degraded" && realm?["idp"] as? String == "unreachable" && realm?["problem"] is String, "\(health.body)")
+        #expect(agent.stop() == 0)
+        #expect(try sandbox.run(["doctor"]).status == 0, "the vault is intact")
+    }
+
+    /// One IdP request per expiry between the agent and `cloak` processes reading the same vault:
+    /// while the agent renews in the background, CLI processes asking all along find the vault's
+    /// cache fresh and never ask the IdP themselves.
+    @Test func theAgentAndCLIProcessesShareOneRequestPerExpiry() async throws {
+        let idp = try IdP(lifespan: 4)
+        let sandbox = try Sandbox.tokens(idp)
+        let agent = try AgentProcess(sandbox)
+        #expect(try agent.curl("/v1/tokens/r1/post?min_ttl=0.5").status == 200)
+        var sources: [String: Int] = [:]
+        let end = Date().addingTimeInterval(10)
+        while Date() < end {
+            // No agent socket for these: they read the vault, as a process of another user would.
+            let (outcome, json) = try sandbox.tokenJSON("r1/post", ["--min-ttl", "0.5"], environment: ["CLOAK_AGENT_SOCK": sandbox.directory.file("none.sock")])
+            #expect(outcome.status == 0, "\(outcome)")
+            sources[json["source"] as? String ?? "?", default: 0] += 1
+        }
+        let renewals = try #require(try agent.curl("/v1/health").json["renewals"] as? Int)
+        let requests = try await idp.tokenRequests()
+        #expect(sources["idp"] == nil, "the CLI never went to the IdP: \(sources)")
+        #expect(requests == renewals + 1 && renewals >= 2, "\(requests) requests, \(renewals) renewals")
     }
 
     private func waitFor(_ condition: () -> Bool) async throws {
