@@ -2,7 +2,8 @@
 # A first look at Cloakroom in a throwaway directory, against cloak-idp (a Keycloak stand-in on
 # 127.0.0.1): create a vault, add a realm and two clients (secrets from stdin, never argv), get a
 # token from the identity provider, get it again from the sealed cache, rotate a secret through
-# the admin API and get a token with the new one, read the audit log, and check the vault.
+# the admin API and get a token with the new one, read the audit log, and check the vault; then
+# start `cloak agent` and watch it serve a token over its socket and renew it in the background.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -13,7 +14,8 @@ cloak="$bin/cloak"
 
 . scripts/lib/idp.sh
 demo="$(mktemp -d)"
-trap 'stop_idp; rm -rf "$demo"' EXIT
+agent_pid=""
+trap '[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; stop_idp; rm -rf "$demo"' EXIT
 export CLOAK_VAULT="$demo/vault/vault.db" CLOAK_KEY_FILE="$demo/vault.key"
 
 # The identity provider: realm "demo" with two confidential clients. Obviously fake secrets.
@@ -23,7 +25,9 @@ cat >"$demo/idp.json" <<'JSON'
   {"clientId": "orders-svc", "secret": "demo-secret-not-real"},
   {"clientId": "billing-svc", "secret": "demo-secret+not/real%either"},
   {"clientId": "cloak-admin", "secret": "demo-admin-secret-not-real",
-   "serviceAccountRoles": {"clients": {"realm-management": ["manage-clients"]}}}]}]}
+   "serviceAccountRoles": {"clients": {"realm-management": ["manage-clients"]}}}]},
+ {"realm": "fast", "accessTokenLifespan": 6, "clients": [
+  {"clientId": "ticker-svc", "secret": "demo-ticker-secret-not-real"}]}]}
 JSON
 start_idp "$bin/cloak-idp" "$demo/idp.json"
 idp_url=$IDP_URL
@@ -71,3 +75,28 @@ step cloak doctor
 "$cloak" doctor
 printf '\nThe IdP answered %s token request(s); every secret and token in the vault is sealed.\n' \
   "$(curl -s "$idp_url/_cloak-idp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_route"].get("token", 0))')"
+
+# The agent: unlocked once, tokens over a Unix socket, renewed before they are due. Realm "fast"
+# issues 6-second tokens, so the renewal shows within the demo.
+step "cloak realm add fast --token-url …; printf … | cloak client add fast/ticker --client-id ticker-svc --secret-stdin"
+"$cloak" realm add fast --token-url "$idp_url/realms/fast/protocol/openid-connect/token"
+printf 'demo-ticker-secret-not-real' | "$cloak" client add fast/ticker --client-id ticker-svc --secret-stdin
+sock="$demo/agent/agent.sock"
+step "cloak agent --socket $sock &"
+"$cloak" agent --socket "$sock" 2>"$demo/agent.log" &
+agent_pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+ask() { curl -s --unix-socket "$sock" "http://agent/v1/tokens/fast/ticker?min_ttl=1" |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print("source %-6s  token …%s  expires in %d s" % (d["source"], d["access_token"][-12:], d["expires_in"]))'; }
+step "curl --unix-socket $sock http://agent/v1/tokens/fast/ticker    # the first: from the IdP"
+ask
+step "curl … again, and every 2 s for 8 s: from memory, renewed in the background before it expires"
+for _ in 1 2 3 4 5; do ask; sleep 2; done
+step "curl --unix-socket $sock http://agent/v1/health"
+curl -s --unix-socket "$sock" http://agent/v1/health | python3 -c 'import json,sys; d=json.load(sys.stdin); print({k: d[k] for k in ("status", "tokens_kept_fresh", "renewals", "renewal_failures")})'
+step "kill -TERM \$agent_pid    # answers what it accepted, removes its socket, exits 0"
+kill -TERM "$agent_pid"
+wait "$agent_pid"
+agent_pid=""
+sed 's/^/  agent: /' "$demo/agent.log"
+
