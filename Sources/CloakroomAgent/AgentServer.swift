@@ -291,9 +291,12 @@ final class AgentHTTPHandler: ChannelInboundHandler {
                 return
             }
             let request = AgentService.Request(method: head.method.rawValue, target: head.uri)
-            let promise = context.eventLoop.makePromise(of: AgentService.Response.self)
             let service = self.service
             let caller: AgentService.Caller = peer.map { .local($0) } ?? .remote(bearer: Self.bearer(in: head.headers))
+            if let response = service.respondFromMemory(to: request, from: caller) {
+                return write(response, head: head, context: context)
+            }
+            let promise = context.eventLoop.makePromise(of: AgentService.Response.self)
             promise.completeWithTask { await service.respond(to: request, from: caller) }
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             promise.futureResult.whenSuccess { response in

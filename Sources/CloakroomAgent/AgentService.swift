@@ -227,6 +227,47 @@ public final class AgentService: Sendable {
         }
     }
 
+    /// The answer to a token request that memory can give, at once: no task, no hop off the
+    /// event loop (the common case, and two thread switches a request otherwise). `nil` for
+    /// anything else — another route, a TCP consumer (whose credential needs the vault), another
+    /// user (held to the rate limit), a refusal, a bad parameter, a token not in memory — which
+    /// `respond` then answers in full.
+    package func respondFromMemory(to request: Request, from caller: Caller) -> Response? {
+        guard case .local(let peer) = caller, peer.uid == Peer.current.uid, request.method == "GET", request.segments.count == 4,
+              request.segments[0] == "v1", request.segments[1] == "tokens",
+              let realm = try? Name(request.segments[2], of: "realm name"), let name = try? Name(request.segments[3], of: "client name") else { return nil }
+        let ref = ClientRef(realm: realm, name: name)
+        guard policy.withLock({ $0.allows(peer, .token, client: ref) }),
+              let parameters = try? TokenParameters(request),
+              let token = broker.memoryToken(for: ref.description, scopes: parameters.scopes, audience: parameters.audience, minimumTTL: parameters.minimumTTL),
+              !parameters.refresh else { return nil }
+        keeper.asked(.init(client: ref.description, scopes: parameters.scopes, audience: parameters.audience), answered: token)
+        metrics.served(.memory)
+        return Response(TokenBroker.Grant(token: token, source: .memory).document(now: Date()))
+    }
+
+    /// A token request's query: `scope` (repeatable, or space-separated), `audience`, `min_ttl`, `refresh`.
+    struct TokenParameters {
+        var scopes: [String]
+        var audience: String?
+        var minimumTTL: Duration?
+        var refresh: Bool
+
+        /// - Throws: `Problem` 400 for a `min_ttl` that is not a number of seconds from 0 to a day.
+        init(_ request: Request, client: ClientRef? = nil) throws {
+            // As `cloak token` splits them: `scope=a b` and `scope=a&scope=b` are the same request.
+            scopes = request.parameters("scope").flatMap { $0.split(separator: " ").map(String.init) }
+            audience = request.parameter("audience").flatMap { $0.isEmpty ? nil : $0 }
+            if let text = request.parameter("min_ttl") {
+                guard let seconds = Double(text), seconds.isFinite, (0...86_400).contains(seconds) else {
+                    throw Problem(status: 400, code: ErrorCode.invalidInput.rawValue, detail: "min_ttl must be a number of seconds from 0 to 86400.", client: client)
+                }
+                minimumTTL = .milliseconds(Int64(seconds * 1000))
+            }
+            refresh = request.parameter("refresh") == "true"
+        }
+    }
+
     package func respond(to request: Request, from caller: Caller) async -> Response {
         let problem: Problem
         do {
@@ -321,17 +362,8 @@ public final class AgentService: Sendable {
         let ref: ClientRef
         do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
         try await authorize(peer, .token, client: ref)
-        // As `cloak token` splits them: `scope=a b` and `scope=a&scope=b` are the same request.
-        let scopes = request.parameters("scope").flatMap { $0.split(separator: " ").map(String.init) }
-        let audience = request.parameter("audience").flatMap { $0.isEmpty ? nil : $0 }
-        var minimumTTL: Duration?
-        if let text = request.parameter("min_ttl") {
-            guard let seconds = Double(text), seconds.isFinite, (0...86_400).contains(seconds) else {
-                throw Problem(status: 400, code: ErrorCode.invalidInput.rawValue, detail: "min_ttl must be a number of seconds from 0 to 86400.", client: ref)
-            }
-            minimumTTL = .milliseconds(Int64(seconds * 1000))
-        }
-        let refresh = request.parameter("refresh") == "true"
+        let parameters = try TokenParameters(request, client: ref)
+        let (scopes, audience, minimumTTL, refresh) = (parameters.scopes, parameters.audience, parameters.minimumTTL, parameters.refresh)
         do {
             let started = ContinuousClock.now
             let grant: TokenBroker.Grant

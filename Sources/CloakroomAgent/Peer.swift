@@ -26,8 +26,8 @@ public struct Peer: Sendable, Hashable, CustomStringConvertible {
     /// `uid 1000 gid 1000 pid 4242`: what the agent's log says of a peer.
     public var description: String { "uid \(uid) gid \(gid) pid \(pid)" }
 
-    /// The process's own credentials.
-    static var current: Peer { Peer(uid: UInt32(getuid()), gid: UInt32(getgid()), pid: getpid()) }
+    /// The process's own credentials (read once: they do not change while the agent runs).
+    static let current = Peer(uid: UInt32(getuid()), gid: UInt32(getgid()), pid: getpid())
 
     /// The credentials of the process at the other end of `channel`, a connected Unix socket.
     static func of(_ channel: any Channel) -> EventLoopFuture<Peer> {

@@ -65,7 +65,9 @@ public struct Sink: Sendable, Hashable {
         self.init(client: try ClientRef(String(text[..<equals])), path: path, format: format)
     }
 
+    /// Sinks are the same when they write the same file.
     public static func == (a: Sink, b: Sink) -> Bool { a.path == b.path }
+    /// Hashes the path, which is what makes a sink this one.
     public func hash(into hasher: inout Hasher) { hasher.combine(path) }
 
     /// Writes `grant` into the file, atomically, mode 0600 (then given to `owner`).

@@ -356,6 +356,14 @@ public final class TokenBroker: Sendable {
         }
     }
 
+    /// The token memory holds for this request, if it is fresh: what `token(for:…)` would answer
+    /// first, without a task or a suspension (the agent answers from it on its event loop).
+    package func memoryToken(for client: String, scopes: [String], audience: String?, minimumTTL: Duration?) -> AccessToken? {
+        guard let token = memory.withLock({ $0[MemoryKey(client: client, scopes: scopes, audience: audience)] }),
+              isFresh(token, minimumTTL: minimumTTL ?? configuration.minimumTTL) else { return nil }
+        return token
+    }
+
     /// Drops everything memory holds: the vault changed under a long-running broker (a client
     /// removed, a secret rotated by another process), and what it holds may no longer stand.
     package func forgetAll() {

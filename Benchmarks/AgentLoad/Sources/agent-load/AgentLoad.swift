@@ -91,7 +91,7 @@ struct AgentLoad {
             connections.append(try await Connection.open(socket: options.socket, group: group, keepBodies: true))
         }
         // Connection i asks for paths i, i + count, i + 2 × count, …
-        let shares = (0..<count).map { first in Array(options.requests[first...].enumerated().filter { $0.offset % count == 0 }.map(\.element)) }
+        let shares = (0..<count).map { first in stride(from: first, to: options.requests.count, by: count).map { options.requests[$0] } }
         let clock = ContinuousClock()
         let start = clock.now
         var tally = Tally()
