@@ -16,6 +16,8 @@ final class AgentMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let idpLatency: CoreMetrics.Timer
+    /// Made once: counting a token served is on every request's path.
+    private let servedBySource: [TokenBroker.Source: CoreMetrics.Counter]
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -23,6 +25,9 @@ final class AgentMetrics: Sendable {
                                                    .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)]
         self.factory = factory
         idpLatency = CoreMetrics.Timer(label: "cloak_agent_idp_fetch_duration_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
+        servedBySource = Dictionary(uniqueKeysWithValues: [TokenBroker.Source.memory, .cache, .idp].map { source in
+            (source, CoreMetrics.Counter(label: "cloak_agent_token_requests_total", dimensions: [("source", source.rawValue)], factory: factory))
+        })
     }
 
     /// `label{dimensions}` incremented, the counter made once.
@@ -38,7 +43,7 @@ final class AgentMetrics: Sendable {
     }
 
     /// A token request answered, by where the token came from (`memory`, `cache`, `idp`).
-    func served(_ source: TokenBroker.Source) { count("cloak_agent_token_requests_total", [("source", source.rawValue)]) }
+    func served(_ source: TokenBroker.Source) { servedBySource[source]?.increment() }
 
     /// How long a token fetch that went to the IdP took (the lock and the exchange).
     func idpFetch(took duration: Duration) { idpLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000) }

@@ -20,11 +20,15 @@ public final class AgentService: Sendable {
 
         package init(method: String, target: String) {
             self.method = method
-            let (path, query) = target.firstIndex(of: "?").map { (target[..<$0], target[target.index(after: $0)...]) } ?? (target[...], "")
-            segments = path.split(separator: "/").map { Self.decode($0) }
-            self.query = query.split(separator: "&").map { pair in
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                return (Self.decode(parts[0]), parts.count > 1 ? Self.decode(parts[1]) : "")
+            // Split on bytes (ASCII delimiters), not Characters: no grapheme breaking per request.
+            let bytes = target.utf8
+            let mark = bytes.firstIndex(of: UInt8(ascii: "?"))
+            let path = Substring(bytes[..<(mark ?? bytes.endIndex)])
+            let query = mark.map { Substring(bytes[bytes.index(after: $0)...]) } ?? ""
+            segments = path.utf8.split(separator: UInt8(ascii: "/")).map { Self.decode(Substring($0)) }
+            self.query = query.utf8.split(separator: UInt8(ascii: "&")).map { pair in
+                let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+                return (Self.decode(Substring(parts[0])), parts.count > 1 ? Self.decode(Substring(parts[1])) : "")
             }
         }
 
@@ -33,7 +37,8 @@ public final class AgentService: Sendable {
 
         /// Percent-decoding (and `+` as a space, in query values as HTML forms send them).
         static func decode(_ text: Substring) -> String {
-            guard text.contains(where: { $0 == "%" || $0 == "+" }) else { return String(text) }
+            // Bytes, not Characters: grapheme breaking made reading a path a tenth of a request.
+            guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(text) }
             var bytes: [UInt8] = []
             var utf8 = text.utf8.makeIterator()
             while let byte = utf8.next() {
@@ -58,6 +63,10 @@ public final class AgentService: Sendable {
         package var body: [UInt8]
         /// Events to send as they happen, after the head (`GET /v1/events`); the body is empty.
         package var events: AsyncStream<AgentEvent>?
+
+        init(body: [UInt8]) {
+            (status, contentType, self.body) = (200, "application/json", body)
+        }
 
         init(events: AsyncStream<AgentEvent>) {
             (status, contentType, body, self.events) = (200, "text/event-stream", [], events)
@@ -88,11 +97,18 @@ public final class AgentService: Sendable {
     /// The vault's absolute path: `GET /v1/health` reports it, and every answer carries it
     /// (`Cloakroom-Vault`), so that `cloak` uses an agent only for its own vault.
     public let vaultPath: String
+    /// `vaultPath` as the `Cloakroom-Vault` header carries it: a byte that could end a header line
+    /// (a control character, in a path nobody would choose) is percent-encoded, and such a path
+    /// then matches no client's, which reads the vault itself.
+    let vaultHeader: String
     private let policy: Mutex<AgentPolicy>
     private let logger: Logger
     private let log: @Sendable (String) -> Void
     let metrics = AgentMetrics()
     private let limiter: RateLimiter
+    /// The body last served from memory for each request, for the second it was made in (its
+    /// `expires_in` changes each second): a busy consumer's answers cost a dictionary lookup.
+    private let answers = Mutex<[TokenKeeper.Request: (issuedAt: Date, expiresAt: Date, second: Int64, body: [UInt8])]>([:])
     /// How each realm's identity provider answered last (for `/v1/health`).
     private let reachability = IdPReachability()
     private let started = ContinuousClock.now
@@ -128,6 +144,9 @@ public final class AgentService: Sendable {
             }
         }
         self.vaultPath = vaultPath
+        vaultHeader = vaultPath.utf8.contains { $0 < 0x20 || $0 == 0x7f }
+            ? vaultPath.utf8.map { $0 < 0x20 || $0 >= 0x7f ? "%" + String($0, radix: 16, uppercase: true) : String(UnicodeScalar($0)) }.joined()
+            : vaultPath
         self.sinkDirectory = sinkDirectory
         self.policy = Mutex(policy)
         self.logger = logger
@@ -152,6 +171,7 @@ public final class AgentService: Sendable {
             if let now, now != seen {
                 if seen != nil {
                     broker.forgetAll()
+                    answers.withLock { $0.removeAll() }
                     log("the vault was changed by another process: tokens are read from it again")
                 }
                 seen = now
@@ -239,11 +259,21 @@ public final class AgentService: Sendable {
         let ref = ClientRef(realm: realm, name: name)
         guard policy.withLock({ $0.allows(peer, .token, client: ref) }),
               let parameters = try? TokenParameters(request),
-              let token = broker.memoryToken(for: ref.description, scopes: parameters.scopes, audience: parameters.audience, minimumTTL: parameters.minimumTTL),
-              !parameters.refresh else { return nil }
-        keeper.asked(.init(client: ref.description, scopes: parameters.scopes, audience: parameters.audience), answered: token)
+              !parameters.refresh,
+              let token = broker.memoryToken(for: ref.description, scopes: parameters.scopes, audience: parameters.audience, minimumTTL: parameters.minimumTTL)
+        else { return nil }
+        let asked = TokenKeeper.Request(client: ref.description, scopes: parameters.scopes, audience: parameters.audience)
+        let now = Date()
+        let second = Int64(now.timeIntervalSince1970.rounded(.down))
         metrics.served(.memory)
-        return Response(TokenBroker.Grant(token: token, source: .memory).document(now: Date()))
+        if let kept = answers.withLock({ $0[asked] }), kept.second == second, kept.issuedAt == token.issuedAt, kept.expiresAt == token.expiresAt {
+            return Response(body: kept.body)
+        }
+        // Once a second per request at most: the keeper's "last asked" needs no finer grain.
+        keeper.asked(asked, answered: token)
+        let body = TokenBroker.Grant(token: token, source: .memory).document(now: now).bytes
+        answers.withLock { $0[asked] = (token.issuedAt, token.expiresAt, second, body) }
+        return Response(body: body)
     }
 
     /// A token request's query: `scope` (repeatable, or space-separated), `audience`, `min_ttl`, `refresh`.

@@ -76,9 +76,16 @@ package enum JSON: Sendable {
     /// RFC 8259 §7: quote, backslash and control characters are escaped; everything else is UTF-8 as is.
     private static func quote(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        var text = text
         let utf8 = text.utf8
-        guard utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7f }) else {
-            out.append(contentsOf: utf8)  // the common case: nothing to escape
+        // Over the contiguous bytes, not the `UTF8View`'s indices: the scan of a token (1–2 KB) was
+        // a tenth of the agent's time per request when it went through the view.
+        let plain = text.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != 0x7f }) else { return false }
+            out.append(contentsOf: bytes)  // the common case: nothing to escape
+            return true
+        }
+        if plain {
             out.append(UInt8(ascii: "\""))
             return
         }
