@@ -70,13 +70,7 @@ public final class AgentServer: Sendable {
             .childChannelInitializer { channel in
                 Peer.of(channel).flatMap { peer in
                     channel.eventLoop.makeCompletedFuture {
-                        let pipeline = channel.pipeline.syncOperations
-                        try pipeline.addHandler(RequestTimer(limits: limits))
-                        // The agent's own headers are constants and the vault's path, made safe once
-                        // (`AgentService.vaultHeader`): NIO's check of every outbound header is
-                        // not needed, and was a tenth of a request.
-                        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false)
-                        try pipeline.addHandler(AgentHTTPHandler(service: service, peer: peer, limits: limits, inFlight: inFlight))
+                        try configure(channel, peer: peer, service: service, limits: limits, inFlight: inFlight)
                     }
                 }
             }
@@ -88,10 +82,7 @@ public final class AgentServer: Sendable {
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            let pipeline = channel.pipeline.syncOperations
-                            try pipeline.addHandler(RequestTimer(limits: limits))
-                            try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false)
-                            try pipeline.addHandler(AgentHTTPHandler(service: service, peer: nil, limits: limits, inFlight: inFlight))
+                            try configure(channel, peer: nil, service: service, limits: limits, inFlight: inFlight)
                         }
                     }
                 tcpChannel = try await tcpBootstrap.bind(host: tcp.host, port: tcp.port).get()
@@ -113,6 +104,18 @@ public final class AgentServer: Sendable {
             try? await group.shutdownGracefully()
             throw VaultError(.io, "cannot listen on \(socketPath): \(error)")
         }
+    }
+
+    /// One connection's handlers: the timers, NIO's HTTP/1.1 server pipeline, the agent's own.
+    /// `peer`: the process at the other end of the Unix socket; `nil` on the TCP listener.
+    private static func configure(_ channel: any Channel, peer: Peer?, service: AgentService, limits: Limits, inFlight: InFlight) throws {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(RequestTimer(limits: limits))
+        // The agent's own headers are constants and the vault's path, made safe once
+        // (`AgentService.vaultHeader`): NIO's check of every outbound header is not needed, and
+        // was a tenth of a request.
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false)
+        try pipeline.addHandler(AgentHTTPHandler(service: service, peer: peer, limits: limits, inFlight: inFlight))
     }
 
     /// Applies `service`'s policy (just reloaded) to the socket's mode and its directory's.
