@@ -162,76 +162,6 @@ public final class AgentServer: Sendable {
     }
 }
 
-/// Closes connections that are idle too long, and those whose request trickles in (slow loris):
-/// a request's clock starts at its first byte and stops when its head is complete. One check per
-/// connection, every half of the shorter timeout, reads two timestamps; a request costs two clock
-/// reads, not a timer set and cancelled (which was a tenth of a busy agent's time). So a
-/// connection is closed between one and one and a half timeouts late.
-final class RequestTimer: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    private let limits: AgentServer.Limits
-    private var check: Scheduled<Void>?
-    /// When the request being received began (its first byte); `nil` between requests.
-    private var requestStarted: NIODeadline?
-    private var lastActivity = NIODeadline.now()
-    /// Whether a response is being worked on: no timeout then (a token fetch may be slow).
-    private var busy = false
-
-    init(limits: AgentServer.Limits) { self.limits = limits }
-
-    func channelActive(context: ChannelHandlerContext) {
-        lastActivity = .now()
-        scheduleCheck(context)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
-        if requestStarted == nil, !busy { requestStarted = lastActivity }
-        context.fireChannelRead(data)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event as? RequestEvent {
-        case .headComplete:
-            requestStarted = nil
-            busy = true
-        case .answered:
-            busy = false
-            lastActivity = .now()
-        case nil:
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        check?.cancel()
-        context.fireChannelInactive()
-    }
-
-    private func scheduleCheck(_ context: ChannelHandlerContext) {
-        let interval = TimeAmount(min(limits.requestTimeout, limits.idleTimeout) / 2)
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        check = context.eventLoop.scheduleTask(in: interval) {
-            let (timer, context) = bound.value
-            timer.examine(context)
-        }
-    }
-
-    private func examine(_ context: ChannelHandlerContext) {
-        let now = NIODeadline.now()
-        if let started = requestStarted, now - started >= TimeAmount(limits.requestTimeout) {
-            return context.close(promise: nil)
-        }
-        if !busy, requestStarted == nil, now - lastActivity >= TimeAmount(limits.idleTimeout) {
-            return context.close(promise: nil)
-        }
-        scheduleCheck(context)
-    }
-}
-
 extension AgentHTTPHandler {
     /// Server-sent events: the head (chunked, as NIO's encoder makes a body of unknown length),
     /// a comment so that the client sees the stream open, then each event as it happens, until
@@ -265,12 +195,6 @@ extension AgentHTTPHandler {
             }
         }
     }
-}
-
-/// Told to `RequestTimer` by the HTTP handler, through the pipeline.
-enum RequestEvent {
-    case headComplete
-    case answered
 }
 
 /// One connection's requests: collected, checked, answered by the service off the event loop.
@@ -362,39 +286,4 @@ final class AgentHTTPHandler: ChannelInboundHandler {
             }
         }
     }
-}
-
-/// A TCP address on this host's loopback only (127.0.0.0/8 or ::1): `--listen 127.0.0.1:8477`.
-/// Anything else is refused, so that no flag can put the agent on a network.
-public struct LoopbackAddress: Sendable, CustomStringConvertible {
-    /// The address, without brackets.
-    public let host: String
-    /// The port; 0 for any free one.
-    public let port: Int
-
-    /// `HOST:PORT` or `[::1]:PORT`.
-    /// - Throws: `VaultError` `.invalidInput` for anything but a loopback address and a port.
-    public init(_ text: String) throws {
-        let host: Substring, port: Substring
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") {
-            host = text[text.index(after: text.startIndex)..<close]
-            port = text[text.index(close, offsetBy: 2)...]
-        } else if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") {
-            (host, port) = (text[..<colon], text[text.index(after: colon)...])
-        } else {
-            throw VaultError(.invalidInput, "'\(text)' is not HOST:PORT (127.0.0.1:8477, [::1]:8477).")
-        }
-        guard let number = Int(port), (0...65535).contains(number) else {
-            throw VaultError(.invalidInput, "'\(port)' is not a port (0 to 65535).")
-        }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
-        let loopbackV4 = octets.count == 4 && octets[0] == 127 && host.split(separator: ".").count == 4
-        guard loopbackV4 || host == "::1" else {
-            throw VaultError(.invalidInput, "the agent listens on loopback only (127.0.0.0/8 or ::1), not on \(host).")
-        }
-        (self.host, self.port) = (String(host), number)
-    }
-
-    /// `host:port`.
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -43,7 +43,7 @@ import Testing
             "--schedule-check", "0.5",
             "--on-rotate", #"echo "$CLOAK_REALM/$CLOAK_CLIENT v$CLOAK_SECRET_VERSION key=$CLOAK_KEY_FILE sock=${CLOAK_AGENT_SOCK:+set}" >> '"# + hooks + "'",
         ])
-        try await waitFor { ((try? String(contentsOfFile: hooks, encoding: .utf8)) ?? "").split(separator: "\n").count == 3 }
+        try await waitFor(seconds: 20) { ((try? String(contentsOfFile: hooks, encoding: .utf8)) ?? "").split(separator: "\n").count == 3 }
         try #require(FileManager.default.fileExists(atPath: hooks), "\(agent.log)")
         let lines = Set(try String(contentsOfFile: hooks, encoding: .utf8).split(separator: "\n").map(String.init))
         #expect(lines == ["r1/admin v2 key= sock=set", "r1/orders v2 key= sock=set", "r1/billing v2 key= sock=set"], "\(lines)\n\(agent.log)")
@@ -86,7 +86,7 @@ import Testing
         #expect(status.stdout.contains("r1/orders"), "an open journal: \(status)")
 
         let agent = try AgentProcess(sandbox, arguments: ["--schedule-check", "0.5"])
-        try await waitFor { agent.log.contains("rotated r1/orders") }
+        try await waitFor(seconds: 20) { agent.log.contains("rotated r1/orders") }
         #expect(agent.stop() == 0)
         #expect(try version(sandbox, "r1/orders") == 2)
         #expect(try sandbox.tokenJSON("r1/orders", ["--refresh"]).0.status == 0, "the vault's current secret is the IdP's")
@@ -112,24 +112,18 @@ import Testing
         subscriber.arguments = ["-sN", "--unix-socket", agent.socket, "http://agent/v1/events", "-o", events]
         try subscriber.run()
         defer { if subscriber.isRunning { subscriber.terminate() } }
-        try await waitFor { ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("events follow") }
+        try await waitFor(seconds: 20) { ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("events follow") }
 
         let rotated = try agent.curl("/v1/rotations/r1/orders", method: "POST")
         #expect(rotated.status == 200 && rotated.json["result"] as? String == "rotated" && rotated.json["to_version"] as? Int == 2, "\(rotated.body)")
         #expect(try agent.curl("/v1/tokens/r1/orders").status == 200)
-        try await waitFor { ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("event: token.fetched") }
+        try await waitFor(seconds: 20) { ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("event: token.fetched") }
         let stream = try String(contentsOfFile: events, encoding: .utf8)
         #expect(stream.contains("event: rotation.started\ndata: {"), "\(stream)")
         #expect(stream.contains("event: rotation.finished\ndata: {") && stream.contains(#""secret_version": 2"#), "\(stream)")
         #expect(!stream.contains(RotationTests.ordersSecret) && !stream.contains("access_token") && !stream.contains("eyJ"), "\(stream)")
         // The agent stops with a subscriber connected: the stream ends, and so does curl.
         #expect(agent.stop() == 0)
-        try await waitFor { !subscriber.isRunning }
-    }
-
-    private func waitFor(_ condition: () -> Bool) async throws {
-        let end = Date().addingTimeInterval(20)
-        while !condition(), Date() < end { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(condition())
+        try await waitFor(seconds: 20) { !subscriber.isRunning }
     }
 }
