@@ -115,6 +115,18 @@ public struct AgentClient: ~Copyable {
 
 /// A token from the agent serving this vault, as `cloak token` and `cloak exec` ask for one.
 public enum AgentToken {
+    /// Whether the agent's vault (its `Cloakroom-Vault` header) is the file at `vaultPath`: the
+    /// same path, or the same file by another spelling (a symbolic link, `..`), as `realpath`
+    /// resolves both. Asked only once an agent has answered, so a process with no agent pays
+    /// nothing for it.
+    static func sameFile(_ agents: String?, _ vaultPath: String) -> Bool {
+        guard let agents else { return false }
+        if agents == vaultPath { return true }
+        guard let theirs = realpath(agents, nil), let ours = realpath(vaultPath, nil) else { return false }
+        defer { free(theirs); free(ours) }
+        return strcmp(theirs, ours) == 0
+    }
+
     /// What the agent said.
     public enum Answer: Sendable {
         /// A token.
@@ -130,7 +142,7 @@ public enum AgentToken {
     public static func sink(socketPath: String, vaultPath: String, client: ClientRef, timeout: Duration) -> Result<String, AgentProblemAnswer>? {
         guard AgentSocket.isOwnSocket(socketPath), let connection = AgentClient.connect(socketPath) else { return nil }
         let target = "/v1/sinks/\(FormEncoding.encode(client.realm.rawValue))/\(FormEncoding.encode(client.name.rawValue))?format=raw"
-        guard let reply = try? connection.send("POST", target, timeout: timeout), reply.headers["cloakroom-vault"] == vaultPath,
+        guard let reply = try? connection.send("POST", target, timeout: timeout), AgentToken.sameFile(reply.headers["cloakroom-vault"], vaultPath),
               case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
         if let path = fields["path"]?.string, reply.status == 200 || reply.status == 201 { return .success(path) }
         guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }
@@ -160,7 +172,7 @@ public enum AgentToken {
         if let minimumTTL { query.append("min_ttl=\(Double(minimumTTL.components.seconds) + Double(minimumTTL.components.attoseconds) / 1e18)") }
         if refresh { query.append("refresh=true") }
         let target = "/v1/tokens/\(parts[0])/\(parts[1])" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-        guard let reply = try? connection.send("GET", target, timeout: timeout), reply.headers["cloakroom-vault"] == vaultPath,
+        guard let reply = try? connection.send("GET", target, timeout: timeout), AgentToken.sameFile(reply.headers["cloakroom-vault"], vaultPath),
               case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
         guard reply.status == 200 else {
             guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }

@@ -113,6 +113,12 @@ import Testing
         let unknown = try sandbox.run(["token", "r1/nope"], environment: viaAgent)
         #expect(unknown.status == 3 && unknown.stderr.contains("no client 'r1/nope'"), "\(unknown)")
 
+        // The same vault by another path (a symbolic link to its directory) is the agent's too.
+        let link = sandbox.directory.file("vault-link")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: sandbox.directory.file("vault"))
+        let (linked, linkedJSON) = try sandbox.tokenJSON("r1/basic", environment: viaAgent.merging(["CLOAK_VAULT": link + "/vault.db"]) { $1 })
+        #expect(linked.status == 0 && linkedJSON["source"] as? String == "memory", "\(linked)")
+
         // Another vault's agent on the same socket path is not used: no key, no token.
         let other = try Sandbox.tokens(idp)
         let refused = try other.run(["token", "r1/basic"], environment: viaAgent)
