@@ -59,3 +59,26 @@ struct AgentPolicyTests {
         #expect(AgentService.Request(method: "GET", target: "/v1/x?bad=%zz").parameter("bad") == "%zz")
     }
 }
+
+/// The agent's TCP consumers in the vault: a credential is known by its digest, its row by a MAC
+/// that a rekey re-makes, and an edited row is refused.
+struct AgentConsumerTests {
+    @Test func aConsumerSurvivesARekeyAndAnEditedRowDoesNot() throws {
+        let fixture = try Fixture()
+        let credential = try fixture.vault.addConsumer(Name("box"), clients: ["prod/*"])
+        #expect(try fixture.vault.consumer(presenting: credential)?.clients == ["prod/*"])
+        #expect(try fixture.vault.consumer(presenting: credential + "0") == nil)
+        #expect(throws: VaultError.self) { try fixture.vault.addConsumer(Name("box"), clients: ["prod/*"]) }
+
+        let (rekeyed, _) = try fixture.vault.rekey()
+        #expect(try rekeyed.consumer(presenting: credential)?.name == Name("box"), "the rekey re-made the consumer's MAC")
+        #expect(try fixture.vault.consumer(presenting: credential) == nil, "the old key's MAC no longer verifies")
+
+        _ = try RawVault.execute(fixture.path, "UPDATE agent_consumers SET clients = '*/*'")
+        #expect(try rekeyed.consumer(presenting: credential) == nil, "a widened row is refused")
+        _ = try RawVault.execute(fixture.path, "UPDATE agent_consumers SET clients = 'prod/*'")
+        try rekeyed.removeConsumer(Name("box"))
+        #expect(try rekeyed.consumer(presenting: credential) == nil)
+        #expect(try rekeyed.vault.consumers().isEmpty)
+    }
+}
