@@ -9,10 +9,14 @@ internal import Foundation
 
 /// The answers to each route, once `respond` has let the request through to them.
 extension AgentService {
+    /// The client a path names (`…/REALM/NAME`); a malformed name is 400 `invalid_input`.
+    static func client(realm: String, name: String) throws -> ClientRef {
+        do { return ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
+    }
+
     /// `GET /v1/tokens/{realm}/{name}?scope=…&audience=…&min_ttl=…&refresh=true`
     func token(realm: String, name: String, _ request: Request, from peer: Caller) async throws -> Response {
-        let ref: ClientRef
-        do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
+        let ref = try Self.client(realm: realm, name: name)
         try await authorize(peer, .token, client: ref)
         let parameters = try TokenParameters(request, client: ref)
         let (scopes, audience, minimumTTL, refresh) = (parameters.scopes, parameters.audience, parameters.minimumTTL, parameters.refresh)
@@ -44,8 +48,7 @@ extension AgentService {
     /// token, kept fresh for as long as the asking process lives (the peer's pid: `cloak exec`
     /// asks, then becomes the command by exec, keeping its pid). Answers `{"path": …}`.
     func sink(realm: String, name: String, _ request: Request, from caller: Caller) async throws -> Response {
-        let ref: ClientRef
-        do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
+        let ref = try Self.client(realm: realm, name: name)
         try await authorize(caller, .token, client: ref)
         guard case .local(let peer) = caller else {
             throw Problem(status: 403, code: "forbidden", detail: "sinks are for processes on this host, on the socket.", client: ref)
@@ -85,8 +88,7 @@ extension AgentService {
     /// `POST /v1/rotations/{realm}/{name}`: rotates the client's secret now (journaled, verified,
     /// as `cloak rotate`); answers the outcome, never a secret.
     func rotate(realm: String, name: String, from peer: Caller) async throws -> Response {
-        let ref: ClientRef
-        do { ref = ClientRef(realm: try Name(realm, of: "realm name"), name: try Name(name, of: "client name")) } catch { throw Problem(error) }
+        let ref = try Self.client(realm: realm, name: name)
         try await authorize(peer, .rotate, client: ref)
         guard let rotator else { throw Problem(status: 404, code: "not_found", detail: "this agent does not rotate.", client: ref) }
         log("rotating \(ref) for \(peer)")

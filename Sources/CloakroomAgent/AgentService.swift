@@ -167,8 +167,7 @@ public final class AgentService: Sendable {
     package func respondFromMemory(to request: Request, from caller: Caller) -> Response? {
         guard case .local(let peer) = caller, peer.uid == Peer.current.uid, request.method == "GET", request.segments.count == 4,
               request.segments[0] == "v1", request.segments[1] == "tokens",
-              let realm = try? Name(request.segments[2], of: "realm name"), let name = try? Name(request.segments[3], of: "client name") else { return nil }
-        let ref = ClientRef(realm: realm, name: name)
+              let ref = try? Self.client(realm: request.segments[2], name: request.segments[3]) else { return nil }
         guard policy.withLock({ $0.allows(peer, .token, client: ref) }),
               let parameters = try? TokenParameters(request),
               !parameters.refresh,

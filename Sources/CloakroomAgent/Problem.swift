@@ -1,4 +1,5 @@
 package import Cloakroom
+internal import NIOHTTP1
 
 /// An error as the agent answers it: `application/problem+json` (RFC 9457) with the library's
 /// stable code, so that `cloak` maps it to the exit status it would have used itself.
@@ -57,21 +58,6 @@ package struct Problem: Error, Sendable {
         return .fields(fields)
     }
 
-    static func title(_ status: Int) -> String {
-        switch status {
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 403: "Forbidden"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 409: "Conflict"
-        case 413: "Content Too Large"
-        case 429: "Too Many Requests"
-        case 500: "Internal Server Error"
-        case 502: "Bad Gateway"
-        case 503: "Service Unavailable"
-        case 504: "Gateway Timeout"
-        default: "Error"
-        }
-    }
+    /// The status's reason phrase, as NIO knows it (`Not Found`, `Too Many Requests`).
+    static func title(_ status: Int) -> String { HTTPResponseStatus(statusCode: status).reasonPhrase }
 }
