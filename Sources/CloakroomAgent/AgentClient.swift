@@ -33,21 +33,8 @@ public struct AgentClient: ~Copyable {
 
     /// A connection to the agent at `path`, or `nil` when none answers there.
     static func connect(_ path: String) -> AgentClient? {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        #if os(Linux)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { return nil }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { systemConnect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { close(fd); return nil }
+        guard !path.hasPrefix("@"), let fd = UnixSocket.make(datagram: false) else { return nil }
+        guard UnixSocket.withAddress(path, { systemConnect(fd, $0, $1) }) == 0 else { close(fd); return nil }
         return AgentClient(fd: fd)
     }
 
@@ -131,22 +118,28 @@ public enum AgentToken {
     public enum Answer: Sendable {
         /// A token.
         case granted(TokenBroker.Grant)
-        /// A refusal or failure, with the library's code (`ErrorCode`'s raw value, or the agent's
-        /// own `forbidden`) and the agent's message.
-        case problem(code: String, status: Int, detail: String)
+        /// A refusal or failure.
+        case problem(AgentProblemAnswer)
+    }
+
+    /// One request to the agent at `socketPath`, if it is this user's socket and the agent there
+    /// serves `vaultPath`: the status and the JSON object it answered; `nil` for anything else.
+    private static func exchange(_ method: String, _ target: String, socketPath: String, vaultPath: String,
+                                 timeout: Duration) -> (status: Int, fields: [String: JSONValue])? {
+        guard AgentSocket.isOwnSocket(socketPath), let connection = AgentClient.connect(socketPath),
+              let reply = try? connection.send(method, target, timeout: timeout), sameFile(reply.headers["cloakroom-vault"], vaultPath),
+              case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
+        return (reply.status, fields)
     }
 
     /// Asks the agent at `socketPath` for a file it keeps holding `client`'s token while this
     /// process (and the command it execs into) runs: the file's path, or the agent's problem;
     /// `nil` when no agent of this vault answers there.
     public static func sink(socketPath: String, vaultPath: String, client: ClientRef, timeout: Duration) -> Result<String, AgentProblemAnswer>? {
-        guard AgentSocket.isOwnSocket(socketPath), let connection = AgentClient.connect(socketPath) else { return nil }
         let target = "/v1/sinks/\(FormEncoding.encode(client.realm.rawValue))/\(FormEncoding.encode(client.name.rawValue))?format=raw"
-        guard let reply = try? connection.send("POST", target, timeout: timeout), AgentToken.sameFile(reply.headers["cloakroom-vault"], vaultPath),
-              case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
-        if let path = fields["path"]?.string, reply.status == 200 || reply.status == 201 { return .success(path) }
-        guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }
-        return .failure(AgentProblemAnswer(code: code, status: reply.status, detail: detail))
+        guard let (status, fields) = exchange("POST", target, socketPath: socketPath, vaultPath: vaultPath, timeout: timeout) else { return nil }
+        if let path = fields["path"]?.string, status == 200 || status == 201 { return .success(path) }
+        return AgentProblemAnswer(status: status, fields).map { .failure($0) }
     }
 
     /// An agent's problem document, read.
@@ -157,6 +150,12 @@ public enum AgentToken {
         public var status: Int
         /// The agent's message.
         public var detail: String
+
+        /// A problem document's fields; `nil` when they are not one.
+        init?(status: Int, _ fields: [String: JSONValue]) {
+            guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }
+            (self.code, self.status, self.detail) = (code, status, detail)
+        }
     }
 
     /// Asks the agent at `socketPath` for a token, if one serves `vaultPath` there and its socket
@@ -164,7 +163,6 @@ public enum AgentToken {
     /// caller reads the vault itself.
     public static func ask(socketPath: String, vaultPath: String, client: String, scopes: [String], audience: String?,
                            minimumTTL: Duration?, refresh: Bool, timeout: Duration) -> Answer? {
-        guard AgentSocket.isOwnSocket(socketPath), let connection = AgentClient.connect(socketPath) else { return nil }
         let parts = client.split(separator: "/", maxSplits: 1).map { FormEncoding.encode(String($0)) }
         guard parts.count == 2 else { return nil }  // malformed: the vault path says so in its words
         var query: [String] = scopes.map { "scope=" + FormEncoding.encode($0) }
@@ -172,12 +170,8 @@ public enum AgentToken {
         if let minimumTTL { query.append("min_ttl=\(Double(minimumTTL.components.seconds) + Double(minimumTTL.components.attoseconds) / 1e18)") }
         if refresh { query.append("refresh=true") }
         let target = "/v1/tokens/\(parts[0])/\(parts[1])" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-        guard let reply = try? connection.send("GET", target, timeout: timeout), AgentToken.sameFile(reply.headers["cloakroom-vault"], vaultPath),
-              case .object(let fields)? = JSONReader.read(reply.body) else { return nil }
-        guard reply.status == 200 else {
-            guard let code = fields["code"]?.string, let detail = fields["detail"]?.string else { return nil }
-            return .problem(code: code, status: reply.status, detail: detail)
-        }
+        guard let (status, fields) = exchange("GET", target, socketPath: socketPath, vaultPath: vaultPath, timeout: timeout) else { return nil }
+        guard status == 200 else { return AgentProblemAnswer(status: status, fields).map { .problem($0) } }
         // `expires_in`, not `expires_at`: whole seconds from now either way, and no date to parse.
         guard let value = fields["access_token"]?.string, let expiresIn = fields["expires_in"]?.number, expiresIn.isFinite,
               let source = fields["source"]?.string.flatMap(TokenBroker.Source.init(rawValue:)) else { return nil }

@@ -27,28 +27,11 @@ public enum Systemd {
     /// Tells systemd `state` (`READY=1`, `STOPPING=1`, `RELOADING=1`, `STATUS=…`) when it
     /// asked to be told (`NOTIFY_SOCKET`, as for `Type=notify`); does nothing otherwise.
     public static func notify(_ state: String) {
-        guard var path = environment("NOTIFY_SOCKET"), !path.isEmpty else { return }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        // An address starting with '@' is in Linux's abstract namespace: a NUL byte first.
-        let abstract = path.hasPrefix("@")
-        if abstract { path.removeFirst() }
-        let bytes = (abstract ? [0] : []) + Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        #if os(Linux)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-        let fd = socket(AF_UNIX, SOCK_DGRAM, 0)
-        #endif
-        guard fd >= 0 else { return }
+        guard let path = environment("NOTIFY_SOCKET"), !path.isEmpty, let fd = UnixSocket.make(datagram: true) else { return }
         defer { close(fd) }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
         let message = Array(state.utf8)
-        _ = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, length) }
-            }
+        _ = UnixSocket.withAddress(path) { address, length in
+            message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, length) }
         }
     }
 

@@ -75,8 +75,8 @@ struct TokenCommand: ParsableCommand {
             return nil
         case .granted(let grant):
             return grant
-        case .problem(let code, _, let detail):
-            throw AgentProblem(code: code, detail: detail, socket: socket)
+        case .problem(let problem):
+            throw AgentProblem(code: problem.code, detail: problem.detail, socket: socket)
         }
     }
 
