@@ -84,7 +84,7 @@ extension AgentPolicy {
     /// Names are looked up in /etc/passwd and /etc/group (not NSS: a static binary has none).
     /// - Throws: `VaultError` `.invalidInput` naming what is wrong, `.notFound` for a missing file.
     public static func load(from path: String) throws -> AgentPolicy {
-        let bytes = try FileSystem.readWholeFile(path, limit: 1 << 20, what: "policy file")
+        let bytes = try FileSystem.readWholeFile(path, limit: 1 << 20, what: "policy file \(path)")
         guard case .object(let document)? = JSONReader.read(bytes), case .array(let items)? = document["rules"] else {
             throw VaultError(.invalidInput, "\(path) is not a policy: expected a JSON object with a \"rules\" list.")
         }

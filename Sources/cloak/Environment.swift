@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cloakroom
 
 #if canImport(Glibc)
 import Glibc
@@ -15,12 +16,13 @@ import Foundation
 enum Environment {
     /// `--env-var`: a name a shell and `execve` both take as a variable, `[A-Za-z_][A-Za-z0-9_]*`.
     /// `cloak token --format env` prints it into shell code, so nothing else may pass.
-    static func checkVariableName(_ name: String) throws {
+    /// - Parameter option: the option that gave it, for the message.
+    static func checkVariableName(_ name: String, option: String = "--env-var") throws {
         let valid = !name.isEmpty && name.utf8.enumerated().allSatisfy { index, byte in
             byte == UInt8(ascii: "_") || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
                 || (index > 0 && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
         }
-        guard valid else { throw ValidationError("--env-var must be a variable name ([A-Za-z_][A-Za-z0-9_]*).") }
+        guard valid else { throw ValidationError("\(option) must be a variable name ([A-Za-z_][A-Za-z0-9_]*), not '\(name.escapingControlCharacters)'.") }
     }
 
     /// The variable `name`, or `nil` when it is unset or empty (an empty `CLOAK_VAULT=` means

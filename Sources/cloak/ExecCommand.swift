@@ -46,16 +46,17 @@ struct ExecCommand: ParsableCommand {
             throw ValidationError("name a client (cloak exec prod/orders -- …) or give --env NAME=REALM/CLIENT")
         }
         try Environment.checkVariableName(envVar)
-        for assignment in variables + tokenFiles { _ = try Self.assignment(assignment) }
+        for assignment in variables { _ = try Self.assignment(assignment, option: "--env") }
+        for assignment in tokenFiles { _ = try Self.assignment(assignment, option: "--token-file") }
     }
 
     /// `NAME=REALM/CLIENT`, checked.
-    static func assignment(_ text: String) throws -> (name: String, client: ClientRef) {
+    static func assignment(_ text: String, option: String) throws -> (name: String, client: ClientRef) {
         guard let equals = text.firstIndex(of: "=") else {
-            throw ValidationError("'\(text)' is not NAME=REALM/CLIENT")
+            throw ValidationError("\(option) takes NAME=REALM/CLIENT, not '\(text.escapingControlCharacters)'.")
         }
         let name = String(text[..<equals])
-        try Environment.checkVariableName(name)
+        try Environment.checkVariableName(name, option: option)
         return (name, try ClientRef(String(text[text.index(after: equals)...])))
     }
 
@@ -65,11 +66,11 @@ struct ExecCommand: ParsableCommand {
             setenv(envVar, grant.token.value, 1)
             setenv(envVar + "_EXPIRES_AT", Output.time(grant.token.expiresAt), 1)
         }
-        for (name, client) in try variables.map(Self.assignment) {
+        for (name, client) in try variables.map({ try Self.assignment($0, option: "--env") }) {
             let grant = try TokenCommand.grant(options, ref: client.description, scopes: scope, audience: audience, minTTL: minTTL, refresh: false)
             setenv(name, grant.token.value, 1)
         }
-        for (name, client) in try tokenFiles.map(Self.assignment) {
+        for (name, client) in try tokenFiles.map({ try Self.assignment($0, option: "--token-file") }) {
             setenv(name, try agentSink(for: client), 1)
         }
         if !keepEnvironment {

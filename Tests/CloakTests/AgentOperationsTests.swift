@@ -153,4 +153,36 @@ import Testing
         #expect(agent.stop() == 0)
         #expect(try sandbox.run(["doctor"]).status == 0, "the vault is intact")
     }
+
+    /// Each mistake in starting the agent, naming its consumers or its command's variables is a
+    /// clear error with its exit status, before anything is served or written: the vault is
+    /// unchanged and no socket is left behind.
+    @Test func badInputIsAClearErrorAndChangesNothing() throws {
+        let sandbox = try Sandbox.populated()
+        let socket = sandbox.directory.file("run/agent.sock")
+        let broken = sandbox.directory.file("broken.json")
+        try "{not json".write(toFile: broken, atomically: true, encoding: .utf8)
+        let before = try sandbox.contents
+        let cases: [([String], Int32, String)] = [
+            (["agent", "--socket", socket, "--sink", "nope"], 2, "a sink is REALM/NAME=PATH[:FORMAT], not 'nope'"),
+            (["agent", "--socket", socket, "--sink", "prod/orders=relative/token"], 2, "must be absolute, not 'relative/token'"),
+            (["agent", "--socket", socket, "--policy", sandbox.directory.file("missing.json")], 3, "policy file \(sandbox.directory.file("missing.json"))"),
+            (["agent", "--socket", socket, "--policy", broken], 2, "is not a policy"),
+            (["agent", "--socket", socket, "--log-format", "xml"], 2, "--log-format is text or json"),
+            (["agent", "--socket", socket, "--listen", "10.0.0.1:8477"], 2, "loopback only"),
+            (["agent", "--socket", socket, "--rate-limit", "0"], 2, "--rate-limit takes"),
+            (["agent", "consumer", "add", "box", "--clients", "orders"], 2, "REALM/NAME globs"),
+            (["agent", "consumer", "add", "box"], 2, "give --clients GLOB"),
+            (["agent", "consumer", "remove", "ghost"], 3, "no consumer named ghost"),
+            (["realm", "update", "prod", "--rotate-every", "30s"], 2, "--rotate-every must be from 1m"),
+            (["exec", "--env", "1BAD=prod/orders", "--", "/bin/true"], 2, "--env must be a variable name"),
+            (["exec", "--token-file", "NOEQ", "--", "/bin/true"], 2, "--token-file takes NAME=REALM/CLIENT, not 'NOEQ'"),
+        ]
+        for (arguments, status, message) in cases {
+            let outcome = try sandbox.run(arguments)
+            #expect(outcome.status == status && outcome.stderr.contains(message), "cloak \(arguments.joined(separator: " ")): \(outcome)")
+        }
+        #expect(try sandbox.contents == before, "nothing was written")
+        #expect(!FileManager.default.fileExists(atPath: socket), "no socket left behind")
+    }
 }
