@@ -24,7 +24,7 @@ package enum SQLValue: Sendable, Equatable {
 /// indexed read with nothing else loaded (see the README on why not GRDB).
 ///
 /// Not thread-safe (opened with `SQLITE_OPEN_NOMUTEX`): one owner at a time.
-package final class Database {
+package final class Database: SQLConnection {
     let handle: OpaquePointer
     package let path: String
     /// How long a writer waits for another process's write lock, unless `withBusyTimeout` says otherwise.
@@ -115,12 +115,6 @@ package final class Database {
         }
     }
 
-    /// Runs one statement; returns the number of rows it changed.
-    @discardableResult
-    package func execute(_ sql: String, _ arguments: SQLValue...) throws -> Int {
-        try execute(sql, arguments)
-    }
-
     @discardableResult
     package func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
         try withStatement(sql, arguments) { statement in
@@ -129,22 +123,12 @@ package final class Database {
         return Int(sqlite3_changes(handle))
     }
 
-    /// The rows of one query, each turned into a value by `read`.
-    package func rows<T>(_ sql: String, _ arguments: SQLValue..., read: (Row) throws -> T) throws -> [T] {
-        try rows(sql, arguments, read: read)
-    }
-
     package func rows<T>(_ sql: String, _ arguments: [SQLValue], read: (Row) throws -> T) throws -> [T] {
         try withStatement(sql, arguments) { statement in
             var result: [T] = []
             while try statement.step() { result.append(try read(Row(statement: statement))) }
             return result
         }
-    }
-
-    /// The first row of one query, or `nil`.
-    package func row<T>(_ sql: String, _ arguments: SQLValue..., read: (Row) throws -> T) throws -> T? {
-        try row(sql, arguments, read: read)
     }
 
     package func row<T>(_ sql: String, _ arguments: [SQLValue], read: (Row) throws -> T) throws -> T? {
@@ -170,8 +154,6 @@ package final class Database {
         try statement.bind(arguments)
         return try body(statement)
     }
-
-    package var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// Runs `body` in one write transaction. `BEGIN IMMEDIATE` takes the write lock up front,
     /// so two processes never both read, then both fail to upgrade (which SQLite reports as

@@ -5,14 +5,14 @@ package final class SQLiteVaultStore: VaultStore {
 
     package init(_ database: Database) {
         self.database = database
-        tokenCache = SQLiteTokenCache(database: database)
-        clientTags = SQLiteClientTags(database: database)
-        agentConsumers = SQLiteAgentConsumers(database: database)
-        keyslots = SQLiteKeyslots(database: database)
-        realms = SQLiteRealms(database: database)
-        clients = SQLiteClients(database: database)
-        rotations = SQLiteRotationJournal(database: database)
-        auditLog = SQLiteAuditLog(database: database)
+        tokenCache = SQLTokenCache(database: database)
+        clientTags = SQLClientTags(database: database)
+        agentConsumers = SQLAgentConsumers(database: database)
+        keyslots = SQLKeyslots(database: database)
+        realms = SQLRealms(database: database)
+        clients = SQLClients(database: database)
+        rotations = SQLRotationJournal(database: database)
+        auditLog = SQLAuditLog(database: database)
     }
 
     /// Opens the vault file at `path`, checks that it is a vault, and applies the migrations this

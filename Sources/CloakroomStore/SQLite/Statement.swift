@@ -87,7 +87,7 @@ final class Statement {
 
 /// The current row of a statement, read by column name (or, while the queries move into the
 /// store, by index).
-package struct Row {
+package struct Row: SQLRow {
     let statement: Statement
     private var pointer: OpaquePointer { statement.pointer }
 

@@ -1,10 +1,11 @@
+private let columns = "seq, time, os_user, host, command, action, realm, client, outcome, detail"
+
 /// The audit log in SQLite (migration 0004: triggers refuse to change or delete an event).
-struct SQLiteAuditLog: AuditLogStore {
-    let database: Database
+struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
+    let database: Connection
 
-    private static let columns = "seq, time, os_user, host, command, action, realm, client, outcome, detail"
 
-    private static func record(_ row: Row) -> AuditEventRecord {
+    private static func record(_ row: Connection.Row) -> AuditEventRecord {
         AuditEventRecord(
             seq: row.integer("seq"), time: row.integer("time"), user: row.text("os_user"), host: row.text("host"),
             command: row.text("command"), action: row.text("action"), realm: row.optionalText("realm"),
@@ -26,23 +27,23 @@ struct SQLiteAuditLog: AuditLogStore {
             conditions.append("time >= ?")
             arguments.append(.integer(since))
         }
-        arguments.append(.integer(Int64(limit ?? -1)))  // a negative LIMIT is none
+        if let limit { arguments.append(.integer(Int64(limit))) }
         let sql = """
-            SELECT \(Self.columns) FROM events
+            SELECT \(columns) FROM events
             \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY seq DESC LIMIT ?
+            ORDER BY seq DESC\(limit == nil ? "" : " LIMIT ?")
             """
         return Array(try database.rows(sql, arguments, read: Self.record).reversed())
     }
 
     func forEachEvent(_ body: (AuditEventRecord, [UInt8]) throws -> Void) throws {
-        _ = try database.rows("SELECT \(Self.columns), mac FROM events ORDER BY seq") { row in
+        _ = try database.rows("SELECT \(columns), mac FROM events ORDER BY seq") { row in
             try body(Self.record(row), row.blob("mac"))
         }
     }
 
     func events(after seq: Int64, limit: Int) throws -> [AuditEventRecord] {
-        try database.rows("SELECT \(Self.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?", .integer(seq), .integer(Int64(limit)),
+        try database.rows("SELECT \(columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?", .integer(seq), .integer(Int64(limit)),
                           read: Self.record)
     }
 

@@ -1,23 +1,24 @@
 import CloakroomCrypto
 
-/// The token cache in SQLite.
-package struct SQLiteTokenCache: TokenCacheStore {
-    let database: Database
+/// Built once: a cache hit should not pay for string interpolation.
+private let lookup = """
+    SELECT \(clientTagColumns),
+           t.secret_version, \(realmEndpoint) AS endpoint, t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
+    FROM cached_tokens t
+    JOIN clients c ON c.id = t.client_id
+    JOIN realms r ON r.id = c.realm_id
+    JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
+    WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
+    """
 
-    /// Built once: a cache hit should not pay for string interpolation.
-    private static let lookup = """
-        SELECT \(SQLiteClientTags.columns),
-               t.secret_version, \(SQLiteRealms.endpoint) AS endpoint, t.issued_at, t.expires_at, t.scope, t.nonce, t.sealed
-        FROM cached_tokens t
-        JOIN clients c ON c.id = t.client_id
-        JOIN realms r ON r.id = c.realm_id
-        JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current' AND s.version = t.secret_version
-        WHERE r.name = ? AND c.name = ? AND t.cache_key = ? AND t.expires_at > ?
-        """
+/// The token cache in SQLite.
+package struct SQLTokenCache<Connection: SQLConnection>: TokenCacheStore {
+    let database: Connection
+
 
     package func token(realm: String, client name: String, cacheKey: String, expiringAfter cutoff: Int64) throws -> (CachedTokenRecord, ClientTagRecord)? {
-        try database.row(Self.lookup, .text(realm), .text(name), .text(cacheKey), .integer(cutoff)) { row in
-            let client = SQLiteClientTags.record(row)
+        try database.row(lookup, .text(realm), .text(name), .text(cacheKey), .integer(cutoff)) { row in
+            let client = SQLClientTags<Connection>.record(row)
             let token = CachedTokenRecord(
                 clientRowID: client.clientRowID, cacheKey: cacheKey, secretVersion: row.integer("secret_version"),
                 endpoint: row.text("endpoint"), issuedAt: row.integer("issued_at"), expiresAt: row.integer("expires_at"),

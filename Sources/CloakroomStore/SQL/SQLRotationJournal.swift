@@ -1,13 +1,14 @@
+private let select = """
+    SELECT j.id, r.name AS realm, c.name AS client, c.id AS client_row, j.from_version, j.to_version, j.mode, j.state, j.started_at
+    FROM rotations j JOIN clients c ON c.id = j.client_id JOIN realms r ON r.id = c.realm_id
+    """
+
 /// The rotation journal in SQLite.
-struct SQLiteRotationJournal: RotationJournalStore {
-    let database: Database
+struct SQLRotationJournal<Connection: SQLConnection>: RotationJournalStore {
+    let database: Connection
 
-    private static let select = """
-        SELECT j.id, r.name AS realm, c.name AS client, c.id AS client_row, j.from_version, j.to_version, j.mode, j.state, j.started_at
-        FROM rotations j JOIN clients c ON c.id = j.client_id JOIN realms r ON r.id = c.realm_id
-        """
 
-    private static func record(_ row: Row) -> RotationRecord {
+    private static func record(_ row: Connection.Row) -> RotationRecord {
         RotationRecord(
             id: row.integer("id"), realm: row.text("realm"), client: row.text("client"), clientRowID: row.integer("client_row"),
             fromVersion: row.integer("from_version"), toVersion: row.integer("to_version"), mode: row.text("mode"),
@@ -15,19 +16,18 @@ struct SQLiteRotationJournal: RotationJournalStore {
     }
 
     func open(realm: String, client name: String) throws -> RotationRecord? {
-        try database.row(Self.select + " WHERE r.name = ? AND c.name = ? AND j.state IN ('prepared', 'pushed')",
+        try database.row(select + " WHERE r.name = ? AND c.name = ? AND j.state IN ('prepared', 'pushed')",
                          .text(realm), .text(name), read: Self.record)
     }
 
     func allOpen() throws -> [RotationRecord] {
-        try database.rows(Self.select + " WHERE j.state IN ('prepared', 'pushed') ORDER BY r.name, c.name", read: Self.record)
+        try database.rows(select + " WHERE j.state IN ('prepared', 'pushed') ORDER BY r.name, c.name", read: Self.record)
     }
 
     func insert(clientRowID: Int64, from: Int64, to: Int64, mode: String, at now: Int64) throws -> Int64 {
-        try database.execute(
+        try database.insert(
             "INSERT INTO rotations (client_id, from_version, to_version, mode, state, started_at, updated_at) VALUES (?, ?, ?, ?, 'prepared', ?, ?)",
             .integer(clientRowID), .integer(from), .integer(to), .text(mode), .integer(now), .integer(now))
-        return database.lastInsertedRowID
     }
 
     func setState(id: Int64, _ state: String, detail: String, at now: Int64) throws {
@@ -48,9 +48,9 @@ struct SQLiteRotationJournal: RotationJournalStore {
                    EXISTS (SELECT 1 FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed')) AS open
             FROM clients c JOIN realms r ON r.id = c.realm_id
             LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
-            WHERE ?1 IS NULL OR r.name = ?1
+            \(realm == nil ? "" : "WHERE r.name = ?")
             ORDER BY r.name, c.name
-            """, .optional(realm)
+            """, realm.map { [.text($0)] } ?? []
         ) { row in
             RotationStatusRecord(
                 realm: row.text("realm"), client: row.text("client"), rotateEvery: row.optionalInteger("rotate_every"),

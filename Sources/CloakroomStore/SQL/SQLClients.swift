@@ -1,18 +1,25 @@
 package import CloakroomCrypto
 
+private let select = """
+    SELECT c.id, r.name AS realm, c.name, c.client_id, c.auth_method, c.scopes, c.audience, c.rotate_every,
+           s.version AS secret_version, s.state_changed_at AS secret_changed_at, c.created_at, c.updated_at
+    FROM clients c
+    JOIN realms r ON r.id = c.realm_id
+    LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
+    """
+
+private let selectSecrets = """
+    SELECT s.id, r.name AS realm, c.name AS client, c.id AS client_row, s.version, s.state, s.state_changed_at,
+           \(realmEndpoint) AS endpoint, c.client_id, s.nonce, s.sealed
+    FROM secret_versions s JOIN clients c ON c.id = s.client_id JOIN realms r ON r.id = c.realm_id
+    """
+
 /// Clients and secret versions in SQLite.
-struct SQLiteClients: ClientStore {
-    let database: Database
+struct SQLClients<Connection: SQLConnection>: ClientStore {
+    let database: Connection
 
-    private static let select = """
-        SELECT c.id, r.name AS realm, c.name, c.client_id, c.auth_method, c.scopes, c.audience, c.rotate_every,
-               s.version AS secret_version, s.state_changed_at AS secret_changed_at, c.created_at, c.updated_at
-        FROM clients c
-        JOIN realms r ON r.id = c.realm_id
-        LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
-        """
 
-    private static func record(_ row: Row) -> ClientRecord {
+    private static func record(_ row: Connection.Row) -> ClientRecord {
         ClientRecord(
             rowID: row.integer("id"), realm: row.text("realm"), name: row.text("name"),
             fields: ClientFields(clientID: row.text("client_id"), authMethod: row.text("auth_method"), scopes: row.text("scopes"),
@@ -22,12 +29,12 @@ struct SQLiteClients: ClientStore {
     }
 
     func all(realm: String?) throws -> [ClientRecord] {
-        guard let realm else { return try database.rows(Self.select + " ORDER BY r.name, c.name", read: Self.record) }
-        return try database.rows(Self.select + " WHERE r.name = ? ORDER BY c.name", .text(realm), read: Self.record)
+        guard let realm else { return try database.rows(select + " ORDER BY r.name, c.name", read: Self.record) }
+        return try database.rows(select + " WHERE r.name = ? ORDER BY c.name", .text(realm), read: Self.record)
     }
 
     func named(realm: String, name: String) throws -> ClientRecord? {
-        try database.row(Self.select + " WHERE r.name = ? AND c.name = ?", .text(realm), .text(name), read: Self.record)
+        try database.row(select + " WHERE r.name = ? AND c.name = ?", .text(realm), .text(name), read: Self.record)
     }
 
     func rowIDs(realmRowID: Int64) throws -> [Int64] {
@@ -43,21 +50,20 @@ struct SQLiteClients: ClientStore {
     }
 
     func insert(realmRowID: Int64, name: String, _ fields: ClientFields, at now: Int64) throws -> Int64 {
-        try database.execute(
+        try database.insert(
             """
             INSERT INTO clients (realm_id, name, client_id, auth_method, scopes, audience, created_at, updated_at, rotate_every)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             .integer(realmRowID), .text(name), .text(fields.clientID), .text(fields.authMethod), .text(fields.scopes),
             .optional(fields.audience), .integer(now), .integer(now), .optional(fields.rotateEvery))
-        return database.lastInsertedRowID
     }
 
     func update(rowID: Int64, _ fields: ClientFields, forgetIdPUUID: Bool, at now: Int64) throws {
         try database.execute(
             """
             UPDATE clients SET client_id = ?, auth_method = ?, scopes = ?, audience = ?, rotate_every = ?, updated_at = ?,
-                               idp_uuid = CASE WHEN ? THEN NULL ELSE idp_uuid END
+                               idp_uuid = CASE WHEN ? = 1 THEN NULL ELSE idp_uuid END
             WHERE id = ?
             """,
             .text(fields.clientID), .text(fields.authMethod), .text(fields.scopes), .optional(fields.audience),
@@ -92,13 +98,8 @@ struct SQLiteClients: ClientStore {
             .integer(createdAt), .integer(stateChangedAt))
     }
 
-    private static let selectSecrets = """
-        SELECT s.id, r.name AS realm, c.name AS client, c.id AS client_row, s.version, s.state, s.state_changed_at,
-               \(SQLiteRealms.endpoint) AS endpoint, c.client_id, s.nonce, s.sealed
-        FROM secret_versions s JOIN clients c ON c.id = s.client_id JOIN realms r ON r.id = c.realm_id
-        """
 
-    private static func secret(_ row: Row) -> SealedSecretRecord {
+    private static func secret(_ row: Connection.Row) -> SealedSecretRecord {
         var sealed: SealedBox?
         if let nonce = row.optionalBlob("nonce"), let ciphertext = row.optionalBlob("sealed") {
             sealed = SealedBox(nonce: nonce, ciphertext: ciphertext)
@@ -111,7 +112,7 @@ struct SQLiteClients: ClientStore {
     }
 
     func secrets(_ selection: SecretSelection) throws -> [SealedSecretRecord] {
-        let sql = Self.selectSecrets
+        let sql = selectSecrets
         switch selection {
         case .sealed:
             return try database.rows(sql + " WHERE s.sealed IS NOT NULL ORDER BY s.id", read: Self.secret)
@@ -145,23 +146,31 @@ struct SQLiteClients: ClientStore {
     }
 
     func moveSecrets(clientRowID: Int64, from: SecretState?, version: Int64?, to: SecretState, at now: Int64) throws -> Int {
+        // Conditions only for what was given: a `? IS NULL` test leaves PostgreSQL no type to infer.
         let drop = to == .retired ? ", nonce = NULL, sealed = NULL" : ""
-        return try database.execute(
-            """
-            UPDATE secret_versions SET state = ?1\(drop), state_changed_at = ?2
-            WHERE client_id = ?3 AND (CASE WHEN ?4 IS NULL THEN state <> 'retired' ELSE state = ?4 END) AND (?5 IS NULL OR version = ?5)
-            """,
-            .text(to.rawValue), .integer(now), .integer(clientRowID), .optional(from?.rawValue), .optional(version))
+        var sql = "UPDATE secret_versions SET state = ?\(drop), state_changed_at = ? WHERE client_id = ?"
+        var arguments: [SQLValue] = [.text(to.rawValue), .integer(now), .integer(clientRowID)]
+        if let from {
+            sql += " AND state = ?"
+            arguments.append(.text(from.rawValue))
+        } else {
+            sql += " AND state <> 'retired'"
+        }
+        if let version {
+            sql += " AND version = ?"
+            arguments.append(.integer(version))
+        }
+        return try database.execute(sql, arguments)
     }
 
     func retireExpiredPrevious(clientRowID: Int64?, now: Int64) throws -> Int {
         try database.execute(
             """
             UPDATE secret_versions SET state = 'retired', nonce = NULL, sealed = NULL, state_changed_at = ?1
-            WHERE state = 'previous' AND (?2 IS NULL OR client_id = ?2)
+            WHERE state = 'previous'\(clientRowID == nil ? "" : " AND client_id = ?2")
               AND state_changed_at + (SELECT r.keep_previous FROM clients c JOIN realms r ON r.id = c.realm_id
                                       WHERE c.id = secret_versions.client_id) <= ?1
             """,
-            .integer(now), .optional(clientRowID))
+            clientRowID.map { [.integer(now), .integer($0)] } ?? [.integer(now)])
     }
 }

@@ -1,8 +1,8 @@
 package import CloakroomCrypto
 
 /// Keyslots in SQLite.
-struct SQLiteKeyslots: KeyslotStore {
-    let database: Database
+struct SQLKeyslots<Connection: SQLConnection>: KeyslotStore {
+    let database: Connection
 
     func all() throws -> [KeyslotRecord] {
         try database.rows("""
@@ -18,7 +18,7 @@ struct SQLiteKeyslots: KeyslotStore {
     }
 
     func insert(_ record: KeyslotRecord) throws -> Int64 {
-        try database.execute(
+        try database.insert(
             """
             INSERT INTO keyslots (kind, label, fingerprint, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -26,7 +26,6 @@ struct SQLiteKeyslots: KeyslotStore {
             .text(record.kind), .text(record.label), .optional(record.fingerprint), .optional(record.opsLimit),
             .optional(record.memLimit), .optional(record.salt), .blob(record.wrappedKey.nonce), .blob(record.wrappedKey.ciphertext),
             .integer(record.createdAt))
-        return database.lastInsertedRowID
     }
 
     func rewrap(id: Int64, _ wrappedKey: SealedBox) throws {

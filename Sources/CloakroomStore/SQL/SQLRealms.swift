@@ -1,27 +1,29 @@
 package import CloakroomCrypto
 
+private let select = """
+    SELECT r.id, r.name, r.issuer, r.token_url, r.admin_url, r.ca_file, r.admin_client_id, r.allow_http,
+           ar.name AS admin_realm, ac.name AS admin_name,
+           (SELECT count(*) FROM clients c WHERE c.realm_id = r.id) AS client_count, r.created_at, r.updated_at,
+           r.keep_previous, r.rotate_every, r.trust_tag,
+           d.issuer AS d_issuer, d.token_endpoint AS d_token_endpoint, d.jwks_uri AS d_jwks_uri,
+           d.discovered_at AS d_discovered_at, d.nonce AS d_nonce, d.seal AS d_seal
+    FROM realms r
+    LEFT JOIN realm_discovery d ON d.realm_id = r.id
+    LEFT JOIN clients ac ON ac.id = r.admin_client_id
+    LEFT JOIN realms ar ON ar.id = ac.realm_id
+    """
+
+/// The endpoint a realm's secrets are sealed for: its token URL, else its issuer. Said once
+/// here; every query that needs it interpolates this.
+let realmEndpoint = "coalesce(r.token_url, r.issuer)"
+
 /// Realms in SQLite.
-struct SQLiteRealms: RealmStore {
-    let database: Database
+struct SQLRealms<Connection: SQLConnection>: RealmStore {
+    let database: Connection
 
-    /// The endpoint a realm's secrets are sealed for: its token URL, else its issuer. Said once
-    /// here; every query that needs it interpolates this.
-    static let endpoint = "coalesce(r.token_url, r.issuer)"
 
-    private static let select = """
-        SELECT r.id, r.name, r.issuer, r.token_url, r.admin_url, r.ca_file, r.admin_client_id, r.allow_http,
-               ar.name AS admin_realm, ac.name AS admin_name,
-               (SELECT count(*) FROM clients c WHERE c.realm_id = r.id) AS client_count, r.created_at, r.updated_at,
-               r.keep_previous, r.rotate_every, r.trust_tag,
-               d.issuer AS d_issuer, d.token_endpoint AS d_token_endpoint, d.jwks_uri AS d_jwks_uri,
-               d.discovered_at AS d_discovered_at, d.nonce AS d_nonce, d.seal AS d_seal
-        FROM realms r
-        LEFT JOIN realm_discovery d ON d.realm_id = r.id
-        LEFT JOIN clients ac ON ac.id = r.admin_client_id
-        LEFT JOIN realms ar ON ar.id = ac.realm_id
-        """
 
-    private static func record(_ row: Row) -> RealmRecord {
+    private static func record(_ row: Connection.Row) -> RealmRecord {
         let rowID = row.integer("id")
         var admin: (realm: String, name: String)?
         if let realm = row.optionalText("admin_realm"), let name = row.optionalText("admin_name") { admin = (realm, name) }
@@ -43,15 +45,15 @@ struct SQLiteRealms: RealmStore {
     }
 
     func all() throws -> [RealmRecord] {
-        try database.rows(Self.select + " ORDER BY r.name", read: Self.record)
+        try database.rows(select + " ORDER BY r.name", read: Self.record)
     }
 
     func named(_ name: String) throws -> RealmRecord? {
-        try database.row(Self.select + " WHERE r.name = ?", .text(name), read: Self.record)
+        try database.row(select + " WHERE r.name = ?", .text(name), read: Self.record)
     }
 
     func row(_ rowID: Int64) throws -> RealmRecord? {
-        try database.row(Self.select + " WHERE r.id = ?", .integer(rowID), read: Self.record)
+        try database.row(select + " WHERE r.id = ?", .integer(rowID), read: Self.record)
     }
 
     func overviews(now: Int64) throws -> [RealmOverviewRecord] {
@@ -76,7 +78,7 @@ struct SQLiteRealms: RealmStore {
     }
 
     func insert(name: String, _ settings: RealmSettingsRecord, keepPrevious: Int64?, at now: Int64) throws -> Int64 {
-        try database.execute(
+        try database.insert(
             """
             INSERT INTO realms (name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http, created_at, updated_at, keep_previous)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 604800))
@@ -84,7 +86,6 @@ struct SQLiteRealms: RealmStore {
             .text(name), .optional(settings.issuer), .optional(settings.tokenURL), .optional(settings.adminURL),
             .optional(settings.caFile), .optional(settings.adminClientRowID), .integer(settings.allowsInsecureHTTP ? 1 : 0),
             .integer(now), .integer(now), .optional(keepPrevious))
-        return database.lastInsertedRowID
     }
 
     func update(rowID: Int64, _ settings: RealmSettingsRecord, at now: Int64) throws {

@@ -1,8 +1,8 @@
 /// Agent consumers in SQLite.
-struct SQLiteAgentConsumers: AgentConsumerStore {
-    let database: Database
+struct SQLAgentConsumers<Connection: SQLConnection>: AgentConsumerStore {
+    let database: Connection
 
-    private static func record(_ row: Row) -> AgentConsumerRecord {
+    private static func record(_ row: Connection.Row) -> AgentConsumerRecord {
         AgentConsumerRecord(name: row.text("name"), clients: row.text("clients"), credentialDigest: row.blob("credential_digest"),
                             createdAt: row.integer("created_at"), tag: row.blob("tag"))
     }
