@@ -19,6 +19,13 @@ let package = Package(
         .executable(name: "cloak", targets: ["cloak"]),
         .executable(name: "cloak-idp", targets: ["cloak-idp"]),
     ],
+    // Team vaults on PostgreSQL are opt-in: `swift build --traits PostgreSQL` (or `traits:
+    // ["PostgreSQL"]` on a dependency's `.package` line). Without the trait, nothing of postgres-nio
+    // is built or linked, and the SQLite path's start-up stays as it was (README, Performance).
+    traits: [
+        .trait(name: "PostgreSQL", description: "Vaults in PostgreSQL (postgres-nio): --vault postgresql://…"),
+        .default(enabledTraits: []),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // CloakroomHTTP (AsyncHTTPClient, NIO, NIOSSL) and cloak-idp (the rest) share NIO.
@@ -36,6 +43,8 @@ let package = Package(
         // The agent's metrics: swift-metrics' API, in Prometheus' text format.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The PostgreSQL backend (trait PostgreSQL only).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C stays behind two walls: libsodium is imported only by Sources/CloakroomCrypto, SQLite only
@@ -81,10 +90,27 @@ let package = Package(
             swiftSettings: strictness
         ),
 
+        // The only importer of postgres-nio: the same stores on a PostgreSQL connection, and the
+        // locks and change notices a server gives. Built only with the PostgreSQL trait.
+        .target(
+            name: "CloakroomPostgres",
+            dependencies: [
+                "CloakroomCrypto", "CloakroomStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictness,
+            plugins: ["EmbedMigrations"]
+        ),
+
         .target(
             name: "Cloakroom",
             dependencies: [
                 "CloakroomCrypto", "CloakroomStore", "CloakroomHTTP",
+                .target(name: "CloakroomPostgres", condition: .when(traits: ["PostgreSQL"])),
                 // RSA and EC public keys for verifying tokens against a realm's JWKS (`cloak inspect`);
                 // already built for cloak-idp. libsodium still does all of the vault's sealing.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -169,6 +195,7 @@ let package = Package(
             name: "CloakroomTests",
             dependencies: [
                 "Cloakroom", "CloakroomHTTP", "CloakroomAsyncHTTPClient", "CloakroomAgent", "CloakroomTestSupport",
+                .target(name: "CloakroomPostgres", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 // To sign test vectors for every algorithm the JWKS check accepts.

@@ -1,7 +1,9 @@
 import Foundation
 import PackagePlugin
 
-/// Compiles the top-level `migrations/` folder into the target as Swift source.
+/// Compiles the top-level `migrations/` folder into the target as Swift source: SQLite's into
+/// `CloakroomStore` (`Migration.embedded`), `migrations/postgresql/` into `CloakroomPostgres`
+/// (`Migration.embeddedPostgreSQL`).
 ///
 /// The schema ships inside the binary: a `cloak` copied alone onto a server still knows
 /// how to create and upgrade a vault, and nobody can change the schema by editing a file
@@ -9,7 +11,8 @@ import PackagePlugin
 @main
 struct EmbedMigrations: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
-        let folder = context.package.directoryURL.appending(path: "migrations")
+        let postgres = target.name == "CloakroomPostgres"
+        let folder = context.package.directoryURL.appending(path: postgres ? "migrations/postgresql" : "migrations")
         let files = try FileManager.default
             .contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "sql" }
@@ -19,7 +22,8 @@ struct EmbedMigrations: BuildToolPlugin {
             .buildCommand(
                 displayName: "Embedding \(files.count) migrations",
                 executable: try context.tool(named: "MigrationEmbedder").url,
-                arguments: [output.path] + files.map(\.path),
+                arguments: [output.path] + (postgres ? ["--import", "CloakroomStore", "--property", "embeddedPostgreSQL"] : [])
+                    + files.map(\.path),
                 inputFiles: files,
                 outputFiles: [output]
             )

@@ -35,7 +35,7 @@ package struct Problem: Error, Sendable {
         case .invalidInput: 400
         case .notFound, .unknownAtIdP: 404
         case .alreadyExists, .conflict: 409
-        case .busy: 503
+        case .busy, .vaultUnavailable: 503
         case .idpUnavailable: 504
         case .credentialsRejected, .idpMalformed, .idpRefused, .tokenInvalid, .adminRefused: 502
         case .cannotUnlock, .corrupted, .notAVault, .newerSchema, .permissions, .io, .rotationFailed, .rotationUnresolved: 500

@@ -39,16 +39,31 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
         /// The operating system refused `what` (creating or opening a file the store needs),
         /// with `errno` `code`.
         case system(code: Int32, what: String)
-        /// Anything else SQLite reports.
+        /// A server-backed vault's location holds no vault (its schema has none).
+        case noVault
+        /// A server-backed vault's location holds a vault already (creating one there).
+        case vaultExists
+        /// The schema is `found`, older than `known`, and this role may not upgrade it (only the
+        /// schema's owner runs DDL).
+        case needsUpgrade(found: Int, known: Int)
+        /// A server-backed vault's location (its URL) is not usable as written.
+        case invalidLocation
+        /// The vault's database server could not be reached, or refused the connection (its
+        /// message says which host and why; never a password).
+        case unreachable
+        /// The server refused this role something it needs (a table it may not read or write).
+        case denied
+        /// Anything else the backend reports.
         case other
     }
 
     package var kind: Kind
-    /// The database file.
+    /// The database file, or a server-backed vault's URL.
     package var path: String
-    /// SQLite's own message (no values from the rows: SQLite does not quote them).
+    /// The backend's own message (no values from the rows: neither SQLite nor PostgreSQL quote
+    /// them in what the stores ask).
     package var message: String
-    /// SQLite's extended result code, for `--debug`.
+    /// SQLite's extended result code, for `--debug` (0 from other backends: their message says).
     package var code: Int32
 
     package init(kind: Kind, path: String, message: String, code: Int32 = 0) {
@@ -78,5 +93,5 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
         self.init(kind: kind, path: path, message: message, code: status)
     }
 
-    package var description: String { "SQLite error \(code): \(message)" }
+    package var description: String { code == 0 ? message : "SQLite error \(code): \(message)" }
 }

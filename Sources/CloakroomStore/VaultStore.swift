@@ -68,7 +68,9 @@ extension VaultStore {
 
 /// What a store found when it examined itself.
 package struct StoreExamination: Sendable {
-    /// What the storage's own integrity check reported; empty when it passed.
+    /// The storage's own integrity check ("SQLite integrity check"), if the store can run one.
+    package var integrityCheck: String?
+    /// What that check reported; empty when it passed.
     package var integrityProblems: [String]
     /// For each row that refers to a row that no longer exists: its table.
     package var danglingReferences: [String]
@@ -81,4 +83,11 @@ package struct StoreExamination: Sendable {
     package var schemaDifferences: Result<[Migrator.SchemaDifference], StoreError>?
     /// The newest migration this binary ships.
     package var latestVersion: Int
+
+    package init(integrityCheck: String?, integrityProblems: [String], danglingReferences: [String], applied: [Migrator.Applied], shipped: [Migrator.Applied],
+                 schemaDifferences: Result<[Migrator.SchemaDifference], StoreError>?, latestVersion: Int) {
+        (self.integrityCheck, self.integrityProblems, self.danglingReferences) = (integrityCheck, integrityProblems, danglingReferences)
+        (self.applied, self.shipped) = (applied, shipped)
+        (self.schemaDifferences, self.latestVersion) = (schemaDifferences, latestVersion)
+    }
 }

@@ -119,6 +119,7 @@ enum ExitStatus: Int32 {
     case rotationFailed = 16
     case rotationUnresolved = 17
     case tokenInvalid = 18
+    case vaultUnavailable = 19
 
     /// The one mapping from the library's codes to exit statuses.
     init(_ code: ErrorCode) {
@@ -131,6 +132,7 @@ enum ExitStatus: Int32 {
         case .notAVault, .newerSchema: self = .incompatible
         case .permissions, .io: self = .filesystem
         case .busy: self = .busy
+        case .vaultUnavailable: self = .vaultUnavailable
         case .credentialsRejected: self = .credentialsRejected
         case .idpUnavailable: self = .idpUnavailable
         case .idpMalformed: self = .idpMalformed

@@ -44,7 +44,7 @@ enum FastToken {
             guard (try? Durations.environment(setting, fallback: 0)) != nil else { return nil }
         }
         do {
-            let vaultPath = Paths.absolute(vaultPath ?? Vault.defaultPath(environment: Environment.value))
+            let vaultPath = Paths.vault(vaultPath ?? Vault.defaultPath(environment: Environment.value))
             let keyPath = Paths.absolute(keyPath)
             let vault = try Vault.open(at: vaultPath, busyTimeout: VaultOptions.busyTimeout)
             let unlocked = try vault.unlock(with: [.keyFile(KeyFile.load(from: keyPath))])

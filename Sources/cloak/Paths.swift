@@ -1,3 +1,4 @@
+import Cloakroom
 
 
 #if canImport(FoundationEssentials)
@@ -12,5 +13,10 @@ enum Paths {
         if path.hasPrefix("/") { return path }
         let cwd = FileManager.default.currentDirectoryPath
         return (cwd == "/" ? "" : cwd) + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+    }
+
+    /// A vault's location: a file's path made absolute, a server's URL (`postgresql://…`) as given.
+    static func vault(_ location: String) -> String {
+        Vault.isServerLocation(location) ? location : absolute(location)
     }
 }

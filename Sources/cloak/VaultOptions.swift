@@ -22,7 +22,7 @@ struct VaultOptions: ParsableArguments {
     var debug = false
 
     var vaultPath: String {
-        Paths.absolute(vault ?? Environment.value("CLOAK_VAULT") ?? Vault.defaultPath(environment: Environment.value))
+        Paths.vault(vault ?? Environment.value("CLOAK_VAULT") ?? Vault.defaultPath(environment: Environment.value))
     }
 
     var keyFilePath: String? {

@@ -46,7 +46,7 @@ public struct Checkup: Sendable {
     /// (beyond applying this binary's pending migrations, as any command does).
     public static func examine(path: String, credentials: [VaultCredential]) -> Checkup {
         var checkup = Checkup()
-        checkup.examineFiles(path)
+        if !Vault.isServerLocation(path) { checkup.examineFiles(path) }
         let vault: Vault
         do {
             vault = try Vault.open(at: path)
@@ -101,10 +101,14 @@ public struct Checkup: Sendable {
 
     private mutating func examineDatabase(_ vault: Vault) throws {
         let found = try vault.store.examine()
-        if found.integrityProblems.isEmpty {
-            record("integrity", .ok, "SQLite integrity check passed.")
+        if let check = found.integrityCheck {
+            if found.integrityProblems.isEmpty {
+                record("integrity", .ok, "\(check) passed.")
+            } else {
+                record("integrity", .problem, "\(check) failed: \(found.integrityProblems.prefix(5).joined(separator: "; ")). Restore the vault from a backup.")
+            }
         } else {
-            record("integrity", .problem, "SQLite integrity check failed: \(found.integrityProblems.prefix(5).joined(separator: "; ")). Restore the vault from a backup.")
+            record("integrity", .ok, "the database server keeps the vault's storage and every reference between its rows; its own checks are its administrator's.")
         }
         let orphans = found.danglingReferences
         if !orphans.isEmpty {
@@ -120,6 +124,8 @@ public struct Checkup: Sendable {
             }
             if applied.count != known.count {
                 record("schema", .problem, "the vault records \(applied.count) migrations; this Cloakroom ships \(known.count).")
+            } else if applied == known {
+                record("schema", .ok, "schema version \(found.latestVersion), every migration as shipped.")
             }
         }
 

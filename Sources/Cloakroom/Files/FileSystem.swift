@@ -172,6 +172,9 @@ package enum FileSystem {
 
     package static func remove(_ path: String) { unlink(path) }
 
+    /// Environment variable `name`, read when asked (no copy of the whole environment).
+    package static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
     static func closeFile(_ fd: Int32) { close(fd) }
 
     /// Reads at most one byte of `fd` into `byte`, trying again when a signal interrupts:

@@ -57,6 +57,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case io = "io"
     /// Another process held the vault's write lock for longer than the busy timeout.
     case busy = "busy"
+    /// A vault kept by a database server (PostgreSQL) whose server could not be reached, or
+    /// refused the connection.
+    case vaultUnavailable = "vault_unavailable"
 
     // The identity provider.
     /// The IdP refused the credentials (400/401/403): not retried.

@@ -9,6 +9,9 @@ public enum NextStep: Sendable, Hashable {
     case checkVaultPath
     /// The path given for a new vault cannot be used: choose another.
     case chooseVaultPath
+    /// The vault is on a database server this build cannot reach: build Cloakroom with the
+    /// PostgreSQL trait.
+    case buildWithPostgreSQL
     /// The vault is locked: give its key file or passphrase.
     case giveVaultKey
     /// The key file named does not exist: check where it was named.

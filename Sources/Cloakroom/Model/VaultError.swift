@@ -67,6 +67,18 @@ extension VaultError {
             self.init(.corrupted, "the vault \(path) has lost its identity row; restore it from a backup.", underlying: error)
         case .system(let code, let what):
             self = FileSystem.failure(code, what)
+        case .noVault:
+            self.init(.notFound, "no vault at \(path) (\(message)).", next: [.createVault], underlying: error)
+        case .vaultExists:
+            self.init(.alreadyExists, "a vault exists at \(path) already (\(message)). Use it, or choose another schema.", next: [.chooseVaultPath], underlying: error)
+        case .needsUpgrade(let found, let known):
+            self.init(.newerSchema, "the vault \(path) has schema version \(found) and this Cloakroom needs \(known); only the role that owns its schema may upgrade it. Run one command as that role first; nothing was changed.", underlying: error)
+        case .invalidLocation:
+            self.init(.invalidInput, "\(path) is not a usable vault location: \(message).", underlying: error)
+        case .unreachable:
+            self.init(.vaultUnavailable, "the vault's database could not be reached: \(message). Check that the server runs and accepts this user; nothing was changed.", underlying: error)
+        case .denied:
+            self.init(.permissions, "the vault's database refused this role: \(message). Ask its owner for the grants the README's Team vault section lists.", underlying: error)
         case .constraint, .other:
             self.init(.io, "the vault \(path) could not be used: \(message).", underlying: error)
         }

@@ -1,4 +1,7 @@
 import CloakroomStore
+#if PostgreSQL
+import CloakroomPostgres
+#endif
 // Re-exported: `Passphrase`, `Argon2Parameters` and `CoreDumps` are part of this library's API,
 // and a user should not need to know which target holds the cryptography.
 @_exported public import CloakroomCrypto
@@ -62,6 +65,10 @@ public final class Vault {
     public static func open(
         at path: String, busyTimeout: Duration = defaultBusyTimeout, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> Vault {
+        if isServerLocation(path) {
+            let store = try serverStore(path, busyTimeout: busyTimeout, now: clock().unixSeconds, create: false)
+            return Vault(path: path, store: store, vaultID: try store.identity(), clock: clock)
+        }
         guard let status = FileSystem.status(of: path) else {
             throw VaultError(.notFound, "no vault at \(path).", next: [.createVault])
         }
@@ -78,6 +85,11 @@ public final class Vault {
     public static func create(
         at path: String, firstKeyslot slot: NewKeyslot, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> UnlockedVault {
+        if isServerLocation(path) {
+            let now = clock().unixSeconds
+            let store = try serverStore(path, busyTimeout: defaultBusyTimeout, now: now, create: true)
+            return try initialise(Vault(path: path, store: store, vaultID: Sodium.randomBytes(16), clock: clock), firstKeyslot: slot, now: now)
+        }
         if FileSystem.status(of: path) != nil {
             throw VaultError(.alreadyExists, "a vault (or another file) exists at \(path) already. Use it, or choose another path.", next: [.chooseVaultPath])
         }
@@ -92,21 +104,43 @@ public final class Vault {
         do {
             let now = clock().unixSeconds
             let store = try SQLiteVaultStore.create(path: path, busyTimeout: defaultBusyTimeout, now: now, reporting: VaultError.init)
-            let vaultID = Sodium.randomBytes(16)
-            let vault = Vault(path: path, store: store, vaultID: vaultID, clock: clock)
-            let key = VaultKey.random()
-            let unlocked = try store.write {
-                try store.createIdentity(vaultID, createdAt: now)
-                let slotID = try vault.insertKeyslot(slot, wrapping: key)
-                let unlocked = UnlockedVault(vault: vault, key: key, openedSlots: [OpenedSlot(id: slotID, kek: slot.kek)])
-                try unlocked.startAuditLog()
-                return unlocked
-            }
-            return unlocked
+            return try initialise(Vault(path: path, store: store, vaultID: Sodium.randomBytes(16), clock: clock), firstKeyslot: slot, now: now)
         } catch {
             for suffix in ["", "-wal", "-shm", "-journal"] { FileSystem.remove(path + suffix) }
             throw error
         }
+    }
+
+    /// A new vault's identity, first keyslot and audit log, in one transaction.
+    private static func initialise(_ vault: Vault, firstKeyslot slot: NewKeyslot, now: Int64) throws -> UnlockedVault {
+        let key = VaultKey.random()
+        return try vault.store.write {
+            try vault.store.createIdentity(vault.vaultID, createdAt: now)
+            let slotID = try vault.insertKeyslot(slot, wrapping: key)
+            let unlocked = UnlockedVault(vault: vault, key: key, openedSlots: [OpenedSlot(id: slotID, kek: slot.kek)])
+            try unlocked.startAuditLog()
+            return unlocked
+        }
+    }
+
+    /// Whether `location` names a vault on a database server (`postgresql://…`) rather than a file.
+    public static func isServerLocation(_ location: String) -> Bool {
+        location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
+    }
+
+    /// The store of a vault on a database server: PostgreSQL, when this build has it.
+    private static func serverStore(_ location: String, busyTimeout: Duration, now: Int64, create: Bool) throws -> any VaultStore {
+        #if PostgreSQL
+        if create {
+            return try PostgresVaultStore.create(url: location, busyTimeout: busyTimeout, now: now, environment: FileSystem.environment,
+                                                 reporting: VaultError.init)
+        }
+        return try PostgresVaultStore.open(url: location, busyTimeout: busyTimeout, now: now, environment: FileSystem.environment,
+                                           reporting: VaultError.init)
+        #else
+        throw VaultError(.invalidInput, "this build of Cloakroom cannot keep a vault in PostgreSQL: it was built without the PostgreSQL trait.",
+                         next: [.buildWithPostgreSQL])
+        #endif
     }
 
     /// A connection that can write when this process can write the file and its directory (SQLite

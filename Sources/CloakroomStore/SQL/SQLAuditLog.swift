@@ -1,8 +1,12 @@
 private let columns = "seq, time, os_user, host, command, action, realm, client, outcome, detail"
 
 /// The audit log in SQLite (migration 0004: triggers refuse to change or delete an event).
-struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
+package struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
     let database: Connection
+
+    package init(database: Connection) {
+        self.database = database
+    }
 
 
     private static func record(_ row: Connection.Row) -> AuditEventRecord {
@@ -12,7 +16,7 @@ struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
             client: row.optionalText("client"), outcome: row.text("outcome"), detail: row.text("detail"))
     }
 
-    func events(realm: String?, client: String?, since: Int64?, limit: Int?) throws -> [AuditEventRecord] {
+    package func events(realm: String?, client: String?, since: Int64?, limit: Int?) throws -> [AuditEventRecord] {
         var conditions: [String] = []
         var arguments: [SQLValue] = []
         if let realm {
@@ -36,28 +40,28 @@ struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
         return Array(try database.rows(sql, arguments, read: Self.record).reversed())
     }
 
-    func forEachEvent(_ body: (AuditEventRecord, [UInt8]) throws -> Void) throws {
+    package func forEachEvent(_ body: (AuditEventRecord, [UInt8]) throws -> Void) throws {
         _ = try database.rows("SELECT \(columns), mac FROM events ORDER BY seq") { row in
             try body(Self.record(row), row.blob("mac"))
         }
     }
 
-    func events(after seq: Int64, limit: Int) throws -> [AuditEventRecord] {
+    package func events(after seq: Int64, limit: Int) throws -> [AuditEventRecord] {
         try database.rows("SELECT \(columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?", .integer(seq), .integer(Int64(limit)),
                           read: Self.record)
     }
 
-    func last() throws -> (seq: Int64, mac: [UInt8])? {
+    package func last() throws -> (seq: Int64, mac: [UInt8])? {
         try database.row("SELECT seq, mac FROM events ORDER BY seq DESC LIMIT 1") { (seq: $0.integer("seq"), mac: $0.blob("mac")) }
     }
 
-    func head() throws -> AuditHeadRecord? {
+    package func head() throws -> AuditHeadRecord? {
         try database.row("SELECT count, last_mac, mac FROM audit_head WHERE singleton = 1") {
             AuditHeadRecord(count: $0.integer("count"), lastMAC: $0.blob("last_mac"), mac: $0.blob("mac"))
         }
     }
 
-    func append(_ event: AuditEventRecord, mac: [UInt8]) throws {
+    package func append(_ event: AuditEventRecord, mac: [UInt8]) throws {
         try database.execute(
             """
             INSERT INTO events (seq, time, os_user, host, command, action, realm, client, outcome, detail, mac)
@@ -67,7 +71,7 @@ struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
             .text(event.action), .optional(event.realm), .optional(event.client), .text(event.outcome), .text(event.detail), .blob(mac))
     }
 
-    func setHead(_ head: AuditHeadRecord) throws {
+    package func setHead(_ head: AuditHeadRecord) throws {
         try database.execute(
             """
             INSERT INTO audit_head (singleton, count, last_mac, mac) VALUES (1, ?, ?, ?)
@@ -76,7 +80,7 @@ struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
             .integer(head.count), .blob(head.lastMAC), .blob(head.mac))
     }
 
-    func setMAC(_ mac: [UInt8], seq: Int64) throws {
+    package func setMAC(_ mac: [UInt8], seq: Int64) throws {
         try database.execute("UPDATE events SET mac = ? WHERE seq = ?", .blob(mac), .integer(seq))
     }
 }

@@ -23,6 +23,10 @@ private let query = "SELECT " + clientTagColumns + " FROM clients c JOIN realms 
 package struct SQLClientTags<Connection: SQLConnection>: ClientTagStore {
     let database: Connection
 
+    package init(database: Connection) {
+        self.database = database
+    }
+
 
     /// Reads `columns` from `row`. (`group_concat` joins with commas; no item holds one.)
     static func record(_ row: Connection.Row) -> ClientTagRecord {

@@ -15,8 +15,12 @@ private let selectSecrets = """
     """
 
 /// Clients and secret versions in SQLite.
-struct SQLClients<Connection: SQLConnection>: ClientStore {
+package struct SQLClients<Connection: SQLConnection>: ClientStore {
     let database: Connection
+
+    package init(database: Connection) {
+        self.database = database
+    }
 
 
     private static func record(_ row: Connection.Row) -> ClientRecord {
@@ -28,20 +32,20 @@ struct SQLClients<Connection: SQLConnection>: ClientStore {
             createdAt: row.integer("created_at"), updatedAt: row.integer("updated_at"))
     }
 
-    func all(realm: String?) throws -> [ClientRecord] {
+    package func all(realm: String?) throws -> [ClientRecord] {
         guard let realm else { return try database.rows(select + " ORDER BY r.name, c.name", read: Self.record) }
         return try database.rows(select + " WHERE r.name = ? ORDER BY c.name", .text(realm), read: Self.record)
     }
 
-    func named(realm: String, name: String) throws -> ClientRecord? {
+    package func named(realm: String, name: String) throws -> ClientRecord? {
         try database.row(select + " WHERE r.name = ? AND c.name = ?", .text(realm), .text(name), read: Self.record)
     }
 
-    func rowIDs(realmRowID: Int64) throws -> [Int64] {
+    package func rowIDs(realmRowID: Int64) throws -> [Int64] {
         try database.rows("SELECT id FROM clients WHERE realm_id = ? ORDER BY id", .integer(realmRowID)) { $0.integer("id") }
     }
 
-    func withoutCurrentSecret() throws -> [(realm: String, name: String)] {
+    package func withoutCurrentSecret() throws -> [(realm: String, name: String)] {
         try database.rows("""
             SELECT r.name AS realm, c.name FROM clients c JOIN realms r ON r.id = c.realm_id
             WHERE NOT EXISTS (SELECT 1 FROM secret_versions s WHERE s.client_id = c.id AND s.state = 'current')
@@ -49,7 +53,7 @@ struct SQLClients<Connection: SQLConnection>: ClientStore {
             """) { (realm: $0.text("realm"), name: $0.text("name")) }
     }
 
-    func insert(realmRowID: Int64, name: String, _ fields: ClientFields, at now: Int64) throws -> Int64 {
+    package func insert(realmRowID: Int64, name: String, _ fields: ClientFields, at now: Int64) throws -> Int64 {
         try database.insert(
             """
             INSERT INTO clients (realm_id, name, client_id, auth_method, scopes, audience, created_at, updated_at, rotate_every)
@@ -59,7 +63,7 @@ struct SQLClients<Connection: SQLConnection>: ClientStore {
             .optional(fields.audience), .integer(now), .integer(now), .optional(fields.rotateEvery))
     }
 
-    func update(rowID: Int64, _ fields: ClientFields, forgetIdPUUID: Bool, at now: Int64) throws {
+    package func update(rowID: Int64, _ fields: ClientFields, forgetIdPUUID: Bool, at now: Int64) throws {
         try database.execute(
             """
             UPDATE clients SET client_id = ?, auth_method = ?, scopes = ?, audience = ?, rotate_every = ?, updated_at = ?,
@@ -70,25 +74,25 @@ struct SQLClients<Connection: SQLConnection>: ClientStore {
             .optional(fields.rotateEvery), .integer(now), .integer(forgetIdPUUID ? 1 : 0), .integer(rowID))
     }
 
-    func setRotateEvery(_ seconds: Int64?, rowID: Int64, at now: Int64) throws {
+    package func setRotateEvery(_ seconds: Int64?, rowID: Int64, at now: Int64) throws {
         try database.execute("UPDATE clients SET rotate_every = ?, updated_at = ? WHERE id = ?", .optional(seconds), .integer(now), .integer(rowID))
     }
 
-    func remove(rowID: Int64) throws {
+    package func remove(rowID: Int64) throws {
         try database.execute("DELETE FROM clients WHERE id = ?", .integer(rowID))
     }
 
-    func idpUUID(rowID: Int64) throws -> String? {
+    package func idpUUID(rowID: Int64) throws -> String? {
         try database.row("SELECT idp_uuid FROM clients WHERE id = ?", .integer(rowID)) { $0.optionalText("idp_uuid") } ?? nil
     }
 
-    func setIdPUUID(_ uuid: String?, rowID: Int64) throws {
+    package func setIdPUUID(_ uuid: String?, rowID: Int64) throws {
         try database.execute("UPDATE clients SET idp_uuid = ? WHERE id = ?", .optional(uuid), .integer(rowID))
     }
 
     // MARK: Secret versions
 
-    func insertSecret(clientRowID: Int64, version: Int64, state: SecretState, sealed: SealedBox, createdAt: Int64, stateChangedAt: Int64) throws {
+    package func insertSecret(clientRowID: Int64, version: Int64, state: SecretState, sealed: SealedBox, createdAt: Int64, stateChangedAt: Int64) throws {
         try database.execute(
             """
             INSERT INTO secret_versions (client_id, version, state, nonce, sealed, created_at, state_changed_at)
@@ -111,7 +115,7 @@ struct SQLClients<Connection: SQLConnection>: ClientStore {
             sealed: sealed)
     }
 
-    func secrets(_ selection: SecretSelection) throws -> [SealedSecretRecord] {
+    package func secrets(_ selection: SecretSelection) throws -> [SealedSecretRecord] {
         let sql = selectSecrets
         switch selection {
         case .sealed:
@@ -130,22 +134,22 @@ struct SQLClients<Connection: SQLConnection>: ClientStore {
         }
     }
 
-    func reseal(rowID: Int64, _ sealed: SealedBox) throws {
+    package func reseal(rowID: Int64, _ sealed: SealedBox) throws {
         try database.execute("UPDATE secret_versions SET nonce = ?, sealed = ? WHERE id = ?", .blob(sealed.nonce), .blob(sealed.ciphertext), .integer(rowID))
     }
 
-    func highestVersion(clientRowID: Int64) throws -> Int64 {
+    package func highestVersion(clientRowID: Int64) throws -> Int64 {
         try database.row("SELECT coalesce(max(version), 0) AS version FROM secret_versions WHERE client_id = ?", .integer(clientRowID)) {
             $0.integer("version")
         } ?? 0
     }
 
-    func newestVersion(clientRowID: Int64, in state: SecretState) throws -> Int64? {
+    package func newestVersion(clientRowID: Int64, in state: SecretState) throws -> Int64? {
         try database.row("SELECT max(version) AS version FROM secret_versions WHERE client_id = ? AND state = ?",
                          .integer(clientRowID), .text(state.rawValue)) { $0.optionalInteger("version") } ?? nil
     }
 
-    func moveSecrets(clientRowID: Int64, from: SecretState?, version: Int64?, to: SecretState, at now: Int64) throws -> Int {
+    package func moveSecrets(clientRowID: Int64, from: SecretState?, version: Int64?, to: SecretState, at now: Int64) throws -> Int {
         // Conditions only for what was given: a `? IS NULL` test leaves PostgreSQL no type to infer.
         let drop = to == .retired ? ", nonce = NULL, sealed = NULL" : ""
         var sql = "UPDATE secret_versions SET state = ?\(drop), state_changed_at = ? WHERE client_id = ?"
@@ -163,7 +167,7 @@ struct SQLClients<Connection: SQLConnection>: ClientStore {
         return try database.execute(sql, arguments)
     }
 
-    func retireExpiredPrevious(clientRowID: Int64?, now: Int64) throws -> Int {
+    package func retireExpiredPrevious(clientRowID: Int64?, now: Int64) throws -> Int {
         try database.execute(
             """
             UPDATE secret_versions SET state = 'retired', nonce = NULL, sealed = NULL, state_changed_at = ?1

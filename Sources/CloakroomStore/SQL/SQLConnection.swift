@@ -7,7 +7,7 @@
 /// condition is meant), `ON CONFLICT … DO UPDATE`, and `group_concat`, which the PostgreSQL schema
 /// defines as SQLite has it. What only one backend can say (pragmas, locks, the schema itself)
 /// stays in that backend.
-package protocol SQLConnection: AnyObject {
+package protocol SQLConnection: AnyObject, SendableMetatype {
     associatedtype Row: SQLRow
 
     /// Runs one statement; returns the number of rows it changed.
@@ -33,14 +33,23 @@ extension SQLConnection {
         try row(sql, arguments, read: read)
     }
 
+    /// The vault's 16-byte identity, or `nil` when its row is missing or damaged.
+    package func vaultIdentity() throws -> [UInt8]? {
+        try row("SELECT vault_id FROM vault", []) { $0.blob("vault_id") }.flatMap { $0.count == 16 ? $0 : nil }
+    }
+
+    package func createVaultIdentity(_ id: [UInt8], createdAt: Int64) throws {
+        try execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(id), .integer(createdAt))
+    }
+
     /// Runs an `INSERT … RETURNING id`; returns the new row's id.
-    func insert(_ sql: String, _ arguments: SQLValue...) throws -> Int64 {
+    package func insert(_ sql: String, _ arguments: SQLValue...) throws -> Int64 {
         try row(sql + " RETURNING id", arguments) { $0.integer("id") } ?? 0
     }
 }
 
 /// One result row, read by column name (the names a query gives with `AS`).
-package protocol SQLRow {
+package protocol SQLRow: SendableMetatype {
     func isNull(_ name: StaticString) -> Bool
     /// An integer column; a boolean one (PostgreSQL's `EXISTS`, comparisons) reads as 1 or 0.
     func integer(_ name: StaticString) -> Int64

@@ -1,10 +1,14 @@
 package import CloakroomCrypto
 
 /// Keyslots in SQLite.
-struct SQLKeyslots<Connection: SQLConnection>: KeyslotStore {
+package struct SQLKeyslots<Connection: SQLConnection>: KeyslotStore {
     let database: Connection
 
-    func all() throws -> [KeyslotRecord] {
+    package init(database: Connection) {
+        self.database = database
+    }
+
+    package func all() throws -> [KeyslotRecord] {
         try database.rows("""
             SELECT id, kind, label, fingerprint, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key, created_at
             FROM keyslots ORDER BY id
@@ -17,7 +21,7 @@ struct SQLKeyslots<Connection: SQLConnection>: KeyslotStore {
         }
     }
 
-    func insert(_ record: KeyslotRecord) throws -> Int64 {
+    package func insert(_ record: KeyslotRecord) throws -> Int64 {
         try database.insert(
             """
             INSERT INTO keyslots (kind, label, fingerprint, kdf_opslimit, kdf_memlimit, kdf_salt, nonce, wrapped_key, created_at)
@@ -28,12 +32,12 @@ struct SQLKeyslots<Connection: SQLConnection>: KeyslotStore {
             .integer(record.createdAt))
     }
 
-    func rewrap(id: Int64, _ wrappedKey: SealedBox) throws {
+    package func rewrap(id: Int64, _ wrappedKey: SealedBox) throws {
         try database.execute("UPDATE keyslots SET nonce = ?, wrapped_key = ? WHERE id = ?",
                              .blob(wrappedKey.nonce), .blob(wrappedKey.ciphertext), .integer(id))
     }
 
-    func remove(id: Int64) throws -> Bool {
+    package func remove(id: Int64) throws -> Bool {
         try database.execute("DELETE FROM keyslots WHERE id = ?", .integer(id)) > 0
     }
 }

@@ -1,4 +1,4 @@
-package import CloakroomCrypto
+import CloakroomCrypto
 
 private let select = """
     SELECT r.id, r.name, r.issuer, r.token_url, r.admin_url, r.ca_file, r.admin_client_id, r.allow_http,
@@ -18,8 +18,12 @@ private let select = """
 let realmEndpoint = "coalesce(r.token_url, r.issuer)"
 
 /// Realms in SQLite.
-struct SQLRealms<Connection: SQLConnection>: RealmStore {
+package struct SQLRealms<Connection: SQLConnection>: RealmStore {
     let database: Connection
+
+    package init(database: Connection) {
+        self.database = database
+    }
 
 
 
@@ -44,19 +48,19 @@ struct SQLRealms<Connection: SQLConnection>: RealmStore {
             trustTag: row.optionalBlob("trust_tag"))
     }
 
-    func all() throws -> [RealmRecord] {
+    package func all() throws -> [RealmRecord] {
         try database.rows(select + " ORDER BY r.name", read: Self.record)
     }
 
-    func named(_ name: String) throws -> RealmRecord? {
+    package func named(_ name: String) throws -> RealmRecord? {
         try database.row(select + " WHERE r.name = ?", .text(name), read: Self.record)
     }
 
-    func row(_ rowID: Int64) throws -> RealmRecord? {
+    package func row(_ rowID: Int64) throws -> RealmRecord? {
         try database.row(select + " WHERE r.id = ?", .integer(rowID), read: Self.record)
     }
 
-    func overviews(now: Int64) throws -> [RealmOverviewRecord] {
+    package func overviews(now: Int64) throws -> [RealmOverviewRecord] {
         try database.rows(
             """
             SELECT r.name,
@@ -73,11 +77,11 @@ struct SQLRealms<Connection: SQLConnection>: RealmStore {
         }
     }
 
-    func realmAdministered(byClientRowID clientRowID: Int64) throws -> String? {
+    package func realmAdministered(byClientRowID clientRowID: Int64) throws -> String? {
         try database.row("SELECT name FROM realms WHERE admin_client_id = ?", .integer(clientRowID)) { $0.text("name") }
     }
 
-    func insert(name: String, _ settings: RealmSettingsRecord, keepPrevious: Int64?, at now: Int64) throws -> Int64 {
+    package func insert(name: String, _ settings: RealmSettingsRecord, keepPrevious: Int64?, at now: Int64) throws -> Int64 {
         try database.insert(
             """
             INSERT INTO realms (name, issuer, token_url, admin_url, ca_file, admin_client_id, allow_http, created_at, updated_at, keep_previous)
@@ -88,7 +92,7 @@ struct SQLRealms<Connection: SQLConnection>: RealmStore {
             .integer(now), .integer(now), .optional(keepPrevious))
     }
 
-    func update(rowID: Int64, _ settings: RealmSettingsRecord, at now: Int64) throws {
+    package func update(rowID: Int64, _ settings: RealmSettingsRecord, at now: Int64) throws {
         try database.execute(
             """
             UPDATE realms SET issuer = ?, token_url = ?, admin_url = ?, ca_file = ?, admin_client_id = ?, allow_http = ?, updated_at = ?
@@ -98,23 +102,23 @@ struct SQLRealms<Connection: SQLConnection>: RealmStore {
             .optional(settings.adminClientRowID), .integer(settings.allowsInsecureHTTP ? 1 : 0), .integer(now), .integer(rowID))
     }
 
-    func setKeepPrevious(_ seconds: Int64, rowID: Int64, at now: Int64) throws {
+    package func setKeepPrevious(_ seconds: Int64, rowID: Int64, at now: Int64) throws {
         try database.execute("UPDATE realms SET keep_previous = ?, updated_at = ? WHERE id = ?", .integer(seconds), .integer(now), .integer(rowID))
     }
 
-    func setRotateEvery(_ seconds: Int64?, rowID: Int64, at now: Int64) throws {
+    package func setRotateEvery(_ seconds: Int64?, rowID: Int64, at now: Int64) throws {
         try database.execute("UPDATE realms SET rotate_every = ?, updated_at = ? WHERE id = ?", .optional(seconds), .integer(now), .integer(rowID))
     }
 
-    func setTrustTag(_ tag: [UInt8], rowID: Int64) throws {
+    package func setTrustTag(_ tag: [UInt8], rowID: Int64) throws {
         try database.execute("UPDATE realms SET trust_tag = ? WHERE id = ?", .blob(tag), .integer(rowID))
     }
 
-    func remove(rowID: Int64) throws {
+    package func remove(rowID: Int64) throws {
         try database.execute("DELETE FROM realms WHERE id = ?", .integer(rowID))
     }
 
-    func discovery(realmRowID: Int64) throws -> DiscoveryRecord? {
+    package func discovery(realmRowID: Int64) throws -> DiscoveryRecord? {
         try database.row("SELECT issuer, token_endpoint, jwks_uri, discovered_at, nonce, seal FROM realm_discovery WHERE realm_id = ?",
                          .integer(realmRowID)) { row in
             DiscoveryRecord(realmRowID: realmRowID, issuer: row.text("issuer"), tokenEndpoint: row.text("token_endpoint"),
@@ -123,7 +127,7 @@ struct SQLRealms<Connection: SQLConnection>: RealmStore {
         }
     }
 
-    func storeDiscovery(_ record: DiscoveryRecord) throws {
+    package func storeDiscovery(_ record: DiscoveryRecord) throws {
         try database.execute(
             """
             INSERT INTO realm_discovery (realm_id, issuer, token_endpoint, jwks_uri, discovered_at, nonce, seal)
@@ -136,7 +140,7 @@ struct SQLRealms<Connection: SQLConnection>: RealmStore {
             .integer(record.discoveredAt), .blob(record.seal.nonce), .blob(record.seal.ciphertext))
     }
 
-    func forgetDiscovery(realmRowID: Int64?) throws {
+    package func forgetDiscovery(realmRowID: Int64?) throws {
         guard let realmRowID else {
             try database.execute("DELETE FROM realm_discovery")
             return

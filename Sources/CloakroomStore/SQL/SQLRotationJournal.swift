@@ -4,8 +4,12 @@ private let select = """
     """
 
 /// The rotation journal in SQLite.
-struct SQLRotationJournal<Connection: SQLConnection>: RotationJournalStore {
+package struct SQLRotationJournal<Connection: SQLConnection>: RotationJournalStore {
     let database: Connection
+
+    package init(database: Connection) {
+        self.database = database
+    }
 
 
     private static func record(_ row: Connection.Row) -> RotationRecord {
@@ -15,31 +19,31 @@ struct SQLRotationJournal<Connection: SQLConnection>: RotationJournalStore {
             state: row.text("state"), startedAt: row.integer("started_at"))
     }
 
-    func open(realm: String, client name: String) throws -> RotationRecord? {
+    package func open(realm: String, client name: String) throws -> RotationRecord? {
         try database.row(select + " WHERE r.name = ? AND c.name = ? AND j.state IN ('prepared', 'pushed')",
                          .text(realm), .text(name), read: Self.record)
     }
 
-    func allOpen() throws -> [RotationRecord] {
+    package func allOpen() throws -> [RotationRecord] {
         try database.rows(select + " WHERE j.state IN ('prepared', 'pushed') ORDER BY r.name, c.name", read: Self.record)
     }
 
-    func insert(clientRowID: Int64, from: Int64, to: Int64, mode: String, at now: Int64) throws -> Int64 {
+    package func insert(clientRowID: Int64, from: Int64, to: Int64, mode: String, at now: Int64) throws -> Int64 {
         try database.insert(
             "INSERT INTO rotations (client_id, from_version, to_version, mode, state, started_at, updated_at) VALUES (?, ?, ?, ?, 'prepared', ?, ?)",
             .integer(clientRowID), .integer(from), .integer(to), .text(mode), .integer(now), .integer(now))
     }
 
-    func setState(id: Int64, _ state: String, detail: String, at now: Int64) throws {
+    package func setState(id: Int64, _ state: String, detail: String, at now: Int64) throws {
         try database.execute("UPDATE rotations SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
                              .text(state), .integer(now), .text(detail), .integer(id))
     }
 
-    func state(id: Int64) throws -> String? {
+    package func state(id: Int64) throws -> String? {
         try database.row("SELECT state FROM rotations WHERE id = ?", .integer(id)) { $0.text("state") }
     }
 
-    func statuses(realm: String?) throws -> [RotationStatusRecord] {
+    package func statuses(realm: String?) throws -> [RotationStatusRecord] {
         try database.rows(
             """
             SELECT r.name AS realm, c.name AS client, coalesce(c.rotate_every, r.rotate_every) AS rotate_every,

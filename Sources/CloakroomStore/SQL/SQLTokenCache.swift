@@ -15,6 +15,10 @@ private let lookup = """
 package struct SQLTokenCache<Connection: SQLConnection>: TokenCacheStore {
     let database: Connection
 
+    package init(database: Connection) {
+        self.database = database
+    }
+
 
     package func token(realm: String, client name: String, cacheKey: String, expiringAfter cutoff: Int64) throws -> (CachedTokenRecord, ClientTagRecord)? {
         try database.row(lookup, .text(realm), .text(name), .text(cacheKey), .integer(cutoff)) { row in

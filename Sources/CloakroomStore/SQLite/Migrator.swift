@@ -6,6 +6,10 @@ package struct Migration: Sendable {
     package let name: String
     package let sql: String
 
+    package init(version: Int, name: String, sql: String) {
+        (self.version, self.name, self.sql) = (version, name, sql)
+    }
+
     /// BLAKE2b of the file's bytes. Recorded when applied, so an edited shipped migration shows.
     package var checksum: String { Sodium.digest(Array(sql.utf8)).hex }
 }

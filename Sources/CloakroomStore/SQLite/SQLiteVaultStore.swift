@@ -78,14 +78,14 @@ package final class SQLiteVaultStore: VaultStore {
     }
 
     package func identity() throws -> [UInt8] {
-        guard let id = try database.row("SELECT vault_id FROM vault", read: { $0.blob("vault_id") }), id.count == 16 else {
+        guard let id = try database.vaultIdentity() else {
             throw database.report(StoreError(kind: .missingIdentity, path: location, message: "no vault_id"))
         }
         return id
     }
 
     package func createIdentity(_ id: [UInt8], createdAt: Int64) throws {
-        try database.execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(id), .integer(createdAt))
+        try database.createVaultIdentity(id, createdAt: createdAt)
     }
 
     package var location: String { database.path }
@@ -123,7 +123,7 @@ package final class SQLiteVaultStore: VaultStore {
             }
         }
         return StoreExamination(
-            integrityProblems: integrity == ["ok"] ? [] : integrity,
+            integrityCheck: "SQLite integrity check", integrityProblems: integrity == ["ok"] ? [] : integrity,
             danglingReferences: try database.rows("PRAGMA foreign_key_check") { $0.text(0) },
             applied: applied, shipped: shipped, schemaDifferences: differences, latestVersion: Migrator.latestVersion)
     }

@@ -1,0 +1,189 @@
+package import CloakroomStore
+internal import PostgresNIO
+internal import Synchronization
+
+/// A vault in a schema of a PostgreSQL database: the same tables and the same queries as an
+/// SQLite vault (`CloakroomStore/SQL`), with the server keeping what SQLite keeps in files —
+/// the write lock (a transaction-level advisory lock), the per-key locks (session-level advisory
+/// locks, released by the server when a session dies) and the news that another session changed
+/// something (`NOTIFY cloakroom`, sent by every write when it commits).
+package final class PostgresVaultStore: VaultStore {
+    let session: PostgresSession
+    private let changes: ChangeCounter
+    private var lockWait: Duration
+    package let writeLockWait: Duration
+
+    private init(_ session: PostgresSession, lockWait: Duration) {
+        self.session = session
+        self.lockWait = lockWait
+        writeLockWait = lockWait
+        changes = ChangeCounter(session: session)
+        locks = PostgresLocks(connection: session.connection, schema: session.location.schema)
+        tokenCache = SQLTokenCache(database: session)
+        clientTags = SQLClientTags(database: session)
+        agentConsumers = SQLAgentConsumers(database: session)
+        keyslots = SQLKeyslots(database: session)
+        realms = SQLRealms(database: session)
+        clients = SQLClients(database: session)
+        rotations = SQLRotationJournal(database: session)
+        auditLog = SQLAuditLog(database: session)
+    }
+
+    /// Connects to the vault at `url`. A role that owns the vault's schema brings it up to date
+    /// (each migration in its own transaction); any other role only uses it, and is refused when
+    /// the schema is older than this binary.
+    /// - Throws: what `reporting` makes of a `StoreError`: `.invalidLocation`, `.unreachable`,
+    ///   `.noVault`, `.newerSchema`, `.needsUpgrade`, `.denied`.
+    package static func open(
+        url: String, busyTimeout: Duration, now: Int64, environment: (String) -> String?,
+        reporting: @escaping @Sendable (StoreError) -> any Error
+    ) throws -> PostgresVaultStore {
+        let location: PostgresLocation
+        do { location = try PostgresLocation(url, environment: environment) } catch let error as StoreError { throw reporting(error) }
+        let session = try PostgresSession.connect(location, environment: environment, reporting: reporting)
+        let store = PostgresVaultStore(session, lockWait: busyTimeout)
+        let migrator = PostgresMigrator(session: session, lockKey: store.writeLockKey)
+        guard try migrator.hasVault() else {
+            throw reporting(StoreError(kind: .noVault, path: location.text, message: "schema \(location.schema) of database \(location.database) holds none"))
+        }
+        let version = try migrator.currentVersion()
+        let latest = PostgresMigrator.latestVersion
+        if version > latest {
+            throw reporting(StoreError(kind: .newerSchema(found: version, known: latest), path: location.text, message: "schema version \(version)"))
+        }
+        if version < latest {
+            guard try migrator.ownsSchema() else {
+                throw reporting(StoreError(kind: .needsUpgrade(found: version, known: latest), path: location.text, message: "schema version \(version)"))
+            }
+            try migrator.migrate(now: now)
+        }
+        return store
+    }
+
+    /// Makes a new vault in the URL's schema (creating the schema when missing): the caller's
+    /// role becomes the owner of its tables. `createIdentity` comes next, as for SQLite.
+    /// - Throws: `StoreError` `.vaultExists` (reported) when the schema holds a vault.
+    package static func create(
+        url: String, busyTimeout: Duration, now: Int64, environment: (String) -> String?,
+        reporting: @escaping @Sendable (StoreError) -> any Error
+    ) throws -> PostgresVaultStore {
+        let location: PostgresLocation
+        do { location = try PostgresLocation(url, environment: environment) } catch let error as StoreError { throw reporting(error) }
+        let session = try PostgresSession.connect(location, environment: environment, reporting: reporting)
+        let store = PostgresVaultStore(session, lockWait: busyTimeout)
+        try PostgresMigrator(session: session, lockKey: store.writeLockKey).create(now: now)
+        return store
+    }
+
+    /// Whether the vault at `url` exists (for `create`, to refuse a second one before any key is made).
+    package func hasIdentity() throws -> Bool {
+        try session.vaultIdentity() != nil
+    }
+
+    /// The statements that give `role` what a runtime role needs (rows, not the schema): reading
+    /// and writing the vault's tables, nothing else. A role with these cannot change the schema,
+    /// and without a keyslot's key file or passphrase it reads names and URLs, never a secret.
+    package static func runtimeGrants(schema: String, role: String) -> [String] {
+        let role = "\"" + role.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+        return [
+            "GRANT USAGE ON SCHEMA \(schema) TO \(role);",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \(schema) TO \(role);",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA \(schema) TO \(role);",
+        ]
+    }
+
+    var writeLockKey: Int64 { PostgresLocks.key(schema: session.location.schema, name: "write") }
+
+    // MARK: VaultStore
+
+    package var location: String { session.location.text }
+    package var isReadOnly: Bool { false }
+
+    package func write<T>(durable: Bool, _ body: () throws -> T) throws -> T {
+        try session.writeTransaction(durable: durable, lockKey: writeLockKey, lockWait: lockWait, body)
+    }
+
+    package func read<T>(_ body: () throws -> T) throws -> T {
+        try session.readTransaction(body)
+    }
+
+    package func waitingForWriteLock<T>(upTo wait: Duration, _ body: () throws -> T) rethrows -> T {
+        let usual = lockWait
+        lockWait = wait
+        defer { lockWait = usual }
+        return try body()
+    }
+
+    // Nothing to defer: the server checkpoints on its own.
+    package func beginBulkWrites() {}
+    package func endBulkWrites() {}
+
+    package func identity() throws -> [UInt8] {
+        guard let id = try session.vaultIdentity() else {
+            throw session.reporting(StoreError(kind: .missingIdentity, path: location, message: "no vault_id"))
+        }
+        return id
+    }
+
+    package func createIdentity(_ id: [UInt8], createdAt: Int64) throws {
+        try session.createVaultIdentity(id, createdAt: createdAt)
+    }
+
+    package func changesByOthers() throws -> Int64 {
+        try changes.count()
+    }
+
+    package func examine() throws -> StoreExamination {
+        let migrator = PostgresMigrator(session: session, lockKey: writeLockKey)
+        // The server enforces every foreign key, so no row can dangle; and its own storage checks
+        // (amcheck) need a superuser. The schema is not compared with the shipped one yet.
+        return StoreExamination(
+            integrityCheck: nil, integrityProblems: [], danglingReferences: [], applied: try migrator.applied(), shipped: PostgresMigrator.shipped,
+            schemaDifferences: nil, latestVersion: PostgresMigrator.latestVersion)
+    }
+
+    package let locks: any VaultLocks
+    package var tokenCache: any TokenCacheStore
+    package let clientTags: any ClientTagStore
+    package let agentConsumers: any AgentConsumerStore
+    package let keyslots: any KeyslotStore
+    package let realms: any RealmStore
+    package let clients: any ClientStore
+    package let rotations: any RotationJournalStore
+    package let auditLog: any AuditLogStore
+}
+
+/// Counts the commits other sessions announce on this vault (`NOTIFY cloakroom, 'SCHEMA'`):
+/// what `changesByOthers` reports. Listening starts at the first count, so a command that never
+/// asks never sends `LISTEN`.
+private final class ChangeCounter {
+    private let session: PostgresSession
+    private let seen = Seen()
+    private var listening = false
+
+    init(session: PostgresSession) {
+        self.session = session
+    }
+
+    func count() throws -> Int64 {
+        if !listening {
+            let pid = try session.row("SELECT pg_backend_pid() AS pid", [], read: { $0.integer("pid") }) ?? 0
+            let schema = session.location.schema
+            seen.ownPID.store(Int32(truncatingIfNeeded: pid), ordering: .relaxed)
+            session.connection.addListener(channel: "cloakroom") { [seen] _, notification in
+                if notification.payload == schema && notification.backendPID != seen.ownPID.load(ordering: .relaxed) {
+                    seen.count.add(1, ordering: .relaxed)
+                }
+            }
+            try session.execute(script: "LISTEN cloakroom")
+            listening = true
+        }
+        return seen.count.load(ordering: .relaxed)
+    }
+
+    /// What the event loop's listener writes and the store's thread reads.
+    private final class Seen: Sendable {
+        let count = Atomic<Int64>(0)
+        let ownPID = Atomic<Int32>(0)
+    }
+}
