@@ -203,7 +203,11 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// `text` for a message: without its query, and without the password a mistaken URL holds.
     private static func withoutQuery(_ text: String) -> String {
-        String(text.prefix { $0 != "?" })
+        let head = text.prefix { $0 != "?" }
+        guard let scheme = head.firstIndex(of: "/"), let at = head.lastIndex(of: "@"),
+              let colon = head[scheme..<at].firstIndex(of: ":") else { return String(head) }
+        return String(head[..<colon]) + ":…" + head[at...]
     }
 }

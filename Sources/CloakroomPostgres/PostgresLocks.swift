@@ -75,7 +75,7 @@ final class PostgresLocks: VaultLocks {
         bindings.append(key)
         bindings.append(String(key))
         let query = PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock($1) AS a, pg_notify('cloakroom_locks', $2) IS NULL AS b", binds: bindings)
-        _ = try? connection.query(query, logger: logger).wait()
+        _ = try? PostgresSession.waitBounded(connection.query(query, logger: logger), connection: connection)
         state.withLock { _ = $0.held.remove(key) }
         released(key)
     }

@@ -153,10 +153,27 @@ final class PostgresSession: SQLConnection {
 
     private func run(_ sql: String, _ arguments: [SQLValue], numbering: Bool = true) throws -> PostgresQueryResult {
         do {
-            return try send(sql, arguments, numbering: numbering).wait()
+            return try Self.waitBounded(send(sql, arguments, numbering: numbering), connection: connection)
         } catch {
             throw report(error)
         }
+    }
+
+    /// How long any one answer may take: the server's own timeouts (lock_timeout) come first;
+    /// this is for a server (or network) that stops answering at all.
+    static let answerTimeout: TimeAmount = .seconds(120)
+
+    /// Waits for `future`, failing when the connection is closed already or no answer comes:
+    /// postgres-nio never completes a query written to a closed channel, so a bare `wait()`
+    /// after the server went away would wait forever.
+    static func waitBounded<T: Sendable>(_ future: EventLoopFuture<T>, connection: PostgresConnection) throws -> T {
+        guard !connection.isClosed else { throw ConnectionLost() }
+        let bounded = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: bounded)
+        let timeout = future.eventLoop.scheduleTask(in: answerTimeout) { bounded.fail(ConnectionLost(timedOut: true)) }
+        connection.closeFuture.whenComplete { _ in bounded.fail(ConnectionLost()) }
+        defer { timeout.cancel() }
+        return try bounded.futureResult.wait()
     }
 
     /// Sends a statement without waiting for its answer: the connection answers in order, so a
@@ -245,7 +262,7 @@ final class PostgresSession: SQLConnection {
                 """,
                 [.text("\(Self.milliseconds(lockWait))ms"), .text(durable ? "on" : "off"), .integer(lockKey), .text(location.schema)],
                 read: { _ in () })
-            _ = try begin.wait()
+            _ = try Self.waitBounded(begin, connection: connection)
         } catch {
             _ = try? run("ROLLBACK", [], numbering: false)
             throw error
@@ -343,6 +360,14 @@ extension PostgresSession {
         if let channel = error as? ChannelError, case .connectTimeout = channel { return "timed out connecting" }
         if let tls = error as? NIOSSLError { return "TLS failed: \(tls) (check sslrootcert and the server's certificate)" }
         return "\(error)"
+    }
+}
+
+/// The session's connection closed, or stopped answering.
+struct ConnectionLost: Error, CustomStringConvertible {
+    var timedOut = false
+    var description: String {
+        timedOut ? "the server did not answer within \(PostgresSession.answerTimeout.nanoseconds / 1_000_000_000) s" : "the connection to the server was lost"
     }
 }
 

@@ -56,7 +56,8 @@ package protocol VaultStore: AnyObject {
     var clients: any ClientStore { get }
     var rotations: any RotationJournalStore { get }
     var auditLog: any AuditLogStore { get }
-    var tokenCache: any TokenCacheStore { get }
+    /// (Settable: tests wrap it to count what the broker reads.)
+    var tokenCache: any TokenCacheStore { get set }
     var clientTags: any ClientTagStore { get }
     var agentConsumers: any AgentConsumerStore { get }
 }

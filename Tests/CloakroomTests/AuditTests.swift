@@ -208,7 +208,7 @@ import Testing
     @Test func rekeyRefusesALogThatDoesNotVerifyUnlessAccepted() throws {
         let fixture = try recorded()
         try RawVault.tamperWithAuditLog(fixture.path, "DELETE FROM events WHERE seq = 3")
-        let before = try RawVault.contents(of: fixture.path)
+        let before = try fixture.contents()
         #expect {
             try fixture.vault.rekey()
         } throws: { error in
@@ -216,7 +216,7 @@ import Testing
             return error?.code == .corrupted && error!.message.contains("audit event 3 was deleted")
                 && error!.next.contains(.runCheckup) && error!.next.contains { if case .force = $0 { true } else { false } }
         }
-        #expect(try RawVault.contents(of: fixture.path) == before, "a refused rekey changes nothing")
+        #expect(try fixture.contents() == before, "a refused rekey changes nothing")
         let (rekeyed, report) = try fixture.vault.rekey(acceptingBrokenAuditLog: true)
         #expect(report.auditProblemsAccepted.map(\.kind) == [.missing])
         #expect(try rekeyed.verifyAuditLog().isIntact, "re-MAC'd as found")

@@ -18,8 +18,8 @@ import NIOHTTP1
         func advance(_ seconds: TimeInterval) { lock.withLock { now += seconds } }
     }
 
-    func broker(_ idp: IdP, clock: ManualClock, deadline: Duration = .seconds(5)) throws -> (TokenBroker, Fixture) {
-        let fixture = try Fixture()
+    func broker(_ idp: IdP, clock: ManualClock, deadline: Duration = .seconds(5), backend: Backend = .sqlite) throws -> (TokenBroker, Fixture) {
+        let fixture = try Fixture(backend)
         try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
         try fixture.vault.addClient(ClientRef("r1/basic"), ClientSettings(clientID: "broker-svc"), secret: ClientSecret(IdP.basicSecret))
         var configuration = TokenBroker.Configuration()
@@ -29,10 +29,10 @@ import NIOHTTP1
         return (try TokenBroker(vault, configuration: configuration), fixture)
     }
 
-    @Test func thousandConcurrentCallersMakeOneRequest() async throws {
+    @Test(arguments: Backend.all) func thousandConcurrentCallersMakeOneRequest(backend: Backend) async throws {
         let idp = try IdP()
         let clock = ManualClock()
-        let (broker, fixture) = try broker(idp, clock: clock)
+        let (broker, fixture) = try broker(idp, clock: clock, backend: backend)
         defer { withExtendedLifetime(fixture) {} }
         try await idp.fault(#"{"fault":"latency","delay_ms":200,"route":"token","count":1}"#)
         let tokens = try await withThrowingTaskGroup(of: String.self) { group in
@@ -43,10 +43,10 @@ import NIOHTTP1
         #expect(try await idp.tokenRequests() == 1)
     }
 
-    @Test func tokensAreReusedThenRefreshedAfterEightyPercentOfTheirLife() async throws {
+    @Test(arguments: Backend.all) func tokensAreReusedThenRefreshedAfterEightyPercentOfTheirLife(backend: Backend) async throws {
         let idp = try IdP()
         let clock = ManualClock()
-        let (broker, fixture) = try broker(idp, clock: clock)
+        let (broker, fixture) = try broker(idp, clock: clock, backend: backend)
         defer { withExtendedLifetime(fixture) {} }
         let first = try await broker.token(for: "r1/basic")
         #expect(first.source == .idp)
@@ -60,10 +60,10 @@ import NIOHTTP1
         #expect(try await idp.tokenRequests() == 2)
     }
 
-    @Test func aCachedTokenOutlivesAnOutageButNotItsExpiry() async throws {
+    @Test(arguments: Backend.all) func aCachedTokenOutlivesAnOutageButNotItsExpiry(backend: Backend) async throws {
         let idp = try IdP()
         let clock = ManualClock()
-        let (broker, fixture) = try broker(idp, clock: clock, deadline: .seconds(1))
+        let (broker, fixture) = try broker(idp, clock: clock, deadline: .seconds(1), backend: backend)
         defer { withExtendedLifetime(fixture) {} }
         let first = try await broker.token(for: "r1/basic")
         try await idp.fault(#"{"fault":"status","status":503,"route":"token"}"#)
@@ -94,7 +94,7 @@ import NIOHTTP1
     /// A broker over `fixture`'s vault whose cache lookups are counted.
     func countingBroker(_ fixture: Fixture) throws -> (TokenBroker, CountingCache) {
         let vault = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
-        let store = vault.vault.store as! SQLiteVaultStore
+        let store = vault.vault.store
         let counting = CountingCache(store.tokenCache)
         store.tokenCache = counting
         return (try TokenBroker(vault, configuration: TokenBroker.Configuration()), counting)
@@ -118,10 +118,10 @@ import NIOHTTP1
 
     /// A refresh that arrives while a plain fetch of the same request waits for the lock gets a
     /// new token, not the cached one the plain fetch is about to find.
-    @Test func aRefreshNeverJoinsAPlainFetchInFlight() async throws {
+    @Test(arguments: Backend.all) func aRefreshNeverJoinsAPlainFetchInFlight(backend: Backend) async throws {
         let idp = try IdP()
         let clock = ManualClock()
-        let (first, fixture) = try broker(idp, clock: clock)
+        let (first, fixture) = try broker(idp, clock: clock, backend: backend)
         let cached = try await first.token(for: "r1/basic").token
         // Another broker (another process, say), with an empty memory: its fetches wait for the
         // lock a third party holds.
@@ -152,19 +152,19 @@ import NIOHTTP1
         try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
         try fixture.vault.addClient(ClientRef("r1/basic"), ClientSettings(clientID: "broker-svc"), secret: ClientSecret(IdP.basicSecret))
         try Data("not a directory\n".utf8).write(to: URL(fileURLWithPath: fixture.path + ".locks"))
-        let before = try Fixture.contents(of: fixture.path)
+        let before = try fixture.contents()
         let broker = try TokenBroker(vault: fixture.path, credentials: [.keyFile(fixture.keyFile)])
         await #expect { _ = try await broker.token(for: "r1/basic") } throws: {
             ($0 as? VaultError)?.code == .notFound && "\($0)".contains("cannot open lock file \(fixture.path).locks/")
         }
-        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try fixture.contents() == before)
         #expect(try await idp.tokenRequests() == 0)
     }
 
-    @Test func cachedTokenIsSharedThroughTheVault() async throws {
+    @Test(arguments: Backend.all) func cachedTokenIsSharedThroughTheVault(backend: Backend) async throws {
         let idp = try IdP()
         let clock = ManualClock()
-        let (broker, fixture) = try broker(idp, clock: clock)
+        let (broker, fixture) = try broker(idp, clock: clock, backend: backend)
         _ = try await broker.token(for: "r1/basic")
         // A second broker (another process, say) on the same vault finds the token without asking.
         let other = try TokenBroker(vault: fixture.path, credentials: [.keyFile(fixture.keyFile)])
@@ -205,9 +205,9 @@ import NIOHTTP1
         #expect(provider.asked.withLock { $0 } == [false, true])
     }
 
-    @Test func requestGetsABearerTokenAndOneRetryAfterA401() async throws {
+    @Test(arguments: Backend.all) func requestGetsABearerTokenAndOneRetryAfterA401(backend: Backend) async throws {
         let idp = try IdP()
-        let fixture = try Fixture()
+        let fixture = try Fixture(backend)
         try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
         try fixture.vault.addClient(ClientRef("r1/viewer"), ClientSettings(clientID: "kc-viewer"), secret: ClientSecret(IdP.viewerSecret))
         let broker = try TokenBroker(vault: fixture.path, credentials: [.keyFile(fixture.keyFile)])

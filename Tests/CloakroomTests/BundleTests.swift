@@ -23,10 +23,10 @@ import Testing
         return ([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), key)
     }
 
-    @Test func secretsSettingsAndSecretAgeArriveIntact() throws {
+    @Test(arguments: Backend.all) func secretsSettingsAndSecretAgeArriveIntact(backend: Backend) throws {
         let source = try Self.source()
         let (bytes, key) = try Self.sealed(source)
-        let target = try Fixture()
+        let target = try Fixture(backend)
         let bundle = try SealedBundle(bytes, source: "test").open(with: .keyFile(key))
         let report = try target.vault.importBundle(bundle)
         #expect(report.clients.map(\.action) == [.added, .added])
@@ -89,7 +89,7 @@ import Testing
 
     @Test func exportRefusesASecretThatDoesNotOpenAndNamesIt() throws {
         let source = try Self.source()
-        try Fixture.tamper(source.path, "UPDATE secret_versions SET sealed = zeroblob(length(sealed)) WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')")
+        try source.tamper("UPDATE secret_versions SET sealed = zeroblob(length(sealed)) WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')")
         let error = #expect(throws: VaultError.self) { try source.vault.bundle() }
         #expect(error?.code == .corrupted && error?.message.contains("prod/orders") == true)
     }
@@ -101,7 +101,7 @@ import Testing
         try target.vault.addRealm(Name("prod"), RealmSettings(tokenURL: Fixture.tokenURL))
         let orders = try ClientRef("prod/orders")
         try target.vault.addClient(orders, ClientSettings(clientID: "old-orders"), secret: ClientSecret("fake-old"))
-        try Fixture.tamper(target.path, "UPDATE clients SET idp_uuid = 'uuid-of-old-orders' WHERE name = 'orders'")  // as a rotation remembers it
+        try target.tamper("UPDATE clients SET idp_uuid = 'uuid-of-old-orders' WHERE name = 'orders'")  // as a rotation remembers it
         #expect(try target.vault.identityAtIdP(of: orders).uuid == "uuid-of-old-orders")
         let report = try target.vault.importBundle(try SealedBundle(bytes, source: "t").open(with: .keyFile(key)), onConflict: .overwrite)
         #expect(report.clients.first { $0.ref == orders }?.action == .overwritten)
@@ -110,25 +110,25 @@ import Testing
         #expect(try RawVault.execute(target.path, "SELECT group_concat(version || state || (sealed IS NULL)) FROM secret_versions WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')") == ["1retired1,2current0"])
     }
 
-    @Test func overwriteDuringARotationIsRefusedWhole() throws {
+    @Test(arguments: Backend.all) func overwriteDuringARotationIsRefusedWhole(backend: Backend) throws {
         let source = try Self.source()
         let (bytes, key) = try Self.sealed(source)
-        let target = try Fixture()
+        let target = try Fixture(backend)
         try target.populate()
         _ = try target.vault.prepareRotation(of: ClientRef("prod/orders"), mode: .chosen, secret: ClientSecret.generated())
-        let before = try Fixture.contents(of: target.path)
+        let before = try target.contents()
         let error = #expect(throws: VaultError.self) {
             try target.vault.importBundle(try SealedBundle(bytes, source: "t").open(with: .keyFile(key)), onConflict: .overwrite)
         }
         #expect(error?.code == .conflict && error?.message.contains("in the middle of a rotation") == true)
         #expect(error?.next.contains(.resumeRotation(try ClientRef("prod/orders"))) == true)
-        #expect(try Fixture.contents(of: target.path) == before)
+        #expect(try target.contents() == before)
     }
 
-    @Test func renamedAdminClientStaysTheRealmsAdminClient() throws {
+    @Test(arguments: Backend.all) func renamedAdminClientStaysTheRealmsAdminClient(backend: Backend) throws {
         let source = try Self.source()
         let (bytes, key) = try Self.sealed(source)
-        let target = try Fixture()
+        let target = try Fixture(backend)
         try target.vault.addRealm(Name("prod"), RealmSettings(tokenURL: "https://elsewhere.example.test/token"))
         let report = try target.vault.importBundle(try SealedBundle(bytes, source: "t").open(with: .keyFile(key)), onConflict: .rename)
         #expect(report.realms.map(\.importedAs) == [try Name("prod-2")])

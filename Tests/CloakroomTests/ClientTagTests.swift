@@ -35,12 +35,12 @@ import Testing
         return AccessToken(value: value, expiresAt: now + 3600, issuedAt: now, scope: nil)
     }
 
-    @Test func swappedNamesAreRefusedForTokensCachedTokensAndRotation() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func swappedNamesAreRefusedForTokensCachedTokensAndRotation(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.storeToken(Self.token("fake-orders-token"), for: ClientRef("prod/orders"), TokenRequestShape(), secretVersion: 1)
         try fixture.vault.storeToken(Self.token("fake-billing-token"), for: ClientRef("prod/billing"), TokenRequestShape(), secretVersion: 1)
-        try Fixture.tamper(fixture.path, """
+        try fixture.tamper("""
             UPDATE clients SET name = 'swap' WHERE name = 'orders';
             UPDATE clients SET name = 'orders' WHERE name = 'billing';
             UPDATE clients SET name = 'billing' WHERE name = 'swap';
@@ -60,30 +60,30 @@ import Testing
 
     /// Changes that re-make tags check them first: re-making the tag of an edited row would make
     /// the edit look like cloak's own.
-    @Test func changesThatReauthenticateRefuseAnEditedRowFirst() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func changesThatReauthenticateRefuseAnEditedRowFirst(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
-        try Fixture.tamper(fixture.path, "UPDATE clients SET scopes = 'admin' WHERE name = 'orders'")
+        try fixture.tamper("UPDATE clients SET scopes = 'admin' WHERE name = 'orders'")
         let vault = try reopen(fixture)
-        let before = try Fixture.contents(of: fixture.path)
+        let before = try fixture.contents()
         #expect { try vault.setKeepPrevious(.seconds(60), realm: Name("prod")) } throws: { isTampered($0, "prod/orders") }
         #expect { try vault.setRotationInterval(.seconds(86400), of: ClientRef("prod/orders")) } throws: { isTampered($0, "prod/orders") }
         #expect { try vault.replaceSecret(of: ClientRef("prod/orders"), with: ClientSecret("fake-new"), detail: "test") } throws: {
             isTampered($0, "prod/orders")
         }
         #expect { try vault.rekey() } throws: { isTampered($0, "prod/orders") }
-        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try fixture.contents() == before)
         try expectRefused(fixture, "prod/orders")
         // Removing it is always possible: the way out that needs no backup.
         try vault.removeClient(ClientRef("prod/orders"))
         #expect(Checkup.examine(path: fixture.path, credentials: [.keyFile(fixture.keyFile)]).isHealthy)
     }
 
-    @Test func secretRolledBackBySwappingVersionStatesIsRefused() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func secretRolledBackBySwappingVersionStatesIsRefused(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.replaceSecret(of: ClientRef("prod/orders"), with: ClientSecret("fake-orders-secret-2"), detail: "test")
-        try Fixture.tamper(fixture.path, """
+        try fixture.tamper("""
             UPDATE secret_versions SET state = 'previous' WHERE version = 2 AND client_id = (SELECT id FROM clients WHERE name = 'orders');
             UPDATE secret_versions SET state = 'current' WHERE version = 1 AND client_id = (SELECT id FROM clients WHERE name = 'orders');
             """)
@@ -92,24 +92,24 @@ import Testing
 
     /// An open journal row makes the next command settle the rotation, which retires the pending
     /// version or promotes it: a forged one is refused before any of that.
-    @Test func forgedOpenRotationIsRefusedBeforeItIsSettled() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func forgedOpenRotationIsRefusedBeforeItIsSettled(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.replaceSecret(of: ClientRef("prod/orders"), with: ClientSecret("fake-orders-secret-2"), detail: "test")
-        try Fixture.tamper(fixture.path, """
+        try fixture.tamper("""
             INSERT INTO rotations (client_id, from_version, to_version, mode, state, started_at, updated_at)
             SELECT id, 2, 3, 'chosen', 'pushed', 0, 0 FROM clients WHERE name = 'orders'
             """)
         let vault = try reopen(fixture)
         let journal = try #require(try vault.openRotation(of: ClientRef("prod/orders")))
-        let before = try Fixture.contents(of: fixture.path)
+        let before = try fixture.contents()
         #expect { try vault.abandon(journal, as: .undone, detail: "test") } throws: { isTampered($0, "prod/orders") }
         #expect { try vault.promote(journal) } throws: { isTampered($0, "prod/orders") }
-        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try fixture.contents() == before)
         try expectRefused(fixture, "prod/orders")
     }
 
-    @Test(arguments: [
+    @Test(arguments: Backend.all, [
         "UPDATE clients SET auth_method = 'client_secret_post' WHERE name = 'orders'",
         "UPDATE clients SET scopes = 'admin' WHERE name = 'orders'",
         "UPDATE clients SET audience = 'https://elsewhere.example.test' WHERE name = 'orders'",
@@ -118,22 +118,22 @@ import Testing
         "UPDATE secret_versions SET state_changed_at = 0 WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')",
         "UPDATE clients SET realm_id = (SELECT id FROM realms WHERE name = 'stage') WHERE name = 'orders'",
     ])
-    func editedSettingsAreRefused(sql: String) throws {
-        let fixture = try Fixture()
+    func editedSettingsAreRefused(backend: Backend, sql: String) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.addRealm(Name("stage"), RealmSettings(tokenURL: Fixture.tokenURL))
-        try Fixture.tamper(fixture.path, sql)
+        try fixture.tamper(sql)
         try expectRefused(fixture, sql.contains("realm_id") ? "stage/orders" : "prod/orders")
     }
 
     /// Two realms at one IdP: swapping their names would serve one realm's cached token under the other's name.
-    @Test func swappedRealmNamesDoNotServeCachedTokens() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func swappedRealmNamesDoNotServeCachedTokens(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.addRealm(Name("stage"), RealmSettings(tokenURL: Fixture.tokenURL))
         try fixture.vault.addClient(ClientRef("stage/orders"), ClientSettings(clientID: "orders-stage"), secret: ClientSecret("fake-stage-secret"))
         try fixture.vault.storeToken(Self.token("fake-prod-token"), for: ClientRef("prod/orders"), TokenRequestShape(), secretVersion: 1)
-        try Fixture.tamper(fixture.path, """
+        try fixture.tamper("""
             UPDATE realms SET name = 'swap' WHERE name = 'prod';
             UPDATE realms SET name = 'prod' WHERE name = 'stage';
             UPDATE realms SET name = 'stage' WHERE name = 'swap';
@@ -146,8 +146,8 @@ import Testing
     }
 
     /// What every change cloak makes leaves behind: tags that verify.
-    @Test func everyChangeCloakMakesReauthenticatesTheClient() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func everyChangeCloakMakesReauthenticatesTheClient(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         let vault = fixture.vault
         let orders = try ClientRef("prod/orders")
@@ -168,10 +168,10 @@ import Testing
 
     /// A row written before migration 0008 has no tag: refused like an edited one (as realms were
     /// after 0007) until the user looks at it and accepts it.
-    @Test func untaggedClientIsRefusedUntilReauthenticated() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func untaggedClientIsRefusedUntilReauthenticated(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
-        try Fixture.tamper(fixture.path, "UPDATE clients SET trust_tag = NULL WHERE name = 'orders'")
+        try fixture.tamper("UPDATE clients SET trust_tag = NULL WHERE name = 'orders'")
         try expectRefused(fixture, "prod/orders")
         let vault = try reopen(fixture)
         #expect { try vault.tokenRequest(for: ClientRef("prod/orders"), TokenRequestShape()) } throws: {

@@ -34,12 +34,12 @@ import Testing
     /// left as it is (the store's `.missingIdentity`, worded by the domain).
     @Test func vaultWithoutItsIdentityRowIsDamagedAndUntouched() throws {
         let fixture = try Fixture()
-        try Fixture.tamper(fixture.path, "DELETE FROM vault")
-        let before = try Fixture.contents(of: fixture.path)
+        try fixture.tamper("DELETE FROM vault")
+        let before = try fixture.contents()
         #expect { try Vault.open(at: fixture.path) } throws: {
             ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("lost its identity row") && "\($0)".contains("backup")
         }
-        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try fixture.contents() == before)
     }
 
     @Test(arguments: [100, 4096, 20_000])
@@ -47,7 +47,7 @@ import Testing
         let fixture = try Fixture()
         try fixture.populate()
         let path = fixture.directory.file("truncated.db")
-        try Fixture.tamper(fixture.path, "PRAGMA wal_checkpoint(TRUNCATE)")  // everything into the main file
+        try fixture.tamper("PRAGMA wal_checkpoint(TRUNCATE)")  // everything into the main file
         let data = try Data(contentsOf: URL(fileURLWithPath: fixture.path))
         try data.prefix(size).write(to: URL(fileURLWithPath: path))
         #expect { try Vault.open(at: path).clients() } throws: { ($0 as? VaultError)?.code == .corrupted }

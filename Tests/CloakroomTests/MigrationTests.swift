@@ -51,11 +51,11 @@ import Testing
     @Test func vaultWithNewerSchemaIsRefusedAndUntouched() throws {
         let fixture = try Fixture()
         try fixture.populate()
-        try Fixture.tamper(fixture.path, "INSERT INTO schema_migrations VALUES (99, '0099_future.sql', 'x', 0)")
-        let before = try Fixture.contents(of: fixture.path)
+        try fixture.tamper("INSERT INTO schema_migrations VALUES (99, '0099_future.sql', 'x', 0)")
+        let before = try fixture.contents()
         #expect {
             try Vault.open(at: fixture.path)
         } throws: { ($0 as? VaultError)?.code == .newerSchema && "\($0)".contains("schema version 99") }
-        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try fixture.contents() == before)
     }
 }

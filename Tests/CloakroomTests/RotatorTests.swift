@@ -16,8 +16,8 @@ import Testing
         """
 
     /// Realm r1 at `idp` with its admin client r1/admin and the client r1/orders.
-    func rotator(_ idp: IdP, _ options: SecretRotator.Options) throws -> (SecretRotator, Fixture) {
-        let fixture = try Fixture()
+    func rotator(_ idp: IdP, _ options: SecretRotator.Options, backend: Backend = .sqlite) throws -> (SecretRotator, Fixture) {
+        let fixture = try Fixture(backend)
         try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
         try fixture.vault.addClient(ClientRef("r1/admin"), ClientSettings(clientID: "rot-admin"), secret: ClientSecret(Self.adminSecret))
         try fixture.vault.addClient(ClientRef("r1/orders"), ClientSettings(clientID: "orders-svc"), secret: ClientSecret(Self.ordersSecret))
@@ -32,14 +32,14 @@ import Testing
         secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
-    @Test(arguments: [false, true])
-    func everyStepIsReportedInOrder(serverGenerated: Bool) async throws {
+    @Test(arguments: Backend.all, [false, true])
+    func everyStepIsReportedInOrder(backend: Backend, serverGenerated: Bool) async throws {
         let idp = try IdP(configuration: Self.configuration)
         let steps = Mutex<[String]>([])
         var options = SecretRotator.Options()
         options.serverGenerated = serverGenerated
         options.checkpoint = { step, client in steps.withLock { $0.append("\(client) \(step.rawValue)") } }
-        let (rotator, fixture) = try rotator(idp, options)
+        let (rotator, fixture) = try rotator(idp, options, backend: backend)
         defer { withExtendedLifetime(fixture) {} }
         let outcome = try await rotator.rotate(ClientRef("r1/orders"))
         #expect(outcome.result == .rotated && outcome.fromVersion == 1 && outcome.toVersion == 2)
@@ -50,9 +50,9 @@ import Testing
     /// The client's id at the IdP is looked up once, remembered with the first rotation's
     /// prepare (no write of its own), and used by the next rotation without a lookup. The lookup
     /// returns the whole representation, so the first rotation reads nothing by id before its PUT.
-    @Test func theIdPsIdOfAClientIsLookedUpOnce() async throws {
+    @Test(arguments: Backend.all) func theIdPsIdOfAClientIsLookedUpOnce(backend: Backend) async throws {
         let idp = try IdP(configuration: Self.configuration)
-        let (rotator, fixture) = try rotator(idp, SecretRotator.Options())
+        let (rotator, fixture) = try rotator(idp, SecretRotator.Options(), backend: backend)
         let orders = try ClientRef("r1/orders")
         #expect(try fixture.vault.identityAtIdP(of: orders).uuid == nil)
         _ = try await rotator.rotate(orders)
@@ -68,9 +68,9 @@ import Testing
     /// The prepare runs while the IdP is asked where the client is: for a client the IdP does
     /// not have, the prepared journal is closed as failed, the current secret stays, nothing is
     /// left to settle, and the attempt is in the audit log.
-    @Test func aClientTheIdPLacksLeavesNothingOpen() async throws {
+    @Test(arguments: Backend.all) func aClientTheIdPLacksLeavesNothingOpen(backend: Backend) async throws {
         let idp = try IdP(configuration: Self.configuration)
-        let (rotator, fixture) = try rotator(idp, SecretRotator.Options())
+        let (rotator, fixture) = try rotator(idp, SecretRotator.Options(), backend: backend)
         let ghost = try ClientRef("r1/ghost")
         try fixture.vault.addClient(ghost, ClientSettings(clientID: "ghost-svc"), secret: ClientSecret("fake-ghost-0000"))
         await #expect { _ = try await rotator.rotate(ghost) } throws: { ($0 as? RotationError)?.kind == .unknownAtIdP }
@@ -83,12 +83,12 @@ import Testing
 
     /// The new secret is in the IdP and sealed in the vault, and nowhere else: not in the outcome,
     /// not in any audit event, not in an error's text, not in `description`s along the way.
-    @Test(arguments: [false, true])
-    func theNewSecretAppearsInNoOutcomeLogOrError(serverGenerated: Bool) async throws {
+    @Test(arguments: Backend.all, [false, true])
+    func theNewSecretAppearsInNoOutcomeLogOrError(backend: Backend, serverGenerated: Bool) async throws {
         let idp = try IdP(configuration: Self.configuration)
         var options = SecretRotator.Options()
         options.serverGenerated = serverGenerated
-        let (rotator, fixture) = try rotator(idp, options)
+        let (rotator, fixture) = try rotator(idp, options, backend: backend)
         defer { withExtendedLifetime(fixture) {} }
         let orders = try ClientRef("r1/orders")
         let outcome = try await rotator.rotate(orders)
@@ -113,6 +113,6 @@ import Testing
             #expect(!text.contains(secret), "the new secret leaked into: \(text)")
         }
         // The raw file holds it only sealed.
-        #expect(!(try RawVault.contents(of: fixture.path)).contains(secret))
+        #expect(!(try fixture.contents()).contains(secret))
     }
 }

@@ -26,7 +26,7 @@ import Testing
             "SELECT sealed FROM secret_versions s JOIN clients c ON c.id = s.client_id WHERE c.name = 'orders'") { $0.blob(0) })
         var flipped = sealed
         flipped[offset % sealed.count] ^= 0x20
-        try Fixture.tamper(fixture.path, "UPDATE secret_versions SET sealed = x'\(flipped.hex)' WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')")
+        try fixture.tamper("UPDATE secret_versions SET sealed = x'\(flipped.hex)' WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')")
         try expectCorrupted(fixture, "prod/orders")
         #expect(try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]).currentSecret(of: ClientRef("prod/billing")).testValue == "fake-billing-secret")
     }
@@ -34,7 +34,7 @@ import Testing
     @Test func sealedSecretCopiedToAnotherClientDoesNotOpen() throws {
         let fixture = try Fixture()
         try fixture.populate()
-        try Fixture.tamper(fixture.path, """
+        try fixture.tamper("""
             UPDATE secret_versions SET
               nonce = (SELECT s.nonce FROM secret_versions s JOIN clients c ON c.id = s.client_id WHERE c.name = 'orders'),
               sealed = (SELECT s.sealed FROM secret_versions s JOIN clients c ON c.id = s.client_id WHERE c.name = 'orders')
@@ -51,7 +51,7 @@ import Testing
     func editingWhatASecretIsBoundToMakesItRefuseToOpen(sql: String) throws {
         let fixture = try Fixture()
         try fixture.populate()
-        try Fixture.tamper(fixture.path, sql)
+        try fixture.tamper(sql)
         try expectCorrupted(fixture, "prod/orders")
     }
 
@@ -65,7 +65,7 @@ import Testing
     func editedVaultIdentityOrKeyslotIsTamperingNotAWrongKey(sql: String) throws {
         let fixture = try Fixture()
         try fixture.populate()
-        try Fixture.tamper(fixture.path, sql)
+        try fixture.tamper(sql)
         #expect { try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]) } throws: {
             ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("tampered") && "\($0)".contains("keyslot 1")
         }
@@ -89,11 +89,11 @@ import Testing
     @Test func realmUpdateRollsBackWhenASecretNoLongerOpens() throws {
         let fixture = try Fixture()
         try fixture.populate()
-        try Fixture.tamper(fixture.path, "UPDATE secret_versions SET sealed = zeroblob(40) WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')")
-        let before = try Fixture.contents(of: fixture.path)
+        try fixture.tamper("UPDATE secret_versions SET sealed = zeroblob(40) WHERE client_id = (SELECT id FROM clients WHERE name = 'orders')")
+        let before = try fixture.contents()
         #expect { try fixture.vault.updateRealm(Name("prod")) { $0.tokenURL = "https://idp2.example.test/token" } } throws: {
             ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("prod/orders")
         }
-        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try fixture.contents() == before)
     }
 }

@@ -11,8 +11,8 @@ import Testing
         AccessToken(value: value, expiresAt: now.addingTimeInterval(lifetime), issuedAt: now, scope: "profile")
     }
 
-    @Test func storedTokenIsServedUntilOnlyMinTTLRemains() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func storedTokenIsServedUntilOnlyMinTTLRemains(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.storeToken(token(), for: orders, TokenRequestShape(), secretVersion: 1)
         let hit = try #require(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(30), now: now.addingTimeInterval(269)))
@@ -21,8 +21,8 @@ import Testing
         #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(0), now: now.addingTimeInterval(299)) != nil)
     }
 
-    @Test func cacheIsKeyedByScopesAudienceAndClient() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func cacheIsKeyedByScopesAudienceAndClient(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.storeToken(token("fake-a"), for: orders, TokenRequestShape(scopes: ["b", "a"]), secretVersion: 1)
         #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(scopes: ["a", "b", "a"]), minimumTTL: .seconds(0), now: now)?.value == "fake-a")
@@ -31,8 +31,8 @@ import Testing
         #expect(try fixture.vault.cachedToken(for: ClientRef("prod/billing"), TokenRequestShape(scopes: ["a", "b"]), minimumTTL: .seconds(0), now: now) == nil)
     }
 
-    @Test func tokenOfAnotherSecretVersionIsNotServed() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func tokenOfAnotherSecretVersionIsNotServed(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.storeToken(token(), for: orders, TokenRequestShape(), secretVersion: 2)
         #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(0), now: now) == nil)
@@ -47,7 +47,7 @@ import Testing
         let fixture = try Fixture()
         try fixture.populate()
         try fixture.vault.storeToken(token(), for: orders, TokenRequestShape(), secretVersion: 1)
-        try Fixture.tamper(fixture.path, sql)
+        try fixture.tamper(sql)
         #expect(try fixture.vault.cachedToken(for: orders, TokenRequestShape(), minimumTTL: .seconds(0), now: now) == nil)
     }
 
@@ -55,13 +55,13 @@ import Testing
         let fixture = try Fixture()
         try fixture.populate()
         try fixture.vault.storeToken(token("fake-plaintext-token-value"), for: orders, TokenRequestShape(), secretVersion: 1)
-        try Fixture.tamper(fixture.path, "PRAGMA wal_checkpoint(TRUNCATE)")
+        try fixture.tamper("PRAGMA wal_checkpoint(TRUNCATE)")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: fixture.path))
         #expect(bytes.range(of: Data("fake-plaintext-token-value".utf8)) == nil)
     }
 
-    @Test func clearingAndRekeyingDropTheCache() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func clearingAndRekeyingDropTheCache(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.vault.storeToken(token(), for: orders, TokenRequestShape(), secretVersion: 1)
         try fixture.vault.storeToken(token(), for: ClientRef("prod/billing"), TokenRequestShape(), secretVersion: 1)

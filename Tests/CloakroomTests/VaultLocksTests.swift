@@ -6,8 +6,8 @@ import Testing
 /// The SQLite vault's locks: one per name, shared by every holder — another task of this
 /// process as much as another process — and one file for all of them.
 @Suite struct VaultLocksTests {
-    @Test func aLockExcludesEveryOtherHolderOfItsNameOnly() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func aLockExcludesEveryOtherHolderOfItsNameOnly(backend: Backend) async throws {
+        let fixture = try Fixture(backend)
         let locks = fixture.vault.vault.store.locks
         try locks.prepare()
         guard let first = try await locks.acquire("rotate-a", until: .now + .seconds(5)) else {

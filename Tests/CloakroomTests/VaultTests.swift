@@ -21,37 +21,37 @@ import Testing
         #expect(FileSystem.status(of: fixture.keyFile.path)?.size == 32)
     }
 
-    @Test func keyFileUnlocksAndSecretsRoundTrip() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func keyFileUnlocksAndSecretsRoundTrip(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         let reopened = try Vault.open(at: fixture.path).unlock(with: [.keyFile(KeyFile.load(from: fixture.keyFile.path))])
         #expect(try reopened.currentSecret(of: ClientRef("prod/orders")).testValue == "fake-orders-secret")
         #expect(try reopened.currentSecret(of: ClientRef("prod/billing")).testValue == "fake-billing-secret")
     }
 
-    @Test func wrongKeyFileCannotUnlockAndChangesNothing() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func wrongKeyFileCannotUnlockAndChangesNothing(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         let other = try KeyFile.create(at: fixture.directory.file("other-key"))
-        let before = try Fixture.contents(of: fixture.path)
+        let before = try fixture.contents()
         #expect {
             try Vault.open(at: fixture.path).unlock(with: [.keyFile(other)])
         } throws: { error in
             let error = error as? VaultError
             return error?.code == .cannotUnlock && error!.message.contains("opens none of its keyslots")
         }
-        #expect(try Fixture.contents(of: fixture.path) == before)
+        #expect(try fixture.contents() == before)
     }
 
-    @Test func noCredentialSaysHowToUnlock() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func noCredentialSaysHowToUnlock(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         #expect { try Vault.open(at: fixture.path).unlock(with: []) } throws: {
             ($0 as? VaultError)?.code == .cannotUnlock && ($0 as? VaultError)?.next == [.giveVaultKey]
         }
     }
 
-    @Test func passphraseSlotUnlocksOnlyWithItsPassphrase() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func passphraseSlotUnlocksOnlyWithItsPassphrase(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.populate()
         let slot = try fixture.vault.addKeyslot(.passphrase(Passphrase("correct horse battery"), cost: .interactive, label: "alice"))
         #expect(slot.kind == .passphrase && slot.label == "alice" && slot.argon2 == .interactive)
@@ -69,17 +69,17 @@ import Testing
         }
     }
 
-    @Test func implausibleArgon2SettingsAreRefusedBeforeAllocating() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func implausibleArgon2SettingsAreRefusedBeforeAllocating(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.vault.addKeyslot(.passphrase(Passphrase("correct horse battery"), cost: .interactive))
-        try Fixture.tamper(fixture.path, "UPDATE keyslots SET kdf_memlimit = 1099511627776 WHERE kind = 'passphrase'")
+        try fixture.tamper("UPDATE keyslots SET kdf_memlimit = 1099511627776 WHERE kind = 'passphrase'")
         #expect { try Vault.open(at: fixture.path).unlock(with: [.passphrase(Passphrase("correct horse battery"))]) } throws: {
             ($0 as? VaultError)?.code == .corrupted && "\($0)".contains("implausible")
         }
     }
 
-    @Test func lastKeyslotCannotBeRemoved() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func lastKeyslotCannotBeRemoved(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         #expect { try fixture.vault.removeKeyslot(id: 1) } throws: { ($0 as? VaultError)?.code == .conflict }
         let second = try fixture.vault.addKeyslot(.keyFile(KeyFile.create(at: fixture.directory.file("key2"))))
         try fixture.vault.removeKeyslot(id: 1)
@@ -109,8 +109,8 @@ import Testing
         #expect { try fixture.vault.currentSecret(of: ClientRef("prod/orders")) } throws: { ($0 as? VaultError)?.code == .corrupted }
     }
 
-    @Test func rekeyKeepsEverySlotItWasGivenTheKeyOf() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.all) func rekeyKeepsEverySlotItWasGivenTheKeyOf(backend: Backend) throws {
+        let fixture = try Fixture(backend)
         try fixture.vault.addKeyslot(.passphrase(Passphrase("correct horse battery"), cost: .interactive))
         let vault = try Vault.open(at: fixture.path)
         let (_, report) = try vault.unlock(with: [.keyFile(fixture.keyFile), .passphrase(Passphrase("correct horse battery"))], all: true).rekey()

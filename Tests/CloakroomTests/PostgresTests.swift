@@ -1,0 +1,198 @@
+#if PostgreSQL
+import CloakroomStore
+import Foundation
+import CloakroomTestSupport
+import Testing
+@testable import Cloakroom
+@testable import CloakroomPostgres
+
+/// What only a vault on PostgreSQL has: its URL and password file, the server's locks and
+/// change notices, roles, and a server that is not there. The behavioural suites (Broker,
+/// Rotator, TokenCache, ClientTag, Vault, Audit, Bundle) run on it too, through `Backend.all`.
+@Suite struct PostgresLocationTests {
+    let none: (String) -> String? = { _ in nil }
+
+    @Test func aURLGivesHostsDatabaseSchemaAndVerifiedTLSByDefault() throws {
+        let location = try PostgresLocation("postgresql://ops@db1.example.test:6432,db2.example.test/vaults?schema=team_a&target_session_attrs=read-write",
+                                            environment: none)
+        #expect(location.hosts == [.init(name: "db1.example.test", port: 6432), .init(name: "db2.example.test", port: 5432)])
+        #expect(location.user == "ops" && location.database == "vaults" && location.schema == "team_a")
+        #expect(location.sslMode == .verifyFull && location.readWrite)
+        let socket = try PostgresLocation("postgres://ops@/vaults?host=/run/postgresql", environment: none)
+        #expect(socket.hosts == [.init(name: "/run/postgresql", port: 5432)] && socket.schema == "cloakroom")
+        let v6 = try PostgresLocation("postgresql://ops@[::1]:7000/vaults?sslmode=disable", environment: none)
+        #expect(v6.hosts == [.init(name: "::1", port: 7000)])
+    }
+
+    @Test(arguments: [
+        ("postgresql://ops:fake-password@db.example.test/vaults", "password"),
+        ("postgresql://ops@db.example.test/vaults?sslmode=disable", "allow_plaintext=1"),
+        ("postgresql://ops@db.example.test/vaults?sslmode=require", "allow_plaintext=1"),
+        ("postgresql://ops@db.example.test/vaults?sslmod=verify-full", "unknown parameter \"sslmod\""),
+        ("postgresql://ops@db.example.test/vaults?schema=Team-A", "schema \"Team-A\""),
+        ("postgresql://ops@db.example.test:99999/vaults", "port"),
+        ("postgresql://ops@db.example.test/vaults?host=relative", "Unix socket"),
+        ("postgresql:///vaults", "no host"),
+    ])
+    func aBadURLSaysWhatIsWrongAndNeverRepeatsAPassword(url: String, names: String) {
+        #expect { _ = try PostgresLocation(url, environment: none) } throws: { error in
+            let error = error as! StoreError
+            return error.kind == .invalidLocation && error.message.contains(names) && !"\(error.path) \(error.message)".contains("fake-password")
+        }
+    }
+
+    @Test func plainTCPIsForLoopbackOrAnExplicitOptIn() throws {
+        #expect(try PostgresLocation("postgresql://ops@127.0.0.1/v?sslmode=disable", environment: none).sslMode == .disable)
+        #expect(try PostgresLocation("postgresql://ops@localhost/v?sslmode=disable", environment: none).sslMode == .disable)
+        #expect(try PostgresLocation("postgresql://ops@db.example.test/v?sslmode=disable&allow_plaintext=1", environment: none).sslMode == .disable)
+    }
+
+    @Test func thePasswordFileIsReadAsLibpqReadsItAndRefusedWhenOthersCanReadIt() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("pgpass")
+        try """
+            # comment
+            db.example.test:5432:other:ops:fake-wrong
+            *:5432:vaults:ops:fake-first\\:colon
+            db.example.test:*:*:ops:fake-never-reached
+            localhost:5433:*:*:fake-socket
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
+        let file = PasswordFile(path: path)
+        #expect(try file.password(host: .init(name: "db.example.test", port: 5432), database: "vaults", user: "ops") == "fake-first:colon")
+        #expect(try file.password(host: .init(name: "db.example.test", port: 5432), database: "other", user: "ops") == "fake-wrong")
+        #expect(try file.password(host: .init(name: "/run/postgresql", port: 5433), database: "x", user: "y") == "fake-socket")
+        #expect(try file.password(host: .init(name: "db.example.test", port: 5432), database: "vaults", user: "nobody") == nil)
+        chmod(path, 0o644)
+        #expect { _ = try file.password(host: .init(name: "db.example.test", port: 5432), database: "vaults", user: "ops") } throws: { error in
+            (error as? StoreError)?.kind == .denied && "\(error)".contains("chmod 600") && !"\(error)".contains("fake-")
+        }
+        #expect(PasswordFile.located(environment: { $0 == "HOME" ? "/home/ops" : nil })?.path == "/home/ops/.pgpass")
+        #expect(PasswordFile.located(environment: { $0 == "PGPASSFILE" ? "/etc/cloak/pgpass" : "/home/ops" })?.path == "/etc/cloak/pgpass")
+    }
+
+    @Test func migrationsSplitAtSemicolonsOutsideQuotesCommentsAndDollarBodies() {
+        let statements = PostgresMigrator.statements("""
+            -- a comment; with a semicolon
+            CREATE TABLE t (x text CHECK (x ~ '^[a;b]$'));
+            CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no; never'; END $$;
+            INSERT INTO t VALUES ('it''s; fine')
+            """)
+        #expect(statements.count == 3)
+        #expect(statements[1].contains("RAISE EXCEPTION 'no; never'; END $$"))
+        #expect(statements[2].contains("'it''s; fine'"))
+    }
+}
+
+/// Against the throwaway cluster `scripts/test.sh` starts (skipped without it).
+@Suite(.enabled(if: Backend.postgresBase != nil)) struct PostgresServerTests {
+    @Test func aServerThatIsNotThereIsExit19StyleAndNamesTheHostNotAPassword() throws {
+        let port = try #require(Backend.postgresBase).split(separator: ":")[2].prefix { $0.isNumber }
+        // A port nobody listens on: one below the cluster's (the harness picked a free one).
+        let url = "postgresql://cloak_owner@127.0.0.1:\(Int(port)! - 1)/cloak?sslmode=disable"
+        #expect { _ = try Vault.open(at: url) } throws: { error in
+            let error = error as! VaultError
+            return error.code == .vaultUnavailable && error.message.contains("127.0.0.1:\(Int(port)! - 1)")
+                && error.message.contains("connection refused") && !error.message.contains("fake-")
+        }
+    }
+
+    @Test func noVaultInASchemaIsNotFoundAndASecondInitIsRefused() throws {
+        let fixture = try Fixture(.postgresql)
+        let empty = Backend.postgresql.location(in: fixture.directory)
+        #expect { _ = try Vault.open(at: empty) } throws: { ($0 as? VaultError)?.code == .notFound }
+        #expect { _ = try Vault.create(at: fixture.path, firstKeyslot: .keyFile(fixture.keyFile)) } throws: {
+            ($0 as? VaultError)?.code == .alreadyExists
+        }
+    }
+
+    @Test func aNewerSchemaIsRefusedAndNothingIsWritten() throws {
+        let fixture = try Fixture(.postgresql)
+        try fixture.tamper("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, '0099_future.sql', 'x', 0)")
+        #expect { _ = try Vault.open(at: fixture.path) } throws: { ($0 as? VaultError)?.code == .newerSchema }
+    }
+
+    /// The owner makes the vault; a runtime role given only the printed GRANTs uses it (tokens,
+    /// clients) and can change no table's shape.
+    @Test func aRuntimeRoleWithTheGrantsUsesTheVaultButRunsNoDDL() throws {
+        let fixture = try Fixture(.postgresql)
+        try fixture.populate()
+        let schema = try PostgresLocation(fixture.path, environment: { _ in nil }).schema
+        for grant in PostgresVaultStore.runtimeGrants(schema: schema, role: "cloak_runtime") { try fixture.tamper(grant) }
+        let runtimeURL = fixture.path.replacingOccurrences(of: "cloak_owner@", with: "cloak_runtime@")
+        let vault = try Vault.open(at: runtimeURL).unlock(with: [.keyFile(fixture.keyFile)])
+        #expect(try vault.currentSecret(of: ClientRef("prod/orders")).testValue == "fake-orders-secret")
+        try vault.addClient(ClientRef("prod/shipping"), ClientSettings(clientID: "shipping-svc"), secret: ClientSecret("fake-shipping-secret"))
+        let session = (vault.vault.store as! PostgresVaultStore).session
+        #expect { try session.execute(script: "ALTER TABLE clients ADD COLUMN sneaky text") } throws: { error in
+            (error as? VaultError)?.code == .permissions
+        }
+        #expect { try session.execute(script: "DROP TABLE events") } throws: { ($0 as? VaultError)?.code == .permissions }
+    }
+
+    /// Two sessions stand for two hosts: a lock one holds, the other waits for; a release wakes
+    /// it; a holder whose session dies releases what it held.
+    @Test func locksAreSharedByEverySessionAndReleasedWithADeadOne() async throws {
+        let fixture = try Fixture(.postgresql)
+        let other = try Vault.open(at: fixture.path)
+        let (mine, theirs) = (fixture.vault.vault.store.locks, other.store.locks)
+        guard let held = try await mine.acquire("token-a", until: .now + .seconds(5)) else {
+            Issue.record("a free lock was not taken")
+            return
+        }
+        #expect(try await theirs.acquire("token-a", until: .now + .milliseconds(300)) == nil)
+        #expect(try await theirs.acquire("token-b", until: .now + .seconds(5)) != nil)
+        async let waiter = theirs.acquire("token-a", until: .now + .seconds(10)) != nil
+        try await Task.sleep(for: .milliseconds(200))
+        _ = consume held
+        #expect(try await waiter)
+
+        // A third session takes a lock and dies (its connection closes without a release).
+        var dying: Vault? = try Vault.open(at: fixture.path)
+        guard let orphan = try await dying!.store.locks.acquire("rotate-x", until: .now + .seconds(5)) else {
+            Issue.record("a free lock was not taken")
+            return
+        }
+        #expect(try await theirs.acquire("rotate-x", until: .now + .milliseconds(300)) == nil)
+        dying = nil  // its session closes without releasing anything
+        #expect(try await theirs.acquire("rotate-x", until: .now + .seconds(10)) != nil)
+        _ = consume orphan
+    }
+
+    @Test func anotherSessionsCommitIsNoticedAndOnesOwnIsNot() async throws {
+        let fixture = try Fixture(.postgresql)
+        let watcher = try Vault.open(at: fixture.path)
+        let start = try watcher.store.changesByOthers()
+        try watcher.store.write { try watcher.store.realms.forgetDiscovery(realmRowID: nil) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try watcher.store.changesByOthers() == start, "its own commit was counted")
+        try fixture.populate()
+        var seen = start
+        for _ in 0..<50 where seen == start {
+            try await Task.sleep(for: .milliseconds(100))
+            seen = try watcher.store.changesByOthers()
+        }
+        #expect(seen > start)
+    }
+
+    @Test func aWriterWaitsForTheWriteLockThenReportsBusy() throws {
+        let fixture = try Fixture(.postgresql)
+        nonisolated(unsafe) let other = try Vault.open(at: fixture.path)
+        let started = DispatchSemaphore(value: 0)
+        let finish = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            try? other.store.write {
+                started.signal()
+                finish.wait()
+            }
+        }
+        holder.start()
+        started.wait()
+        defer { finish.signal() }
+        let store = fixture.vault.vault.store
+        #expect {
+            try store.waitingForWriteLock(upTo: .milliseconds(200)) { try store.write { try store.realms.forgetDiscovery(realmRowID: nil) } }
+        } throws: { ($0 as? VaultError)?.code == .busy }
+    }
+}
+#endif
