@@ -14,8 +14,27 @@ struct Outcome: CustomStringConvertible {
 /// built `cloak` binary run with an environment that points at them.
 final class Sandbox: @unchecked Sendable {
     let directory = TemporaryDirectory()
-    var vault: String { directory.file("vault/vault.db") }
+    /// The vault file, or a team vault's URL.
+    let vault: String
     var keyFile: String { directory.file("key") }
+
+    /// A sandbox whose vault is a file in its directory, or the vault at `location` (a team
+    /// vault's URL, shared with other sandboxes as hosts share it).
+    init(vault location: String? = nil) {
+        vault = location ?? directory.file("vault/vault.db")
+    }
+
+    /// The throwaway PostgreSQL cluster's URL for a new schema (`scripts/test.sh` starts the
+    /// cluster; `nil` without it), and the password file to reach it with.
+    static func teamVault() -> (url: String, passwords: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let base = environment["CLOAK_TEST_POSTGRES"], let ca = environment["CLOAK_TEST_POSTGRES_CA"],
+              let passwords = environment["CLOAK_TEST_PGPASSFILE"] else { return nil }
+        return (base + "?sslrootcert=" + ca + "&schema=cli_" + UUID().uuidString.prefix(8).lowercased(), passwords)
+    }
+
+    /// Extra environment every run gets (a team vault's PGPASSFILE).
+    var extraEnvironment: [String: String] = [:]
 
     /// `$CLOAK_BIN` (scripts/test.sh: the fully static `cloak` that ships), else `cloak` next to
     /// this test bundle in .build/<config>/.
@@ -27,7 +46,7 @@ final class Sandbox: @unchecked Sendable {
             "HOME": directory.path,
             "CLOAK_VAULT": vault,
             "CLOAK_KEY_FILE": keyFile,
-        ]
+        ].merging(extraEnvironment) { $1 }
     }
 
     /// Runs `cloak arguments…` with `stdin` as its standard input (empty when nil).
