@@ -92,6 +92,11 @@ package final class PostgresVaultStore: VaultStore {
         ]
     }
 
+    /// `runtimeGrants` for this vault's schema.
+    package func runtimeGrants(role: String) -> [String] {
+        Self.runtimeGrants(schema: session.location.schema, role: role)
+    }
+
     var writeLockKey: Int64 { PostgresLocks.key(schema: session.location.schema, name: "write") }
 
     // MARK: VaultStore

@@ -15,6 +15,10 @@ struct InitCommand: ParsableCommand {
             With --key-file, a missing key file is created (32 random bytes, mode 0600); an existing \
             one is used. With --passphrase, the passphrase is typed twice at a prompt, or read \
             from --passphrase-fd. Keep the key file away from the vault: together they are the secrets.
+
+            With a team vault (--vault postgresql://OWNER@…), run as the role that is to own its \
+            schema: the schema and its tables are made, and the GRANTs a runtime role needs are \
+            printed on stdout (for --runtime-role, default cloak_runtime).
             """
     )
 
@@ -25,6 +29,9 @@ struct InitCommand: ParsableCommand {
 
     @Option(help: "Argon2id cost of a passphrase slot: interactive, moderate or sensitive.")
     var kdf: KDFCost = .moderate
+
+    @Option(help: ArgumentHelp("A team vault's runtime role, for the GRANTs printed.", valueName: "role"))
+    var runtimeRole = "cloak_runtime"
 
     func run() throws {
         guard options.keyFilePath != nil || passphrase else {
@@ -43,6 +50,11 @@ struct InitCommand: ParsableCommand {
             if passphrase { slots.append(try passphraseSlot()) }
             let vault = try Vault.create(at: options.vaultPath, firstKeyslot: slots[0])
             for slot in slots.dropFirst() { try vault.addKeyslot(slot) }
+            let grants = vault.vault.grants(forRuntimeRole: runtimeRole)
+            if !grants.isEmpty {
+                notes.append("the role \(runtimeRole) can use the vault once its owner has run the GRANTs on stdout")
+                Output.write(grants.joined(separator: "\n") + "\n")
+            }
         } catch {
             // A key file made for a vault that does not exist would only confuse the next attempt.
             if let newKeyFile { unlink(newKeyFile.path) }

@@ -79,6 +79,39 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 6, "waited for the dead process's request")
     }
 
+    /// The owner's `init` prints the GRANTs; run as the owner (with psql), they let the runtime
+    /// role use the vault, and nothing more: it cannot make a vault of its own.
+    @Test func theGrantsInitPrintsAreWhatARuntimeRoleNeeds() throws {
+        let (url, passwords) = try #require(Sandbox.teamVault())
+        let owner = Sandbox(vault: url)
+        owner.extraEnvironment = ["PGPASSFILE": passwords]
+        let grants = try owner.ok("init").stdout
+        #expect(grants.contains("GRANT USAGE ON SCHEMA cli_") && grants.contains("TO \"cloak_runtime\";"), "\(grants)")
+        try owner.ok("realm", "add", "prod", "--token-url", Sandbox.tokenURL)
+        try owner.ok("client", "add", "prod/orders", "--client-id", "orders-svc", "--secret-stdin", stdin: Sandbox.ordersSecret)
+
+        let runtimeURL = url.replacingOccurrences(of: "cloak_owner@", with: "cloak_runtime@")
+        let runtime = Sandbox(vault: runtimeURL)
+        runtime.extraEnvironment = ["PGPASSFILE": passwords]
+        try FileManager.default.copyItem(atPath: owner.keyFile, toPath: runtime.keyFile)
+        #expect(try runtime.run(["client", "list"]).status == 8, "the runtime role read the vault before any GRANT")
+
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        psql.arguments = [String(url.prefix { $0 != "?" }), "-v", "ON_ERROR_STOP=1", "-qc", grants]
+        psql.environment = ["PGPASSFILE": passwords, "PATH": "/usr/bin:/bin"]
+        try psql.run()
+        psql.waitUntilExit()
+        try #require(psql.terminationStatus == 0)
+
+        #expect(try runtime.ok("client", "list").stdout.contains("prod/orders"))
+        try runtime.ok("client", "add", "prod/billing", "--client-id", "billing-svc", "--secret-stdin", stdin: Sandbox.billingSecret)
+        let own = Sandbox(vault: runtimeURL.replacingOccurrences(of: "&schema=cli_", with: "&schema=mine_"))
+        own.extraEnvironment = ["PGPASSFILE": passwords]
+        let refused = try own.run(["init"])
+        #expect(refused.status == 8 && refused.stderr.contains("refused this role"), "\(refused)")
+    }
+
     @Test func aServerThatIsNotThereIsExit19AndAPasswordInTheURLIsRefused() throws {
         let sandbox = Sandbox(vault: "postgresql://cloak_owner@127.0.0.1:1/cloak?sslmode=disable")
         let refused = try sandbox.run(["client", "list"])

@@ -15,6 +15,14 @@ enum EndpointURL {
         guard !text.isEmpty, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw VaultError(.invalidInput, "\(what) contains a space, a control character or a non-ASCII character; a URL has none (percent-encode them, e.g. %20).")
         }
+        // A percent-encoded host is refused on the text itself, before a parser sees it: parsers
+        // differ on such hosts (FoundationEssentials' URLComponents takes `idp%1B[2J.example`;
+        // with full Foundation linked too, as the PostgreSQL trait's postgres-nio does, the same
+        // type refuses it as not a URL at all), and the answer must not depend on the build.
+        if let start = text.firstRange(of: "://")?.upperBound,
+           text[start...].prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" }).split(separator: "@").last?.contains("%") == true {
+            throw VaultError(.invalidInput, "\(what) '\(text.prefix(200))' has a percent-encoded host; write the host name or address plainly.")
+        }
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
               let host = url.percentEncodedHost, !host.isEmpty
         else {

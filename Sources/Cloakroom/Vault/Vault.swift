@@ -123,6 +123,15 @@ public final class Vault {
         }
     }
 
+    /// The SQL that lets database role `role` use this vault and nothing more: for a vault on a
+    /// database server, run by its schema's owner; empty for a vault file.
+    public func grants(forRuntimeRole role: String) -> [String] {
+        #if PostgreSQL
+        if let store = store as? PostgresVaultStore { return store.runtimeGrants(role: role) }
+        #endif
+        return []
+    }
+
     /// Whether `location` names a vault on a database server (`postgresql://…`) rather than a file.
     public static func isServerLocation(_ location: String) -> Bool {
         location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
