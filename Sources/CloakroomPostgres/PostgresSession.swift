@@ -22,7 +22,7 @@ internal import Darwin
 /// (once per statement text). Reads and writes get one round trip each beyond their queries: a
 /// transaction's `BEGIN` is sent without waiting for its answer (the connection keeps order), and
 /// a read's `COMMIT` likewise.
-final class PostgresSession: SQLConnection {
+package final class PostgresSession: SQLConnection {
     let connection: PostgresConnection
     let location: PostgresLocation
     /// The host this session reached (of the URL's list).
@@ -372,7 +372,7 @@ struct ConnectionLost: Error, CustomStringConvertible {
 }
 
 /// A row of a PostgreSQL result, read by column name as the stores read SQLite's.
-struct PostgresRowReader: SQLRow {
+package struct PostgresRowReader: SQLRow {
     let row: PostgresRandomAccessRow
 
     private func cell(_ name: StaticString) -> PostgresCell { row[name.description] }

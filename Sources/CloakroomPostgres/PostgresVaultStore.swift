@@ -7,8 +7,9 @@ internal import Synchronization
 /// the write lock (a transaction-level advisory lock), the per-key locks (session-level advisory
 /// locks, released by the server when a session dies) and the news that another session changed
 /// something (`NOTIFY cloakroom`, sent by every write when it commits).
-package final class PostgresVaultStore: VaultStore {
+package final class PostgresVaultStore: SQLVaultStore {
     let session: PostgresSession
+    package var stores: SQLStores<PostgresSession>
     private let changes: ChangeCounter
     private var lockWait: Duration
     package let writeLockWait: Duration
@@ -19,14 +20,7 @@ package final class PostgresVaultStore: VaultStore {
         writeLockWait = lockWait
         changes = ChangeCounter(session: session)
         locks = PostgresLocks(connection: session.connection, schema: session.location.schema)
-        tokenCache = SQLTokenCache(database: session)
-        clientTags = SQLClientTags(database: session)
-        agentConsumers = SQLAgentConsumers(database: session)
-        keyslots = SQLKeyslots(database: session)
-        realms = SQLRealms(database: session)
-        clients = SQLClients(database: session)
-        rotations = SQLRotationJournal(database: session)
-        auditLog = SQLAuditLog(database: session)
+        stores = SQLStores(session)
     }
 
     /// Connects to the vault at `url`. A role that owns the vault's schema brings it up to date
@@ -38,10 +32,8 @@ package final class PostgresVaultStore: VaultStore {
         url: String, busyTimeout: Duration, now: Int64, environment: (String) -> String?,
         reporting: @escaping @Sendable (StoreError) -> any Error
     ) throws -> PostgresVaultStore {
-        let location: PostgresLocation
-        do { location = try PostgresLocation(url, environment: environment) } catch let error as StoreError { throw reporting(error) }
-        let session = try PostgresSession.connect(location, environment: environment, reporting: reporting)
-        let store = PostgresVaultStore(session, lockWait: busyTimeout)
+        let store = try connect(url, busyTimeout: busyTimeout, environment: environment, reporting: reporting)
+        let (session, location) = (store.session, store.session.location)
         let migrator = PostgresMigrator(session: session, lockKey: store.writeLockKey)
         guard try migrator.hasVault() else {
             throw reporting(StoreError(kind: .noVault, path: location.text, message: "schema \(location.schema) of database \(location.database) holds none"))
@@ -67,12 +59,17 @@ package final class PostgresVaultStore: VaultStore {
         url: String, busyTimeout: Duration, now: Int64, environment: (String) -> String?,
         reporting: @escaping @Sendable (StoreError) -> any Error
     ) throws -> PostgresVaultStore {
+        let store = try connect(url, busyTimeout: busyTimeout, environment: environment, reporting: reporting)
+        try PostgresMigrator(session: store.session, lockKey: store.writeLockKey).create(now: now)
+        return store
+    }
+
+    private static func connect(
+        _ url: String, busyTimeout: Duration, environment: (String) -> String?, reporting: @escaping @Sendable (StoreError) -> any Error
+    ) throws -> PostgresVaultStore {
         let location: PostgresLocation
         do { location = try PostgresLocation(url, environment: environment) } catch let error as StoreError { throw reporting(error) }
-        let session = try PostgresSession.connect(location, environment: environment, reporting: reporting)
-        let store = PostgresVaultStore(session, lockWait: busyTimeout)
-        try PostgresMigrator(session: session, lockKey: store.writeLockKey).create(now: now)
-        return store
+        return PostgresVaultStore(try PostgresSession.connect(location, environment: environment, reporting: reporting), lockWait: busyTimeout)
     }
 
     /// Whether the vault at `url` exists (for `create`, to refuse a second one before any key is made).
@@ -148,14 +145,6 @@ package final class PostgresVaultStore: VaultStore {
     }
 
     package let locks: any VaultLocks
-    package var tokenCache: any TokenCacheStore
-    package let clientTags: any ClientTagStore
-    package let agentConsumers: any AgentConsumerStore
-    package let keyslots: any KeyslotStore
-    package let realms: any RealmStore
-    package let clients: any ClientStore
-    package let rotations: any RotationJournalStore
-    package let auditLog: any AuditLogStore
 }
 
 /// Counts the commits other sessions announce on this vault (`NOTIFY cloakroom, 'SCHEMA'`):

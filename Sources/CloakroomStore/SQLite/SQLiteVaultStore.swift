@@ -1,18 +1,12 @@
 /// A vault in one SQLite file.
-package final class SQLiteVaultStore: VaultStore {
+package final class SQLiteVaultStore: SQLVaultStore {
     /// The connection, for queries that have not moved into a typed store yet.
     package let database: Database
+    package var stores: SQLStores<Database>
 
     package init(_ database: Database) {
         self.database = database
-        tokenCache = SQLTokenCache(database: database)
-        clientTags = SQLClientTags(database: database)
-        agentConsumers = SQLAgentConsumers(database: database)
-        keyslots = SQLKeyslots(database: database)
-        realms = SQLRealms(database: database)
-        clients = SQLClients(database: database)
-        rotations = SQLRotationJournal(database: database)
-        auditLog = SQLAuditLog(database: database)
+        stores = SQLStores(database)
     }
 
     /// Opens the vault file at `path`, checks that it is a vault, and applies the migrations this
@@ -140,14 +134,4 @@ package final class SQLiteVaultStore: VaultStore {
         database.defersCheckpoints = false
         database.checkpoint()
     }
-
-    /// (A `var`: tests wrap it to count what the broker reads.)
-    package var tokenCache: any TokenCacheStore
-    package let clientTags: any ClientTagStore
-    package let agentConsumers: any AgentConsumerStore
-    package let keyslots: any KeyslotStore
-    package let realms: any RealmStore
-    package let clients: any ClientStore
-    package let rotations: any RotationJournalStore
-    package let auditLog: any AuditLogStore
 }
