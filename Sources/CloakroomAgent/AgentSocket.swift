@@ -11,10 +11,16 @@ internal import Darwin
 public enum AgentSocket {
     /// `$CLOAK_AGENT_SOCK`; else `$XDG_RUNTIME_DIR/cloakroom/agent.sock` (the per-user runtime
     /// directory systemd makes, 0700); else `VAULT.agent/agent.sock`, a 0700 directory beside the
-    /// vault, like its `VAULT.locks/`.
+    /// vault, like its `VAULT.locks/`. A team vault (a `postgresql://` URL) has no directory of its
+    /// own: its agent's socket is `~/.cache/cloakroom/agent-HASH.sock`, HASH from the URL, so that
+    /// agents of two team vaults on one host do not meet.
     public static func defaultPath(vaultPath: String, environment: (String) -> String?) -> String {
         if let path = environment("CLOAK_AGENT_SOCK"), !path.isEmpty { return path }
         if let runtime = environment("XDG_RUNTIME_DIR"), runtime.hasPrefix("/") { return runtime + "/cloakroom/agent.sock" }
+        if Vault.isServerLocation(vaultPath) {
+            let home = environment("HOME").flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+            return home + "/.cache/cloakroom/agent-" + Sodium.digest(Array(vaultPath.utf8), length: 8).hex + ".sock"
+        }
         return vaultPath + ".agent/agent.sock"
     }
 

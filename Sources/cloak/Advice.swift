@@ -23,7 +23,7 @@ enum Advice {
         case .createVault: "Create one with `cloak init`, or point --vault (CLOAK_VAULT) at yours."
         case .checkVaultPath: "Check --vault (CLOAK_VAULT)."
         case .chooseVaultPath: "Choose another path with --vault."
-        case .buildWithPostgreSQL: "Build cloak with `swift build --traits PostgreSQL` (scripts/install.sh does) for team vaults."
+        case .buildWithPostgreSQL: "Build cloak with the PostgreSQL trait for team vaults: swift build -c release --traits PostgreSQL --product cloak."
         case .giveVaultKey: "Give its key file (--key-file or CLOAK_KEY_FILE) or its passphrase (a prompt on a terminal, or --passphrase-fd N)."
         case .checkKeyFilePath: "Check --key-file / CLOAK_KEY_FILE."
         case .lowerKeyDerivationCost: "Choose a lower --kdf cost, or free memory."

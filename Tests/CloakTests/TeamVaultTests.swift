@@ -79,6 +79,27 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 6, "waited for the dead process's request")
     }
 
+    /// An agent on each of two hosts serves the team vault; a token refreshed on one host is
+    /// what the other's agent serves next (it learnt of the change through NOTIFY and dropped
+    /// what it held), and `cloak token` on a host asks that host's agent.
+    @Test func agentsOnTwoHostsServeOneVaultAndLearnOfEachOthersChanges() async throws {
+        let idp = try IdP()
+        let hosts = try hosts(2, idp: idp)
+        let agents = try hosts.map { try AgentProcess($0) }
+        let first = try agents[0].curl("/v1/tokens/r1/basic")
+        #expect(first.status == 200 && first.json["source"] as? String == "idp", "\(first.body)")
+        let second = try agents[1].curl("/v1/tokens/r1/basic")
+        #expect(second.json["source"] as? String == "cache" && second.json["access_token"] as? String == first.json["access_token"] as? String)
+        #expect(try await idp.tokenRequests() == 1)
+
+        let (refreshed, json) = try hosts[1].tokenJSON("r1/basic", ["--refresh"], environment: ["CLOAK_AGENT_SOCK": agents[1].socket])
+        #expect(refreshed.status == 0, "\(refreshed)")
+        let newToken = try #require(json["access_token"] as? String)
+        #expect(newToken != first.json["access_token"] as? String)
+        try await waitFor(seconds: 10) { (try? agents[0].curl("/v1/tokens/r1/basic").json["access_token"] as? String) == newToken }
+        for agent in agents { #expect(agent.stop() == 0, "\(agent.log)") }
+    }
+
     /// The owner's `init` prints the GRANTs; run as the owner (with psql), they let the runtime
     /// role use the vault, and nothing more: it cannot make a vault of its own.
     @Test func theGrantsInitPrintsAreWhatARuntimeRoleNeeds() throws {

@@ -5,6 +5,7 @@ import CloakroomTestSupport
 import Testing
 @testable import Cloakroom
 @testable import CloakroomPostgres
+import CloakroomAgent
 
 /// What only a vault on PostgreSQL has: its URL and password file, the server's locks and
 /// change notices, roles, and a server that is not there. The behavioural suites (Broker,
@@ -69,6 +70,19 @@ import Testing
         }
         #expect(PasswordFile.located(environment: { $0 == "HOME" ? "/home/ops" : nil })?.path == "/home/ops/.pgpass")
         #expect(PasswordFile.located(environment: { $0 == "PGPASSFILE" ? "/etc/cloak/pgpass" : "/home/ops" })?.path == "/etc/cloak/pgpass")
+    }
+
+    /// A team vault has no directory to put its agent's socket beside: it goes in the user's
+    /// cache, named by the URL, unless the runtime directory or CLOAK_AGENT_SOCK says otherwise.
+    @Test func aTeamVaultsAgentSocketIsTheUsersOwnAndNamedByItsURL() {
+        let home: (String) -> String? = { $0 == "HOME" ? "/home/ops" : nil }
+        let a = AgentSocket.defaultPath(vaultPath: "postgresql://ops@db/v?schema=a", environment: home)
+        let b = AgentSocket.defaultPath(vaultPath: "postgresql://ops@db/v?schema=b", environment: home)
+        #expect(a.hasPrefix("/home/ops/.cache/cloakroom/agent-") && a.hasSuffix(".sock") && a != b)
+        #expect(a == AgentSocket.defaultPath(vaultPath: "postgresql://ops@db/v?schema=a", environment: home))
+        #expect(a.utf8.count < 108, "longer than a Unix socket path may be")
+        #expect(AgentSocket.defaultPath(vaultPath: "postgresql://ops@db/v", environment: { $0 == "XDG_RUNTIME_DIR" ? "/run/user/1000" : nil })
+                == "/run/user/1000/cloakroom/agent.sock")
     }
 
     @Test func migrationsSplitAtSemicolonsOutsideQuotesCommentsAndDollarBodies() {
@@ -173,6 +187,22 @@ import Testing
             seen = try watcher.store.changesByOthers()
         }
         #expect(seen > start)
+    }
+
+    /// A session that may only read (as one connected to a standby by mistake) is told so, and
+    /// what to change in the URL; nothing is written.
+    @Test func aReadOnlyServerIsAClearErrorAndNothingIsWritten() throws {
+        let fixture = try Fixture(.postgresql)
+        try fixture.populate()
+        let before = try fixture.contents()
+        let session = (fixture.vault.vault.store as! PostgresVaultStore).session
+        try session.execute(script: "SET default_transaction_read_only = on")  // what a standby enforces
+        #expect { try fixture.vault.removeClient(ClientRef("prod/orders")) } throws: { error in
+            let error = error as! VaultError
+            return error.code == .permissions && error.message.contains("standby") && error.message.contains("target_session_attrs=read-write")
+        }
+        try session.execute(script: "SET default_transaction_read_only = off")
+        #expect(try fixture.contents() == before)
     }
 
     @Test func aWriterWaitsForTheWriteLockThenReportsBusy() throws {

@@ -51,6 +51,8 @@ extension VaultError {
             self.init(.corrupted, "the vault \(path) is damaged (\(message)). Restore it from a backup.", next: [.runCheckup], underlying: error)
         case .notADatabase:
             self.init(.notAVault, "\(path) is not a Cloakroom vault (not an SQLite database, or damaged beyond reading).", underlying: error)
+        case .readOnly where Vault.isServerLocation(path):
+            self.init(.permissions, "cannot write the vault \(path): \(message). The server accepts no writes (a standby?): point the URL at the primary, or list every host with target_session_attrs=read-write.", underlying: error)
         case .readOnly:
             self.init(.permissions, "cannot write the vault \(path): \(message). Commands that only read work on a read-only vault; this one writes, so it needs the file and its directory writable.", underlying: error)
         case .cannotOpen:
