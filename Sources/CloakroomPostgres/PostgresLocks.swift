@@ -16,7 +16,8 @@ internal import Synchronization
 /// too: advisory locks are re-entrant within one session, and every task of the process shares
 /// the store's session.
 final class PostgresLocks: VaultLocks {
-    private let connection: PostgresConnection
+    private let slot: ConnectionSlot
+    private var connection: PostgresConnection { slot.current }
     private let schema: String
     private let logger = Logger(label: "cloakroom.postgres.locks") { _ in SwiftLogNoOpLogHandler() }
     private let state = Mutex(State())
@@ -28,11 +29,12 @@ final class PostgresLocks: VaultLocks {
         var releases: [Int64: Int] = [:]
         var waiters: [Int64: [(ticket: Int, continuation: CheckedContinuation<Void, Never>)]] = [:]
         var nextTicket = 0
-        var listening = false
+        /// The connection whose `LISTEN` is on: a new one (the server ended the last) needs its own.
+        var listeningOn: ObjectIdentifier?
     }
 
-    init(connection: PostgresConnection, schema: String) {
-        self.connection = connection
+    init(slot: ConnectionSlot, schema: String) {
+        self.slot = slot
         self.schema = schema
     }
 
@@ -60,6 +62,8 @@ final class PostgresLocks: VaultLocks {
     }
 
     private func tryLock(_ key: Int64) async throws -> Bool {
+        // A query written to a closed connection is never answered (see `waitBounded`).
+        guard !connection.isClosed else { throw ConnectionLost() }
         guard state.withLock({ $0.held.insert(key).inserted }) else { return false }
         var locked = false
         defer { if !locked { state.withLock { _ = $0.held.remove(key) } } }
@@ -75,7 +79,10 @@ final class PostgresLocks: VaultLocks {
         bindings.append(key)
         bindings.append(String(key))
         let query = PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock($1) AS a, pg_notify('cloakroom_locks', $2) IS NULL AS b", binds: bindings)
-        _ = try? PostgresSession.waitBounded(connection.query(query, logger: logger), connection: connection)
+        let connection = connection
+        if !connection.isClosed {  // else the server released it with the session
+            _ = try? PostgresSession.waitBounded(connection.query(query, logger: logger), connection: connection)
+        }
         state.withLock { _ = $0.held.remove(key) }
         released(key)
     }
@@ -116,11 +123,15 @@ final class PostgresLocks: VaultLocks {
         waiter?.resume()
     }
 
-    /// `LISTEN cloakroom_locks`, once: releases by other sessions (and hosts) wake waiters here.
+    /// `LISTEN cloakroom_locks`, once per connection: releases by other sessions (and hosts)
+    /// wake waiters here. (Locks held on a connection the server ended were released with it.)
     private func listen() async throws {
+        let connection = connection
+        guard !connection.isClosed else { throw ConnectionLost() }
+        let identity = ObjectIdentifier(connection)
         guard state.withLock({ state in
-            defer { state.listening = true }
-            return !state.listening
+            defer { state.listeningOn = identity }
+            return state.listeningOn != identity
         }) else { return }
         connection.addListener(channel: "cloakroom_locks") { [self] _, notification in
             if let key = Int64(notification.payload) { released(key) }

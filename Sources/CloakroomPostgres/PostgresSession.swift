@@ -23,17 +23,24 @@ internal import Darwin
 /// transaction's `BEGIN` is sent without waiting for its answer (the connection keeps order), and
 /// a read's `COMMIT` likewise.
 package final class PostgresSession: SQLConnection {
-    let connection: PostgresConnection
+    /// The connection now: replaced when the server ended the last one (a restart, a failover,
+    /// an administrator), at the start of the next transaction.
+    let slot: ConnectionSlot
+    var connection: PostgresConnection { slot.current }
+    /// Whether the connection is open (the server may have ended it since the last query).
+    var isConnected: Bool { !connection.isClosed }
     let location: PostgresLocation
-    /// The host this session reached (of the URL's list).
-    let host: PostgresLocation.Host
     let reporting: @Sendable (StoreError) -> any Error
+    private let environment: (String) -> String?
     private let logger: Logger
     private var translated: [(sql: String, numbered: String)] = []
+    /// What must be done again on a new connection (`LISTEN`s).
+    private var reconnected: [() -> Void] = []
 
-    private init(connection: PostgresConnection, location: PostgresLocation, host: PostgresLocation.Host, logger: Logger,
+    private init(_ connection: PostgresConnection, location: PostgresLocation, environment: @escaping (String) -> String?, logger: Logger,
                  reporting: @escaping @Sendable (StoreError) -> any Error) {
-        (self.connection, self.location, self.host, self.logger, self.reporting) = (connection, location, host, logger, reporting)
+        slot = ConnectionSlot(connection)
+        (self.location, self.environment, self.logger, self.reporting) = (location, environment, logger, reporting)
     }
 
     deinit {
@@ -44,9 +51,18 @@ package final class PostgresSession: SQLConnection {
     /// read-write`, accepts writes), as libpq does.
     /// - Throws: `StoreError` `.unreachable` naming every host tried and why, `.denied`, `.invalidLocation`.
     static func connect(
-        _ location: PostgresLocation, environment: (String) -> String?, reporting: @escaping @Sendable (StoreError) -> any Error
+        _ location: PostgresLocation, environment: @escaping (String) -> String?, reporting: @escaping @Sendable (StoreError) -> any Error
     ) throws -> PostgresSession {
         let logger = Logger(label: "cloakroom.postgres") { _ in SwiftLogNoOpLogHandler() }
+        do {
+            return PostgresSession(try open(location, environment: environment, logger: logger), location: location, environment: environment,
+                                   logger: logger, reporting: reporting)
+        } catch let error as StoreError {
+            throw reporting(error)
+        }
+    }
+
+    private static func open(_ location: PostgresLocation, environment: (String) -> String?, logger: Logger) throws -> PostgresConnection {
         let passwords = PasswordFile.located(environment: environment)
         var failures: [String] = []
         for host in location.hosts {
@@ -56,19 +72,42 @@ package final class PostgresSession: SQLConnection {
                 let connection = try PostgresConnection.connect(
                     on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger
                 ).wait()
-                let session = PostgresSession(connection: connection, location: location, host: host, logger: logger, reporting: reporting)
-                if location.readWrite, try session.row("SELECT current_setting('transaction_read_only') AS ro", [], read: { $0.text("ro") }) == "on" {
-                    failures.append("\(Self.describe(host)): read-only (a standby)")
-                    continue
+                if location.readWrite {
+                    let rows = try waitBounded(connection.query("SELECT current_setting('transaction_read_only') AS ro", logger: logger),
+                                               connection: connection).rows
+                    if try rows.first?.decode(String.self) == "on" {
+                        failures.append("\(Self.describe(host)): read-only (a standby)")
+                        try? connection.close().wait()
+                        continue
+                    }
                 }
-                return session
+                return connection
             } catch let error as StoreError {
-                throw reporting(error)
+                throw error
             } catch {
                 failures.append("\(Self.describe(host)): \(Self.reason(error, password: nil))")
             }
         }
-        throw reporting(StoreError(kind: .unreachable, path: location.text, message: failures.joined(separator: "; ")))
+        throw StoreError(kind: .unreachable, path: location.text, message: failures.joined(separator: "; "))
+    }
+
+    /// Runs `action` now and again on every new connection.
+    func onEveryConnection(_ action: @escaping () -> Void) {
+        reconnected.append(action)
+    }
+
+    /// Between transactions, a connection the server ended is replaced by a new one (of any of
+    /// the URL's hosts): nothing was half-done on it, since a transaction the server cut short
+    /// rolled back and its command failed. A token in a long-running process's memory is served
+    /// meanwhile; what was announced while no connection listened is taken as changed.
+    private func reconnectIfLost() throws {
+        guard connection.isClosed, writeDepth == 0, !reading else { return }
+        do {
+            slot.replace(with: try Self.open(location, environment: environment, logger: logger))
+        } catch let error as StoreError {
+            throw reporting(error)
+        }
+        for action in reconnected { action() }
     }
 
     private static func describe(_ host: PostgresLocation.Host) -> String {
@@ -152,6 +191,7 @@ package final class PostgresSession: SQLConnection {
     }
 
     private func run(_ sql: String, _ arguments: [SQLValue], numbering: Bool = true) throws -> PostgresQueryResult {
+        try reconnectIfLost()
         do {
             return try Self.waitBounded(send(sql, arguments, numbering: numbering), connection: connection)
         } catch {
@@ -179,6 +219,8 @@ package final class PostgresSession: SQLConnection {
     /// Sends a statement without waiting for its answer: the connection answers in order, so a
     /// later statement's answer implies this one's.
     private func send(_ sql: String, _ arguments: [SQLValue], numbering: Bool = true) -> EventLoopFuture<PostgresQueryResult> {
+        let connection = connection
+        guard !connection.isClosed else { return connection.eventLoop.makeFailedFuture(ConnectionLost()) }
         var bindings = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {
@@ -251,6 +293,7 @@ package final class PostgresSession: SQLConnection {
                 throw error
             }
         }
+        try reconnectIfLost()
         let begin = send("BEGIN", [], numbering: false)
         do {
             // In one statement, in this order: the lock timeout, then the lock, then the notice.
@@ -281,11 +324,18 @@ package final class PostgresSession: SQLConnection {
 
     /// `body` in one read-only snapshot (or in the write transaction already open).
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        guard writeDepth == 0 else { return try body() }
+        guard writeDepth == 0, !reading else { return try body() }
+        try reconnectIfLost()
         _ = send("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [], numbering: false)
-        defer { _ = send("COMMIT", [], numbering: false) }
+        reading = true
+        defer {
+            reading = false
+            _ = send("COMMIT", [], numbering: false)
+        }
         return try body()
     }
+
+    private var reading = false
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
@@ -360,6 +410,25 @@ extension PostgresSession {
         if let channel = error as? ChannelError, case .connectTimeout = channel { return "timed out connecting" }
         if let tls = error as? NIOSSLError { return "TLS failed: \(tls) (check sslrootcert and the server's certificate)" }
         return "\(error)"
+    }
+}
+
+/// A session's connection, replaced when the server ends it: read by the locks from any thread.
+final class ConnectionSlot: Sendable {
+    private let state: Mutex<PostgresConnection>
+
+    init(_ connection: PostgresConnection) {
+        state = Mutex(connection)
+    }
+
+    var current: PostgresConnection { state.withLock { $0 } }
+
+    func replace(with connection: PostgresConnection) {
+        let old = state.withLock { state in
+            defer { state = connection }
+            return state
+        }
+        old.close().whenComplete { _ in }
     }
 }
 

@@ -19,7 +19,7 @@ package final class PostgresVaultStore: SQLVaultStore {
         self.lockWait = lockWait
         writeLockWait = lockWait
         changes = ChangeCounter(session: session)
-        locks = PostgresLocks(connection: session.connection, schema: session.location.schema)
+        locks = PostgresLocks(slot: session.slot, schema: session.location.schema)
         stores = SQLStores(session)
     }
 
@@ -29,7 +29,7 @@ package final class PostgresVaultStore: SQLVaultStore {
     /// - Throws: what `reporting` makes of a `StoreError`: `.invalidLocation`, `.unreachable`,
     ///   `.noVault`, `.newerSchema`, `.needsUpgrade`, `.denied`.
     package static func open(
-        url: String, busyTimeout: Duration, now: Int64, environment: (String) -> String?,
+        url: String, busyTimeout: Duration, now: Int64, environment: @escaping (String) -> String?,
         reporting: @escaping @Sendable (StoreError) -> any Error
     ) throws -> PostgresVaultStore {
         let store = try connect(url, busyTimeout: busyTimeout, environment: environment, reporting: reporting)
@@ -56,7 +56,7 @@ package final class PostgresVaultStore: SQLVaultStore {
     /// role becomes the owner of its tables. `createIdentity` comes next, as for SQLite.
     /// - Throws: `StoreError` `.vaultExists` (reported) when the schema holds a vault.
     package static func create(
-        url: String, busyTimeout: Duration, now: Int64, environment: (String) -> String?,
+        url: String, busyTimeout: Duration, now: Int64, environment: @escaping (String) -> String?,
         reporting: @escaping @Sendable (StoreError) -> any Error
     ) throws -> PostgresVaultStore {
         let store = try connect(url, busyTimeout: busyTimeout, environment: environment, reporting: reporting)
@@ -65,7 +65,7 @@ package final class PostgresVaultStore: SQLVaultStore {
     }
 
     private static func connect(
-        _ url: String, busyTimeout: Duration, environment: (String) -> String?, reporting: @escaping @Sendable (StoreError) -> any Error
+        _ url: String, busyTimeout: Duration, environment: @escaping (String) -> String?, reporting: @escaping @Sendable (StoreError) -> any Error
     ) throws -> PostgresVaultStore {
         let location: PostgresLocation
         do { location = try PostgresLocation(url, environment: environment) } catch let error as StoreError { throw reporting(error) }
@@ -161,18 +161,28 @@ private final class ChangeCounter {
 
     func count() throws -> Int64 {
         if !listening {
-            let pid = try session.row("SELECT pg_backend_pid() AS pid", [], read: { $0.integer("pid") }) ?? 0
-            let schema = session.location.schema
-            seen.ownPID.store(Int32(truncatingIfNeeded: pid), ordering: .relaxed)
-            session.connection.addListener(channel: "cloakroom") { [seen] _, notification in
-                if notification.payload == schema && notification.backendPID != seen.ownPID.load(ordering: .relaxed) {
-                    seen.count.add(1, ordering: .relaxed)
-                }
-            }
-            try session.execute(script: "LISTEN cloakroom")
+            try listen()
             listening = true
+            session.onEveryConnection { [weak self] in
+                guard let self else { return }
+                // What was announced while nobody listened is unknown: take it as a change.
+                seen.count.add(1, ordering: .relaxed)
+                try? listen()
+            }
         }
         return seen.count.load(ordering: .relaxed)
+    }
+
+    private func listen() throws {
+        let pid = try session.row("SELECT pg_backend_pid() AS pid", [], read: { $0.integer("pid") }) ?? 0
+        let schema = session.location.schema
+        seen.ownPID.store(Int32(truncatingIfNeeded: pid), ordering: .relaxed)
+        session.connection.addListener(channel: "cloakroom") { [seen] _, notification in
+            if notification.payload == schema && notification.backendPID != seen.ownPID.load(ordering: .relaxed) {
+                seen.count.add(1, ordering: .relaxed)
+            }
+        }
+        try session.execute(script: "LISTEN cloakroom")
     }
 
     /// What the event loop's listener writes and the store's thread reads.

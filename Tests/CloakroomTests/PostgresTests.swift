@@ -189,6 +189,30 @@ import CloakroomAgent
         #expect(seen > start)
     }
 
+    /// The server ends the store's session (as a restart or an administrator does; ending one
+    /// backend leaves the other tests' sessions alone): the next read and write reconnect, the
+    /// locks work on the new connection, and a long-running owner is told things may have changed.
+    @Test func aSessionTheServerEndedIsReplacedBetweenTransactions() async throws {
+        let fixture = try Fixture(.postgresql)
+        try fixture.populate()
+        let vault = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+        let store = vault.vault.store as! PostgresVaultStore
+        let before = try store.changesByOthers()
+        let pid = try store.session.row("SELECT pg_backend_pid() AS pid", [], read: { $0.integer("pid") })!
+        try fixture.tamper("SELECT pg_terminate_backend(\(pid))")
+        for _ in 0..<100 where store.session.isConnected { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(!store.session.isConnected, "the server did not end the session")
+
+        #expect(try vault.currentSecret(of: ClientRef("prod/orders")).testValue == "fake-orders-secret")
+        try vault.removeClient(ClientRef("prod/billing"))
+        #expect(try store.changesByOthers() > before, "a reconnect must count as a change")
+        guard let lock = try await store.locks.acquire("token-after-reconnect", until: .now + .seconds(5)) else {
+            Issue.record("no lock after the reconnect")
+            return
+        }
+        _ = consume lock
+    }
+
     /// A session that may only read (as one connected to a standby by mistake) is told so, and
     /// what to change in the URL; nothing is written.
     @Test func aReadOnlyServerIsAClearErrorAndNothingIsWritten() throws {
