@@ -16,6 +16,8 @@ import Testing
         6: "8f1e6b9768a30485bc17c05c6a64c56e4418886ff05189a5ef28c0c04b0e2a9b",
         7: "3f3ca84d9536a0919549b28cecced91d213bbe245bb49c595c631726f648418a",
         8: "df1d25b4df23df9fd313d61120e04e440da221e2c013b5cf47b1a15879659a67",
+        9: "b42cce13d001122c558e5b3d2a55cddff3884b1a6437990c83560a76250b8b53",
+        10: "f8ab615bbaa9d40b97c43295ec28105d9aa550ea0f170e6a06e394dd2b3b65ad",
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

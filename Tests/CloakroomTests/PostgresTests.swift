@@ -85,6 +85,14 @@ import CloakroomAgent
                 == "/run/user/1000/cloakroom/agent.sock")
     }
 
+    /// migrations/postgresql/ is history too: a digest that changed means a shipped file was edited.
+    @Test func shippedPostgreSQLMigrationsAreUnchanged() {
+        let shipped = [1: "f29b185c375ae7f0e36ea1e0fbc9070e699ed53d9bc98d6b352f71897834eeca"]
+        for (version, digest) in shipped {
+            #expect(Migration.embeddedPostgreSQL.first { $0.version == version }?.checksum == digest, "migration \(version) was edited after it shipped")
+        }
+    }
+
     @Test func migrationsSplitAtSemicolonsOutsideQuotesCommentsAndDollarBodies() {
         let statements = PostgresMigrator.statements("""
             -- a comment; with a semicolon
