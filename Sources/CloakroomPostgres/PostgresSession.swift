@@ -281,17 +281,9 @@ package final class PostgresSession: SQLConnection {
     /// of the vault (`NOTIFY`, delivered when it commits). Nested calls are savepoints, as in SQLite.
     func writeTransaction<T>(durable: Bool, lockKey: Int64, lockWait: Duration, _ body: () throws -> T) throws -> T {
         if writeDepth > 0 {
-            try execute(script: "SAVEPOINT nested")
             writeDepth += 1
             defer { writeDepth -= 1 }
-            do {
-                let result = try body()
-                try execute(script: "RELEASE SAVEPOINT nested")
-                return result
-            } catch {
-                try? execute(script: "ROLLBACK TO SAVEPOINT nested; RELEASE SAVEPOINT nested")
-                throw error
-            }
+            return try savepoint(body)
         }
         try reconnectIfLost()
         let begin = send("BEGIN", [], numbering: false)

@@ -5,6 +5,28 @@ import Testing
 @testable import Cloakroom
 
 @Suite struct VaultTests {
+    /// A write inside a write is a savepoint: its failure undoes only its own part, and the
+    /// outer write goes on and commits (on PostgreSQL as on SQLite: found sending the rollback
+    /// as one script, which PostgreSQL refuses, leaving the outer transaction aborted).
+    @Test(arguments: Backend.all) func aFailedInnerWriteUndoesOnlyItself(backend: Backend) throws {
+        struct Refused: Error {}
+        let fixture = try Fixture(backend)
+        let store = fixture.vault.vault.store
+        let settings = RealmSettingsRecord(issuer: nil, tokenURL: Fixture.tokenURL, adminURL: nil, caFile: nil, adminClientRowID: nil,
+                                           allowsInsecureHTTP: false)
+        try store.write {
+            _ = try store.realms.insert(name: "kept", settings, keepPrevious: nil, at: 0)
+            #expect(throws: Refused.self) {
+                try store.write {
+                    _ = try store.realms.insert(name: "undone", settings, keepPrevious: nil, at: 0)
+                    throw Refused()
+                }
+            }
+            _ = try store.realms.insert(name: "after", settings, keepPrevious: nil, at: 0)
+        }
+        #expect(try store.realms.all().map(\.name) == ["after", "kept"])
+    }
+
     /// A cost that unlocking would take for a tampered keyslot is refused when the slot is made,
     /// before any Argon2id run: the vault would otherwise report itself as altered.
     @Test func aKeyslotCostUnlockingWouldRefuseIsRefusedUpFront() throws {

@@ -42,6 +42,23 @@ extension SQLConnection {
         try execute("INSERT INTO vault (singleton, vault_id, created_at) VALUES (1, ?, ?)", .blob(id), .integer(createdAt))
     }
 
+    /// `body` in a savepoint of the transaction already open: its changes commit or roll back
+    /// with that transaction, and its failure undoes only its own part. One statement at a time
+    /// (PostgreSQL's extended protocol takes no scripts: a `ROLLBACK TO …; RELEASE …` sent as one
+    /// fails, and leaves the whole transaction aborted).
+    package func savepoint<T>(_ body: () throws -> T) throws -> T {
+        try execute("SAVEPOINT nested", [])
+        do {
+            let result = try body()
+            try execute("RELEASE SAVEPOINT nested", [])
+            return result
+        } catch {
+            _ = try? execute("ROLLBACK TO SAVEPOINT nested", [])
+            _ = try? execute("RELEASE SAVEPOINT nested", [])
+            throw error
+        }
+    }
+
     /// Runs an `INSERT … RETURNING id`; returns the new row's id.
     package func insert(_ sql: String, _ arguments: SQLValue...) throws -> Int64 {
         try row(sql + " RETURNING id", arguments) { $0.integer("id") } ?? 0

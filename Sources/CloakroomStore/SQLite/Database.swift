@@ -172,17 +172,9 @@ package final class Database: SQLConnection {
     ///   which settling redoes from the durable journal row).
     package func writeTransaction<T>(durable: Bool, _ body: () throws -> T) throws -> T {
         if writeDepth > 0 {
-            try execute(script: "SAVEPOINT nested")
             writeDepth += 1
             defer { writeDepth -= 1 }
-            do {
-                let result = try body()
-                try execute(script: "RELEASE nested")
-                return result
-            } catch {
-                try? execute(script: "ROLLBACK TO nested; RELEASE nested")
-                throw error
-            }
+            return try savepoint(body)
         }
         if !durable { try execute(script: "PRAGMA synchronous = NORMAL") }
         defer { if !durable { _ = try? execute(script: "PRAGMA synchronous = FULL") } }
