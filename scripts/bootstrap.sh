@@ -14,6 +14,8 @@ command -v curl >/dev/null || packages+=(curl)              # the agent tests an
 command -v setpriv >/dev/null || packages+=(util-linux)     # runs one test as an unprivileged user
 command -v strace >/dev/null || packages+=(strace)          # counts the files a cache miss opens
 command -v pkg-config >/dev/null || packages+=(pkg-config)
+# The tests' throwaway PostgreSQL (scripts/lib/postgres.sh runs it as an unprivileged user).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
 
 if ((${#packages[@]})); then
   echo "bootstrap: installing ${packages[*]}" >&2

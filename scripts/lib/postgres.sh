@@ -50,6 +50,7 @@ start_postgres() {
   if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/psql" ] || ! command -v openssl >/dev/null; then
     # Debian's package also creates a system cluster "main" for port 5432, and starts it where
     # services may start (a policy-rc.d forbids that in this container). We never touch it.
+    apt-get update -qq >/dev/null 2>&1 || true  # a fresh machine's package lists may be empty
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql openssl >/dev/null
     bin=$(_pg_bin)
   fi
