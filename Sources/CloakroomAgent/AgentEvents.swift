@@ -19,6 +19,9 @@ public struct AgentEvent: Sendable {
         case rotationFinished = "rotation.finished"
         /// A rotation failed; `code` says why.
         case rotationFailed = "rotation.failed"
+        /// A scheduled rotation was left to another process (an agent on another host of a team
+        /// vault): it was rotating the client, or had just rotated it.
+        case rotationSkipped = "rotation.skipped"
     }
 
     /// What happened.

@@ -145,6 +145,9 @@ public final class AgentService: Sendable {
         case .rotationFinished:
             metrics.rotation("rotated")
             logger.notice("rotated \(event.client): secret version \(event.secretVersion.map(String.init) ?? "?") is current", metadata: client)
+        case .rotationSkipped:
+            metrics.rotation("skipped")
+            logger.info("left \(event.client) to another process, which rotated it", metadata: client)
         case .rotationFailed:
             metrics.rotation("failed")
             logger.error("rotating \(event.client) failed (\(event.code ?? "?"))", metadata: client.merging(["code": "\(event.code ?? "?")"]) { $1 })

@@ -32,16 +32,15 @@ public final class RotationScheduler: Sendable {
     private let rotator: SecretRotator
     private let broker: TokenBroker
     private let settings: Settings
-    private let clock: @Sendable () -> Date
     private let report: @Sendable (AgentEvent) -> Void
     /// Clients whose last rotation failed: when to try again, and how many failed in a row.
     private let backoff = Mutex<[ClientRef: (until: ContinuousClock.Instant, failures: Int)]>([:])
 
-    /// A scheduler rotating with `rotator` (whose broker is `broker`); `clock` says what time it
-    /// is for the schedule; `report` is told each start, finish and failure.
+    /// A scheduler rotating with `rotator` (whose broker is `broker`, and whose `Options.clock`
+    /// says what time it is for the schedule); `report` is told each start, finish, skip and failure.
     public init(rotator: SecretRotator, broker: TokenBroker, settings: Settings = Settings(),
-                clock: @escaping @Sendable () -> Date = { Date() }, report: @escaping @Sendable (AgentEvent) -> Void) {
-        (self.rotator, self.broker, self.settings, self.clock, self.report) = (rotator, broker, settings, clock, report)
+                report: @escaping @Sendable (AgentEvent) -> Void) {
+        (self.rotator, self.broker, self.settings, self.report) = (rotator, broker, settings, report)
     }
 
     private let stopping = Atomic<Bool>(false)
@@ -74,7 +73,7 @@ public final class RotationScheduler: Sendable {
         inRound.store(true, ordering: .relaxed)
         defer { inRound.store(false, ordering: .relaxed) }
         guard let statuses = try? await broker.withVault({ try $0.vault.rotationStatus() }) else { return }
-        let now = clock(), instant = ContinuousClock.now
+        let now = rotator.options.clock(), instant = ContinuousClock.now
         let waiting = backoff.withLock { $0 }
         let due = statuses.filter { status in
             guard status.isDue(at: now) || status.hasOpenRotation else { return false }
@@ -84,12 +83,13 @@ public final class RotationScheduler: Sendable {
         let pause = Double.random(in: 0...max(0, Double(settings.jitter.components.seconds)))
         try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
         if stopping.load(ordering: .relaxed) { return }
-        let (settle, rotate) = (due.filter(\.hasOpenRotation).map(\.client), due.filter { !$0.hasOpenRotation }.map(\.client))
-        for client in rotate { report(AgentEvent(.rotationStarted, client)) }
-        for (action, clients) in [(SecretRotator.Action.resume, settle), (.rotate, rotate)] where !clients.isEmpty {
-            guard let reports = try? await rotator.run(action, on: clients, parallel: settings.parallel, perRealm: settings.perRealm) else { continue }
-            for report in reports { record(report) }
-        }
+        for status in due where !status.hasOpenRotation { report(AgentEvent(.rotationStarted, status.client)) }
+        // `.due` settles an interrupted rotation, and rotates a client only while it is due: each
+        // client is rotated by one agent of a shared vault, whichever takes its lock first; the
+        // others skip it. Shuffled, so that agents starting together mostly go different ways.
+        let clients = due.map(\.client).shuffled()
+        guard let reports = try? await rotator.run(.due, on: clients, parallel: settings.parallel, perRealm: settings.perRealm) else { return }
+        for report in reports { record(report) }
     }
 
     private func record(_ entry: SecretRotator.Report) {
@@ -98,6 +98,8 @@ public final class RotationScheduler: Sendable {
             _ = backoff.withLock { $0.removeValue(forKey: entry.client) }
             if outcome.result == .rotated || outcome.result == .finished {
                 report(AgentEvent(.rotationFinished, entry.client, secretVersion: outcome.toVersion))
+            } else if outcome.result == .skipped {
+                report(AgentEvent(.rotationSkipped, entry.client))
             }
         case .failure(let error):
             let failures = backoff.withLock { table in

@@ -9,6 +9,7 @@ package protocol RotationJournalStore {
     func setState(id: Int64, _ state: String, detail: String, at now: Int64) throws
     /// The state of journal row `id`, if it exists.
     func state(id: Int64) throws -> String?
-    /// Every client's rotation settings and history (of realm `realm`), by realm and name.
-    func statuses(realm: String?) throws -> [RotationStatusRecord]
+    /// Every client's rotation settings and history (of realm `realm`, and only client `client`
+    /// of it when given), by realm and name.
+    func statuses(realm: String?, client: String?) throws -> [RotationStatusRecord]
 }

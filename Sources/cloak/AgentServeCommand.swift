@@ -94,6 +94,7 @@ extension AgentCommand {
                 return sink
             }
             var rotatorOptions = SecretRotator.Options()
+            rotatorOptions.clock = VaultOptions.clock
             #if CLOAK_TEST_HOOKS
             rotatorOptions.checkpoint = TestHooks.crashAfter
             #endif
@@ -113,7 +114,7 @@ extension AgentCommand {
             (schedule.parallel, schedule.perRealm) = (rotateParallel, rotatePerRealm)
             schedule.checkEvery = .milliseconds(Int64(scheduleCheck * 1000))
             schedule.jitter = min(schedule.jitter, schedule.checkEvery / 2)
-            let scheduler = noRotate ? nil : RotationScheduler(rotator: rotator, broker: broker, settings: schedule, clock: VaultOptions.clock) { event in
+            let scheduler = noRotate ? nil : RotationScheduler(rotator: rotator, broker: broker, settings: schedule) { event in
                 service.publish(event)
                 guard event.kind == .rotationFinished, let hook else { return }
                 hook.run(for: event) { status in

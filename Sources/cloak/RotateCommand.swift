@@ -84,6 +84,7 @@ struct RotateCommand: ParsableCommand {
         rotatorOptions.serverGenerated = serverGenerated
         rotatorOptions.invalidateRotated = invalidateRotated
         rotatorOptions.secretLength = length
+        rotatorOptions.clock = VaultOptions.clock
         #if CLOAK_TEST_HOOKS
         rotatorOptions.checkpoint = TestHooks.crashAfter
         #endif
@@ -93,7 +94,8 @@ struct RotateCommand: ParsableCommand {
         let start = ContinuousClock.now
         let (parallel, perRealm) = (parallel, perRealm)
         let reports = try blocking {
-            try await rotator.run(action, on: targets, parallel: parallel, perRealm: perRealm) { done, total, failed in
+            // `--due` from cron on several hosts sharing a team vault: each due client once.
+            try await rotator.run(due ? .due : action, on: targets, parallel: parallel, perRealm: perRealm) { done, total, failed in
                 bar.show(done: done, total: total, failed: failed)
             }
         }
@@ -111,7 +113,7 @@ struct RotateCommand: ParsableCommand {
         let status = try vault.rotationStatus(in: realmName)
         if resume { return status.filter(\.hasOpenRotation).map(\.client) }
         if all { return status.map(\.client) }
-        let now = Date()
+        let now = VaultOptions.clock()
         return status.filter { $0.isDue(at: now) || $0.hasOpenRotation }.map(\.client)
     }
 
@@ -202,6 +204,7 @@ struct RotateCommand: ParsableCommand {
         case .finished: return "finished the interrupted rotation of \(outcome.client): secret \(versions)"
         case .undone: return "undid the interrupted rotation of \(outcome.client): the IdP holds its current secret (v\(outcome.fromVersion ?? 0))"
         case .nothing: return "\(outcome.client) has no interrupted rotation"
+        case .skipped: return "skipped \(outcome.client)"
         }
     }
 

@@ -115,4 +115,54 @@ import Testing
         // The raw file holds it only sealed.
         #expect(!(try fixture.contents()).contains(secret))
     }
+
+    /// The schedule's rotations (`run(.due, …)`) of several processes sharing a vault — agents on
+    /// several hosts of a team vault — given the same due clients at once: each client is rotated
+    /// by exactly one, whichever takes its lock first; the others skip it, whether it is being
+    /// rotated or was rotated already.
+    @Test(arguments: Backend.all) func rotatorsSharingAVaultRotateEachDueClientOnce(backend: Backend) async throws {
+        let names = (0..<8).map { "c\($0)" }
+        let clients = names.map { #"{"clientId":"\#($0)-svc","secret":"fake-lib-\#($0)-0000"}"# }.joined(separator: ",")
+        let idp = try IdP(configuration: """
+            {"realms":[{"realm":"r1","clients":[\(clients),
+              {"clientId":"rot-admin","secret":"\(Self.adminSecret)","serviceAccountRoles":{"clients":{"realm-management":["manage-clients"]}}}]}]}
+            """)
+        let fixture = try Fixture(backend)
+        try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: idp.tokenURL))
+        try fixture.vault.addClient(ClientRef("r1/admin"), ClientSettings(clientID: "rot-admin"), secret: ClientSecret(Self.adminSecret))
+        _ = try fixture.vault.updateRealm(Name("r1")) { $0.adminClient = try ClientRef("r1/admin") }
+        let refs = try names.map { try ClientRef("r1/\($0)") }
+        for (ref, name) in zip(refs, names) {
+            try fixture.vault.addClient(ref, ClientSettings(clientID: "\(name)-svc"), secret: ClientSecret("fake-lib-\(name)-0000"))
+        }
+        try fixture.vault.setRotationInterval(.seconds(3600), realm: Name("r1"))
+        // Two hours on, for the schedule and for what the rotations record: every client is due, once.
+        let later: @Sendable () -> Date = { Date().addingTimeInterval(7200) }
+        var options = SecretRotator.Options()
+        options.clock = later
+        let rotators = try (0..<3).map { _ in
+            let vault = try Vault.open(at: fixture.path, clock: later).unlock(with: [.keyFile(fixture.keyFile)])
+            return SecretRotator(broker: try TokenBroker(vault), options: options)
+        }
+        let reports = try await withThrowingTaskGroup(of: [SecretRotator.Report].self) { group in
+            for (index, rotator) in rotators.enumerated() {
+                // Two in the same order (they meet on every client), one in the reverse.
+                let order = index == 2 ? Array(refs.reversed()) : refs
+                group.addTask { try await rotator.run(.due, on: order, parallel: 4, perRealm: 4) }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        for ref in refs {
+            let results = reports.filter { $0.client == ref }.map { try? $0.result.get().result }
+            #expect(results.count == 3)
+            #expect(results.filter { $0 == .rotated }.count == 1, "\(ref): \(results)")
+            #expect(results.filter { $0 == .skipped }.count == 2, "\(ref): \(results)")
+            #expect(try fixture.vault.vault.rotationStatus(of: ref).secretVersion == 2)
+        }
+        #expect(try await idp.requests("admin.client") == refs.count, "one PUT per client (found by a search, not read by id)")
+        // Nothing is due any more: a second round rotates nothing, and asks the IdP nothing.
+        let again = try await rotators[0].run(.due, on: refs)
+        #expect(again.allSatisfy { (try? $0.result.get().result) == .skipped })
+        #expect(try await idp.requests("admin.client") == refs.count)
+    }
 }

@@ -5,8 +5,11 @@ extension SecretRotator {
     /// What `run` does to each client.
     public enum Action: String, Sendable {
         /// `rotate`: a new secret; `rollback`: the newest kept previous secret back; `resume`: finish
-        /// or undo an interrupted rotation.
-        case rotate, rollback, resume
+        /// or undo an interrupted rotation; `due`: the schedule's — settle an interrupted rotation,
+        /// then a new secret if the client is still due (by `Options.clock`), skipping a client
+        /// another process is rotating, so that several processes given the same due clients
+        /// rotate each exactly once.
+        case rotate, rollback, resume, due
     }
 
     /// One client's line in a bulk report.
@@ -61,6 +64,7 @@ extension SecretRotator {
                             case .rotate: try await self.rotate(ref, admins: admins)
                             case .rollback: try await self.rollback(ref, admins: admins)
                             case .resume: try await self.resume(ref, admins: admins)
+                            case .due: try await self.rotate(ref, admins: admins, onlyIfDue: true)
                             }
                             return Report(client: ref, result: .success(outcome), duration: .now - start)
                         } catch {

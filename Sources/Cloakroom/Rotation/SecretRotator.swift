@@ -1,8 +1,8 @@
 import CloakroomStore
 #if canImport(FoundationEssentials)
-internal import FoundationEssentials
+public import FoundationEssentials
 #else
-internal import Foundation
+public import Foundation
 #endif
 import Synchronization
 
@@ -43,6 +43,8 @@ public final class SecretRotator: Sendable {
         public var lockWait: Duration = .seconds(60)
         /// Told each `RotationStep` of each client as it happens (on the rotating task: keep it short).
         public var checkpoint: (@Sendable (RotationStep, ClientRef) -> Void)?
+        /// What time it is for schedules (`run(.due, …)`).
+        public var clock: @Sendable () -> Date = { Date() }
 
         /// The defaults: a secret of `ClientSecret.defaultGeneratedLength` characters chosen here,
         /// verified 3 times 250 ms apart, the old secret's dual validity left to the realm's policy.
@@ -63,6 +65,9 @@ public final class SecretRotator: Sendable {
             case undone
             /// Nothing was needed (`resume` of a client without an interrupted rotation).
             case nothing
+            /// Left to another process (`run(.due, …)`): it was rotating the client, or had
+            /// rotated it since the client was found due.
+            case skipped
         }
 
         /// The client rotated.
@@ -108,8 +113,20 @@ public final class SecretRotator: Sendable {
     }
 
     func rotate(_ ref: ClientRef, admins: AdminCache?) async throws -> Outcome {
-        try await rotation(of: ref, admins: admins) { settled, prelude in
+        try await rotate(ref, admins: admins, onlyIfDue: false)
+    }
+
+    /// `rotate`, or — `onlyIfDue` — the schedule's rotation, for which a client is rotated by
+    /// exactly one of many processes (agents on several hosts sharing a team vault): the client's
+    /// lock is tried, never waited for (a holder is rotating it: skipped, like `FOR UPDATE SKIP
+    /// LOCKED`), and, once held, the client must still be due (a process that held it just before
+    /// may have rotated it: skipped). An interrupted rotation is settled either way.
+    func rotate(_ ref: ClientRef, admins: AdminCache?, onlyIfDue: Bool) async throws -> Outcome {
+        try await rotation(of: ref, admins: admins, waiting: !onlyIfDue) { settled, prelude in
             if let settled, settled.result == .finished { return settled }
+            if onlyIfDue, try await !vault.run({ try $0.vault.rotationStatus(of: ref) }).isDue(at: options.clock()) {
+                return settled ?? Outcome(client: ref, result: .skipped, notes: ["no longer due: another process rotated it"])
+            }
             let mode: RotationJournal.Mode = options.serverGenerated ? .serverGenerated : .chosen
             let secret = options.serverGenerated ? nil : try ClientSecret.generated(length: options.secretLength)
             var outcome = try await perform(ref, mode: mode, secret: secret, prelude: prelude, admins: admins)
@@ -165,8 +182,12 @@ public final class SecretRotator: Sendable {
     /// Holds `ref`'s rotation lock, settles any interrupted rotation, then runs `body`, with the
     /// prelude when nothing needed settling. The row check, the journal and the prelude are read
     /// in one visit to the vault (three, before).
-    private func rotation(of ref: ClientRef, admins: AdminCache?, _ body: (Outcome?, Prelude?) async throws -> Outcome) async throws -> Outcome {
-        let lock = try await acquireLock(for: ref)
+    /// When not `waiting`, a lock held elsewhere makes the outcome `.skipped`, and `body` is not run.
+    private func rotation(of ref: ClientRef, admins: AdminCache?, waiting: Bool = true,
+                          _ body: (Outcome?, Prelude?) async throws -> Outcome) async throws -> Outcome {
+        guard let lock = try await acquireLock(for: ref, waiting: waiting) else {
+            return Outcome(client: ref, result: .skipped, notes: ["another process is rotating it"])
+        }
         broker.rotating.withLock { _ = $0.insert(ref) }
         let result: Result<Outcome, any Error>
         do {
@@ -199,8 +220,11 @@ public final class SecretRotator: Sendable {
         return admin
     }
 
-    private func acquireLock(for ref: ClientRef) async throws -> VaultLock {
-        guard let lock = try await broker.locks.acquire(broker.rotationLockName(for: ref), until: .now + options.lockWait) else {
+    /// `ref`'s rotation lock; when not `waiting`, tried once (`nil`: another process holds it).
+    private func acquireLock(for ref: ClientRef, waiting: Bool) async throws -> VaultLock? {
+        let name = broker.rotationLockName(for: ref)
+        guard waiting else { return try await broker.locks.acquire(name, until: .now) }
+        guard let lock = try await broker.locks.acquire(name, until: .now + options.lockWait) else {
             throw VaultError(.busy, "another process has been rotating \(ref) for longer than \(options.lockWait); try again when it is done.")
         }
         return lock

@@ -259,13 +259,28 @@ extension Vault {
     /// - Throws: `VaultError.notFound` for an unknown realm.
     public func rotationStatus(in realm: Name? = nil) throws -> [RotationStatus] {
         if let realm { _ = try self.realm(named: realm) }
-        return try store.rotations.statuses(realm: realm?.rawValue).map { record in
-            RotationStatus(
-                client: ClientRef(realm: Name(trusted: record.realm), name: Name(trusted: record.client)),
-                rotateEvery: record.rotateEvery.map { .seconds($0) }, scheduleFromRealm: record.scheduleFromRealm, secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
-                secretVersion: record.secretVersion.map(Int.init), previousVersions: record.previousVersions.map(Int.init).sorted(),
-                hasOpenRotation: record.hasOpenRotation)
+        return try store.rotations.statuses(realm: realm?.rawValue, client: nil).map(RotationStatus.init)
+    }
+
+    /// Rotation settings and state of client `ref`.
+    /// - Throws: `VaultError.notFound` for an unknown client.
+    public func rotationStatus(of ref: ClientRef) throws -> RotationStatus {
+        guard let record = try store.rotations.statuses(realm: ref.realm.rawValue, client: ref.name.rawValue).first else {
+            _ = try client(ref)  // says which of realm and client is unknown
+            throw VaultError(.notFound, "no client '\(ref)' in this vault.", client: ref, next: [.listClients(realm: ref.realm)])
         }
+        return RotationStatus(record)
+    }
+}
+
+extension RotationStatus {
+    init(_ record: RotationStatusRecord) {
+        self.init(
+            client: ClientRef(realm: Name(trusted: record.realm), name: Name(trusted: record.client)),
+            rotateEvery: record.rotateEvery.map { .seconds($0) }, scheduleFromRealm: record.scheduleFromRealm,
+            secretUpdatedAt: record.secretChangedAt.map(Date.init(unixSeconds:)),
+            secretVersion: record.secretVersion.map(Int.init), previousVersions: record.previousVersions.map(Int.init).sorted(),
+            hasOpenRotation: record.hasOpenRotation)
     }
 }
 

@@ -43,8 +43,9 @@ package struct SQLRotationJournal<Connection: SQLConnection>: RotationJournalSto
         try database.row("SELECT state FROM rotations WHERE id = ?", .integer(id)) { $0.text("state") }
     }
 
-    package func statuses(realm: String?) throws -> [RotationStatusRecord] {
-        try database.rows(
+    package func statuses(realm: String?, client: String?) throws -> [RotationStatusRecord] {
+        let conditions = [realm.map { _ in "r.name = ?" }, client.map { _ in "c.name = ?" }].compactMap(\.self)
+        return try database.rows(
             """
             SELECT r.name AS realm, c.name AS client, coalesce(c.rotate_every, r.rotate_every) AS rotate_every,
                    c.rotate_every IS NULL AND r.rotate_every IS NOT NULL AS from_realm, s.state_changed_at, s.version,
@@ -52,9 +53,9 @@ package struct SQLRotationJournal<Connection: SQLConnection>: RotationJournalSto
                    EXISTS (SELECT 1 FROM rotations j WHERE j.client_id = c.id AND j.state IN ('prepared', 'pushed')) AS open
             FROM clients c JOIN realms r ON r.id = c.realm_id
             LEFT JOIN secret_versions s ON s.client_id = c.id AND s.state = 'current'
-            \(realm == nil ? "" : "WHERE r.name = ?")
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
             ORDER BY r.name, c.name
-            """, realm.map { [.text($0)] } ?? []
+            """, [realm, client].compactMap { $0.map(SQLValue.text) }
         ) { row in
             RotationStatusRecord(
                 realm: row.text("realm"), client: row.text("client"), rotateEvery: row.optionalInteger("rotate_every"),
