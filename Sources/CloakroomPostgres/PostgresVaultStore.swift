@@ -20,7 +20,10 @@ package final class PostgresVaultStore: SQLVaultStore {
         writeLockWait = lockWait
         changes = ChangeCounter(session: session)
         locks = PostgresLocks(slot: session.slot, schema: session.location.schema)
-        stores = SQLStores(session)
+        // A copy's explicit ids pass the identity sequences by: the next generated id must follow them.
+        stores = SQLStores(session) { table in
+            ["SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM \(table)), false)"]
+        }
     }
 
     /// Connects to the vault at `url`. A role that owns the vault's schema brings it up to date
@@ -52,16 +55,21 @@ package final class PostgresVaultStore: SQLVaultStore {
         return store
     }
 
-    /// Makes a new vault in the URL's schema (creating the schema when missing): the caller's
-    /// role becomes the owner of its tables. `createIdentity` comes next, as for SQLite.
+    /// Makes a new vault in the URL's schema (creating the schema when missing), and gives it to
+    /// `initialise` (identity, first keyslot) in the same transaction: the caller's role becomes
+    /// the owner of its tables.
     /// - Throws: `StoreError` `.vaultExists` (reported) when the schema holds a vault.
-    package static func create(
+    package static func create<T>(
         url: String, busyTimeout: Duration, now: Int64, environment: @escaping (String) -> String?,
-        reporting: @escaping @Sendable (StoreError) -> any Error
-    ) throws -> PostgresVaultStore {
+        reporting: @escaping @Sendable (StoreError) -> any Error, initialise: (PostgresVaultStore) throws -> T
+    ) throws -> T {
         let store = try connect(url, busyTimeout: busyTimeout, environment: environment, reporting: reporting)
-        try PostgresMigrator(session: store.session, lockKey: store.writeLockKey).create(now: now)
-        return store
+        // One transaction (the migrator's own are savepoints in it): whatever fails, `initialise`
+        // included, nothing is left, not even the schema.
+        return try store.write(durable: true) {
+            try PostgresMigrator(session: store.session, lockKey: store.writeLockKey).create(now: now)
+            return try initialise(store)
+        }
     }
 
     private static func connect(

@@ -60,6 +60,8 @@ package protocol VaultStore: AnyObject {
     var tokenCache: any TokenCacheStore { get set }
     var clientTags: any ClientTagStore { get }
     var agentConsumers: any AgentConsumerStore { get }
+    /// Every row at once (`cloak vault copy`).
+    var wholeVault: any WholeVaultStore { get }
 }
 
 extension VaultStore {

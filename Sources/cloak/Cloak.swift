@@ -11,7 +11,7 @@ struct Cloak: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, RealmCommand.self, ClientCommand.self, TokenCommand.self, ExecCommand.self, AgentCommand.self, InspectCommand.self, RotateCommand.self, ImportCommand.self, ExportCommand.self, CacheCommand.self, KeyslotCommand.self, RekeyCommand.self, LogCommand.self, DoctorCommand.self,
+            InitCommand.self, RealmCommand.self, ClientCommand.self, TokenCommand.self, ExecCommand.self, AgentCommand.self, InspectCommand.self, RotateCommand.self, ImportCommand.self, ExportCommand.self, CacheCommand.self, KeyslotCommand.self, RekeyCommand.self, LogCommand.self, DoctorCommand.self, VaultCommand.self,
         ]
     )
 }

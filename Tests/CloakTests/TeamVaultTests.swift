@@ -100,6 +100,107 @@ import Testing
         for agent in agents { #expect(agent.stop() == 0, "\(agent.log)") }
     }
 
+    /// Three hosts' agents on one team vault, RotationTests' realm stored two hours ago under an
+    /// hourly schedule: each due client is rotated by exactly one agent (one `--on-rotate` line
+    /// in all, version 2 everywhere). Then a host's agent is killed right after pushing a
+    /// rotation: its session ends, the server releases its lock, and another host's agent settles
+    /// the rotation, once.
+    @Test func agentsOnThreeHostsRotateEachDueClientOnceAndSettleAKilledOnesRotation() async throws {
+        let idp = try IdP(configuration: RotationTests.configuration)
+        let (url, passwords) = try #require(Sandbox.teamVault())
+        let hosts = (0..<3).map { _ in Sandbox(vault: url) }
+        let twoHoursAgo = ["CLOAK_TEST_CLOCK_OFFSET": "-7200"]
+        for host in hosts { host.extraEnvironment = ["PGPASSFILE": passwords] }
+        func ok(_ arguments: [String], stdin: String? = nil) throws {
+            let outcome = try hosts[0].run(arguments, stdin: stdin, environment: twoHoursAgo)
+            try #require(outcome.status == 0, "cloak \(arguments.joined(separator: " ")): \(outcome)")
+        }
+        try ok(["init"])
+        try ok(["realm", "add", "r1", "--token-url", idp.tokenURL])
+        try ok(["client", "add", "r1/admin", "--client-id", "rot-admin", "--secret-stdin"], stdin: RotationTests.adminSecret)
+        try ok(["client", "add", "r1/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: RotationTests.ordersSecret)
+        try ok(["client", "add", "r1/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin"], stdin: RotationTests.billingSecret)
+        try ok(["realm", "update", "r1", "--admin-client", "r1/admin", "--rotate-every", "1h"])
+        for host in hosts.dropFirst() { try FileManager.default.copyItem(atPath: hosts[0].keyFile, toPath: host.keyFile) }
+        func versions() throws -> [String: Int] {
+            let plan = try hosts[0].ok("rotate", "--realm", "r1", "--all", "--dry-run", "--json").stdout
+            let clients = (try JSONSerialization.jsonObject(with: Data(plan.utf8)) as? [String: Any])?["clients"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: clients.map { ($0["client"] as? String ?? "?", $0["secret_version"] as? Int ?? 0) })
+        }
+
+        let hooks = hosts[0].directory.file("hooks.log")
+        let arguments = ["--schedule-check", "0.5", "--on-rotate", #"echo "$CLOAK_REALM/$CLOAK_CLIENT v$CLOAK_SECRET_VERSION" >> '"# + hooks + "'"]
+        var agents = try hosts.map { try AgentProcess($0, arguments: arguments) }
+        func lines() -> [String] { ((try? String(contentsOfFile: hooks, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+        try await waitFor(seconds: 30) { lines().count >= 3 }
+        try await Task.sleep(for: .milliseconds(1500))  // two more looks at the schedule each
+        for agent in agents { #expect(agent.stop() == 0, "\(agent.log)") }
+        #expect(lines().sorted() == ["r1/admin v2", "r1/billing v2", "r1/orders v2"], "\(agents.map(\.log))")
+        #expect(try versions() == ["r1/admin": 2, "r1/billing": 2, "r1/orders": 2])
+        #expect(try await RotationTests.accepts(idp, "orders-svc", RotationTests.ordersSecret) == false)
+
+        // Due again (three hours on), but host 0's agent dies right after its first push.
+        let later = ["CLOAK_TEST_CLOCK_OFFSET": "10800"]
+        let victim = Process()
+        victim.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        victim.arguments = ["agent", "--socket", hosts[0].directory.file("run/victim.sock"), "--schedule-check", "0.5", "--rotate-parallel", "1"]
+        victim.environment = hosts[0].environment.merging(later.merging(["CLOAK_TEST_CRASH_AFTER": "sent"]) { $1 }) { $1 }
+        victim.standardError = FileHandle.nullDevice
+        try victim.run()
+        victim.waitUntilExit()
+        #expect(victim.terminationReason == .uncaughtSignal && victim.terminationStatus == SIGKILL)
+        #expect(try hosts[1].ok("rotate", "--resume", "--dry-run").stdout.contains("interrupted rotation"), "an open journal")
+        try? FileManager.default.removeItem(atPath: hooks)
+        agents = try hosts.dropFirst().map { try AgentProcess($0, arguments: arguments, environment: later) }
+        try await waitFor(seconds: 40) { lines().count >= 3 }
+        try await Task.sleep(for: .milliseconds(1500))
+        for agent in agents { #expect(agent.stop() == 0, "\(agent.log)") }
+        #expect(lines().sorted() == ["r1/admin v3", "r1/billing v3", "r1/orders v3"], "\(agents.map(\.log))")
+        #expect(try versions() == ["r1/admin": 3, "r1/billing": 3, "r1/orders": 3])
+        #expect(try hosts[1].ok("rotate", "--resume").stderr.contains("no interrupted rotations"))
+        #expect(try hosts[2].tokenJSON("r1/billing", ["--refresh"]).0.status == 0, "the IdP accepts the vault's current secret")
+    }
+
+    /// `cloak vault copy` moves a host's SQLite vault into the team vault and back: the copy
+    /// serves the cached token with the same key file, and its audit log (with the copy's own
+    /// history) verifies; a second copy to the same place is refused, and nothing secret is printed.
+    @Test func aFileVaultIsCopiedIntoATeamVaultAndBack() async throws {
+        let idp = try IdP()
+        let (url, passwords) = try #require(Sandbox.teamVault())
+        let laptop = Sandbox()
+        try laptop.ok("init")
+        try laptop.ok(contentsOf: ["realm", "add", "r1", "--token-url", idp.tokenURL])
+        try laptop.ok("client", "add", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
+        let (first, firstJSON) = try laptop.tokenJSON("r1/basic")
+        #expect(first.status == 0 && firstJSON["source"] as? String == "idp")
+
+        let team = Sandbox(vault: url)
+        team.extraEnvironment = ["PGPASSFILE": passwords]
+        try FileManager.default.copyItem(atPath: laptop.keyFile, toPath: team.keyFile)
+        let copied = try laptop.run(["vault", "copy", laptop.vault, url, "--json"], environment: ["PGPASSFILE": passwords])
+        #expect(copied.status == 0, "\(copied)")
+        let report = try JSONSerialization.jsonObject(with: Data(copied.stdout.utf8)) as? [String: Any]
+        let rows = report?["rows"] as? [String: Int]
+        #expect(rows?["clients"] == 1 && rows?["cached_tokens"] == 1 && (rows?["events"] ?? 0) >= 3, "\(copied.stdout)")
+        let (served, servedJSON) = try team.tokenJSON("r1/basic")
+        #expect(served.status == 0 && servedJSON["source"] as? String == "cache" && servedJSON["access_token"] as? String == firstJSON["access_token"] as? String)
+        #expect(try team.run(["log", "--verify"]).status == 0)
+        #expect(try team.run(["doctor"]).status == 0)
+
+        let again = try laptop.run(["vault", "copy", laptop.vault, url], environment: ["PGPASSFILE": passwords])
+        #expect(again.status != 0 && again.stderr.contains("holds a vault"), "\(again)")
+        let back = team.directory.file("back/vault.db")
+        let returned = try team.run(["vault", "copy", url, back])
+        #expect(returned.status == 0 && returned.stderr.contains("the audit log verifies"), "\(returned)")
+        let home = Sandbox(vault: back)
+        try FileManager.default.copyItem(atPath: laptop.keyFile, toPath: home.keyFile)
+        #expect(try home.tokenJSON("r1/basic").1["source"] as? String == "cache")
+        #expect(try await idp.tokenRequests() == 1)
+        for output in [copied, again, returned] {
+            #expect(!(output.stdout + output.stderr).contains(IdP.basicSecret) && !(output.stdout + output.stderr).contains("fake-pg-"))
+        }
+    }
+
     /// The owner's `init` prints the GRANTs; run as the owner (with psql), they let the runtime
     /// role use the vault, and nothing more: it cannot make a vault of its own.
     @Test func theGrantsInitPrintsAreWhatARuntimeRoleNeeds() throws {

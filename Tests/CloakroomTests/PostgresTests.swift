@@ -128,6 +128,30 @@ import CloakroomAgent
         }
     }
 
+    /// `init` is one transaction: one that fails half-way (here a table of the schema's own is in
+    /// the first migration's way) leaves no vault table behind, so a second try is not "a vault
+    /// exists already".
+    @Test func anInitThatFailsHalfWayLeavesNothingBehind() throws {
+        let directory = TemporaryDirectory()
+        let url = Backend.postgresql.location(in: directory)
+        let location = try PostgresLocation(url, environment: FileSystem.environment)
+        let session = try PostgresSession.connect(location, environment: FileSystem.environment, reporting: { $0 })
+        let schema = location.schema
+        func tables() throws -> [String] {
+            try session.rows("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [.text(schema)]) {
+                $0.text("name")
+            }
+        }
+        try session.execute(script: "CREATE SCHEMA \(schema)")
+        try session.execute(script: "CREATE TABLE \(schema).realms (note text)")
+        let keyFile = directory.file("vault.key")
+        #expect(throws: VaultError.self) { _ = try Vault.create(at: url, firstKeyslot: .keyFile(KeyFile.create(at: keyFile))) }
+        #expect(try tables() == ["realms"], "the failed init's tables were rolled back")
+        try session.execute(script: "DROP TABLE \(schema).realms")
+        _ = try Vault.create(at: url, firstKeyslot: .keyFile(KeyFile.load(from: keyFile)))
+        #expect(try tables().contains("keyslots"))
+    }
+
     @Test func aNewerSchemaIsRefusedAndNothingIsWritten() throws {
         let fixture = try Fixture(.postgresql)
         try fixture.tamper("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, '0099_future.sql', 'x', 0)")

@@ -60,22 +60,28 @@ public struct Checkup: Sendable {
             checkup.record("integrity", error, subject: path)
             return checkup
         }
+        checkup.examineSealedValues(vault, credentials: credentials)
+        return checkup
+    }
+
+    /// What needs the key: the keyslot `credentials` open, every sealed value, the audit chain,
+    /// realm and client tags, discovery results. Also what a copy of a vault must pass.
+    mutating func examineSealedValues(_ vault: Vault, credentials: [VaultCredential]) {
         guard !credentials.isEmpty else {
-            checkup.record("unlock", .problem, "sealed values were not checked: no key given.", next: [.giveVaultKey])
-            return checkup
+            record("unlock", .problem, "sealed values were not checked: no key given.", next: [.giveVaultKey])
+            return
         }
         do {
             let unlocked = try vault.unlock(with: credentials)
-            checkup.record("unlock", .ok, "the given key opens keyslot \(unlocked.openedSlots.map { String($0.id) }.joined(separator: ", ")).")
-            try checkup.examineSecrets(unlocked)
-            try checkup.examineAuditLog(unlocked)
-            try checkup.examineRealmTrust(unlocked)
-            try checkup.examineClientTags(unlocked)
-            try checkup.examineDiscovery(unlocked)
+            record("unlock", .ok, "the given key opens keyslot \(unlocked.openedSlots.map { String($0.id) }.joined(separator: ", ")).")
+            try examineSecrets(unlocked)
+            try examineAuditLog(unlocked)
+            try examineRealmTrust(unlocked)
+            try examineClientTags(unlocked)
+            try examineDiscovery(unlocked)
         } catch {
-            checkup.record("unlock", error)
+            record("unlock", error)
         }
-        return checkup
     }
 
     private mutating func examineFiles(_ path: String) {

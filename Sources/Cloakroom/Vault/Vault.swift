@@ -25,7 +25,7 @@ public final class Vault {
     let vaultID: [UInt8]
     let clock: @Sendable () -> Date
 
-    private init(path: String, store: any VaultStore, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
+    init(path: String, store: any VaultStore, vaultID: [UInt8], clock: @escaping @Sendable () -> Date) {
         self.path = path
         self.store = store
         self.vaultID = vaultID
@@ -66,7 +66,7 @@ public final class Vault {
         at path: String, busyTimeout: Duration = defaultBusyTimeout, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> Vault {
         if isServerLocation(path) {
-            let store = try serverStore(path, busyTimeout: busyTimeout, now: clock().unixSeconds, create: false)
+            let store = try serverStore(path, busyTimeout: busyTimeout, now: clock().unixSeconds)
             return Vault(path: path, store: store, vaultID: try store.identity(), clock: clock)
         }
         guard let status = FileSystem.status(of: path) else {
@@ -85,10 +85,26 @@ public final class Vault {
     public static func create(
         at path: String, firstKeyslot slot: NewKeyslot, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws -> UnlockedVault {
+        let now = clock().unixSeconds
+        return try makeStore(at: path, now: now) { store in
+            try initialise(Vault(path: path, store: store, vaultID: Sodium.randomBytes(16), clock: clock), firstKeyslot: slot, now: now)
+        }
+    }
+
+    /// A new, empty store at `path` (the schema, no identity yet), given to `fill`, which runs in
+    /// the store's transaction: when `fill` (or anything before it) fails, nothing is left behind.
+    /// - Throws: `VaultError` `.alreadyExists`, `.permissions`, `.io`, `.invalidInput`.
+    static func makeStore<T>(at path: String, now: Int64, _ fill: (any VaultStore) throws -> T) throws -> T {
         if isServerLocation(path) {
-            let now = clock().unixSeconds
-            let store = try serverStore(path, busyTimeout: defaultBusyTimeout, now: now, create: true)
-            return try initialise(Vault(path: path, store: store, vaultID: Sodium.randomBytes(16), clock: clock), firstKeyslot: slot, now: now)
+            #if PostgreSQL
+            // The schema, its tables and what `fill` writes in one transaction (PostgreSQL's DDL
+            // is transactional): an `init` that fails half-way leaves nothing behind, as a vault
+            // file that failed is removed below.
+            return try PostgresVaultStore.create(url: path, busyTimeout: defaultBusyTimeout, now: now, environment: FileSystem.environment,
+                                                 reporting: VaultError.init) { try fill($0) }
+            #else
+            _ = try serverStore(path, busyTimeout: defaultBusyTimeout, now: now)
+            #endif
         }
         if FileSystem.status(of: path) != nil {
             throw VaultError(.alreadyExists, "a vault (or another file) exists at \(path) already. Use it, or choose another path.", next: [.chooseVaultPath])
@@ -102,16 +118,16 @@ public final class Vault {
         let fd = try FileSystem.createExclusive(path, mode: 0o600)
         FileSystem.closeFile(fd)
         do {
-            let now = clock().unixSeconds
             let store = try SQLiteVaultStore.create(path: path, busyTimeout: defaultBusyTimeout, now: now, reporting: VaultError.init)
-            return try initialise(Vault(path: path, store: store, vaultID: Sodium.randomBytes(16), clock: clock), firstKeyslot: slot, now: now)
+            return try store.write { try fill(store) }
         } catch {
             for suffix in ["", "-wal", "-shm", "-journal"] { FileSystem.remove(path + suffix) }
             throw error
         }
     }
 
-    /// A new vault's identity, first keyslot and audit log, in one transaction.
+    /// A new vault's identity, first keyslot and audit log, in one transaction (of its own, or
+    /// the one `makeStore` opened).
     private static func initialise(_ vault: Vault, firstKeyslot slot: NewKeyslot, now: Int64) throws -> UnlockedVault {
         let key = VaultKey.random()
         return try vault.store.write {
@@ -138,12 +154,8 @@ public final class Vault {
     }
 
     /// The store of a vault on a database server: PostgreSQL, when this build has it.
-    private static func serverStore(_ location: String, busyTimeout: Duration, now: Int64, create: Bool) throws -> any VaultStore {
+    private static func serverStore(_ location: String, busyTimeout: Duration, now: Int64) throws -> any VaultStore {
         #if PostgreSQL
-        if create {
-            return try PostgresVaultStore.create(url: location, busyTimeout: busyTimeout, now: now, environment: FileSystem.environment,
-                                                 reporting: VaultError.init)
-        }
         return try PostgresVaultStore.open(url: location, busyTimeout: busyTimeout, now: now, environment: FileSystem.environment,
                                            reporting: VaultError.init)
         #else

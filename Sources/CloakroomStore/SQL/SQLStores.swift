@@ -11,8 +11,10 @@ package struct SQLStores<Connection: SQLConnection> {
     package let clients: any ClientStore
     package let rotations: any RotationJournalStore
     package let auditLog: any AuditLogStore
+    package let wholeVault: any WholeVaultStore
 
-    package init(_ connection: Connection) {
+    /// `resetIdentity`: see `SQLWholeVault`.
+    package init(_ connection: Connection, resetIdentity: @escaping (String) -> [String] = { _ in [] }) {
         tokenCache = SQLTokenCache(database: connection)
         clientTags = SQLClientTags(database: connection)
         agentConsumers = SQLAgentConsumers(database: connection)
@@ -21,6 +23,7 @@ package struct SQLStores<Connection: SQLConnection> {
         clients = SQLClients(database: connection)
         rotations = SQLRotationJournal(database: connection)
         auditLog = SQLAuditLog(database: connection)
+        wholeVault = SQLWholeVault(database: connection, resetIdentity: resetIdentity)
     }
 }
 
@@ -43,4 +46,5 @@ extension SQLVaultStore {
     package var clients: any ClientStore { stores.clients }
     package var rotations: any RotationJournalStore { stores.rotations }
     package var auditLog: any AuditLogStore { stores.auditLog }
+    package var wholeVault: any WholeVaultStore { stores.wholeVault }
 }
