@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # Sourced by the scripts that need a throwaway PostgreSQL (see scripts/with-postgres.sh).
-#   start_postgres  initdb + start a cluster in a fresh temp dir, on 127.0.0.1 (TLS) and a Unix
-#                   socket only; creates roles cloak_owner, cloak_runtime and database cloak
+#   start_postgres [DIR]
+#                   initdb + start a cluster in a fresh temp dir, on 127.0.0.1 (TLS) and a Unix
+#                   socket only; creates roles cloak_owner, cloak_runtime and database cloak.
+#                   With DIR (absolute, not existing yet, its parents traversable by the server
+#                   user) it uses that instead of the temp dir (scripts/postgres-pair.sh does)
 #   stop_postgres   stops that cluster (by its data dir) and removes the temp dir; safe to call
 #                   twice, after a half-way start, and when a test already killed the server
 # Call start_postgres as a plain statement under `set -e` (inside `if` or `||` bash ignores
@@ -13,7 +16,7 @@
 #   CLOAK_TEST_POSTGRES_CA           CA certificate that signed the server's (CN=localhost, IP 127.0.0.1)
 #   CLOAK_TEST_PGPASSFILE            pgpass with cloak_owner, cloak_runtime, postgres; pass it as
 #                                    PGPASSFILE to the clients that need it (it is not exported as such)
-#   CLOAK_TEST_POSTGRES_DIR          the temp dir (data/, socket/, postgres.log, certificates)
+#   CLOAK_TEST_POSTGRES_DIR          the temp dir or DIR (data/, socket/, postgres.log, certificates)
 #   CLOAK_TEST_POSTGRES_BIN          the PostgreSQL bin dir (initdb, pg_ctl, psql, pg_basebackup…)
 #   CLOAK_TEST_POSTGRES_SERVER_USER  the user the server runs as (cloak-pg when we are root)
 # One cluster per shell: stop_postgres before starting another.
@@ -44,6 +47,8 @@ _pg_quiet() {
   out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
 }
 
+# DIR is optional: most callers pass none.
+# shellcheck disable=SC2120
 start_postgres() {
   local bin dir user port
   bin=$(_pg_bin)
@@ -65,7 +70,13 @@ start_postgres() {
 
   # Exported first, so that stop_postgres can clean up whatever a failed start leaves behind.
   # 0711: the server user must reach data/ and socket/; ca.key and pgpass stay 0600 to us.
-  dir=$(mktemp -d)
+  # A DIR that exists already is not ours: mkdir fails before we export it.
+  if [ $# -gt 0 ]; then
+    mkdir "$1"
+    dir=$1
+  else
+    dir=$(mktemp -d)
+  fi
   chmod 0711 "$dir"
   export CLOAK_TEST_POSTGRES_DIR=$dir CLOAK_TEST_POSTGRES_BIN=$bin CLOAK_TEST_POSTGRES_SERVER_USER=$user
 

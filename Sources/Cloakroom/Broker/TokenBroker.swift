@@ -77,6 +77,9 @@ public final class TokenBroker: Sendable {
 
     let vault: VaultAccess
     private let memory = Mutex<[MemoryKey: AccessToken]>([:])
+    /// The last token got for each request, kept when memory is dropped: served, while fresh,
+    /// only when the vault's server cannot be reached (see `token(for:…cache:)`).
+    private let lastGot = Mutex<[MemoryKey: AccessToken]>([:])
     /// One fetch per request in this process. Keyed by what the callers asked for, not only by
     /// client and shape: a `refresh` caller must not be handed the cached token a plain fetch
     /// found, nor a caller wanting more life left one that satisfied a shorter `minimumTTL`.
@@ -226,8 +229,18 @@ public final class TokenBroker: Sendable {
             return task
         }
         defer { _ = inFlight.withLock { tasks in tasks[flight] == task ? tasks.removeValue(forKey: flight) : nil } }
-        let grant = try await task.value
+        let grant: Grant
+        do {
+            grant = try await task.value
+        } catch let error as VaultError where error.code == .vaultUnavailable {
+            // A team vault's server is away (a restart, a failover): a token got earlier that is
+            // still fresh beats none. Memory may have been dropped for a change another host made
+            // meanwhile; the token stays valid at the IdP until it expires, even after a rotation.
+            guard !refresh, let token = lastGot.withLock({ $0[memoryKey] }), isFresh(token, minimumTTL: minimumTTL) else { throw error }
+            return Grant(token: token, source: .memory, warning: "the vault could not be reached, so a token got before was served: \(error.message)")
+        }
         memory.withLock { $0[memoryKey] = grant.token }
+        lastGot.withLock { $0[memoryKey] = grant.token }
         return grant
     }
 
