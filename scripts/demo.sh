@@ -4,19 +4,41 @@
 # token from the identity provider, get it again from the sealed cache, rotate a secret through
 # the admin API and get a token with the new one, read the audit log, and check the vault; then
 # start `cloak agent` and watch it serve a token over its socket and renew it in the background.
+#   scripts/demo.sh              the vault is an SQLite file
+#   scripts/demo.sh --postgres   the vault is a team vault in a throwaway PostgreSQL on 127.0.0.1
+#                                (scripts/lib/postgres.sh; TLS verified, password from a pgpass
+#                                file), and a second "host" with a HOME of its own shares it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+postgres=false
+case "${1:-}" in
+  "") ;;
+  --postgres) postgres=true ;;
+  *) echo "usage: $0 [--postgres]" >&2; exit 2 ;;
+esac
 scripts/bootstrap.sh
-swift build --product cloak 2>&1 | tail -n 1
-swift build --product cloak-idp 2>&1 | tail -n 1
-bin="$(swift build --show-bin-path)"
+traits=()
+$postgres && traits=(--traits PostgreSQL)
+swift build "${traits[@]}" --product cloak 2>&1 | tail -n 1
+swift build "${traits[@]}" --product cloak-idp 2>&1 | tail -n 1
+bin="$(swift build "${traits[@]}" --show-bin-path)"
 cloak="$bin/cloak"
 
 . scripts/lib/idp.sh
+. scripts/lib/postgres.sh
 demo="$(mktemp -d)"
 agent_pid=""
-trap '[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; stop_idp; rm -rf "$demo"' EXIT
-export CLOAK_VAULT="$demo/vault/vault.db" CLOAK_KEY_FILE="$demo/vault.key"
+trap '[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; stop_idp; stop_postgres; rm -rf "$demo"' EXIT
+export CLOAK_KEY_FILE="$demo/vault.key"
+if $postgres; then
+  start_postgres
+  # The owner role makes the vault (and prints the GRANTs a runtime role would need); its
+  # password comes from the pgpass file, never from the URL or argv.
+  export PGPASSFILE="$CLOAK_TEST_PGPASSFILE"
+  export CLOAK_VAULT="$CLOAK_TEST_POSTGRES?sslmode=verify-full&sslrootcert=$CLOAK_TEST_POSTGRES_CA&schema=demo"
+else
+  export CLOAK_VAULT="$demo/vault/vault.db"
+fi
 
 # The identity provider: realm "demo" with two confidential clients. Obviously fake secrets.
 umask 077
@@ -73,6 +95,13 @@ step cloak log --client demo/orders
 "$cloak" log --client demo/orders
 step cloak doctor
 "$cloak" doctor
+if $postgres; then
+  # Another host: its own HOME and no state of its own but the key file, the vault URL and the
+  # pgpass file. It sees the rotation at once and gets the token the first host cached.
+  mkdir -m 700 "$demo/host-b"
+  step "HOME=$demo/host-b cloak token demo/orders --format json    # another host: the token the first cached"
+  HOME="$demo/host-b" "$cloak" token demo/orders --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
+fi
 printf '\nThe IdP answered %s token request(s); every secret and token in the vault is sealed.\n' \
   "$(curl -s "$idp_url/_cloak-idp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_route"].get("token", 0))')"
 
