@@ -64,10 +64,14 @@ extension PostgresSession {
         configuration.options.connectTimeout = .milliseconds(location.connectTimeout.components.seconds * 1000
                                                               + location.connectTimeout.components.attoseconds / 1_000_000_000_000_000)
         // Settings every session of a vault needs, in the start-up message (no round trip):
-        // its schema; UTC; and TCP keepalives short enough that the server notices a dead host
-        // within half a minute and releases what that host's session held (its advisory locks).
+        // its schema; UTC; a lock timeout, so that a read blocked by someone else's lock (an
+        // administrator's ALTER TABLE, a LOCK TABLE left open) fails as busy after the busy timeout
+        // rather than waiting for it (a write transaction sets its own, for the write lock); and
+        // TCP keepalives short enough that the server notices a dead host within half a minute
+        // and releases what that host's session held (its advisory locks).
         configuration.options.additionalStartupParameters = [
             ("search_path", location.schema), ("application_name", "cloakroom"), ("TimeZone", "UTC"),
+            ("lock_timeout", "\(PostgresSession.milliseconds(location.lockTimeout))ms"),
             ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
         ]
         return configuration

@@ -75,8 +75,9 @@ package final class PostgresVaultStore: SQLVaultStore {
     private static func connect(
         _ url: String, busyTimeout: Duration, environment: @escaping (String) -> String?, reporting: @escaping @Sendable (StoreError) -> any Error
     ) throws -> PostgresVaultStore {
-        let location: PostgresLocation
+        var location: PostgresLocation
         do { location = try PostgresLocation(url, environment: environment) } catch let error as StoreError { throw reporting(error) }
+        location.lockTimeout = busyTimeout
         return PostgresVaultStore(try PostgresSession.connect(location, environment: environment, reporting: reporting), lockWait: busyTimeout)
     }
 

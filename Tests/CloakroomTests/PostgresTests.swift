@@ -152,6 +152,33 @@ import CloakroomAgent
         #expect(try tables().contains("keyslots"))
     }
 
+    /// A read blocked by someone else's lock (an administrator's `LOCK TABLE` left open) fails as
+    /// busy after the busy timeout, instead of waiting for the holder; so does a statement the
+    /// server's `statement_timeout` cancels.
+    @Test func aReadBlockedByAnotherLockOrTimedOutIsBusy() throws {
+        let fixture = try Fixture(.postgresql)
+        try fixture.populate()
+        let administrator = try PostgresSession.connect(PostgresLocation(fixture.path, environment: FileSystem.environment),
+                                                        environment: FileSystem.environment, reporting: { $0 })
+        try administrator.execute(script: "BEGIN")
+        try administrator.execute(script: "LOCK TABLE clients IN ACCESS EXCLUSIVE MODE")
+        let vault = try Vault.open(at: fixture.path, busyTimeout: .milliseconds(300))
+        let start = ContinuousClock.now
+        #expect { _ = try vault.clients() } throws: { error in
+            let error = error as? VaultError
+            return error?.code == .busy && error!.message.contains("lock timeout")
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        try administrator.execute(script: "ROLLBACK")
+        #expect(try vault.clients().count == 2)
+
+        let session = (vault.store as! PostgresVaultStore).session
+        try session.execute(script: "SET statement_timeout = '20ms'")
+        #expect { try session.execute(script: "SELECT pg_sleep(1)") } throws: { error in
+            (error as? VaultError)?.code == .busy && "\(error)".contains("statement timeout")
+        }
+    }
+
     @Test func aNewerSchemaIsRefusedAndNothingIsWritten() throws {
         let fixture = try Fixture(.postgresql)
         try fixture.tamper("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, '0099_future.sql', 'x', 0)")

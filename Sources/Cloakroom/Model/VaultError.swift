@@ -46,7 +46,9 @@ extension VaultError {
         case .diskFull:
             self.init(.io, "the disk holding \(path) is full; free some space and try again (the vault keeps what it held before this write).", underlying: error)
         case .busy:
-            self.init(.busy, "the vault \(path) is locked by another process; try again when it has finished.", underlying: error)
+            // (The store's words say which lock: SQLite's "database is locked", or the server's
+            // lock or statement timeout.)
+            self.init(.busy, "the vault \(path) is locked by another process (\(message)); try again when it has finished.", underlying: error)
         case .corrupted:
             self.init(.corrupted, "the vault \(path) is damaged (\(message)). Restore it from a backup.", next: [.runCheckup], underlying: error)
         case .notADatabase:
