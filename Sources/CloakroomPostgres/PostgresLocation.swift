@@ -61,18 +61,13 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
 
     package var description: String { text }
 
-    /// Whether `text` names a PostgreSQL vault rather than a file.
-    package static func isPostgresURL(_ text: String) -> Bool {
-        text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
-    }
-
     /// - Parameter environment: `PGUSER`, `PGPORT`, `USER` (defaults as libpq takes them).
     /// - Throws: `StoreError` `.invalidLocation` saying what is wrong.
     package init(_ text: String, environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }) throws {
         func invalid(_ why: String) -> StoreError {
             StoreError(kind: .invalidLocation, path: Self.withoutQuery(text), message: why)
         }
-        guard Self.isPostgresURL(text) else {
+        guard StoreLocation.isPostgreSQL(text) else {
             throw invalid("a PostgreSQL vault is named postgresql://USER@HOST/DATABASE")
         }
         self.text = text

@@ -150,7 +150,7 @@ public final class Vault {
 
     /// Whether `location` names a vault on a database server (`postgresql://…`) rather than a file.
     public static func isServerLocation(_ location: String) -> Bool {
-        location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
+        StoreLocation.isPostgreSQL(location)
     }
 
     /// The store of a vault on a database server: PostgreSQL, when this build has it.
