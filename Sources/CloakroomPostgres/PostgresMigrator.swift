@@ -15,6 +15,18 @@ struct PostgresMigrator {
 
     private var schema: String { session.location.schema }
 
+    /// The table that records applied migrations, as `create` makes it (and `doctor` expects it).
+    static func migrationsTable(_ name: String) -> String {
+        """
+        CREATE TABLE \(name) (
+            version     bigint PRIMARY KEY,
+            name        text NOT NULL,
+            checksum    text NOT NULL,
+            applied_at  bigint NOT NULL
+        )
+        """
+    }
+
     /// Whether the schema holds a vault (its migrations table).
     func hasVault() throws -> Bool {
         try session.row("SELECT to_regclass(?) IS NOT NULL AS present", [.text(schema + ".schema_migrations")]) {
@@ -47,14 +59,7 @@ struct PostgresMigrator {
             guard try !hasVault() else {
                 throw session.reporting(StoreError(kind: .vaultExists, path: session.location.text, message: "schema \(schema) holds a vault already"))
             }
-            try session.execute(script: """
-                CREATE TABLE \(schema).schema_migrations (
-                    version     bigint PRIMARY KEY,
-                    name        text NOT NULL,
-                    checksum    text NOT NULL,
-                    applied_at  bigint NOT NULL
-                )
-                """)
+            try session.execute(script: Self.migrationsTable("\(schema).schema_migrations"))
         }
         try migrate(now: now)
     }

@@ -147,10 +147,15 @@ package final class PostgresVaultStore: SQLVaultStore {
     package func examine() throws -> StoreExamination {
         let migrator = PostgresMigrator(session: session, lockKey: writeLockKey)
         // The server enforces every foreign key, so no row can dangle; and its own storage checks
-        // (amcheck) need a superuser. The schema is not compared with the shipped one yet.
+        // (amcheck) need a superuser. The schema's objects are compared with the shipped ones when
+        // the migrations are the shipped ones and this role may make the scratch schema that needs
+        // (the owner); otherwise only the migrations are.
+        let applied = try migrator.applied()
+        var differences: Result<[Migrator.SchemaDifference], StoreError>?
+        if applied == PostgresMigrator.shipped { differences = try migrator.schemaDifferences().map { .success($0) } }
         return StoreExamination(
-            integrityCheck: nil, integrityProblems: [], danglingReferences: [], applied: try migrator.applied(), shipped: PostgresMigrator.shipped,
-            schemaDifferences: nil, latestVersion: PostgresMigrator.latestVersion)
+            integrityCheck: nil, integrityProblems: [], danglingReferences: [], applied: applied, shipped: PostgresMigrator.shipped,
+            schemaDifferences: differences, latestVersion: PostgresMigrator.latestVersion)
     }
 
     package let locks: any VaultLocks

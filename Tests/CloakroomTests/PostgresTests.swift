@@ -179,6 +179,33 @@ import CloakroomAgent
         }
     }
 
+    /// `doctor` compares a team vault's tables, indexes, triggers and functions with what the
+    /// shipped migrations make (in a scratch schema it rolls back): a dropped append-only trigger
+    /// and an added index show by name; a runtime role, which may not make the scratch schema,
+    /// compares the migrations only.
+    @Test func doctorFindsASchemaChangedOutsideCloak() throws {
+        let fixture = try Fixture(.postgresql)
+        try fixture.populate()
+        let healthy = Checkup.examine(path: fixture.path, credentials: [.keyFile(fixture.keyFile)])
+        #expect(healthy.isHealthy && healthy.findings.contains { $0.check == "schema" && $0.message.contains("every table, index and trigger") },
+                "\(healthy.findings.map(\.message))")
+        try fixture.tamper("DROP TRIGGER events_are_never_deleted ON events")
+        try fixture.tamper("CREATE INDEX sneaky ON clients (client_id)")
+        let checkup = Checkup.examine(path: fixture.path, credentials: [.keyFile(fixture.keyFile)])
+        let schema = checkup.findings.filter { $0.check == "schema" && $0.severity == .problem }
+        #expect(schema.map(\.subject) == ["sneaky", "events_are_never_deleted"] || Set(schema.compactMap(\.subject)) == ["sneaky", "events_are_never_deleted"],
+                "\(schema.map(\.message))")
+        let session = (fixture.vault.vault.store as! PostgresVaultStore).session
+        let scratch = try session.rows("SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 'cloakroom_shipped_%'", []) { $0.integer("n") }
+        #expect(scratch == [0], "the scratch schema was rolled back")
+
+        let schemaName = try PostgresLocation(fixture.path, environment: { _ in nil }).schema
+        for grant in PostgresVaultStore.runtimeGrants(schema: schemaName, role: "cloak_runtime") { try fixture.tamper(grant) }
+        let runtime = Checkup.examine(path: fixture.path.replacingOccurrences(of: "cloak_owner@", with: "cloak_runtime@"),
+                                      credentials: [.keyFile(fixture.keyFile)])
+        #expect(runtime.findings.contains { $0.check == "schema" && $0.severity == .ok }, "\(runtime.findings.map(\.message))")
+    }
+
     @Test func aNewerSchemaIsRefusedAndNothingIsWritten() throws {
         let fixture = try Fixture(.postgresql)
         try fixture.tamper("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, '0099_future.sql', 'x', 0)")

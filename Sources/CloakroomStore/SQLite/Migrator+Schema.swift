@@ -7,6 +7,10 @@ extension Migrator {
         package var name: String
         package var table: String
         package var sql: String?
+
+        package init(type: String, name: String, table: String, sql: String?) {
+            (self.type, self.name, self.table, self.sql) = (type, name, table, sql)
+        }
     }
 
     /// How a vault's schema object differs from the shipped one of the same name.
@@ -48,8 +52,12 @@ extension Migrator {
 
     /// How `database`'s schema differs from the shipped one, by object name.
     package static func schemaDifferences(in database: Database) throws -> [SchemaDifference] {
-        let shipped = try shippedSchema()
-        let found = try schema(of: database)
+        differences(shipped: try shippedSchema(), found: try schema(of: database))
+    }
+
+    /// What is missing from `found`, added to it, or changed in it, against `shipped`, by key;
+    /// for either backend.
+    package static func differences(shipped: [String: SchemaObject], found: [String: SchemaObject]) -> [SchemaDifference] {
         var differences: [SchemaDifference] = []
         for name in Set(shipped.keys).union(found.keys).sorted() {
             switch (shipped[name], found[name]) {
