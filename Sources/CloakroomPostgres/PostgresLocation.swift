@@ -55,7 +55,7 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     package var connectTimeout: Duration
     /// How long any statement waits for a lock (the server's `lock_timeout`), set by the store
     /// to its busy timeout: not from the URL.
-    package var lockTimeout: Duration = .seconds(5)
+    package var lockTimeout: Duration = .seconds(10)
     /// As given, for messages: it holds no secret (a password in it is refused).
     package var text: String
 
