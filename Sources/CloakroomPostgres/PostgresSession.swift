@@ -122,8 +122,10 @@ package final class PostgresSession: SQLConnection {
         let bounded = future.eventLoop.makePromise(of: T.self)
         future.cascade(to: bounded)
         let timeout = future.eventLoop.scheduleTask(in: answerTimeout) { bounded.fail(ConnectionLost(timedOut: true)) }
-        connection.closeFuture.whenComplete { _ in bounded.fail(ConnectionLost()) }
         defer { timeout.cancel() }
+        let watch = CloseWatch.of(connection)
+        guard let id = watch.add({ bounded.fail(ConnectionLost()) }) else { throw ConnectionLost() }
+        defer { watch.remove(id) }
         return try bounded.futureResult.wait()
     }
 
@@ -244,4 +246,54 @@ package final class PostgresSession: SQLConnection {
         max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
+}
+
+/// Fails the waits in progress on a connection when it closes, through one callback per
+/// connection. (A callback added to `closeFuture` for each wait, as before, is kept until the
+/// connection closes — for months in an agent — and with it the promise and the rows it was
+/// completed with: memory that grew with every query.)
+final class CloseWatch: Sendable {
+    private static let watches = Mutex<[ObjectIdentifier: CloseWatch]>([:])
+    private let waiting = Mutex<(next: Int, fail: [Int: @Sendable () -> Void], closed: Bool)>((0, [:], false))
+
+    /// The watch of `connection`, made (and its one callback added) on first use.
+    static func of(_ connection: PostgresConnection) -> CloseWatch {
+        let key = ObjectIdentifier(connection)
+        let (watch, made) = watches.withLock { watches in
+            if let watch = watches[key] { return (watch, false) }
+            let watch = CloseWatch()
+            watches[key] = watch
+            return (watch, true)
+        }
+        if made {
+            connection.closeFuture.whenComplete { _ in
+                _ = watches.withLock { $0.removeValue(forKey: key) }
+                watch.closed()
+            }
+        }
+        return watch
+    }
+
+    /// Calls `fail` if the connection closes before `remove`; `nil` when it is closed already.
+    func add(_ fail: @escaping @Sendable () -> Void) -> Int? {
+        waiting.withLock { state in
+            guard !state.closed else { return nil }
+            state.next += 1
+            state.fail[state.next] = fail
+            return state.next
+        }
+    }
+
+    func remove(_ id: Int) {
+        _ = waiting.withLock { $0.fail.removeValue(forKey: id) }
+    }
+
+    private func closed() {
+        let failing = waiting.withLock { state in
+            state.closed = true
+            defer { state.fail = [:] }
+            return Array(state.fail.values)
+        }
+        for fail in failing { fail() }
+    }
 }
