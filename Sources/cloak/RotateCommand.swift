@@ -73,7 +73,7 @@ struct RotateCommand: ParsableCommand {
         let targets = try plan(vault)
         if dryRun { return printPlan(targets, vault: vault, action: action) }
         guard !targets.isEmpty else {
-            if output.json { return Output.json(.object(["results": .array([]), "rotated": .number(0), "failed": .number(0)])) }
+            if output.json { return Output.json(.object(["results": .array([]), "rotated": .number(0), "skipped": .number(0), "failed": .number(0)])) }
             return Terminal.note(resume ? "no interrupted rotations." : "nothing is due.")
         }
 
@@ -170,10 +170,13 @@ struct RotateCommand: ParsableCommand {
             if case .failure(let error) = report.result { return error }
             return nil
         }
+        // Left to another host of a team vault (`--due`): not done here, not failed either.
+        let skipped = reports.filter { (try? $0.result.get().result) == .skipped }.count
         if output.json {
             Output.json(.object([
                 "results": .array(reports.map(JSON.init)),
-                "rotated": .number(Int64(reports.count - failures.count)),
+                "rotated": .number(Int64(reports.count - failures.count - skipped)),
+                "skipped": .number(Int64(skipped)),
                 "failed": .number(Int64(failures.count)),
                 "milliseconds": .number(Int64(elapsed / .milliseconds(1))),
             ]))
@@ -187,7 +190,8 @@ struct RotateCommand: ParsableCommand {
                     [report.client.description, Self.kind(of: error), "-", Durations.milliseconds(report.duration), Advice.explain(error)]
                 }
             })
-            Terminal.note("\(reports.count - failures.count) of \(reports.count) done in \(Durations.milliseconds(elapsed))\(failures.isEmpty ? "" : "; \(failures.count) failed")")
+            Terminal.note("\(reports.count - failures.count - skipped) of \(reports.count) done in \(Durations.milliseconds(elapsed))"
+                          + (skipped == 0 ? "" : "; \(skipped) left to another process") + (failures.isEmpty ? "" : "; \(failures.count) failed"))
         }
         guard failures.isEmpty else {
             // Unresolved rotations need `--resume`; say so with their own code above other failures.

@@ -316,4 +316,26 @@ import FoundationNetworking
             #expect(try sandbox.tokenJSON(ref, ["--refresh"]).0.status == 0)
         }
     }
+
+    /// `rotate --due` leaves a client another process is rotating to it (it holds the client's
+    /// lock): reported as skipped, counted apart from the rotated ones, and exit 0.
+    @Test func aDueClientAnotherProcessIsRotatingIsSkipped() async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let sandbox = try Self.sandbox(idp)
+        for ref in ["r1/orders", "r1/billing"] {
+            try sandbox.ok("client", "update", ref, "--rotate-every", "1h")
+        }
+        try await idp.fault(#"{"fault":"latency","delay_ms":3000,"route":"admin","count":1}"#)
+        let holder = Task.detached { try sandbox.run(["rotate", "r1/orders"]) }
+        for _ in 0..<200 where try await idp.arrivals("admin.clients") == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        // Two hours on: both are due.
+        let due = try sandbox.run(["rotate", "--due", "--json"], environment: ["CLOAK_TEST_CLOCK_OFFSET": "7200"])
+        #expect(due.status == 0, "\(due)")
+        let report = try JSONSerialization.jsonObject(with: Data(due.stdout.utf8)) as? [String: Any]
+        let results = Dictionary(uniqueKeysWithValues: ((report?["results"] as? [[String: Any]]) ?? []).map { ($0["client"] as? String ?? "", $0["result"] as? String ?? "") })
+        #expect(results == ["r1/billing": "rotated", "r1/orders": "skipped"] && report?["skipped"] as? Int == 1 && report?["rotated"] as? Int == 1, "\(due)")
+        #expect(try await holder.value.status == 0)
+        #expect(try Self.secretVersion(sandbox, "r1/orders") == 2, "rotated once, by the holder")
+    }
+
 }
