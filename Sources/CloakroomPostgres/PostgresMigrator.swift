@@ -54,7 +54,7 @@ struct PostgresMigrator {
     /// Makes the schema (when missing) and the vault's tables in it.
     /// - Throws: `StoreError` `.vaultExists` (reported) when the schema holds a vault already.
     func create(now: Int64) throws {
-        try session.writeTransaction(durable: true, lockKey: lockKey, lockWait: .seconds(10)) {
+        try session.writeTransaction(durable: true, locks: .exclusive(write: lockKey), lockWait: .seconds(10)) {
             try session.execute(script: "CREATE SCHEMA IF NOT EXISTS \(schema)")
             guard try !hasVault() else {
                 throw session.reporting(StoreError(kind: .vaultExists, path: session.location.text, message: "schema \(schema) holds a vault already"))
@@ -67,7 +67,7 @@ struct PostgresMigrator {
     /// Applies the migrations the schema lacks, each in a transaction of its own.
     func migrate(now: Int64) throws {
         for migration in Migration.embeddedPostgreSQL {
-            try session.writeTransaction(durable: true, lockKey: lockKey, lockWait: .seconds(10)) {
+            try session.writeTransaction(durable: true, locks: .exclusive(write: lockKey), lockWait: .seconds(10)) {
                 // Another process may have applied it while this one waited for the lock.
                 let current = try currentVersion()
                 guard current < migration.version else { return }

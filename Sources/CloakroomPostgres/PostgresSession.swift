@@ -188,11 +188,24 @@ package final class PostgresSession: SQLConnection {
 
     private var writeDepth = 0
     var isInWriteTransaction: Bool { writeDepth > 0 }
+    /// The audit lock a one-client transaction takes before its first append (see `holdAuditLogForAppend`).
+    private var auditLockToTake: Int64?
 
-    /// `body` in one transaction holding the vault's write lock (a transaction-level advisory
-    /// lock, waited for up to `lockWait`), which also announces the change to every other session
-    /// of the vault (`NOTIFY`, delivered when it commits). Nested calls are savepoints, as in SQLite.
-    func writeTransaction<T>(durable: Bool, lockKey: Int64, lockWait: Duration, _ body: () throws -> T) throws -> T {
+    /// Which of the vault's transaction-level advisory locks a write transaction holds. Taken in
+    /// this order only — the write lock, a client's, the audit lock — so writers never deadlock.
+    enum WriteLocks {
+        /// The write lock, exclusively: no other writer runs meanwhile.
+        case exclusive(write: Int64)
+        /// The write lock shared with writers of other clients, these clients' locks (taken in
+        /// ascending order of their keys), and, from the first audit append until the end, the
+        /// audit lock (`VaultStore.write(durable:clients:_:)`).
+        case clients(write: Int64, clients: [Int64], audit: Int64)
+    }
+
+    /// `body` in one transaction holding `locks` (waited for up to `lockWait`), which also
+    /// announces the change to every other session of the vault (`NOTIFY`, delivered when it
+    /// commits). Nested calls are savepoints, as in SQLite, and keep the outer call's locks.
+    func writeTransaction<T>(durable: Bool, locks: WriteLocks, lockWait: Duration, _ body: () throws -> T) throws -> T {
         if writeDepth > 0 {
             writeDepth += 1
             defer { writeDepth -= 1 }
@@ -201,22 +214,37 @@ package final class PostgresSession: SQLConnection {
         try reconnectIfLost()
         let begin = send("BEGIN", [], numbering: false)
         do {
-            // In one statement, in this order: the lock timeout, then the lock, then the notice.
-            // (READ COMMITTED: each statement after the lock sees every commit made before it.)
-            _ = try row(
-                """
-                SELECT set_config('lock_timeout', ?, true) AS a, set_config('synchronous_commit', ?, true) AS b,
-                       pg_advisory_xact_lock(?) IS NULL AS c, pg_notify('cloakroom', ?) IS NULL AS d
-                """,
-                [.text("\(Self.milliseconds(lockWait))ms"), .text(durable ? "on" : "off"), .integer(lockKey), .text(location.schema)],
-                read: { _ in () })
+            // In one statement, in this order: the lock timeout, then the locks, then the notice.
+            // (READ COMMITTED: each statement after the locks sees every commit made before them.)
+            let settings: [SQLValue] = [.text("\(Self.milliseconds(lockWait))ms"), .text(durable ? "on" : "off")]
+            let notice: SQLValue = .text(location.schema)
+            switch locks {
+            case .exclusive(let write):
+                _ = try row(
+                    """
+                    SELECT set_config('lock_timeout', ?, true) AS a, set_config('synchronous_commit', ?, true) AS b,
+                           pg_advisory_xact_lock(?) IS NULL AS c, pg_notify('cloakroom', ?) IS NULL AS d
+                    """,
+                    settings + [.integer(write), notice], read: { _ in () })
+            case .clients(let write, let clients, let audit):
+                let sorted = clients.sorted()
+                _ = try row(
+                    """
+                    SELECT set_config('lock_timeout', ?, true) AS a, set_config('synchronous_commit', ?, true) AS b,
+                           pg_advisory_xact_lock_shared(?) IS NULL AS c, \(sorted.indices.map { "pg_advisory_xact_lock(?) IS NULL AS k\($0)" }.joined(separator: ", ")),
+                           pg_notify('cloakroom', ?) IS NULL AS e
+                    """,
+                    settings + [.integer(write)] + sorted.map(SQLValue.integer) + [notice], read: { _ in () })
+                auditLockToTake = audit
+            }
             _ = try Self.waitBounded(begin, connection: connection)
         } catch {
+            auditLockToTake = nil
             _ = try? run("ROLLBACK", [], numbering: false)
             throw error
         }
         writeDepth = 1
-        defer { writeDepth = 0 }
+        defer { (writeDepth, auditLockToTake) = (0, nil) }
         do {
             let result = try body()
             try execute(script: "COMMIT")
@@ -225,6 +253,15 @@ package final class PostgresSession: SQLConnection {
             _ = try? run("ROLLBACK", [], numbering: false)
             throw error
         }
+    }
+
+    /// In a one-client transaction, takes the audit lock, once: held until the transaction ends,
+    /// so the head it reads next is still the head when it commits. (In an exclusive one, the
+    /// write lock already keeps every other writer out.)
+    func holdAuditLogForAppend() throws {
+        guard let key = auditLockToTake else { return }
+        _ = try row("SELECT pg_advisory_xact_lock(?) IS NULL AS a", [.integer(key)], read: { _ in () })
+        auditLockToTake = nil
     }
 
     /// `body` in one read-only snapshot (or in the write transaction already open).

@@ -109,9 +109,19 @@ package final class PostgresVaultStore: SQLVaultStore {
 
     package var location: String { session.location.text }
     package var isReadOnly: Bool { false }
+    package var isInWriteTransaction: Bool { session.isInWriteTransaction }
 
     package func write<T>(durable: Bool, _ body: () throws -> T) throws -> T {
-        try session.writeTransaction(durable: durable, lockKey: writeLockKey, lockWait: lockWait, body)
+        try session.writeTransaction(durable: durable, locks: .exclusive(write: writeLockKey), lockWait: lockWait, body)
+    }
+
+    /// Writes of different clients run at once (each holds the write lock shared, its clients'
+    /// locks, and the audit lock only from its first append to its commit): several hosts
+    /// rotating a team vault's clients wait for one another only there.
+    package func write<T>(durable: Bool, clients clientRowIDs: [Int64], _ body: () throws -> T) throws -> T {
+        let key = { (name: String) in PostgresLocks.key(schema: self.session.location.schema, name: name) }
+        let locks = PostgresSession.WriteLocks.clients(write: writeLockKey, clients: Set(clientRowIDs).map { key("client \($0)") }, audit: key("audit"))
+        return try session.writeTransaction(durable: durable, locks: locks, lockWait: lockWait, body)
     }
 
     package func read<T>(_ body: () throws -> T) throws -> T {

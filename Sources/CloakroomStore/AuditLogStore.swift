@@ -53,6 +53,12 @@ package protocol AuditLogStore {
     /// The newest event's sequence number and MAC.
     func last() throws -> (seq: Int64, mac: [UInt8])?
     func head() throws -> AuditHeadRecord?
+    /// `head()` and `last()` in one query (what an append reads).
+    func tail() throws -> (head: AuditHeadRecord?, last: (seq: Int64, mac: [UInt8])?)
+    /// Called in a write transaction before `head()` and `last()` are read for an append: a
+    /// store whose writers may run at once (`VaultStore.write(durable:clients:_:)`) holds the log
+    /// here until the transaction ends, so that appends form one chain.
+    func holdForAppend() throws
 
     func append(_ event: AuditEventRecord, mac: [UInt8]) throws
     func setHead(_ head: AuditHeadRecord) throws

@@ -6,6 +6,11 @@
 ///   change the body makes is kept, or none. Called inside another `write`, the body is a nested
 ///   part of it (a savepoint): it commits or rolls back with the outer one, and its own failure
 ///   undoes only its own part.
+/// - `write(durable:clients:_:)` is a `write` that changes only some clients' rows (each one's
+///   row, secret versions, rotation journal, cached tokens) and appends to the audit log. A store
+///   may run such writes for different clients at once (PostgreSQL does: the hot path of many hosts rotating),
+///   so the body may change nothing else; before it reads the audit log's head to append, the
+///   domain calls `auditLog.holdForAppend()`, which keeps the log one chain.
 /// - `read` gives the body one consistent snapshot (inside a `write`, that transaction's).
 /// - Sealing happens above the store: a store holds sealed values and the row identities they
 ///   are bound to, never a key or an opened secret.
@@ -19,8 +24,13 @@ package protocol VaultStore: AnyObject {
     var location: String { get }
     /// Whether this connection can only read.
     var isReadOnly: Bool { get }
+    /// Whether a `write` is open (its body is running).
+    var isInWriteTransaction: Bool { get }
 
     func write<T>(durable: Bool, _ body: () throws -> T) throws -> T
+    /// `write`, for a change to the rows of the clients in rows `clientRowIDs` only (and the
+    /// audit log): see the contract above. A store with one writer at a time needs nothing more.
+    func write<T>(durable: Bool, clients clientRowIDs: [Int64], _ body: () throws -> T) throws -> T
     func read<T>(_ body: () throws -> T) throws -> T
     /// Runs `body` with writes waiting up to `wait` for another writer's lock (instead of the
     /// store's usual wait): shorter for a best-effort event after a failure, longer for a token
@@ -67,6 +77,10 @@ package protocol VaultStore: AnyObject {
 extension VaultStore {
     /// A durable write: committed to disk before it returns.
     package func write<T>(_ body: () throws -> T) throws -> T { try write(durable: true, body) }
+
+    package func write<T>(durable: Bool, clients clientRowIDs: [Int64], _ body: () throws -> T) throws -> T {
+        try write(durable: durable, body)
+    }
 }
 
 /// What a store found when it examined itself.

@@ -315,6 +315,59 @@ import CloakroomAgent
         #expect(try fixture.contents() == before)
     }
 
+    /// Many hosts rotating a team vault wait for one another only at the audit log: a write
+    /// scoped to one client (the rotation journal's steps) runs while another client's is open,
+    /// waits for one of the same client and for any unscoped write, and the audit events both
+    /// append form one chain. (Before, every write held one lock from BEGIN to COMMIT, and three
+    /// agents rotated no faster than one.)
+    @Test func writesOfDifferentClientsRunAtOnceAndTheAuditLogStaysOneChain() throws {
+        let fixture = try Fixture(.postgresql)
+        try fixture.populate()
+        let (orders, billing) = (try ClientRef("prod/orders"), try ClientRef("prod/billing"))
+        nonisolated(unsafe) let other = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+        let ordersRow = try other.vault.client(orders).rowID
+        let eventsBefore = try fixture.vault.verifyAuditLog().eventCount
+        let started = DispatchSemaphore(value: 0)
+        let finish = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var holderError: (any Error)?
+        let holder = Thread {
+            do {
+                try other.vault.store.write(durable: true, clients: [ordersRow]) {
+                    try other.vault.store.clients.setIdPUUID("uuid-of-orders", rowID: ordersRow)
+                    try other.stampClient(rowID: ordersRow)
+                    started.signal()
+                    finish.wait()
+                    // Appended after the other host's event, which committed meanwhile.
+                    try other.record(.rotationPrepared, realm: orders.realm, client: orders.name, detail: "by the other host")
+                }
+            } catch {
+                holderError = error
+                started.signal()
+            }
+        }
+        holder.start()
+        started.wait()
+        let store = fixture.vault.vault.store
+        func briefly<T>(_ body: () throws -> T) throws -> T { try store.waitingForWriteLock(upTo: .milliseconds(300), body) }
+        do {
+            defer { finish.signal() }
+            // Another client: not kept waiting (its prepare appends to the audit log and commits).
+            _ = try briefly { try fixture.vault.prepareRotation(of: billing, mode: .chosen, secret: ClientSecret("fake-billing-next")) }
+            // The same client, or a write not scoped to clients: wait, here until busy.
+            let sameClient = Result { try briefly { try fixture.vault.prepareRotation(of: orders, mode: .chosen, secret: ClientSecret("fake-orders-next")) } }
+            #expect(sameClient.busy, "\(sameClient)")
+            let unscoped = Result { try briefly { try store.write { try store.realms.forgetDiscovery(realmRowID: nil) } } }
+            #expect(unscoped.busy, "\(unscoped)")
+        }
+        while holder.isExecuting || !holder.isFinished { usleep(10_000) }
+        #expect(holderError == nil, "\(String(describing: holderError))")
+        let audit = try fixture.vault.verifyAuditLog()
+        #expect(audit.problems.isEmpty, "\(audit.problems.map(\.message))")
+        #expect(audit.eventCount == eventsBefore + 2)
+        #expect(try fixture.vault.events().last?.detail == "by the other host")
+        #expect(Checkup.examine(path: fixture.path, credentials: [.keyFile(fixture.keyFile)]).isHealthy)
+    }
+
     @Test func aWriterWaitsForTheWriteLockThenReportsBusy() throws {
         let fixture = try Fixture(.postgresql)
         nonisolated(unsafe) let other = try Vault.open(at: fixture.path)
@@ -333,6 +386,13 @@ import CloakroomAgent
         #expect {
             try store.waitingForWriteLock(upTo: .milliseconds(200)) { try store.write { try store.realms.forgetDiscovery(realmRowID: nil) } }
         } throws: { ($0 as? VaultError)?.code == .busy }
+    }
+}
+extension Result {
+    /// Whether it failed because a lock was held elsewhere.
+    fileprivate var busy: Bool {
+        if case .failure(let error) = self { return (error as? VaultError)?.code == .busy }
+        return false
     }
 }
 #endif

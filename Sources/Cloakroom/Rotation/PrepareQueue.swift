@@ -8,6 +8,7 @@ import Synchronization
 final class PrepareQueue: Sendable {
     private struct Request: Sendable {
         var ref: ClientRef
+        var clientRowID: Int64
         var mode: RotationJournal.Mode
         var secret: ClientSecret?
         /// The caller's `AuditContext.command`: its journal event records it, whoever commits.
@@ -21,10 +22,12 @@ final class PrepareQueue: Sendable {
     /// that will verify it, made in the same transaction from the row it checked.
     typealias Prepared = (journal: RotationJournal, chosen: (pending: PendingSecret, verification: TokenRequest)?)
 
-    func prepare(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, in vault: VaultAccess) async throws -> Prepared {
+    /// - Parameter clientRowID: `ref`'s row, as the rotation read it: a batch locks only its clients.
+    func prepare(_ ref: ClientRef, clientRowID: Int64, mode: RotationJournal.Mode, secret: ClientSecret?, in vault: VaultAccess) async throws
+        -> Prepared {
         try await withCheckedThrowingContinuation { continuation in
             let leads = state.withLock { state in
-                state.waiting.append(Request(ref: ref, mode: mode, secret: secret, command: AuditContext.command, continuation: continuation))
+                state.waiting.append(Request(ref: ref, clientRowID: clientRowID, mode: mode, secret: secret, command: AuditContext.command, continuation: continuation))
                 defer { state.committing = true }
                 return !state.committing
             }
@@ -45,13 +48,14 @@ final class PrepareQueue: Sendable {
             guard !batch.isEmpty else { return }
             let results: [Result<Prepared, any Error>]
             do {
-                results = try vault.vault.store.write {
+                results = try vault.vault.store.write(durable: true, clients: batch.map(\.clientRowID)) {
                     batch.map { request in
                         Result {
                             try AuditContext.$command.withValue(request.command) {
                                 // One savepoint: a request that cannot be made undoes its prepare.
                                 try vault.vault.store.write {
-                                    let (journal, pending) = try vault.prepareRotation(of: request.ref, mode: request.mode, secret: request.secret)
+                                    let (journal, pending) = try vault.prepareRotation(of: request.ref, clientRowID: request.clientRowID, mode: request.mode,
+                                                                               secret: request.secret)
                                     return (journal, try pending.map { ($0, try vault.verificationRequest(for: request.ref, with: $0)) })
                                 }
                             }

@@ -175,6 +175,7 @@ public final class SecretRotator: Sendable {
     /// What a rotation reads before it asks the IdP anything: the current secret (put back if
     /// the IdP refuses the new one) and what the IdP knows the client by.
     struct Prelude: Sendable {
+        var clientRowID: Int64
         var current: ClientSecret
         var identity: (clientID: String, uuid: String?)
     }
@@ -193,9 +194,9 @@ public final class SecretRotator: Sendable {
         do {
             // A forged journal row would otherwise retire or promote secrets: the row is checked first.
             let (journal, prelude) = try await vault.run { vault -> (RotationJournal?, Prelude?) in
-                try vault.requireAuthentic(ref)
+                let rowID = try vault.requireAuthentic(ref)
                 if let journal = try vault.openRotation(of: ref) { return (journal, nil) }
-                return (nil, Prelude(current: try vault.currentSecret(of: ref), identity: try vault.identityAtIdP(of: ref)))
+                return (nil, Prelude(clientRowID: rowID, current: try vault.openCurrentSecret(of: ref), identity: try vault.identityAtIdP(of: ref)))
             }
             var settled: Outcome?
             if let journal {
@@ -234,14 +235,16 @@ public final class SecretRotator: Sendable {
     private func perform(_ ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?, restoring restoredVersion: Int? = nil,
                          prelude: Prelude?, admins: AdminCache?) async throws -> Outcome {
         let admin: KeycloakAdmin, uuid: String, representation: ClientRepresentation, current: ClientSecret, learned: Bool
-        let known: (clientID: String, uuid: String?)
+        let known: (clientID: String, uuid: String?), clientRowID: Int64
         do {
             // Read with the lock's first visit, unless a settle changed things since: then one
             // visit of its own (`currentSecret` checks the client's row first).
             if let prelude {
-                (current, known) = (prelude.current, prelude.identity)
+                (clientRowID, current, known) = (prelude.clientRowID, prelude.current, prelude.identity)
             } else {
-                (current, known) = try await vault.run { vault in (try vault.currentSecret(of: ref), try vault.identityAtIdP(of: ref)) }
+                (clientRowID, current, known) = try await vault.run { vault in
+                    (try vault.requireAuthentic(ref), try vault.openCurrentSecret(of: ref), try vault.identityAtIdP(of: ref))
+                }
             }
             admin = try await self.admin(for: ref.realm, cache: admins)
         } catch {
@@ -254,7 +257,7 @@ public final class SecretRotator: Sendable {
         // 1. prepare, while the IdP is asked where the client is: the prepare's commit (and its
         // fsync) overlaps the lookups, which change nothing at the IdP. Nothing is sent that
         // could change anything before both are done.
-        async let preparing = prepares.prepare(ref, mode: mode, secret: secret, in: vault)
+        async let preparing = prepares.prepare(ref, clientRowID: clientRowID, mode: mode, secret: secret, in: vault)
         do {
             let located = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
             (uuid, representation, learned) = (located.uuid, located.representation, located.learned)

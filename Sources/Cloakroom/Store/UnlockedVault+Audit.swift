@@ -45,10 +45,13 @@ extension UnlockedVault {
     /// Appends one event. Inside the caller's write transaction when one is open (so the event
     /// commits or rolls back with the change it records), else in its own.
     ///
-    /// The previous MAC and the count are read inside the write transaction, under SQLite's write
-    /// lock, so appends from several processes form one chain.
+    /// The previous MAC and the count are read inside the write transaction, holding the log
+    /// (SQLite's write lock; PostgreSQL's audit lock), so appends from several processes form one chain.
     /// - Parameter detail: a short note, cut to 512 bytes. Never a secret.
     func record(_ action: AuditAction, realm: Name? = nil, client: Name? = nil, outcome: AuditOutcome = .ok, detail: String = "") throws {
+        // Inside a write, simply part of it: if the append fails, so does the write (no savepoint
+        // of its own, which on a server would cost two round trips per event).
+        if vault.store.isInWriteTransaction { return try appendEvent(action, realm: realm, client: client, outcome: outcome, detail: detail) }
         try vault.store.write {
             try appendEvent(action, realm: realm, client: client, outcome: outcome, detail: detail)
         }
@@ -60,8 +63,10 @@ extension UnlockedVault {
     @discardableResult
     func recordIfPossible(_ action: AuditAction, realm: Name? = nil, client: Name? = nil, outcome: AuditOutcome, detail: String) -> Bool {
         do {
+            // A savepoint of its own when nested: a failed append is undone, and the change it
+            // is nested in goes on without it.
             try vault.store.waitingForWriteLock(upTo: .milliseconds(500)) {
-                try record(action, realm: realm, client: client, outcome: outcome, detail: detail)
+                try vault.store.write { try appendEvent(action, realm: realm, client: client, outcome: outcome, detail: detail) }
             }
             return true
         } catch {
@@ -72,9 +77,10 @@ extension UnlockedVault {
     private func appendEvent(_ action: AuditAction, realm: Name?, client: Name?, outcome: AuditOutcome, detail: String) throws {
         precondition(client == nil || realm != nil, "an event about a client names its realm")
         // The head is the authority on where the chain ends: after a truncation the next event
-        // keeps the gap (and the broken link) visible instead of papering over it.
-        let head = try vault.store.auditLog.head()
-        let last = try vault.store.auditLog.last()
+        // keeps the gap (and the broken link) visible instead of papering over it. Read once the
+        // log is ours until the transaction ends (writers of different clients may run at once).
+        try vault.store.auditLog.holdForAppend()
+        let (head, last) = try vault.store.auditLog.tail()
         let count: Int64
         let previous: [UInt8]
         if let head {

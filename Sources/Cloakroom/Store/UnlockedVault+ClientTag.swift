@@ -68,12 +68,15 @@ extension UnlockedVault {
     }
 
     /// - Throws: `VaultError.notFound`, or `.corrupted` when `ref`'s row was changed outside cloak.
-    func requireAuthentic(_ ref: ClientRef) throws {
+    /// - Returns: the client's row.
+    @discardableResult
+    func requireAuthentic(_ ref: ClientRef) throws -> Int64 {
         guard let record = try vault.store.clientTags.tagInputs(.named(realm: ref.realm.rawValue, name: ref.name.rawValue)).first else {
             _ = try vault.client(ref)  // says which of realm and client is missing
             throw VaultError(.notFound, "no client '\(ref)' in this vault.")
         }
         try verifyClientTag(record)
+        return record.clientRowID
     }
 
     /// - Throws: `VaultError.corrupted` when the client in row `rowID` was changed outside cloak.

@@ -97,10 +97,18 @@ extension UnlockedVault {
 
     /// Step 1, *prepare*: seals `secret` (when we chose it) as the pending version and opens a
     /// journal row, in one transaction committed before anything is sent to the IdP.
-    /// - Throws: `VaultError.conflict` when `ref` has an unfinished rotation already.
-    func prepareRotation(of ref: ClientRef, mode: RotationJournal.Mode, secret: ClientSecret?) throws -> (RotationJournal, PendingSecret?) {
-        try vault.store.write {
+    /// - Parameter clientRowID: `ref`'s row, when the caller read it already: the transaction
+    ///   locks only that client (`VaultStore.write(durable:clients:_:)`), so it must be known first.
+    /// - Throws: `VaultError.conflict` when `ref` has an unfinished rotation already, or is no
+    ///   longer the client in row `clientRowID`.
+    func prepareRotation(of ref: ClientRef, clientRowID: Int64? = nil, mode: RotationJournal.Mode, secret: ClientSecret?) throws
+        -> (RotationJournal, PendingSecret?) {
+        let rowID = try clientRowID ?? vault.client(ref).rowID
+        return try vault.store.write(durable: true, clients: [rowID]) {
             let client = try vault.client(ref)
+            guard client.rowID == rowID else {
+                throw VaultError(.conflict, "\(ref) was removed and added again meanwhile; nothing was changed.", client: ref, next: [.showClient(ref)])
+            }
             try requireAuthentic(clientRowID: client.rowID)
             let realm = try vault.realm(named: ref.realm)
             guard let current = client.secretVersion else {
@@ -120,9 +128,10 @@ extension UnlockedVault {
             let journal = RotationJournal(
                 id: id, client: ref, clientRowID: client.rowID, fromVersion: current, toVersion: next,
                 mode: mode, state: .prepared, startedAt: Date(unixSeconds: now))
+            // The tag first, the audit events last: they hold the log until the commit.
+            try stampClient(rowID: client.rowID)
             try record(.rotationPrepared, realm: ref.realm, client: ref.name,
                        detail: "\(mode.rawValue): version \(current) → \(next)\(secret == nil ? ", the IdP generates the secret" : ", pending secret sealed")")
-            try stampClient(rowID: client.rowID)
             return (journal, pending)
         }
     }
@@ -142,7 +151,7 @@ extension UnlockedVault {
                  rememberingIdPUUID idpUUID: String? = nil) throws -> PendingSecret? {
         // A secret the IdP generated must reach the disk before anything else happens; a plain
         // step forward may be lost to a power cut, since settling redoes it from 'prepared'.
-        try vault.store.write(durable: received != nil) {
+        try vault.store.write(durable: received != nil, clients: [journal.clientRowID]) {
             try requireAuthentic(clientRowID: journal.clientRowID)
             try requireOpen(journal)
             var pending: PendingSecret?
@@ -155,8 +164,8 @@ extension UnlockedVault {
             if let idpUUID { try vault.store.clients.setIdPUUID(idpUUID, rowID: journal.clientRowID) }
             let action: AuditAction = .rotationPushed
             let what = received != nil ? "the IdP's generated secret sealed as version \(journal.toVersion)" : "version \(journal.toVersion)"
-            try record(action, realm: journal.client.realm, client: journal.client.name, detail: detail.isEmpty ? what : what + "; " + detail)
             try stampClient(rowID: journal.clientRowID)
+            try record(action, realm: journal.client.realm, client: journal.client.name, detail: detail.isEmpty ? what : what + "; " + detail)
             return pending
         }
     }
@@ -168,7 +177,7 @@ extension UnlockedVault {
     func promote(_ journal: RotationJournal, detail: String = "", retiring restored: Int? = nil) throws {
         // Not waiting for the disk: if a power cut loses this commit, the journal is back at
         // 'pushed' and the next command settles it the same way (the IdP accepts the new secret).
-        try vault.store.write(durable: false) {
+        try vault.store.write(durable: false, clients: [journal.clientRowID]) {
             try requireAuthentic(clientRowID: journal.clientRowID)
             try requireOpen(journal)
             let now = vault.now
@@ -181,19 +190,19 @@ extension UnlockedVault {
             }
             try vault.store.tokenCache.remove(clientRowID: client)
             try vault.store.rotations.setState(id: journal.id, RotationJournal.State.done.rawValue, detail: detail, at: now)
-            try record(.rotationVerified, realm: journal.client.realm, client: journal.client.name,
-                       detail: "the IdP accepted version \(journal.toVersion)")
-            try record(.rotationPromoted, realm: journal.client.realm, client: journal.client.name,
-                       detail: "version \(journal.toVersion) current, version \(journal.fromVersion) kept as previous" + (detail.isEmpty ? "" : "; " + detail))
             if let restored {
                 try secrets.moveSecrets(clientRowID: client, from: .previous, version: Int64(restored), to: .retired, at: now)
             }
             let retired = try retireExpiredPrevious(clientRowID: client, now: now)
+            try stampClient(rowID: client)
+            try record(.rotationVerified, realm: journal.client.realm, client: journal.client.name,
+                       detail: "the IdP accepted version \(journal.toVersion)")
+            try record(.rotationPromoted, realm: journal.client.realm, client: journal.client.name,
+                       detail: "version \(journal.toVersion) current, version \(journal.fromVersion) kept as previous" + (detail.isEmpty ? "" : "; " + detail))
             if retired > 0 {
                 try record(.secretRetired, realm: journal.client.realm, client: journal.client.name,
                            detail: "\(retired) previous version(s) past the realm's keep-previous period")
             }
-            try stampClient(rowID: client)
         }
     }
 
@@ -201,15 +210,15 @@ extension UnlockedVault {
     /// ciphertext dropped, and the current secret stays what it was.
     func abandon(_ journal: RotationJournal, as state: RotationJournal.State, detail: String) throws {
         precondition(!state.isOpen && state != .done)
-        try vault.store.write {
+        try vault.store.write(durable: true, clients: [journal.clientRowID]) {
             try requireAuthentic(clientRowID: journal.clientRowID)
             try requireOpen(journal)
             let now = vault.now
             try vault.store.clients.moveSecrets(clientRowID: journal.clientRowID, from: .pending, version: nil, to: .retired, at: now)
             try vault.store.rotations.setState(id: journal.id, state.rawValue, detail: detail, at: now)
+            try stampClient(rowID: journal.clientRowID)
             try record(state == .undone ? .rotationRolledBack : .rotationFailed, realm: journal.client.realm, client: journal.client.name,
                        outcome: state == .undone ? .ok : .failed, detail: "version \(journal.toVersion) dropped, version \(journal.fromVersion) stays current: " + detail)
-            try stampClient(rowID: journal.clientRowID)
         }
     }
 

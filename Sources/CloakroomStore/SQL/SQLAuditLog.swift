@@ -55,10 +55,29 @@ package struct SQLAuditLog<Connection: SQLConnection>: AuditLogStore {
         try database.row("SELECT seq, mac FROM events ORDER BY seq DESC LIMIT 1") { (seq: $0.integer("seq"), mac: $0.blob("mac")) }
     }
 
+    package func holdForAppend() throws {
+        try database.holdAuditLogForAppend()
+    }
+
     package func head() throws -> AuditHeadRecord? {
         try database.row("SELECT count, last_mac, mac FROM audit_head WHERE singleton = 1") {
             AuditHeadRecord(count: $0.integer("count"), lastMAC: $0.blob("last_mac"), mac: $0.blob("mac"))
         }
+    }
+
+    package func tail() throws -> (head: AuditHeadRecord?, last: (seq: Int64, mac: [UInt8])?) {
+        try database.row(
+            """
+            SELECT (SELECT count FROM audit_head WHERE singleton = 1) AS head_count,
+                   (SELECT last_mac FROM audit_head WHERE singleton = 1) AS head_last_mac,
+                   (SELECT mac FROM audit_head WHERE singleton = 1) AS head_mac,
+                   (SELECT seq FROM events ORDER BY seq DESC LIMIT 1) AS last_seq,
+                   (SELECT mac FROM events ORDER BY seq DESC LIMIT 1) AS last_mac
+            """
+        ) { row in
+            (head: row.optionalInteger("head_count").map { AuditHeadRecord(count: $0, lastMAC: row.blob("head_last_mac"), mac: row.blob("head_mac")) },
+             last: row.optionalInteger("last_seq").map { (seq: $0, mac: row.blob("last_mac")) })
+        } ?? (nil, nil)
     }
 
     package func append(_ event: AuditEventRecord, mac: [UInt8]) throws {

@@ -17,9 +17,13 @@ package protocol SQLConnection: AnyObject, SendableMetatype {
     func rows<T>(_ sql: String, _ arguments: [SQLValue], read: (Row) throws -> T) throws -> [T]
     /// The first row of one query, or `nil`.
     func row<T>(_ sql: String, _ arguments: [SQLValue], read: (Row) throws -> T) throws -> T?
+    /// See `AuditLogStore.holdForAppend()`: nothing to do where writers take turns anyway.
+    func holdAuditLogForAppend() throws
 }
 
 extension SQLConnection {
+    package func holdAuditLogForAppend() throws {}
+
     @discardableResult
     package func execute(_ sql: String, _ arguments: SQLValue...) throws -> Int {
         try execute(sql, arguments)

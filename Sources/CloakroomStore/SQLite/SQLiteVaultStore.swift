@@ -89,6 +89,7 @@ package final class SQLiteVaultStore: SQLVaultStore {
                     reporting: database.reporting)
     }
     package var isReadOnly: Bool { database.isReadOnly }
+    package var isInWriteTransaction: Bool { database.isInWriteTransaction }
 
     /// SQLite's write lock is the file's: `BEGIN IMMEDIATE` takes it up front (see
     /// `Database.writeTransaction`), so two processes never both read and then both fail to upgrade.
