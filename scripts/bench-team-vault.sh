@@ -129,14 +129,20 @@ run() {  # run SCHEMA AGENTS
       --socket "$work/$schema-host$i/agent.sock" --schedule-check 1 2>"$work/$schema-host$i/agent.log" &
     agents+=($!)
   done
+  # Progress is polled on one psql session (a new psql every poll would cost the server a
+  # backend each time, CPU the agents being measured share).
+  coproc POLL { psql -X -q -At -F ' ' -h "$CLOAK_TEST_POSTGRES_SOCKET" -p "$CLOAK_TEST_POSTGRES_PORT" -U postgres -d cloak; }
   while :; do
-    current=$(sql "SELECT count(*) FROM $schema.secret_versions WHERE state = 'current' AND version >= 2")
-    open=$(sql "SELECT count(*) FROM $schema.rotations WHERE state IN ('prepared', 'pushed')")
+    printf "SELECT (SELECT count(*) FROM %s.secret_versions WHERE state = 'current' AND version >= 2), (SELECT count(*) FROM %s.rotations WHERE state IN ('prepared', 'pushed'));\n" \
+      "$schema" "$schema" >&"${POLL[1]}"
+    read -r current open <&"${POLL[0]}"
     [ "$current" -ge "$total" ] && [ "$open" -eq 0 ] && break
     if (($(date +%s) - ${start%.*} > 600)); then echo "$schema: only $current of $total rotated after 10 minutes" >&2; exit 1; fi
     sleep 0.2
   done
   end=$(date +%s.%N)
+  eval "exec ${POLL[1]}>&-"
+  wait "$POLL_PID" 2>/dev/null || true
   stop_agents
   twice=$(sql "SELECT count(*) FROM $schema.secret_versions WHERE state = 'current' AND version > 2")
   requests=$(curl -s "$IDP_URL/_cloak-idp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
