@@ -234,6 +234,53 @@ import Testing
         #expect(refused.status == 8 && refused.stderr.contains("refused this role"), "\(refused)")
     }
 
+    /// The server's disk fills under the vault's tables (a tablespace on a small tmpfs of the
+    /// test's own): a write that needs a new page is exit 8, saying whose disk is full and that
+    /// nothing was changed; the schema's rows are as they were, and once there is space the same
+    /// command succeeds and the audit log verifies.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func aFullDiskOnTheServerIsExit8AndChangesNothing() async throws {
+        let idp = try IdP()
+        let owner = try hosts(1, idp: idp)[0]
+        let schema = String(owner.vault.split(separator: "schema=").last!)
+        let server = try #require(PostgresServer())
+        let space = try server.smallTablespace("\(schema)_space", megabytes: 4)
+        defer { space.drop(schema: schema) }
+        try server.superuser("""
+            DO $$ DECLARE r record; BEGIN
+              FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = '\(schema)' AND c.relkind IN ('r', 'i') LOOP
+                EXECUTE format('ALTER %s %s SET TABLESPACE \(space.name)', CASE r.relkind WHEN 'r' THEN 'TABLE' ELSE 'INDEX' END, r.name);
+              END LOOP;
+            END $$
+            """)
+        let filler = space.directory + "/filler"
+        Mount.fill(filler)
+
+        // Rows go into pages with room until one is full: the write that needs a new page fails.
+        func add(_ n: Int) throws -> Outcome {
+            try owner.run(["client", "add", "r1/extra-\(n)", "--client-id", "extra-\(n)", "--secret-stdin"], stdin: "fake-extra-secret-\(n)")
+        }
+        var failed: (Outcome, n: Int, before: String)?
+        for n in 1...300 where failed == nil {
+            let before = try server.dump(schema)
+            let outcome = try add(n)
+            if outcome.status != 0 { failed = (outcome, n, before) }
+        }
+        let (outcome, n, before) = try #require(failed, "300 clients fitted on a full disk")
+        #expect(outcome.status == 8, "\(outcome)")
+        #expect(outcome.stderr.contains("server") && outcome.stderr.contains("No space left on device"), "\(outcome)")
+        #expect(outcome.stderr.contains("nothing was changed") || outcome.stderr.contains("keeps what it held"), "\(outcome)")
+        #expect(!(outcome.stdout + outcome.stderr).contains("fake-pg-") && !outcome.stderr.contains("fake-extra"))
+        #expect(try server.dump(schema) == before, "the vault changed")
+
+        try FileManager.default.removeItem(atPath: filler)
+        let again = try add(n)
+        #expect(again.status == 0, "\(again)")
+        #expect(try owner.run(["log", "--verify"]).status == 0)
+        #expect(try owner.tokenJSON("r1/basic").0.status == 0)
+    }
+
     @Test func aServerThatIsNotThereIsExit19AndAPasswordInTheURLIsRefused() throws {
         let sandbox = Sandbox(vault: "postgresql://cloak_owner@127.0.0.1:1/cloak?sslmode=disable")
         let refused = try sandbox.run(["client", "list"])
@@ -241,5 +288,70 @@ import Testing
         let withPassword = Sandbox(vault: "postgresql://cloak_owner:fake-pg-in-url@127.0.0.1:1/cloak")
         let outcome = try withPassword.run(["client", "list"])
         #expect(outcome.status == 2 && outcome.stderr.contains("password file") && !outcome.stderr.contains("fake-pg-in-url"), "\(outcome)")
+    }
+}
+
+/// The throwaway cluster `scripts/test.sh` started, reached as its superuser over the Unix
+/// socket (trust: the socket's directory admits only the server's user and root).
+struct PostgresServer {
+    let bin: String, socket: String, port: String, user: String
+
+    init?() {
+        let environment = ProcessInfo.processInfo.environment
+        guard let bin = environment["CLOAK_TEST_POSTGRES_BIN"], let socket = environment["CLOAK_TEST_POSTGRES_SOCKET"],
+              let port = environment["CLOAK_TEST_POSTGRES_PORT"], let user = environment["CLOAK_TEST_POSTGRES_SERVER_USER"] else { return nil }
+        (self.bin, self.socket, self.port, self.user) = (bin, socket, port, user)
+    }
+
+    @discardableResult
+    func superuser(_ sql: String) throws -> String {
+        try run("psql", ["-v", "ON_ERROR_STOP=1", "-Atqc", sql])
+    }
+
+    /// Every row of `schema`'s tables, as pg_dump writes them; not the sequences (a failed
+    /// insert uses up a number: they are not transactional) nor pg_dump's per-run `\restrict` key.
+    func dump(_ schema: String) throws -> String {
+        try run("pg_dump", ["--data-only", "--schema=" + schema]).split(separator: "\n")
+            .filter { !$0.hasPrefix("SELECT pg_catalog.setval(") && !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }
+            .joined(separator: "\n")
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) throws -> String {
+        let process = Process(), output = Pipe(), errors = Pipe()
+        process.executableURL = URL(fileURLWithPath: bin + "/" + tool)
+        process.arguments = ["-h", socket, "-p", port, "-U", "postgres", "-d", "cloak"] + arguments
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        (process.standardOutput, process.standardError) = (output, errors)
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile(), err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw RawVault.Failure(description: "\(tool): \(String(decoding: err, as: UTF8.self))")
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A tablespace on a tmpfs of its own, owned by the server's user.
+    struct Tablespace {
+        let server: PostgresServer, name: String, directory: String
+        let mountPoint: TemporaryDirectory
+
+        /// Drops `schema` (which must hold all that is in it), then the tablespace and the mount.
+        func drop(schema: String) {
+            _ = try? server.superuser("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+            _ = try? server.superuser("DROP TABLESPACE IF EXISTS \(name)")
+            Mount.unmount(mountPoint.path)
+        }
+    }
+
+    func smallTablespace(_ name: String, megabytes: Int) throws -> Tablespace {
+        let mountPoint = TemporaryDirectory()
+        chmod(mountPoint.path, 0o755)  // the server's user must reach it
+        guard let account = getpwnam(user) else { throw RawVault.Failure(description: "no user \(user)") }
+        guard Mount.run(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700,uid=\(account.pointee.pw_uid),gid=\(account.pointee.pw_gid)",
+                         "tmpfs", mountPoint.path]) else { throw RawVault.Failure(description: "mount -t tmpfs failed") }
+        let space = Tablespace(server: self, name: name, directory: mountPoint.path, mountPoint: mountPoint)
+        do { try superuser("CREATE TABLESPACE \(name) LOCATION '\(mountPoint.path)'") } catch { Mount.unmount(mountPoint.path); throw error }
+        return space
     }
 }

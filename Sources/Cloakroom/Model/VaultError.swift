@@ -43,6 +43,8 @@ extension VaultError {
         let path = error.path
         let message = error.message
         switch error.kind {
+        case .diskFull where Vault.isServerLocation(path):
+            self.init(.io, "the database server of \(path) has run out of disk space (\(message)); free space on the server and try again (the vault keeps what it held before this write).", underlying: error)
         case .diskFull:
             self.init(.io, "the disk holding \(path) is full; free some space and try again (the vault keeps what it held before this write).", underlying: error)
         case .busy:
