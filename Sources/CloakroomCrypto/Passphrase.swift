@@ -10,7 +10,7 @@ public struct Passphrase: Sendable, CustomStringConvertible, CustomDebugStringCo
     package init(_ bytes: SecureBytes) { self.bytes = bytes }
 
     /// A passphrase from text. Its bytes are copied into secure memory; the `String` itself is not
-    /// zeroed, so prefer `Passphrase.read(from:line:)`, which never makes one.
+    /// zeroed, so prefer `Passphrase.read(from:)`, which never makes one.
     public init(_ text: String) { bytes = SecureBytes(copying: Array(text.utf8)) }
 
     /// The passphrase's length in UTF-8 bytes.

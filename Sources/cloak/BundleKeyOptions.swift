@@ -7,7 +7,7 @@ struct BundleKeyOptions: ParsableArguments {
     @Flag(name: .customLong("bundle-passphrase"), help: "Seal or open the bundle with a passphrase typed at a prompt (twice when exporting).")
     var passphrase = false
 
-    @Option(name: .customLong("bundle-passphrase-fd"), help: ArgumentHelp("Read the bundle's passphrase from this file descriptor.", valueName: "fd"))
+    @Option(name: .customLong("bundle-passphrase-fd"), help: ArgumentHelp("Read the bundle's passphrase from this file descriptor (up to its first newline).", valueName: "fd"))
     var passphraseFd: Int32?
 
     @Option(name: .customLong("bundle-key-file"), help: ArgumentHelp("Seal or open the bundle with this key file (32 bytes; export creates it, mode 0600, when missing).", valueName: "path"))

@@ -52,7 +52,7 @@ enum Terminal {
     }
 
     static func passphrase(prompt: String) throws -> Passphrase {
-        try withoutEcho(prompt: prompt) { try Passphrase.read(from: 0, line: true) }
+        try withoutEcho(prompt: prompt) { try Passphrase.read(from: 0) }
     }
 
     /// A new passphrase, typed twice.

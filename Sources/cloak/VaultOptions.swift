@@ -15,7 +15,7 @@ struct VaultOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A key file that unlocks the vault (default: $CLOAK_KEY_FILE).", valueName: "path"))
     var keyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file descriptor instead of a terminal prompt.", valueName: "fd"))
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file descriptor (up to its first newline) instead of a terminal prompt.", valueName: "fd"))
     var passphraseFd: Int32?
 
     @Flag(name: .long, help: "Show the underlying cause of an error.")

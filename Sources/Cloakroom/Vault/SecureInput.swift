@@ -58,11 +58,13 @@ extension Passphrase {
     /// The longest passphrase accepted.
     public static let maximumLength = 1024
 
-    /// Reads a passphrase from `fd`: a pipe or file to its end, a terminal to the end of the line.
-    /// One trailing newline is removed.
+    /// Reads a passphrase from `fd` up to its first newline (which is removed, as is a `\r`
+    /// before it), from a terminal, a pipe or a file alike: a passphrase typed at a terminal never
+    /// holds one, and a file written as it would be typed twice (`printf 'p\np\n'`) once stored
+    /// "p\np" as the passphrase, which the real one then did not open. The rest is left unread.
     /// - Throws: `VaultError.invalidInput` when it is empty or too long.
-    public static func read(from fd: Int32, line: Bool = false) throws -> Passphrase {
-        let bytes = try SecureInput.bytes(from: fd, limit: maximumLength, what: "the passphrase", line: line)
+    public static func read(from fd: Int32) throws -> Passphrase {
+        let bytes = try SecureInput.bytes(from: fd, limit: maximumLength, what: "the passphrase", line: true)
         guard bytes.count > 0 else { throw VaultError(.invalidInput, "the passphrase is empty.") }
         return Passphrase(bytes)
     }
