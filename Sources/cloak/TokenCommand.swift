@@ -42,7 +42,10 @@ struct TokenCommand: ParsableCommand {
     }
 
     func run() throws {
-        print(try Self.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: refresh))
+        // Asked before a token is fetched: kubectl rejects an answer in another version.
+        let version = format == .execCredential ? try ExecCredential.requestedVersion() : ExecCredential.v1
+        let grant = try Self.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: refresh)
+        Output.write(TokenOutput.render(grant, format: format, envVar: envVar, now: Date(), execCredentialVersion: version))
     }
 
     /// A token for `ref`: the vault's cache first, synchronously; the broker's network path only
@@ -100,9 +103,5 @@ struct TokenCommand: ParsableCommand {
         let grant = try blocking { try await broker.token(for: ref, scopes: scopes, audience: audience, refresh: refresh, cache: lookup) }
         if let warning = grant.warning { Terminal.note("warning: " + warning) }
         return grant
-    }
-
-    private func print(_ grant: TokenBroker.Grant) {
-        Output.write(TokenOutput.render(grant, format: format, envVar: envVar, now: Date()))
     }
 }

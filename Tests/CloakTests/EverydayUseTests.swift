@@ -26,4 +26,134 @@ import Testing
         let piped = try sandbox.run([], environment: none, viaShell: "printf '%s\\n%s\\n' '\(phrase)' 'not read' | exec \"$0\" realm list --passphrase-fd 0")
         #expect(piped.status == 0, "\(piped)")
     }
+
+    /// Item 13: `eval "$(cloak token … --format env)"` reaches the programs the shell starts.
+    @Test func theEnvFormatExportsItsVariables() throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let token = try sandbox.ok("token", "r1/basic").stdout
+        let child = try sandbox.run([], viaShell: #"eval "$("$0" token r1/basic --format env)" && sh -c 'printf "%s\n" "$ACCESS_TOKEN"'"#)
+        #expect(child.status == 0 && child.stdout == token, "\(child)")
+    }
+
+    /// Item 14: kubectl names the ExecCredential version it reads in KUBERNETES_EXEC_INFO (the
+    /// kubeconfig's `exec.apiVersion`); cloak answers in that one, v1 or v1beta1, and refuses
+    /// others before asking for a token. Then, where kubectl is installed, the real kubectl runs
+    /// cloak as its credential plugin against an API server on loopback, with either version.
+    @Test func kubectlGetsAnExecCredentialInTheVersionItAsksFor() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        func info(_ version: String) -> [String: String] {
+            ["KUBERNETES_EXEC_INFO": #"{"kind":"ExecCredential","apiVersion":"\#(version)","spec":{"interactive":false}}"#]
+        }
+        for version in ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"] {
+            let outcome = try sandbox.run(["token", "r1/basic", "--format", "exec-credential"], environment: info(version))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any], "\(outcome)")
+            #expect(object["apiVersion"] as? String == version && object["kind"] as? String == "ExecCredential")
+            let status = try #require(object["status"] as? [String: Any])
+            #expect((status["token"] as? String)?.split(separator: ".").count == 3 && (status["expirationTimestamp"] as? String)?.hasSuffix("Z") == true)
+        }
+        let before = try await idp.tokenRequests()
+        let old = try sandbox.run(["token", "r1/post", "--format", "exec-credential"], environment: info("client.authentication.k8s.io/v1alpha1"))
+        #expect(old.status == 2 && old.stdout.isEmpty && old.stderr.contains("v1beta1") && old.stderr.contains("apiVersion"), "\(old)")
+        let garbled = try sandbox.run(["token", "r1/post", "--format", "exec-credential"], environment: ["KUBERNETES_EXEC_INFO": "{"])
+        #expect(garbled.status == 2 && garbled.stderr.contains("KUBERNETES_EXEC_INFO"), "\(garbled)")
+        #expect(try await idp.tokenRequests() == before, "a token was fetched for an answer kubectl would reject")
+
+        guard let kubectl = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first(where: FileManager.default.isExecutableFile) else { return }
+        let server = try EchoingAPIServer()
+        let token = try sandbox.ok("token", "r1/basic").stdout.trimmingCharacters(in: .newlines)
+        for version in ["client.authentication.k8s.io/v1beta1", "client.authentication.k8s.io/v1"] {
+            let kubeconfig = sandbox.directory.file("kubeconfig")
+            try """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: loopback
+                  cluster: {server: "\(server.url)", certificate-authority: "\(server.certificate)"}
+                users:
+                - name: cloak
+                  user:
+                    exec:
+                      apiVersion: \(version)
+                      command: \(Sandbox.binary)
+                      args: [token, r1/basic, --format, exec-credential]
+                      interactiveMode: Never
+                contexts:
+                - name: loopback
+                  context: {cluster: loopback, user: cloak}
+                current-context: loopback
+                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let process = Process(), output = Pipe(), errors = Pipe()
+            process.executableURL = URL(fileURLWithPath: kubectl)
+            process.arguments = ["--kubeconfig", kubeconfig, "--request-timeout", "20s", "get", "--raw", "/api/v1/namespaces"]
+            process.environment = sandbox.environment
+            (process.standardOutput, process.standardError) = (output, errors)
+            try process.run()
+            let out = output.fileHandleForReading.readDataToEndOfFile(), err = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let seen = String(decoding: out, as: UTF8.self)
+            #expect(process.terminationStatus == 0 && seen.contains("Bearer \(token)"), "\(version): \(seen) \(String(decoding: err, as: UTF8.self))")
+        }
+    }
+}
+
+/// A Kubernetes API server as far as `kubectl get --raw` can tell: HTTPS on 127.0.0.1 with a
+/// throwaway certificate, answering every GET with the Authorization header it was sent. It
+/// answers at most 20 requests and stops by itself after a minute; killed by its PID when released.
+final class EchoingAPIServer {
+    let directory = TemporaryDirectory()
+    let process = Process()
+    let url: String
+    var certificate: String { directory.file("api.crt") }
+
+    static let script = """
+        import http.server, json, signal, ssl, sys, time
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        class Echo(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"kind": "Status", "apiVersion": "v1", "authorization": self.headers.get("Authorization")}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args): pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Echo)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        print("https://127.0.0.1:%d" % server.server_address[1], flush=True)
+        server.timeout = 0.5
+        deadline, answered = time.monotonic() + 60, 0
+        while time.monotonic() < deadline and answered < 20:
+            server.handle_request()
+            answered += 1
+        """
+
+    init() throws {
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                             "-keyout", directory.file("api.key"), "-out", directory.file("api.crt"),
+                             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw RawVault.Failure(description: "openssl could not make the API server's certificate") }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, directory.file("api.crt"), directory.file("api.key")]
+        url = try process.runReadingFirstLine()
+        guard url.hasPrefix("https://127.0.0.1:") else {
+            kill(process.processIdentifier, SIGKILL)
+            throw RawVault.Failure(description: "the test's API server (python3) did not start")
+        }
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
 }

@@ -30,7 +30,7 @@ import Testing
         #expect(token.split(separator: ".").count == 3 && raw == token + "\n")
         #expect(try sandbox.ok("token", "r1/basic", "--format", "header").stdout == "Authorization: Bearer \(token)\n")
         let env = try sandbox.ok("token", "r1/basic", "--format", "env", "--env-var", "ORDERS_TOKEN").stdout
-        #expect(env.hasPrefix("ORDERS_TOKEN='\(token)'\nORDERS_TOKEN_EXPIRES_AT='20"))
+        #expect(env.hasPrefix("export ORDERS_TOKEN='\(token)'\nexport ORDERS_TOKEN_EXPIRES_AT='20"))
         let exec = try sandbox.ok("token", "r1/basic", "--format", "exec-credential").stdout
         let object = try #require(try JSONSerialization.jsonObject(with: Data(exec.utf8)) as? [String: Any])
         #expect(object["apiVersion"] as? String == "client.authentication.k8s.io/v1" && object["kind"] as? String == "ExecCredential")

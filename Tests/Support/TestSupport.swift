@@ -103,7 +103,7 @@ public enum RawVault {
 extension Process {
     /// Starts the process and returns the first line it prints (trimmed): the servers the tests
     /// start print their base URL once they accept connections. Empty if it exits first.
-    func runReadingFirstLine() throws -> String {
+    public func runReadingFirstLine() throws -> String {
         let output = Pipe()
         standardOutput = output
         standardError = FileHandle.nullDevice
