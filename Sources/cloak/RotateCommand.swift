@@ -50,6 +50,7 @@ struct RotateCommand: ParsableCommand {
     @Option(help: "Length of a chosen secret (22–255; default 86, as Keycloak 26.7+ generates).") var length = ClientSecret.defaultGeneratedLength
     @Option(help: "Rotations at once.") var parallel = 4
     @Option(name: .customLong("per-realm"), help: "Rotations at once within one realm.") var perRealm = 4
+    @Flag(help: "Print nothing unless something fails (for cron, which mails whatever is printed).") var quiet = false
 
     func validate() throws {
         let bulk = all || due
@@ -61,6 +62,7 @@ struct RotateCommand: ParsableCommand {
         if bulk && !refs.isEmpty { throw ValidationError("give clients or --all/--due, not both.") }
         if refs.isEmpty && !bulk && !resume { throw ValidationError("name the clients to rotate, or use --realm R --all, --due or --resume.") }
         if serverGenerated && rollback { throw ValidationError("--rollback restores a known secret; --server-generated does not apply.") }
+        if quiet && (dryRun || output.json) { throw ValidationError("--quiet prints only failures; --\(dryRun ? "dry-run" : "json") asks for the whole report.") }
         guard (1...64).contains(parallel), (1...64).contains(perRealm) else { throw ValidationError("--parallel and --per-realm take 1 to 64.") }
         guard (22...255).contains(length) else {
             throw ValidationError("--length takes 22 to 255 characters (22 gives 128 bits; Keycloak stores at most 255).")
@@ -71,9 +73,13 @@ struct RotateCommand: ParsableCommand {
         let vault = try options.openVault()
         let action: SecretRotator.Action = rollback ? .rollback : resume ? .resume : .rotate
         let targets = try plan(vault)
-        if dryRun { return printPlan(targets, vault: vault, action: action) }
+        if dryRun {
+            let adminClients = Set(try vault.realms().compactMap(\.adminClient))
+            return printPlan(SecretRotator.order(of: targets, adminClients: adminClients), vault: vault, action: action)
+        }
         guard !targets.isEmpty else {
             if output.json { return Output.json(.object(["results": .array([]), "rotated": .number(0), "skipped": .number(0), "failed": .number(0)])) }
+            if quiet { return }
             return Terminal.note(resume ? "no interrupted rotations." : "nothing is due.")
         }
 
@@ -90,7 +96,7 @@ struct RotateCommand: ParsableCommand {
         #endif
         let rotator = SecretRotator(broker: broker, options: rotatorOptions)
 
-        let bar = ProgressBar(enabled: targets.count > 1 && isatty(2) == 1)
+        let bar = ProgressBar(enabled: targets.count > 1 && !quiet && isatty(2) == 1)
         let start = ContinuousClock.now
         let (parallel, perRealm) = (parallel, perRealm)
         let reports = try blocking {
@@ -120,11 +126,15 @@ struct RotateCommand: ParsableCommand {
     private func printPlan(_ targets: [ClientRef], vault: Vault, action: SecretRotator.Action) {
         let status = Dictionary(((try? vault.rotationStatus()) ?? []).map { ($0.client, $0) }, uniquingKeysWith: { a, _ in a })
         let realms = Dictionary(((try? vault.realms()) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let adminClients = Set(realms.values.compactMap(\.adminClient))
         func why(_ ref: ClientRef) -> String {
-            guard let entry = status[ref] else { return "requested" }
-            if entry.hasOpenRotation { return "interrupted rotation to settle" }
-            if due { return "due (every \(Durations.text(entry.rotateEvery?.inSeconds ?? 0)))" }
-            return action == .rollback ? "roll back to version \(entry.previousVersions.last.map(String.init) ?? "none")" : "requested"
+            let reason = { () -> String in
+                guard let entry = status[ref] else { return "requested" }
+                if entry.hasOpenRotation { return "interrupted rotation to settle" }
+                if due { return "due (every \(Durations.text(entry.rotateEvery?.inSeconds ?? 0)))" }
+                return action == .rollback ? "roll back to version \(entry.previousVersions.last.map(String.init) ?? "none")" : "requested"
+            }()
+            return targets.count > 1 && adminClients.contains(ref) ? reason + "; last and alone (an admin client)" : reason
         }
         func problem(_ ref: ClientRef) -> String? {
             guard let realm = realms[ref.realm] else { return "no such realm" }
@@ -161,6 +171,7 @@ struct RotateCommand: ParsableCommand {
             case .failure(let error): throw error
             case .success(let outcome):
                 if output.json { return Output.json(.object(["results": .array([JSON(report)])])) }
+                if quiet { return }
                 Terminal.note(Self.sentence(outcome))
                 for note in outcome.notes { Terminal.note("  note: \(note)") }
                 return
@@ -180,8 +191,10 @@ struct RotateCommand: ParsableCommand {
                 "failed": .number(Int64(failures.count)),
                 "milliseconds": .number(Int64(elapsed / .milliseconds(1))),
             ]))
-        } else {
-            Output.table(["CLIENT", "RESULT", "SECRET", "TIME", "DETAIL"], reports.map { report in
+        } else if !quiet || !failures.isEmpty {
+            // Quiet: the failures alone, with the summary that counts them.
+            let shown = quiet ? reports.filter { if case .failure = $0.result { true } else { false } } : reports
+            Output.table(["CLIENT", "RESULT", "SECRET", "TIME", "DETAIL"], shown.map { report in
                 switch report.result {
                 case .success(let outcome):
                     [report.client.description, outcome.result.rawValue, Self.versions(outcome), Durations.milliseconds(report.duration),

@@ -98,6 +98,32 @@ import Testing
     }
 }
 
+extension EverydayUseTests {
+    /// Item 15: `rotate --due --quiet` from cron says nothing when nothing was due or everything
+    /// went well (exit 0, so cron mails nothing), and names only what failed when something did.
+    @Test func quietRotationFromCronPrintsOnlyFailures() async throws {
+        let idp = try IdP(configuration: RotationTests.configuration)
+        let sandbox = try RotationTests.sandbox(idp)
+        func quietly(hoursOn hours: Int) throws -> Outcome {
+            try sandbox.run(["rotate", "--due", "--quiet"], environment: ["CLOAK_TEST_CLOCK_OFFSET": "\(hours * 3600)"])
+        }
+        let nothing = try quietly(hoursOn: 0)
+        #expect(nothing.status == 0 && nothing.stdout.isEmpty && nothing.stderr.isEmpty, "\(nothing)")
+        for ref in ["r1/orders", "r1/billing"] { try sandbox.ok("client", "update", ref, "--rotate-every", "1h") }
+        let rotated = try quietly(hoursOn: 2)
+        #expect(rotated.status == 0 && rotated.stdout.isEmpty && rotated.stderr.isEmpty, "\(rotated)")
+        #expect(try RotationTests.secretVersion(sandbox, "r1/orders") == 2 && RotationTests.secretVersion(sandbox, "r1/billing") == 2)
+
+        try sandbox.ok("client", "add", "r1/ghost", "--client-id", "ghost-svc", "--rotate-every", "1h", "--secret-stdin", stdin: "fake-ghost-0000")
+        let failed = try quietly(hoursOn: 4)
+        #expect(failed.status == 16, "\(failed)")
+        #expect(failed.stdout.contains("r1/ghost") && !failed.stdout.contains("r1/orders") && !failed.stdout.contains("r1/billing"), "\(failed)")
+        #expect(failed.stderr.contains("2 of 3 done") && failed.stderr.contains("1 failed"), "\(failed)")
+        #expect(try RotationTests.secretVersion(sandbox, "r1/orders") == 3)
+        #expect(try sandbox.run(["rotate", "--due", "--quiet", "--json"]).status == 2)
+    }
+}
+
 /// A Kubernetes API server as far as `kubectl get --raw` can tell: HTTPS on 127.0.0.1 with a
 /// throwaway certificate, answering every GET with the Authorization header it was sent. It
 /// answers at most 20 requests and stops by itself after a minute; killed by its PID when released.

@@ -43,12 +43,13 @@ extension SecretRotator {
         // Thousands of small transactions: checkpoint once at the end rather than after each.
         await vault.run { $0.vault.store.beginBulkWrites() }
         defer { vault.blocking { $0.vault.store.endBulkWrites() } }
-        let admins = AdminCache()
+        let adminCache = AdminCache()
         let parallel = max(1, parallel)
         let perRealm = max(1, perRealm)
         var reports: [ClientRef: Report] = [:]
         var failed = 0
-        for (phase, limit) in [(refs.filter { !adminClients.contains($0) }, parallel), (refs.filter { adminClients.contains($0) }, 1)] {
+        let (others, admins) = Self.phases(of: refs, adminClients: adminClients)
+        for (phase, limit) in [(others, parallel), (admins, 1)] {
             var queue = phase[...]
             var running: [Name: Int] = [:]
             await withTaskGroup(of: Report.self) { group in
@@ -61,10 +62,10 @@ extension SecretRotator {
                         let start = ContinuousClock.now
                         do {
                             let outcome = switch action {
-                            case .rotate: try await self.rotate(ref, admins: admins)
-                            case .rollback: try await self.rollback(ref, admins: admins)
-                            case .resume: try await self.resume(ref, admins: admins)
-                            case .due: try await self.rotate(ref, admins: admins, onlyIfDue: true)
+                            case .rotate: try await self.rotate(ref, admins: adminCache)
+                            case .rollback: try await self.rollback(ref, admins: adminCache)
+                            case .resume: try await self.resume(ref, admins: adminCache)
+                            case .due: try await self.rotate(ref, admins: adminCache, onlyIfDue: true)
                             }
                             return Report(client: ref, result: .success(outcome), duration: .now - start)
                         } catch {
@@ -85,6 +86,20 @@ extension SecretRotator {
             }
         }
         return refs.compactMap { reports[$0] }
+    }
+}
+
+extension SecretRotator {
+    /// The order `run` takes `refs` in: every client that is no realm's admin client (in the
+    /// order given, up to `parallel` at once), then the admin clients, one at a time. What a dry
+    /// run shows.
+    public static func order(of refs: [ClientRef], adminClients: Set<ClientRef>) -> [ClientRef] {
+        let (others, admins) = phases(of: refs, adminClients: adminClients)
+        return others + admins
+    }
+
+    static func phases(of refs: [ClientRef], adminClients: Set<ClientRef>) -> (others: [ClientRef], admins: [ClientRef]) {
+        (refs.filter { !adminClients.contains($0) }, refs.filter { adminClients.contains($0) })
     }
 }
 
