@@ -24,7 +24,7 @@ enum Advice {
         case .checkVaultPath: "Check --vault (CLOAK_VAULT)."
         case .chooseVaultPath: "Choose another path with --vault."
         case .buildWithPostgreSQL: "Build cloak with the PostgreSQL trait for team vaults: swift build -c release --traits PostgreSQL --product cloak."
-        case .giveVaultKey: "Give its key file (--key-file or CLOAK_KEY_FILE) or its passphrase (a prompt on a terminal, or --passphrase-fd N)."
+        case .giveVaultKey: "Give its key file (--key-file, CLOAK_KEY_FILE or ~/.config/cloakroom/vault.key), its key (--key-fd N) or its passphrase (a prompt on a terminal, or --passphrase-fd N)."
         case .checkKeyFilePath: "Check --key-file / CLOAK_KEY_FILE."
         case .lowerKeyDerivationCost: "Choose a lower --kdf cost, or free memory."
         case .addKeyslot: "Add another keyslot with `cloak keyslot add` first."

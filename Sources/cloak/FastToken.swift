@@ -38,7 +38,7 @@ enum FastToken {
             }
             index += 1
         }
-        guard let ref, let keyPath else { return nil }
+        guard let ref, let keyPath = keyPath ?? VaultOptions.defaultKeyFile() else { return nil }
         // A malformed setting is reported (exit 2) by the full command, even on a cache hit.
         for setting in EnvironmentSetting.all {
             guard (try? Durations.environment(setting, fallback: 0)) != nil else { return nil }

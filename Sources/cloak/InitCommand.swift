@@ -12,9 +12,13 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create a vault, unlocked by a key file, a passphrase, or both.",
         discussion: """
-            With --key-file, a missing key file is created (32 random bytes, mode 0600); an existing \
-            one is used. With --passphrase, the passphrase is typed twice at a prompt, or read \
-            from --passphrase-fd. Keep the key file away from the vault: together they are the secrets.
+            With --key-file (or CLOAK_KEY_FILE), a missing key file is created (32 random bytes, \
+            mode 0600, its directories 0700); an existing one is used. With neither, nor \
+            --passphrase, the key file is $XDG_CONFIG_HOME/cloakroom/vault.key (else \
+            ~/.config/cloakroom/vault.key), where every command looks when given no key. With \
+            --key-fd N, the key is read from that descriptor (32 raw bytes or 64 hex digits) and \
+            no file is written. With --passphrase, the passphrase is typed twice at a prompt, or \
+            read from --passphrase-fd. Keep the key file away from the vault: together they are the secrets.
 
             With a team vault (--vault postgresql://OWNER@…), run as the role that is to own its \
             schema: the schema and its tables are made, and the GRANTs a runtime role needs are \
@@ -34,14 +38,15 @@ struct InitCommand: ParsableCommand {
     var runtimeRole = "cloak_runtime"
 
     func run() throws {
-        guard options.keyFilePath != nil || passphrase else {
-            throw UsageError("choose how the vault is unlocked: --key-file PATH (created if missing) and/or --passphrase.")
-        }
         var slots: [NewKeyslot] = []
         var newKeyFile: KeyFile?
         var notes: [String] = []
-        if let path = options.keyFilePath {
-            let (file, created) = try loadOrCreateKeyFile(path)
+        if let fd = options.keyFd {
+            let key = try KeyFile.read(fromDescriptor: fd)
+            slots.append(.keyFile(key))
+            notes.append("the key from \(key.path) (fingerprint \(key.fingerprint)) unlocks it; keep it in your secret store")
+        } else if let path = options.givenKeyFilePath ?? (passphrase ? nil : KeyFile.defaultPath(environment: Environment.value)) {
+            let (file, created) = try KeyFile.loadOrCreate(at: path)
             if created { newKeyFile = file }
             slots.append(.keyFile(file))
             notes.append("\(created ? "created key file" : "key file") \(file.path) (fingerprint \(file.fingerprint)); keep it apart from the vault, and back it up")
@@ -76,11 +81,4 @@ struct InitCommand: ParsableCommand {
         return try Terminal.newPassphrase()
     }
 
-    private func loadOrCreateKeyFile(_ path: String) throws -> (KeyFile, created: Bool) {
-        do {
-            return (try KeyFile.create(at: path), true)
-        } catch let error as VaultError where error.code == .alreadyExists {
-            return (try KeyFile.load(from: path), false)
-        }
-    }
 }

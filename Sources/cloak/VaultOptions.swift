@@ -1,6 +1,12 @@
 import ArgumentParser
 import Cloakroom
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -12,8 +18,11 @@ struct VaultOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The vault file (default: $CLOAK_VAULT, else $XDG_DATA_HOME/cloakroom/vault.db).", valueName: "path"))
     var vault: String?
 
-    @Option(name: .long, help: ArgumentHelp("A key file that unlocks the vault (default: $CLOAK_KEY_FILE).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("A key file that unlocks the vault (default: $CLOAK_KEY_FILE, else $XDG_CONFIG_HOME/cloakroom/vault.key if it exists).", valueName: "path"))
     var keyFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the key from this file descriptor: 32 raw bytes or 64 hex digits (for CI).", valueName: "fd"))
+    var keyFd: Int32?
 
     @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file descriptor (up to its first newline) instead of a terminal prompt.", valueName: "fd"))
     var passphraseFd: Int32?
@@ -25,8 +34,24 @@ struct VaultOptions: ParsableArguments {
         Paths.vault(vault ?? Environment.value("CLOAK_VAULT") ?? Vault.defaultPath(environment: Environment.value))
     }
 
+    /// The key file given (`--key-file`, else `CLOAK_KEY_FILE`), else the default one when it
+    /// exists. `CLOAK_KEY_FILE` set but empty means none, not even the default: for a vault
+    /// unlocked by a passphrase on an account whose default key file belongs to another vault.
     var keyFilePath: String? {
+        guard keyFd == nil else { return nil }
+        return givenKeyFilePath ?? Self.defaultKeyFile()
+    }
+
+    /// `--key-file`, else a non-empty `CLOAK_KEY_FILE`.
+    var givenKeyFilePath: String? {
         (keyFile ?? Environment.value("CLOAK_KEY_FILE")).map(Paths.absolute)
+    }
+
+    /// The default key file when it exists and `CLOAK_KEY_FILE` is not set (even to "").
+    static func defaultKeyFile() -> String? {
+        guard getenv("CLOAK_KEY_FILE") == nil else { return nil }
+        let path = KeyFile.defaultPath(environment: Environment.value)
+        return access(path, F_OK) == 0 ? path : nil
     }
 
     /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed, at most an hour) overrides how long to
@@ -62,6 +87,7 @@ struct VaultOptions: ParsableArguments {
     /// vault has a passphrase slot and stdin is a terminal — a passphrase typed at a prompt.
     func credentials(for vault: Vault? = nil) throws -> [VaultCredential] {
         var credentials: [VaultCredential] = []
+        if let fd = keyFd { credentials.append(.keyFile(try KeyFile.read(fromDescriptor: fd))) }
         if let path = keyFilePath { credentials.append(.keyFile(try KeyFile.load(from: path))) }
         if let fd = passphraseFd {
             credentials.append(.passphrase(try Passphrase.read(from: fd)))
@@ -76,7 +102,7 @@ struct VaultOptions: ParsableArguments {
     /// `FastToken` already unlocked for a cache miss is taken instead when it is this one, with
     /// this key file and no passphrase: a miss opens the vault once, not twice.
     func unlockVault(all: Bool = false) throws -> UnlockedVault {
-        if !all, passphraseFd == nil, let keyFilePath, let vault = HandOff.take(vaultPath: vaultPath, keyFilePath: keyFilePath) {
+        if !all, passphraseFd == nil, keyFd == nil, let keyFilePath, let vault = HandOff.take(vaultPath: vaultPath, keyFilePath: keyFilePath) {
             return vault
         }
         let vault = try openVault()

@@ -124,6 +124,74 @@ extension EverydayUseTests {
     }
 }
 
+extension EverydayUseTests {
+    /// Items 2 and 3: `cloak init` given no key makes `~/.config/cloakroom/vault.key` (or under
+    /// `$XDG_CONFIG_HOME`), its missing directories 0700, and every command given no key uses
+    /// it, the fast cached-token path included. `CLOAK_KEY_FILE=""` means no key file at all. A
+    /// key file named in directories that do not exist yet is made with them.
+    @Test func aKeyFileInTheDefaultPlaceNeedsNoOption() async throws {
+        let idp = try IdP()
+        let sandbox = Sandbox()
+        let unset = "unset CLOAK_KEY_FILE; exec \"$0\" "
+        func run(_ command: String, stdin: String? = nil, environment: [String: String] = [:]) throws -> Outcome {
+            try sandbox.run([], stdin: stdin, environment: environment, viaShell: unset + command)
+        }
+        let created = try run("init")
+        #expect(created.status == 0 && created.stderr.contains("created key file"), "\(created)")
+        let config = sandbox.directory.file(".config")
+        #expect(try sandbox.mode(of: config + "/cloakroom/vault.key") == 0o600)
+        #expect(try sandbox.mode(of: config + "/cloakroom") == 0o700 && sandbox.mode(of: config) == 0o700)
+        #expect(try run("realm add r1 --token-url \(idp.tokenURL)").status == 0)
+        #expect(try run("client add r1/basic --client-id broker-svc --secret-stdin", stdin: IdP.basicSecret).status == 0)
+        let (miss, hit) = (try run("token r1/basic --format json"), try run("token r1/basic --format json"))
+        #expect(miss.status == 0 && miss.stdout.contains(#""source": "idp""#), "\(miss)")
+        #expect(hit.status == 0 && hit.stdout.contains(#""source": "cache""#), "\(hit)")
+        let none = try sandbox.run(["client", "remove", "r1/basic"], environment: ["CLOAK_KEY_FILE": ""])
+        #expect(none.status == 5 && none.stderr.contains("--key-fd"), "\(none)")
+
+        let xdg = Sandbox()
+        let elsewhere = try xdg.run([], environment: ["XDG_CONFIG_HOME": xdg.directory.file("xdg")], viaShell: unset + "init")
+        #expect(elsewhere.status == 0 && FileManager.default.fileExists(atPath: xdg.directory.file("xdg/cloakroom/vault.key")), "\(elsewhere)")
+
+        let deep = Sandbox()
+        let named = deep.directory.file("keys/team/vault.key")
+        try deep.ok("init", "--key-file", named)
+        #expect(try deep.mode(of: named) == 0o600 && deep.mode(of: deep.directory.file("keys/team")) == 0o700)
+    }
+
+    /// Item 3: `--key-fd N` reads the key from a descriptor, 64 hex digits or 32 raw bytes, and
+    /// writes no file; anything else is refused with what a key looks like, a wrong one is exit 5.
+    @Test func aKeyFromADescriptorNeedsNoFile() throws {
+        let sandbox = Sandbox()
+        let hex = String(repeating: "0f1e2d3c4b5a6978", count: 4)
+        func file(_ name: String, _ data: Data) throws -> String {
+            let path = sandbox.directory.file(name)
+            try data.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let hexFile = try file("key.hex", Data((hex + "\n").utf8))
+        let rawFile = try file("key.raw", Data(stride(from: 0, to: hex.count, by: 2).map { i in
+            UInt8(hex[hex.index(hex.startIndex, offsetBy: i)...].prefix(2), radix: 16)!
+        }))
+        let wrongFile = try file("wrong.hex", Data(String(repeating: "ab", count: 32).utf8))
+        let shortFile = try file("short.hex", Data("0f1e2d".utf8))
+        func run(_ command: String, key: String, stdin: String? = nil) throws -> Outcome {
+            try sandbox.run([], stdin: stdin, viaShell: "unset CLOAK_KEY_FILE; exec \"$0\" \(command) --key-fd 3 3<'\(key)'")
+        }
+        let created = try run("init", key: hexFile)
+        #expect(created.status == 0 && created.stderr.contains("file descriptor 3"), "\(created)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.directory.file(".config/cloakroom/vault.key")), "a key file was written")
+        #expect(try run("realm add prod --token-url \(Sandbox.tokenURL)", key: rawFile).status == 0)
+        #expect(try run("client add prod/orders --client-id orders-svc --secret-stdin", key: hexFile, stdin: Sandbox.ordersSecret).status == 0)
+        let before = try sandbox.contents
+        let wrong = try run("client remove prod/orders", key: wrongFile)
+        #expect(wrong.status == 5, "\(wrong)")
+        let short = try run("client remove prod/orders", key: shortFile)
+        #expect(short.status == 2 && short.stderr.contains("64 hex digits"), "\(short)")
+        #expect(try sandbox.contents == before)
+    }
+}
+
 /// A Kubernetes API server as far as `kubectl get --raw` can tell: HTTPS on 127.0.0.1 with a
 /// throwaway certificate, answering every GET with the Authorization header it was sent. It
 /// answers at most 20 requests and stops by itself after a minute; killed by its PID when released.

@@ -43,10 +43,59 @@ public struct KeyFile: Sendable {
         return KeyFile(path: path, key: SealingKey(bytes))
     }
 
-    /// Writes a new key file of 32 random bytes at `path` with mode 0600.
+    /// `$XDG_CONFIG_HOME/cloakroom/vault.key`, or `~/.config/cloakroom/vault.key`: where `cloak
+    /// init` puts the key file when given none, and where cloak looks when told of none.
+    public static func defaultPath(environment: (String) -> String?) -> String {
+        if let config = environment("XDG_CONFIG_HOME"), config.hasPrefix("/") {
+            return config + "/cloakroom/vault.key"
+        }
+        return (environment("HOME") ?? "/root") + "/.config/cloakroom/vault.key"
+    }
+
+    /// A key read from a file descriptor: exactly 32 raw bytes, or 64 hex digits (what
+    /// `openssl rand -hex 32` prints; one trailing newline allowed). For CI, whose secret
+    /// store hands a value to a step: a descriptor is read once and is gone, where an environment
+    /// variable would be inherited by every child and readable in /proc/PID/environ.
+    /// - Throws: `VaultError.invalidInput` for anything else.
+    public static func read(fromDescriptor fd: Int32) throws -> KeyFile {
+        let what = "the key on file descriptor \(fd)"
+        let bytes = try SecureInput.bytes(from: fd, limit: 2 * byteCount + 2, what: what, trimmingNewline: false)
+        let source = "file descriptor \(fd)"
+        if bytes.count == byteCount { return KeyFile(path: source, key: SealingKey(bytes)) }
+        let key = try bytes.withUnsafeBytes { text -> SecureBytes? in
+            var digits = text.count
+            if digits > 0 && text[digits - 1] == UInt8(ascii: "\n") { digits -= 1 }
+            if digits > 0 && text[digits - 1] == UInt8(ascii: "\r") { digits -= 1 }
+            guard digits == 2 * byteCount else { return nil }
+            func nibble(_ c: UInt8) -> UInt8? {
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+                default: nil
+                }
+            }
+            var valid = true
+            let key = SecureBytes(count: byteCount) { out in
+                for i in 0..<byteCount {
+                    guard let high = nibble(text[2 * i]), let low = nibble(text[2 * i + 1]) else { valid = false; return }
+                    out[i] = high << 4 | low
+                }
+            }
+            return valid ? key : nil
+        }
+        guard let key else {
+            throw VaultError(.invalidInput, "\(source) holds \(bytes.count) bytes: a key is exactly \(byteCount) raw bytes or \(2 * byteCount) hex digits (openssl rand -hex 32).")
+        }
+        return KeyFile(path: source, key: SealingKey(key))
+    }
+
+    /// Writes a new key file of 32 random bytes at `path` with mode 0600, creating its missing
+    /// directories with mode 0700 (as the vault's are).
     /// - Throws: `VaultError` `.alreadyExists` when something is at `path`; `.permissions`, `.io`.
     public static func create(at path: String) throws -> KeyFile {
         let key = SealingKey.random()
+        try FileSystem.createDirectories(FileSystem.parent(of: path))
         let fd = try FileSystem.createExclusive(path, mode: 0o600)
         defer { FileSystem.closeFile(fd) }
         do {

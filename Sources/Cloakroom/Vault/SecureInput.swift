@@ -6,7 +6,7 @@ package enum SecureInput {
     /// Reads `fd` to its end (or, with `line`, to the first newline: what a terminal prompt sends)
     /// and removes one trailing `\n` or `\r\n`.
     /// - Throws: `VaultError.invalidInput` when more than `limit` bytes arrive; `.io` on a read error.
-    package static func bytes(from fd: Int32, limit: Int, what: String, line: Bool = false) throws -> SecureBytes {
+    package static func bytes(from fd: Int32, limit: Int, what: String, line: Bool = false, trimmingNewline: Bool = true) throws -> SecureBytes {
         var length = 0
         let buffer = try SecureBytes(count: limit + 1) { out in
             if line {
@@ -27,7 +27,7 @@ package enum SecureInput {
         }
         return buffer.withUnsafeBytes { bytes in
             var end = length
-            if end > 0 && bytes[end - 1] == UInt8(ascii: "\n") {
+            if trimmingNewline && end > 0 && bytes[end - 1] == UInt8(ascii: "\n") {
                 end -= 1
                 if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
             }
