@@ -192,6 +192,25 @@ extension EverydayUseTests {
     }
 }
 
+extension EverydayUseTests {
+    /// Item 12: a `--min-ttl` longer than the whole life of the IdP's tokens sent every call to
+    /// the IdP without a word. The token is still served, with a warning naming the lifetime.
+    @Test func aMinimumTTLLongerThanTheTokensLifeIsWarnedOf() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let (first, json) = try sandbox.tokenJSON("r1/basic", ["--min-ttl", "86400"])
+        #expect(first.status == 0 && json["source"] as? String == "idp", "\(first)")
+        // cloak-idp's tokens live 300 s; measured from when the request was sent, to a JWT `exp`
+        // in whole seconds, a little less.
+        #expect((first.stderr.contains("valid for 300 s") || first.stderr.contains("valid for 299 s")) && first.stderr.contains("86400 s"), "\(first)")
+        let second = try sandbox.run(["token", "r1/basic", "--min-ttl", "86400"])
+        #expect(second.status == 0 && second.stderr.contains("lifespan"), "\(second)")
+        #expect(try await idp.tokenRequests() == 2)
+        let usual = try sandbox.run(["token", "r1/basic"])
+        #expect(usual.status == 0 && usual.stderr.isEmpty, "\(usual)")
+    }
+}
+
 /// A Kubernetes API server as far as `kubectl get --raw` can tell: HTTPS on 127.0.0.1 with a
 /// throwaway certificate, answering every GET with the Authorization header it was sent. It
 /// answers at most 20 requests and stops by itself after a minute; killed by its PID when released.

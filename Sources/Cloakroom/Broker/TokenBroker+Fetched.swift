@@ -46,6 +46,15 @@ extension TokenBroker {
         return deadOnArrival ? Self.expiresOnArrival(token, key.client) : nil
     }
 
+    /// The warning for a fresh token whose whole life is shorter than the minimum TTL asked for:
+    /// served (it is the freshest there is), but no call will ever find it in the cache, so each
+    /// goes to the IdP — silently, before.
+    static func shorterThanAsked(_ token: AccessToken, _ client: ClientRef, minimumTTL: Duration) -> String? {
+        let life = token.expiresAt.timeIntervalSince(token.issuedAt)
+        guard life >= 1, .seconds(life) <= minimumTTL else { return nil }  // (under a second: expiresOnArrival's)
+        return "the identity provider issues tokens for \(client) valid for \(Int(life.rounded())) s, no more than the minimum TTL asked for (\(Int(minimumTTL.components.seconds)) s), so no call can be answered from the cache and each asks the IdP. Ask for a shorter TTL, or lengthen the client's access-token lifespan at the IdP."
+    }
+
     /// The warning for a token that expires on arrival, naming how far off it is.
     static func expiresOnArrival(_ token: AccessToken, _ client: ClientRef) -> String {
         let seconds = token.expiresAt.timeIntervalSince(token.issuedAt)

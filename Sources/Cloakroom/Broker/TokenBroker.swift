@@ -298,7 +298,7 @@ public final class TokenBroker: Sendable {
                 let token = try await client.token(for: request, rediscover: rediscover)
                 let warning = await keep(token, for: key, secretVersion: version, shape: request.shape)
                 _ = consume lock
-                return Grant(token: token, source: .idp, warning: warning)
+                return Grant(token: token, source: .idp, warning: warning ?? Self.shorterThanAsked(token, key.client, minimumTTL: minimumTTL))
             } catch let error as TokenError {
                 if case .rejected = error, !retriedAfterRotation,
                    let replaced = await secretReplacedByRotation(of: key.client, since: version, shape: key.shape, until: end) {
