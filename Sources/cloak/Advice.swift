@@ -42,6 +42,8 @@ enum Advice {
         case .listClients(let realm?): "`cloak client list --realm \(realm)` shows its clients."
         case .listClients(nil): "`cloak client list` shows the clients."
         case .showClient(let client): "Check its client_id and secret version with `cloak client show \(client)`."
+        case .syncRealm(let realm): "If its secret was rotated elsewhere (another vault, or the one a bundle came from), `cloak realm sync \(realm)` takes the IdP's secret over."
+        case .allowClientCredentialsGrant(let client): "Allow the client-credentials grant for \(client) at the IdP (Keycloak: turn on the client's \"Service accounts roles\"); its secret was not the problem."
         case .reauthenticate(let client): "Accept it with `cloak client update \(client) --reauthenticate`."
         case .reauthenticateRealm(let realm): "(`cloak client update \(realm) --reauthenticate` accepts every such client of the realm.)"
         case .storeSecretAgain(let client): "To store it again: `cloak client remove \(client)`, then `cloak client add \(client)` with its secret."

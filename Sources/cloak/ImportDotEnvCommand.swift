@@ -98,7 +98,10 @@ struct ImportDotEnvCommand: ParsableCommand {
         let at = "\(credential.file):\(credential.secretEntry.line)"
         switch rejection.error {
         case .rejected(_, let status, let code, _):
-            return "\(at): the identity provider rejected \(credential.clientIDEntry.key)/\(credential.secretEntry.key) (client_id \(credential.clientID), for \(rejection.item.ref)): HTTP \(status)\(code.map { " \($0)" } ?? ""). Check the file's values with whoever runs the identity provider."
+            // The usual cause in a real .env: another provider's OAuth pair (GITHUB_CLIENT_ID…)
+            // sent to this IdP. Its prefix is what --skip takes.
+            let other = credential.prefix.map { " If it belongs to another provider, leave it with --skip \($0)." } ?? ""
+            return "\(at): the identity provider rejected \(credential.clientIDEntry.key)/\(credential.secretEntry.key) (client_id \(credential.clientID), for \(rejection.item.ref)): HTTP \(status)\(code.map { " \($0)" } ?? ""). Check the file's values with whoever runs the identity provider.\(other)"
         default:
             return "\(at): cannot check \(rejection.item.ref): \(Advice.explain(rejection.error))"
         }

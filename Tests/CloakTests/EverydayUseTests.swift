@@ -211,6 +211,84 @@ extension EverydayUseTests {
     }
 }
 
+extension EverydayUseTests {
+    /// Items 17 and 19: a refused secret points at `cloak realm sync` (a copy left behind by a
+    /// rotation elsewhere is the usual cause); a refused *grant* — Keycloak's client without a
+    /// service account, or a server without client credentials (`unsupported_grant_type`) —
+    /// says so, and does not send the user to check a secret that was never the problem.
+    @Test func aRefusedGrantIsToldApartFromARefusedSecret() async throws {
+        let idp = try IdP(configuration: """
+            {"realms":[{"realm":"r1","clients":[
+              {"clientId":"broker-svc","secret":"\(IdP.basicSecret)"},
+              {"clientId":"no-sa-svc","secret":"fake-no-sa-0000","serviceAccountsEnabled":false}]}]}
+            """)
+        let sandbox = try Sandbox.tokens(idp)
+        try sandbox.ok("client", "add", "r1/no-sa", "--client-id", "no-sa-svc", "--secret-stdin", stdin: "fake-no-sa-0000")
+        try sandbox.ok("client", "add", "r1/stale", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-stale-copy-0000")
+
+        let stale = try sandbox.run(["token", "r1/stale"])
+        #expect(stale.status == 11 && stale.stderr.contains("cloak realm sync r1") && stale.stderr.contains("cloak client show r1/stale"), "\(stale)")
+        let noServiceAccount = try sandbox.run(["token", "r1/no-sa"])
+        #expect(noServiceAccount.status == 11 && noServiceAccount.stderr.contains("use the client-credentials grant"), "\(noServiceAccount)")
+        #expect(noServiceAccount.stderr.contains("Service accounts roles") && !noServiceAccount.stderr.contains("realm sync"), "\(noServiceAccount)")
+
+        let server = try OneAnswerServer(status: 400, body: #"{"error":"unsupported_grant_type","error_description":"grant not supported"}"#)
+        try sandbox.ok("realm", "add", "plain", "--token-url", server.url + "/token")
+        try sandbox.ok("client", "add", "plain/app", "--client-id", "app", "--secret-stdin", stdin: "fake-plain-0000")
+        let unsupported = try sandbox.run(["token", "plain/app"])
+        #expect(unsupported.status == 11 && unsupported.stderr.contains("unsupported_grant_type") && unsupported.stderr.contains("use the client-credentials grant"), "\(unsupported)")
+        #expect(!unsupported.stderr.contains("client show") && !unsupported.stderr.contains("fake-"), "\(unsupported)")
+    }
+}
+
+/// An OAuth server that cannot do what is asked: every request on 127.0.0.1 gets the same
+/// status and JSON body. At most 20 requests, a minute at most; killed by its PID when released.
+final class OneAnswerServer {
+    let process = Process()
+    let url: String
+
+    static let script = """
+        import http.server, signal, sys, time
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        status, body = int(sys.argv[1]), sys.argv[2].encode()
+        class Answer(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            do_GET = do_POST = answer
+            def log_message(self, *args): pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+        print("http://127.0.0.1:%d" % server.server_address[1], flush=True)
+        server.timeout = 0.5
+        deadline, answered = time.monotonic() + 60, 0
+        while time.monotonic() < deadline and answered < 20:
+            server.handle_request()
+            answered += 1
+        """
+
+    init(status: Int, body: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, String(status), body]
+        url = try process.runReadingFirstLine()
+        guard url.hasPrefix("http://127.0.0.1:") else {
+            kill(process.processIdentifier, SIGKILL)
+            throw RawVault.Failure(description: "the test's OAuth server (python3) did not start")
+        }
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
 /// A Kubernetes API server as far as `kubectl get --raw` can tell: HTTPS on 127.0.0.1 with a
 /// throwaway certificate, answering every GET with the Authorization header it was sent. It
 /// answers at most 20 requests and stops by itself after a minute; killed by its PID when released.

@@ -49,6 +49,11 @@ public enum NextStep: Sendable, Hashable {
     case storeSecretAgain(ClientRef)
     /// A client with no vault name: add it by hand.
     case addClient
+    /// A secret the IdP no longer takes may have been rotated elsewhere (another vault, or the
+    /// one a bundle came from): take the IdP's secrets over.
+    case syncRealm(Name)
+    /// The IdP does not let the client use the client-credentials grant: allow it there.
+    case allowClientCredentialsGrant(ClientRef)
 
     // Rotation.
     /// An interrupted rotation: settle it (all of them when `client` is `nil`).

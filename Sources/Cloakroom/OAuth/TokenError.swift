@@ -53,6 +53,8 @@ public enum TokenError: CloakroomError {
     /// What went wrong, naming the realm and client; never a secret or a body.
     public var message: String {
         switch self {
+        case .rejected(let client, let status, let error, let description) where Self.refusesTheGrant(error: error, description: description):
+            "the identity provider of realm \(client.realm) does not let client \(client) use the client-credentials grant (HTTP \(status)\(error.map { ", \($0)" } ?? "")\(description.map { ": \($0)" } ?? "")); the request was not retried."
         case .rejected(let client, let status, let error, let description):
             "the identity provider of realm \(client.realm) rejected client \(client) (HTTP \(status)\(error.map { ", \($0)" } ?? "")\(description.map { ": \($0)" } ?? "")); the request was not retried."
         case .unavailable(let detail), .malformedResponse(let detail), .refused(let detail), .verificationFailed(let detail):
@@ -76,9 +78,20 @@ public enum TokenError: CloakroomError {
     /// What would help: for rejected credentials, checking the client's stored settings.
     public var next: [NextStep] {
         switch self {
-        case .rejected(let client, _, _, _): [.showClient(client)]
+        case .rejected(let client, _, let error, let description) where Self.refusesTheGrant(error: error, description: description):
+            [.allowClientCredentialsGrant(client)]
+        case .rejected(let client, _, _, _): [.showClient(client), .syncRealm(client.realm)]
         case .unavailable(let detail), .malformedResponse(let detail), .refused(let detail), .verificationFailed(let detail): detail.next
         }
+    }
+
+    /// Whether a refusal is of the grant, not of the credentials: RFC 6749 §5.2's
+    /// `unsupported_grant_type`, or Keycloak's `unauthorized_client` for a client without a
+    /// service account ("Client not enabled to retrieve service account", and the public
+    /// client's "… not allowed to retrieve service account"), which it also uses for a wrong
+    /// secret (contract §1.2): only the description tells them apart.
+    static func refusesTheGrant(error: String?, description: String?) -> Bool {
+        error == "unsupported_grant_type" || description?.contains("retrieve service account") == true
     }
 
     /// The same as `message`.
