@@ -241,6 +241,39 @@ extension EverydayUseTests {
     }
 }
 
+extension EverydayUseTests {
+    /// Item 18: every network failure is one line naming what happened (refused, timed out, a
+    /// name that does not resolve, which TLS check failed), where (host:port), and what to do;
+    /// never NIO's error-set wording, BoringSSL's stack or a build path.
+    @Test func networkFailuresAreOneLineSayingWhatWhereAndWhatToDo() async throws {
+        let idp = try IdP()
+        let certificate = try EchoingAPIServer()  // HTTPS with a certificate nobody here trusts
+        let plain = try OneAnswerServer(status: 200, body: "{}")
+        let sandbox = Sandbox()
+        try sandbox.ok("init")
+        let port = { (url: String) in String(url.split(separator: ":").last!) }
+        let realms = [
+            ("refused", "http://127.0.0.1:1/token", 12, ["127.0.0.1:1", "connection refused", "is the server running"]),
+            ("dns", "https://no-such-host.invalid/token", 12, ["no-such-host.invalid:443", "does not resolve", "DNS"]),
+            ("slow", idp.tokenURL, 12, ["timed out", "is the server up"]),
+            ("untrusted", certificate.url + "/token", 14, ["127.0.0.1:\(port(certificate.url))", "did not verify", "--ca-file"]),
+            ("notls", "https://127.0.0.1:\(port(plain.url))/token", 14, ["does not speak TLS on this port", "cloak realm show notls"]),
+        ]
+        try await idp.fault(#"{"fault":"latency","delay_ms":5000,"route":"token"}"#)
+        for (realm, url, status, words) in realms {
+            try sandbox.ok("realm", "add", realm, "--token-url", url)
+            try sandbox.ok("client", "add", "\(realm)/app", "--client-id", "app", "--secret-stdin", stdin: "fake-net-0000")
+            let outcome = try sandbox.run(["token", "\(realm)/app"], environment: ["CLOAK_DEADLINE": "1"])
+            #expect(outcome.status == Int32(status), "\(realm): \(outcome)")
+            #expect(outcome.stderr.split(separator: "\n").count == 1, "\(realm): one line: \(outcome)")
+            for word in words { #expect(outcome.stderr.contains(word), "\(realm): \(word): \(outcome)") }
+            for noise in ["error set", "errno", "OPENSSL_internal", ".build", "BoringSSL", "SocketAddressError", "fake-net"] {
+                #expect(!outcome.stderr.contains(noise), "\(realm): \(noise): \(outcome)")
+            }
+        }
+    }
+}
+
 /// An OAuth server that cannot do what is asked: every request on 127.0.0.1 gets the same
 /// status and JSON body. At most 20 requests, a minute at most; killed by its PID when released.
 final class OneAnswerServer {

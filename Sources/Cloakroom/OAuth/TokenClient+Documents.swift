@@ -28,7 +28,7 @@ extension TokenClient {
                 throw .malformedResponse("\(request.what) of realm \(request.realm) at \(request.url) is larger than \(TokenResponse.maximumBodySize / 1024) KiB; is that URL right?")
             case .failure(let failure):
                 if let refused = failure.tlsRefusal(url: request.url, realm: request.realm) { throw refused }
-                return .retry(problem: "\(failure) talking to \(Self.host(request.url))")
+                return .retry(problem: "\(failure)")
             case .success(let answer):
                 reply = answer
             }

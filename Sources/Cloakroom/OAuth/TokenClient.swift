@@ -74,7 +74,7 @@ struct TokenClient: Sendable {
             case .failure(let failure):
                 if let refused = failure.tlsRefusal(url: request.tokenURL, realm: request.ref.realm) { throw refused }
                 if case .connectionRefused = failure, await moved() { return .retryNow }
-                return .retry(problem: "\(failure) talking to \(Self.host(request.tokenURL))")
+                return .retry(problem: "\(failure)")
             case .success(let answer):
                 reply = answer
             }
@@ -103,7 +103,13 @@ struct TokenClient: Sendable {
         })
     }
 
-    static func host(_ url: String) -> String { URLComponents(string: url)?.host ?? url }
+    /// Where `url` points, as `host:port` (the scheme's port when none is written): what a
+    /// message names, never a path or query that might carry something private.
+    static func host(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let host = components.host else { return url }
+        let port = components.port ?? (components.scheme == "http" ? 80 : 443)
+        return (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+    }
 }
 
 extension TokenRequest {
