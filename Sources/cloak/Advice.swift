@@ -29,6 +29,7 @@ enum Advice {
         case .lowerKeyDerivationCost: "Choose a lower --kdf cost, or free memory."
         case .addKeyslot: "Add another keyslot with `cloak keyslot add` first."
         case .listKeyslots: "`cloak keyslot list` shows the keyslots."
+        case .dropKeyslots(let ids): "To remove them with the rekey: \(ids.map { "--drop-slot \($0)" }.joined(separator: " "))."
         case .runCheckup: "`cloak doctor` shows what is affected."
         case .force(let effect): "To \(effect), pass --force."
         case .listRealms: "`cloak realm list` shows the realms."

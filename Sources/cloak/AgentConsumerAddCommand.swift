@@ -9,6 +9,10 @@ extension AgentConsumerCommand {
                 cloak agent consumer add orders-container --clients 'prod/orders*'
                 The consumer sends it as `Authorization: Bearer cloak_agent_…` to `cloak agent --listen` \
                 and may ask for tokens of the clients its globs match (and for health), nothing else.
+
+                Examples:
+                  cloak agent consumer add ci-runner --clients 'prod/*'
+                  cloak agent consumer add billing --clients 'prod/billing*'
                 """
         )
 

@@ -3,7 +3,12 @@ import Cloakroom
 
 extension AgentConsumerCommand {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the consumers and what each may ask for (never a credential).")
+        static let configuration = CommandConfiguration(abstract: "List the consumers and what each may ask for (never a credential).",
+            discussion: """
+                Examples:
+                  cloak agent consumer list
+                  cloak agent consumer list --json
+                """)
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions

@@ -3,7 +3,11 @@ import Cloakroom
 
 extension AgentConsumerCommand {
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a consumer: its credential stops working at once.")
+        static let configuration = CommandConfiguration(abstract: "Remove a consumer: its credential stops working at once.",
+            discussion: """
+                Examples:
+                  cloak agent consumer remove ci-runner
+                """)
 
         @OptionGroup var options: VaultOptions
         @Argument(help: "The consumer's name.") var name: String

@@ -28,6 +28,12 @@ extension AgentCommand {
                 renewed in the background before it is due, so no consumer waits for the identity \
                 provider. `cloak token` and `cloak exec` ask a running agent first (socket from \
                 $CLOAK_AGENT_SOCK, else the default below) and read the vault when none answers.
+
+                Examples:
+                  cloak agent
+                  cloak agent --socket /run/cloak/agent.sock --policy policy.json
+                  cloak agent --sink prod/orders=/run/orders/token:header --sink-owner orders
+                  cloak agent --listen 127.0.0.1:7600 --on-rotate 'systemctl reload orders'
                 """
         )
 
@@ -50,17 +56,17 @@ extension AgentCommand {
         @Option(name: .customLong("on-rotate"), help: ArgumentHelp("Run this shell command after each rotation, with CLOAK_REALM, CLOAK_CLIENT and CLOAK_SECRET_VERSION set.", valueName: "command"))
         var onRotate: String?
 
-        @Option(name: .customLong("rotate-parallel"), help: "Scheduled rotations at once (default 4).") var rotateParallel = 4
-        @Option(name: .customLong("rotate-per-realm"), help: "Scheduled rotations at once in one realm (default 2).") var rotatePerRealm = 2
-        @Option(name: .customLong("log-format"), help: "text (default) or json: one JSON object per line.") var logFormat = "text"
+        @Option(name: .customLong("rotate-parallel"), help: "Scheduled rotations at once.") var rotateParallel = 4
+        @Option(name: .customLong("rotate-per-realm"), help: "Scheduled rotations at once in one realm.") var rotatePerRealm = 2
+        @Option(name: .customLong("log-format"), help: "text, or json: one JSON object per line.") var logFormat = "text"
 
         @Option(help: ArgumentHelp("Listen on this loopback address too (127.0.0.0/8 or [::1]), for consumers that cannot reach the socket; each presents a credential from `cloak agent consumer add`.", valueName: "host:port"))
         var listen: String?
 
-        @Option(name: .customLong("rate-limit"), help: "Requests a second each user other than the agent's own may make, bursts of twice that (default 50).")
-        var rateLimit: Double = 50
-        @Option(name: .customLong("idle-timeout"), help: "Seconds an idle connection is kept (default 60).") var idleTimeout: Double = 60
-        @Option(name: .customLong("request-timeout"), help: "Seconds a request's head may take to arrive once begun (default 10).") var requestTimeout: Double = 10
+        @Option(name: .customLong("rate-limit"), help: "Requests a second each user other than the agent's own may make, bursts of twice that.")
+        var rateLimit: Quantity = 50
+        @Option(name: .customLong("idle-timeout"), help: "Seconds an idle connection is kept.") var idleTimeout: Quantity = 60
+        @Option(name: .customLong("request-timeout"), help: "Seconds a request's head may take to arrive once begun.") var requestTimeout: Quantity = 10
 
         /// How often the schedule is looked at; for tests (hidden).
         @Option(name: .customLong("schedule-check"), help: .hidden) var scheduleCheck: Double = 60
@@ -71,8 +77,8 @@ extension AgentCommand {
             guard (1...64).contains(rotateParallel), (1...64).contains(rotatePerRealm) else {
                 throw ValidationError("--rotate-parallel and --rotate-per-realm take 1 to 64.")
             }
-            guard (0.01...1_000_000).contains(rateLimit) else { throw ValidationError("--rate-limit takes 0.01 to 1000000 requests a second.") }
-            guard (0.1...86_400).contains(idleTimeout), (0.1...3600).contains(requestTimeout) else {
+            guard (0.01...1_000_000).contains(rateLimit.value) else { throw ValidationError("--rate-limit takes 0.01 to 1000000 requests a second.") }
+            guard (0.1...86_400).contains(idleTimeout.value), (0.1...3600).contains(requestTimeout.value) else {
                 throw ValidationError("--idle-timeout takes 0.1 to 86400 seconds, --request-timeout 0.1 to 3600.")
             }
             guard AgentLogHandler.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format is text or json.") }
@@ -103,10 +109,10 @@ extension AgentCommand {
             let logger = Logger(label: "cloak.agent") { _ in AgentLogHandler(format: format) }
             let service = AgentService(broker: broker, vaultPath: vaultPath, policy: rules,
                                        sinkDirectory: FileSystem.parent(of: socketPath) + "/sinks", rotator: rotator,
-                                       rateLimit: rateLimit, logger: logger)
+                                       rateLimit: rateLimit.value, logger: logger)
             var limits = AgentServer.Limits()
-            limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
-            limits.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+            limits.idleTimeout = .milliseconds(Int64(idleTimeout.value * 1000))
+            limits.requestTimeout = .milliseconds(Int64(requestTimeout.value * 1000))
             let serverLimits = limits
             let tcp = try listen.map(LoopbackAddress.init)
             let hook = onRotate.map { RotationHook(command: $0, socketPath: socketPath) }

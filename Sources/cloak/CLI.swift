@@ -16,7 +16,7 @@ enum CLI {
         // arguments never carry a secret (secrets come from stdin, a prompt or a file descriptor).
         AuditContext.$command.withValue(AuditContext.commandLine(["cloak"] + arguments)) {
             do {
-                var command = try Cloak.parseAsRoot(arguments)
+                var command = try Cloak.parseAsRoot(CommandLineShape.normalise(arguments))
                 try command.run()
                 return 0
             } catch {
@@ -47,9 +47,27 @@ enum CLI {
                 return 0
             }
             if let exit = error as? ExitCode { return exit.rawValue }
-            Terminal.error(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            Terminal.error(inCloaksVoice(message))
             return ExitStatus.usage.rawValue
         }
+    }
+}
+
+extension CLI {
+    /// argument-parser's usage errors as cloak's own read: one line, lower case, and where the
+    /// options are listed instead of the whole usage synopsis.
+    /// "Error: Unknown option '--formt'. Did you mean '--format'?\nUsage: …\n  See 'cloak token --help' …"
+    /// becomes "unknown option '--formt'; did you mean '--format'? (`cloak token --help` lists the options.)"
+    static func inCloaksVoice(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.drop { $0 == " " } }
+        guard var first = lines.first.map(String.init) else { return message }
+        if first.hasPrefix("Error: ") { first.removeFirst(7) }
+        if let initial = first.first, initial.isUppercase, first.dropFirst().first?.isLowercase == true {
+            first = initial.lowercased() + first.dropFirst()
+        }
+        first = first.replacing(". Did you mean", with: "; did you mean")
+        guard let see = lines.first(where: { $0.hasPrefix("See '") }), let command = see.split(separator: "'").dropFirst().first else { return first }
+        return first + " (`\(command)` lists the options.)"
     }
 }
 

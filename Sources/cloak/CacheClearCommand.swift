@@ -3,7 +3,12 @@ import Cloakroom
 
 extension CacheCommand {
     struct Clear: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Drop cached tokens: of one client, or all.")
+        static let configuration = CommandConfiguration(abstract: "Drop cached tokens: of one client, or all.",
+            discussion: """
+                Examples:
+                  cloak cache clear
+                  cloak cache clear prod/orders
+                """)
 
         @OptionGroup var options: VaultOptions
         @Argument(help: ArgumentHelp("Only this client's tokens.", valueName: "realm/name")) var ref: String?

@@ -3,7 +3,12 @@ import Cloakroom
 
 extension CacheCommand {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List cached tokens: client, request, expiry.")
+        static let configuration = CommandConfiguration(abstract: "List cached tokens: client, request, expiry.",
+            discussion: """
+                Examples:
+                  cloak cache list
+                  cloak cache list --json
+                """)
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions

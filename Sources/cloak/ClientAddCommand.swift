@@ -9,6 +9,10 @@ extension ClientCommand {
                 The secret is read from stdin with --secret-stdin (to its end; one trailing newline \
                 is removed), or typed at a prompt without echo when stdin is a terminal. There is \
                 deliberately no option that takes the secret itself: ps and shell history would keep it.
+
+                Examples:
+                  pass orders | cloak client add prod/orders --client-id orders --secret-stdin
+                  cloak client add prod/billing --client-id billing --rotate-every 90d
                 """
         )
 
@@ -18,7 +22,7 @@ extension ClientCommand {
         @Option(name: .customLong("client-id"), help: "The client_id at the identity provider.")
         var clientID: String
 
-        @Option(help: "How the client authenticates: basic (client_secret_basic, the default) or post.")
+        @Option(help: "How the client authenticates: basic (client_secret_basic) or post (client_secret_post).")
         var auth: AuthChoice = .basic
 
         @Option(help: "A scope to request; repeat for several.")

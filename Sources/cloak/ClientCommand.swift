@@ -5,6 +5,12 @@ struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client",
         abstract: "Add, list, show and remove clients and their sealed secrets.",
+        discussion: """
+            Examples:
+              pass orders | cloak client add prod/orders --client-id orders --secret-stdin
+              cloak client list --realm prod
+              cloak client show prod/orders --json
+            """,
         subcommands: [Add.self, Update.self, List.self, Show.self, Remove.self]
     )
 }

@@ -9,7 +9,12 @@ import Darwin
 
 extension ClientCommand {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List clients (never their secrets).")
+        static let configuration = CommandConfiguration(abstract: "List clients (never their secrets).",
+            discussion: """
+                Examples:
+                  cloak client list
+                  cloak client list --match 'prod/svc-*' --json
+                """)
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions

@@ -3,7 +3,12 @@ import Cloakroom
 
 extension ClientCommand {
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one client (never its secret).")
+        static let configuration = CommandConfiguration(abstract: "Show one client (never its secret).",
+            discussion: """
+                Examples:
+                  cloak client show prod/orders
+                  cloak client show prod/orders --json
+                """)
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions

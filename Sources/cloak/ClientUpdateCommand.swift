@@ -14,6 +14,11 @@ extension ClientCommand {
                 `cloak client update REALM --reauthenticate` accepts, in one step, every client of \
                 the realm stored before client rows were authenticated (after an upgrade); a client \
                 changed outside cloak is still accepted only by its own name.
+
+                Examples:
+                  cloak client update prod/orders --rotate-every 30d
+                  cloak client update prod/orders --no-rotate-every
+                  cloak client update prod --reauthenticate
                 """
         )
 

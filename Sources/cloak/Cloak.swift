@@ -6,8 +6,8 @@ struct Cloak: ParsableCommand {
         commandName: "cloak",
         abstract: "Keep OAuth client secrets sealed in a vault instead of .env files.",
         discussion: """
-            Options such as --vault, --key-file and --passphrase-fd go after the command \
-            (cloak client list --vault PATH). Exit codes are listed in the README.
+            Options such as --vault, --key-file and --passphrase-fd go before or after the \
+            command (cloak --vault PATH client list). Exit codes are listed in the README.
             """,
         version: "0.1.0",
         subcommands: [

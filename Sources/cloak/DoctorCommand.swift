@@ -5,7 +5,13 @@ struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check the vault: permissions, SQLite integrity, schema, and that every sealed value opens.",
-        discussion: "Exits 10 when any check finds a problem (warnings alone exit 0)."
+        discussion: """
+            Exits 10 when any check finds a problem (warnings alone exit 0).
+
+            Examples:
+              cloak doctor
+              cloak doctor --json
+            """
     )
 
     @OptionGroup var options: VaultOptions

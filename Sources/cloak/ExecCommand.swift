@@ -22,6 +22,11 @@ struct ExecCommand: ParsableCommand {
             command that runs longer, --token-file NAME=REALM/CLIENT sets $NAME to a file a running \
             `cloak agent` keeps holding a fresh token for as long as the command runs. \
             CLOAK_VAULT and CLOAK_KEY_FILE are not passed on, unless --keep-env.
+
+            Examples:
+              cloak exec prod/orders -- ./sync-orders
+              cloak exec --env ORDERS=prod/orders --env BILLING=prod/billing -- ./report
+              cloak exec --token-file ORDERS_TOKEN_FILE=prod/orders -- ./service
             """
     )
 
@@ -34,8 +39,8 @@ struct ExecCommand: ParsableCommand {
     var tokenFiles: [String] = []
     @Option(help: "A scope to request instead of the client's own; repeat for several.") var scope: [String] = []
     @Option(help: "An audience to request instead of the client's own.") var audience: String?
-    @Option(name: .customLong("min-ttl"), help: "Seconds the token must stay valid when the command starts (default 30).")
-    var minTTL: Double = 30
+    @Option(name: .customLong("min-ttl"), help: "Seconds the token must stay valid when the command starts.")
+    var minTTL: Quantity = 30
     @Flag(name: .customLong("keep-env"), help: "Pass CLOAK_VAULT and CLOAK_KEY_FILE on to the command.") var keepEnvironment = false
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
     var command: [String] = []
@@ -62,12 +67,12 @@ struct ExecCommand: ParsableCommand {
 
     func run() throws {
         if let ref {
-            let grant = try TokenCommand.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: false)
+            let grant = try TokenCommand.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL.value, refresh: false)
             setenv(envVar, grant.token.value, 1)
             setenv(envVar + "_EXPIRES_AT", Output.time(grant.token.expiresAt), 1)
         }
         for (name, client) in try variables.map({ try Self.assignment($0, option: "--env") }) {
-            let grant = try TokenCommand.grant(options, ref: client.description, scopes: scope, audience: audience, minTTL: minTTL, refresh: false)
+            let grant = try TokenCommand.grant(options, ref: client.description, scopes: scope, audience: audience, minTTL: minTTL.value, refresh: false)
             setenv(name, grant.token.value, 1)
         }
         for (name, client) in try tokenFiles.map({ try Self.assignment($0, option: "--token-file") }) {

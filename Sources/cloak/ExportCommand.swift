@@ -18,6 +18,10 @@ struct ExportCommand: ParsableCommand {
             versions, cached tokens or audit log. The file is written with mode 0600, all at once, \
             and an existing file is replaced only with --force. Merge it into another vault with \
             `cloak import bundle FILE`.
+
+            Examples:
+              cloak export team.bundle --bundle-key-file bundle.key
+              cloak export prod.bundle --realm prod --bundle-passphrase
             """
     )
 

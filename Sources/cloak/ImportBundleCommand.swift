@@ -13,13 +13,17 @@ struct ImportBundleCommand: ParsableCommand {
             token URL; for a client, another setting or secret: --on-conflict skip keeps this \
             vault's, overwrite replaces the client (its old secret kept as previous), rename \
             imports the bundle's as NAME-2.
+
+            Examples:
+              cloak import bundle team.bundle --bundle-key-file bundle.key
+              cloak import bundle team.bundle --on-conflict skip --bundle-passphrase
             """
     )
 
     @OptionGroup var options: VaultOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The bundle file.") var file: String
-    @Option(name: .customLong("on-conflict"), help: "refuse (the default: import nothing), skip, overwrite or rename.")
+    @Option(name: .customLong("on-conflict"), help: "refuse (import nothing if a name is taken), skip, overwrite or rename.")
     var onConflict: ConflictChoice = .refuse
     @OptionGroup var key: BundleKeyOptions
 

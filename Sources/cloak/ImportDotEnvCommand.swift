@@ -16,6 +16,11 @@ struct ImportDotEnvCommand: ParsableCommand {
               cloak import dotenv .env --as prod/orders     one credential, named
               cloak import dotenv services.env --as prod    several, named after their prefixes
               cloak import dotenv --batch deploy/ --as prod every *.env and .env* file in deploy/
+
+            Examples:
+              cloak import dotenv .env
+              cloak import dotenv services/orders/.env --as prod/orders
+              cloak import dotenv --batch services/ --skip GITHUB --json
             """
     )
 
@@ -32,7 +37,7 @@ struct ImportDotEnvCommand: ParsableCommand {
     var only: [String] = []
     @Option(name: .customLong("skip"), help: ArgumentHelp("Leave the credential with this prefix alone, e.g. GITHUB for another provider's GITHUB_CLIENT_ID (repeat for several).", valueName: "prefix"))
     var skip: [String] = []
-    @Option(help: "How the new clients authenticate: basic (client_secret_basic, the default) or post.")
+    @Option(help: "How the new clients authenticate: basic (client_secret_basic) or post (client_secret_post).")
     var auth: AuthChoice = .basic
     @Option(help: ArgumentHelp("A PEM file of CA certificates to trust, for realms the import creates.", valueName: "path"))
     var caFile: String?

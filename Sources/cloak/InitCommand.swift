@@ -23,6 +23,13 @@ struct InitCommand: ParsableCommand {
             With a team vault (--vault postgresql://OWNER@…), run as the role that is to own its \
             schema: the schema and its tables are made, and the GRANTs a runtime role needs are \
             printed on stdout (for --runtime-role, default cloak_runtime).
+
+            Examples:
+              cloak init
+              cloak init --key-file /etc/cloakroom/vault.key
+              cloak init --passphrase
+              cloak init --key-fd 3 3<<<"$CLOAK_KEY"
+              cloak init --vault postgresql://cloak_owner@db.internal/cloak
             """
     )
 
@@ -38,6 +45,10 @@ struct InitCommand: ParsableCommand {
     var runtimeRole = "cloak_runtime"
 
     func run() throws {
+        let keyFilePath = options.givenKeyFilePath ?? (passphrase ? nil : VaultOptions.defaultKeyFilePath)
+        guard options.keyFd != nil || keyFilePath != nil || passphrase else {
+            throw UsageError("choose how the vault is unlocked: --key-file PATH (created if missing), --key-fd N and/or --passphrase. (CLOAK_KEY_FILE is set but empty, which means no key file, not even the default one.)")
+        }
         var slots: [NewKeyslot] = []
         var newKeyFile: KeyFile?
         var notes: [String] = []
@@ -45,7 +56,7 @@ struct InitCommand: ParsableCommand {
             let key = try KeyFile.read(fromDescriptor: fd)
             slots.append(.keyFile(key))
             notes.append("the key from \(key.path) (fingerprint \(key.fingerprint)) unlocks it; keep it in your secret store")
-        } else if let path = options.givenKeyFilePath ?? (passphrase ? nil : KeyFile.defaultPath(environment: Environment.value)) {
+        } else if let path = keyFilePath {
             let (file, created) = try KeyFile.loadOrCreate(at: path)
             if created { newKeyFile = file }
             slots.append(.keyFile(file))

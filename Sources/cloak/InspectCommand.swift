@@ -17,6 +17,10 @@ struct InspectCommand: ParsableCommand {
             with its exp and, when the realm has an issuer, its iss; the output says exactly what was \
             verified, or why nothing could be. A signature, issuer or expiry that is checked and \
             wrong is an error (exit 15).
+
+            Examples:
+              cloak inspect prod/orders
+              cloak inspect prod/orders --json
             """
     )
 

@@ -5,7 +5,13 @@ extension KeyslotCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a key file or a passphrase as another way to unlock the vault.",
-            discussion: "Unlock with an existing key (--key-file or --passphrase-fd / prompt) and name the new one."
+            discussion: """
+                Unlock with an existing key (--key-file or --passphrase-fd / prompt) and name the new one.
+
+                Examples:
+                  cloak keyslot add --new-key-file ci.key --label ci
+                  cloak keyslot add --new-passphrase --label alice
+                """
         )
 
         @OptionGroup var options: VaultOptions

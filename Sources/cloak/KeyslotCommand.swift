@@ -5,7 +5,14 @@ struct KeyslotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keyslot",
         abstract: "List, add and remove the ways to unlock the vault.",
-        discussion: "Adding or removing a keyslot re-encrypts nothing: each slot wraps the same vault key.",
+        discussion: """
+            Adding or removing a keyslot re-encrypts nothing: each slot wraps the same vault key.
+
+            Examples:
+              cloak keyslot list
+              cloak keyslot add --new-passphrase --label alice
+              cloak keyslot remove 2
+            """,
         subcommands: [List.self, Add.self, Remove.self]
     )
 }

@@ -3,7 +3,12 @@ import Cloakroom
 
 extension KeyslotCommand {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the keyslots.")
+        static let configuration = CommandConfiguration(abstract: "List the keyslots.",
+            discussion: """
+                Examples:
+                  cloak keyslot list
+                  cloak keyslot list --json
+                """)
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions

@@ -16,6 +16,11 @@ struct LogCommand: ParsableCommand {
             file can read them); --verify checks their MAC chain with the vault key first and, if it \
             is broken, prints nothing and exits 10 (`cloak doctor` checks it too). \
             --since takes an ISO-8601 time (2026-11-30T10:00:00Z, 2026-11-30) or an age (90s, 15m, 2h, 7d).
+
+            Examples:
+              cloak log --since 2h
+              cloak log --client prod/orders --json
+              cloak log --verify
             """
     )
 

@@ -12,6 +12,10 @@ extension RealmCommand {
                 --issuer, the token endpoint and JWKS come from the issuer's discovery document, \
                 fetched now (or on the first token request if the issuer cannot be reached); the \
                 client secrets stay sealed for the issuer.
+
+                Examples:
+                  cloak realm add prod --issuer https://sso.example.com/realms/prod
+                  cloak realm add prod --token-url "$TOKEN_URL" --ca-file corp-ca.pem
                 """
         )
 

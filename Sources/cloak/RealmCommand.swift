@@ -5,6 +5,12 @@ struct RealmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "realm",
         abstract: "Add, change, list and remove identity-provider realms.",
+        discussion: """
+            Examples:
+              cloak realm add prod --issuer https://sso.example.com/realms/prod
+              cloak realm list
+              cloak realm sync prod --dry-run
+            """,
         subcommands: [Add.self, Update.self, List.self, Show.self, Remove.self, Sync.self]
     )
 }

@@ -9,7 +9,12 @@ import Foundation
 
 extension RealmCommand {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the realms.")
+        static let configuration = CommandConfiguration(abstract: "List the realms.",
+            discussion: """
+                Examples:
+                  cloak realm list
+                  cloak realm list --json
+                """)
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions

@@ -3,7 +3,12 @@ import Cloakroom
 
 extension RealmCommand {
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one realm.")
+        static let configuration = CommandConfiguration(abstract: "Show one realm.",
+            discussion: """
+                Examples:
+                  cloak realm show prod
+                  cloak realm show prod --json
+                """)
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions

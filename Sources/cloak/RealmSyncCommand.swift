@@ -12,6 +12,10 @@ extension RealmCommand {
                 at the IdP (the old secret is kept as previous). Prints the plan first, then the result; \
                 --dry-run stops after the plan. Reading secrets needs the realm-management role \
                 view-clients on Keycloak up to 26.7, manage-clients from 26.8.
+
+                Examples:
+                  cloak realm sync prod --dry-run
+                  cloak realm sync prod --match 'svc-*'
                 """
         )
 

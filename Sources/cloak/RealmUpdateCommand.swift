@@ -9,6 +9,11 @@ extension RealmCommand {
                 Changing the token URL re-seals the realm's client secrets for the new URL. For a realm \
                 added by --issuer, --rediscover asks the issuer for its discovery document again (as \
                 does a change of issuer, CA file or http policy).
+
+                Examples:
+                  cloak realm update prod --admin-client prod/rotator
+                  cloak realm update prod --rotate-every 90d --keep-previous 1d
+                  cloak realm update prod --rediscover
                 """
         )
 

@@ -47,10 +47,11 @@ struct RotateCommand: ParsableCommand {
     @Flag(help: "Finish or undo interrupted rotations (of the clients given, or all).") var resume = false
     @Flag(help: "Let Keycloak generate the secret (POST …/client-secret) instead of choosing it.") var serverGenerated = false
     @Flag(help: "After verifying, end the old secret's dual validity when the realm's rotation policy kept it.") var invalidateRotated = false
-    @Option(help: "Length of a chosen secret (22–255; default 86, as Keycloak 26.7+ generates).") var length = ClientSecret.defaultGeneratedLength
+    @Option(help: "Length of a chosen secret (22–255; 86 is what Keycloak 26.7+ generates).") var length = ClientSecret.defaultGeneratedLength
     @Option(help: "Rotations at once.") var parallel = 4
     @Option(name: .customLong("per-realm"), help: "Rotations at once within one realm.") var perRealm = 4
     @Flag(help: "Print nothing unless something fails (for cron, which mails whatever is printed).") var quiet = false
+    @OptionGroup var confirmation: ConfirmationOptions
 
     func validate() throws {
         let bulk = all || due
@@ -81,6 +82,10 @@ struct RotateCommand: ParsableCommand {
             if output.json { return Output.json(.object(["results": .array([]), "rotated": .number(0), "skipped": .number(0), "failed": .number(0)])) }
             if quiet { return }
             return Terminal.note(resume ? "no interrupted rotations." : "nothing is due.")
+        }
+        if all {
+            // Every client of a realm at once: asked first on a terminal (--dry-run shows the plan), --yes elsewhere.
+            try confirmation.confirm("rotate all \(targets.count) client(s) of realm \(realm ?? "") (`--dry-run` shows the plan)")
         }
 
         var configuration = TokenBroker.Configuration()

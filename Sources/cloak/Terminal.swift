@@ -64,6 +64,24 @@ enum Terminal {
     }
 }
 
+extension Terminal {
+    /// A line typed at the terminal (echoed), without its newline; empty at end of input.
+    static func readLine() -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while line.count < 256, read(0, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// A passphrase typed without echo, or `nil` when only Enter was pressed.
+    static func optionalPassphrase(prompt: String) throws -> Passphrase? {
+        try withoutEcho(prompt: prompt) {
+            let bytes = try SecureInput.bytes(from: 0, limit: Passphrase.maximumLength, what: "the passphrase", line: true)
+            return bytes.count == 0 ? nil : Passphrase(bytes)
+        }
+    }
+}
+
 /// Restores the terminal's echo if the user presses Ctrl-C at a passphrase prompt.
 private enum EchoGuard {
     nonisolated(unsafe) static var saved = termios()

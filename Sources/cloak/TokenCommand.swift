@@ -18,6 +18,12 @@ struct TokenCommand: ParsableCommand {
             one request per expiry however many processes ask at once. If the identity provider is \
             down, a cached token that is still valid is printed instead of failing, with a warning \
             on stderr; with --refresh it is not, and the command fails (exit 12).
+
+            Examples:
+              cloak token prod/orders
+              curl -H "$(cloak token prod/orders --format header)" "$ORDERS_API"
+              eval "$(cloak token prod/orders --format env)"
+              cloak token prod/orders --format json --min-ttl 120
             """
     )
 
@@ -28,11 +34,11 @@ struct TokenCommand: ParsableCommand {
 
     @OptionGroup var options: VaultOptions
     @Argument(help: ArgumentHelp("The client.", valueName: "realm/name")) var ref: String
-    @Option(help: "raw (the token), json, header (an Authorization line), env, or exec-credential (Kubernetes).")
+    @Option(help: "raw (the token), json, header (an Authorization line), env (export lines), or exec-credential (Kubernetes).")
     var format: Format = .raw
     @Option(help: "A scope to request instead of the client's own; repeat for several.") var scope: [String] = []
     @Option(help: "An audience to request instead of the client's own.") var audience: String?
-    @Option(name: .customLong("min-ttl"), help: "Seconds the token must stay valid (default 30).") var minTTL: Double = 30
+    @Option(name: .customLong("min-ttl"), help: "Seconds the token must stay valid.") var minTTL: Quantity = 30
     @Flag(help: "Ignore the cache and ask the identity provider; fail if it cannot answer.") var refresh = false
     @Option(name: .customLong("env-var"), help: "The variable name for --format env.") var envVar = "ACCESS_TOKEN"
 
@@ -44,7 +50,7 @@ struct TokenCommand: ParsableCommand {
     func run() throws {
         // Asked before a token is fetched: kubectl rejects an answer in another version.
         let version = format == .execCredential ? try ExecCredential.requestedVersion() : ExecCredential.v1
-        let grant = try Self.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL, refresh: refresh)
+        let grant = try Self.grant(options, ref: ref, scopes: scope, audience: audience, minTTL: minTTL.value, refresh: refresh)
         Output.write(TokenOutput.render(grant, format: format, envVar: envVar, now: Date(), execCredentialVersion: version))
     }
 

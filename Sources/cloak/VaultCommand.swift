@@ -5,6 +5,10 @@ struct VaultCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vault",
         abstract: "Work on a whole vault: copy it between SQLite and PostgreSQL.",
+        discussion: """
+            Examples:
+              cloak vault copy ~/.local/share/cloakroom/vault.db "$TEAM_VAULT_URL"
+            """,
         subcommands: [Copy.self]
     )
 
@@ -24,8 +28,8 @@ struct VaultCommand: ParsableCommand {
                 rotated through one is not known to the other.
 
                 Examples:
-                  cloak vault copy ~/.local/share/cloakroom/vault.db 'postgresql://cloak_owner@db.internal/cloak?schema=prod'
-                  cloak vault copy 'postgresql://cloak_owner@db.internal/cloak?schema=prod' backup.db --key-file ops.key
+                  cloak vault copy ~/.local/share/cloakroom/vault.db "$TEAM_VAULT_URL"
+                  cloak vault copy "$TEAM_VAULT_URL" backup.db --key-file ops.key
                 """
         )
 

@@ -49,9 +49,13 @@ struct VaultOptions: ParsableArguments {
 
     /// The default key file when it exists and `CLOAK_KEY_FILE` is not set (even to "").
     static func defaultKeyFile() -> String? {
-        guard getenv("CLOAK_KEY_FILE") == nil else { return nil }
-        let path = KeyFile.defaultPath(environment: Environment.value)
-        return access(path, F_OK) == 0 ? path : nil
+        defaultKeyFilePath.flatMap { access($0, F_OK) == 0 ? $0 : nil }
+    }
+
+    /// Where the default key file is, or would be made; `nil` when `CLOAK_KEY_FILE` is set
+    /// (even to "": then no key file is meant).
+    static var defaultKeyFilePath: String? {
+        getenv("CLOAK_KEY_FILE") == nil ? KeyFile.defaultPath(environment: Environment.value) : nil
     }
 
     /// `CLOAK_BUSY_TIMEOUT` (seconds, fractions allowed, at most an hour) overrides how long to

@@ -196,7 +196,7 @@ import Testing
         let agent = try AgentProcess(sandbox)
         #expect(try agent.curl("/v1/tokens/r1/post").status == 200)
         #expect(try agent.curl("/v1/tokens/r1/post").json["source"] as? String == "memory")
-        try sandbox.ok("client", "remove", "r1/post")
+        try sandbox.ok("client", "remove", "r1/post", "--yes")
         try await waitFor { agent.log.contains("changed by another process") }
         let gone = try agent.curl("/v1/tokens/r1/post")
         #expect(gone.status == 404, "\(gone.body)")

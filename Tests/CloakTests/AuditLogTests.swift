@@ -15,9 +15,9 @@ import Testing
         let sandbox = try Sandbox.populated()
         try sandbox.ok("realm", "update", "prod", "--admin-client", "prod/orders")
         try sandbox.ok("realm", "update", "prod", "--no-admin-client")
-        try sandbox.ok("client", "remove", "prod/billing")
+        try sandbox.ok("client", "remove", "prod/billing", "--yes")
         try sandbox.ok("keyslot", "add", "--new-key-file", sandbox.directory.file("second key"), "--label", "ci")
-        try sandbox.ok("keyslot", "remove", "2")
+        try sandbox.ok("keyslot", "remove", "2", "--yes")
         try sandbox.ok("rekey")
         let events = try log(sandbox)
         #expect(events.map { $0["action"] as? String } == [

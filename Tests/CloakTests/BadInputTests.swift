@@ -21,7 +21,7 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     static let cases: [BadInput] = [
         // 2: usage
         BadInput(name: "secret as an argument", arguments: ["client", "add", "prod/new", "--client-id", "n", "--secret", "fake-in-argv"],
-                 status: 2, message: "Unknown option '--secret'"),
+                 status: 2, message: "unknown option '--secret'"),
         BadInput(name: "empty secret on stdin", arguments: ["client", "add", "prod/new", "--client-id", "n", "--secret-stdin"],
                  stdin: "", status: 2, message: "the client secret is empty"),
         BadInput(name: "two lines on stdin", arguments: ["client", "add", "prod/new", "--client-id", "n", "--secret-stdin"],
@@ -110,7 +110,7 @@ struct BadInput: Sendable, CustomTestStringConvertible {
         let sandbox = try Sandbox.populated()
         let before = try sandbox.contents
         let outcome = try RawVault.holdingWriteLock(sandbox.vault) {
-            try sandbox.run(["client", "remove", "prod/orders"], environment: ["CLOAK_BUSY_TIMEOUT": "0.3"])
+            try sandbox.run(["client", "remove", "prod/orders", "--yes"], environment: ["CLOAK_BUSY_TIMEOUT": "0.3"])
         }
         #expect(outcome.status == 9, "\(outcome)")
         #expect(outcome.stderr.contains("locked by another process"))

@@ -274,6 +274,126 @@ extension EverydayUseTests {
     }
 }
 
+extension EverydayUseTests {
+    /// Item 5: the vault's options before the command work (as git's and kubectl's do), a
+    /// mistyped command is answered with the nearest one, and argument-parser's errors read as
+    /// cloak's own: one line, lower case, pointing at the command's --help.
+    @Test func optionsBeforeTheCommandAndMistypedCommandsAreUnderstood() throws {
+        let sandbox = try Sandbox.populated()
+        let elsewhere = ["CLOAK_VAULT": sandbox.directory.file("nothing-here.db")]
+        let listed = try sandbox.run(["--vault", sandbox.vault, "--key-file", sandbox.keyFile, "client", "list", "--json"], environment: elsewhere)
+        #expect(listed.status == 0 && listed.stdout.contains("prod/orders"), "\(listed)")
+        let joined = try sandbox.run(["--vault=" + sandbox.vault, "--debug", "realm", "show", "prod"], environment: elsewhere)
+        #expect(joined.status == 0 && joined.stdout.contains("prod"), "\(joined)")
+
+        let typo = try sandbox.run(["tokne", "prod/orders"])
+        #expect(typo.status == 2 && typo.stderr.contains("Did you mean `cloak token`?"), "\(typo)")
+        let nested = try sandbox.run(["--vault", sandbox.vault, "client", "lst"])
+        #expect(nested.status == 2 && nested.stderr.contains("Did you mean `cloak client list`?"), "\(nested)")
+        let unknown = try sandbox.run(["frobnicate"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("'frobnicate' is not a command of `cloak`") && !unknown.stderr.contains("Did you mean"), "\(unknown)")
+        let option = try sandbox.run(["token", "prod/orders", "--formt", "json"])
+        #expect(option.status == 2 && option.stderr == "cloak: unknown option '--formt'; did you mean '--format'? (`cloak token --help` lists the options.)\n", "\(option)")
+        let missing = try sandbox.run(["token"])
+        #expect(missing.status == 2 && missing.stderr.split(separator: "\n").count == 1 && missing.stderr.contains("missing expected argument"), "\(missing)")
+    }
+}
+
+extension EverydayUseTests {
+    /// Item 9: destructive commands ask `[y/N]` on a terminal (anything but y/yes keeps all) and
+    /// need `--yes` without one — a script never hangs on a question, nor destroys by default.
+    @Test func destructiveCommandsAskOnATerminalAndNeedYesWithoutOne() throws {
+        let sandbox = try Sandbox.populated()
+        let terminal = TerminalTests()
+        let before = try sandbox.contents
+        for arguments in [["client", "remove", "prod/orders"], ["realm", "remove", "prod", "--force"], ["rotate", "--realm", "prod", "--all"]] {
+            let script = try sandbox.run(arguments)
+            #expect(script.status == 2 && script.stderr.contains("add --yes") && script.stderr.contains("nothing was changed"), "\(arguments): \(script)")
+        }
+        let declined = try terminal.onTerminal(sandbox, ["client", "remove", "prod/orders"], answers: [("[y/N]", "n")])
+        #expect(declined.status == 2 && declined.screen.contains("Remove client prod/orders and every version of its secret? [y/N]"), "\(declined.screen)")
+        #expect(try sandbox.contents == before, "declining changed the vault")
+        let accepted = try terminal.onTerminal(sandbox, ["client", "remove", "prod/orders"], answers: [("[y/N]", "y")])
+        #expect(accepted.status == 0 && accepted.screen.contains("removed client prod/orders"), "\(accepted.screen)")
+
+        try sandbox.ok("keyslot", "add", "--new-key-file", sandbox.directory.file("second.key"))
+        let slot = try terminal.onTerminal(sandbox, ["keyslot", "remove", "2"], answers: [("[y/N]", "")])
+        #expect(slot.status == 2 && slot.screen.contains("Remove keyslot 2 (key-file)"), "\(slot.screen)")
+        try sandbox.ok("keyslot", "remove", "2", "--yes")
+        let realm = try terminal.onTerminal(sandbox, ["realm", "remove", "prod", "--force"], answers: [("[y/N]", "yes")])
+        #expect(realm.status == 0 && realm.screen.contains("Remove realm prod and its 1 client(s) with their secrets? [y/N]"), "\(realm.screen)")
+    }
+
+    /// Item 8: `rekey` keeps every keyslot it can re-wrap. From a script, a slot nothing given
+    /// opens stops it (exit 4, naming `--drop-slot`); on a terminal each such passphrase slot is
+    /// asked for, and dropping one is confirmed; `--drop-slot` drops exactly what it names.
+    @Test func rekeyKeepsEverySlotItCanAndDropsOnlyWhatItIsToldTo() throws {
+        let sandbox = try Sandbox.populated()
+        let terminal = TerminalTests()
+        let phrase = "fake rekey passphrase 42"
+        let phraseFile = sandbox.directory.file("phrase")
+        try (phrase + "\n").write(toFile: phraseFile, atomically: true, encoding: .utf8)
+        let added = try sandbox.run([], viaShell: "exec \"$0\" keyslot add --new-passphrase --new-passphrase-fd 3 --kdf interactive --label alice 3<'\(phraseFile)'")
+        try #require(added.status == 0, "\(added)")
+        func slots() throws -> Int { try sandbox.ok("keyslot", "list").stdout.split(separator: "\n").count - 1 }
+
+        let before = try sandbox.contents
+        let refused = try sandbox.run(["rekey"])
+        #expect(refused.status == 4 && refused.stderr.contains("keyslot(s) 2 (passphrase “alice”)") && refused.stderr.contains("--drop-slot 2"), "\(refused)")
+        #expect(try sandbox.contents == before)
+
+        let both = try sandbox.run([], viaShell: "exec \"$0\" rekey --passphrase-fd 3 3<'\(phraseFile)'")
+        #expect(both.status == 0 && both.stderr.contains("keyslot(s) 1, 2 kept"), "\(both)")
+        let typed = try terminal.onTerminal(sandbox, ["rekey"], answers: [("Passphrase for keyslot 2 “alice”", phrase)])
+        #expect(typed.status == 0 && typed.screen.contains("keyslot(s) 1, 2 kept") && !typed.screen.contains(phrase), "\(typed.screen)")
+        let kept = try terminal.onTerminal(sandbox, ["rekey"], answers: [("Passphrase for keyslot 2", ""), ("[y/N]", "n")])
+        #expect(kept.status == 2 && kept.screen.contains("remove keyslot(s) 2 (passphrase “alice”)"), "\(kept.screen)")
+        #expect(try slots() == 2)
+
+        let dropped = try sandbox.run(["rekey", "--drop-slot", "2"])
+        #expect(dropped.status == 0 && dropped.stderr.contains("removed keyslot(s) 2"), "\(dropped)")
+        #expect(try slots() == 1)
+        try sandbox.ok("doctor")
+    }
+}
+
+extension EverydayUseTests {
+    /// Item 6: every command's help has an Examples section, and each option's default is
+    /// shown once, as it is typed (`30`, not `30.0` after a "(default 30)" of our own). The
+    /// commands are found by walking the help's SUBCOMMANDS sections, so a new one is covered.
+    @Test func everyCommandsHelpHasExamplesAndEachDefaultOnce() throws {
+        let sandbox = Sandbox()
+        var pending: [[String]] = [[]], seen = 0
+        while let path = pending.popLast() {
+            let help = try sandbox.run(path + ["--help"])
+            #expect(help.status == 0, "\(path): \(help)")
+            seen += 1
+            if !path.isEmpty { #expect(help.stdout.contains("Examples:\n"), "cloak \(path.joined(separator: " ")) has no examples") }
+            // An example wider than the help's 80 columns is wrapped, and no longer one to paste.
+            let examples = help.stdout.split(separator: "Examples:\n").dropFirst().first?.split(separator: "\n\n").first ?? ""
+            for line in examples.split(separator: "\n") where !line.hasPrefix("  ") {
+                Issue.record("cloak \(path.joined(separator: " ")): an example is wrapped at: \(line)")
+            }
+            var options: [String] = [], section = ""
+            for line in help.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
+                if !line.hasPrefix(" "), line.hasSuffix(":") { section = String(line); continue }
+                let entry = line.hasPrefix("  ") && !line.hasPrefix("   ")
+                if section == "SUBCOMMANDS:", entry, let name = line.split(separator: " ").first, name != "See" {
+                    pending.append(path + [String(name)])
+                }
+                if section == "OPTIONS:" || section == "ARGUMENTS:" {
+                    if entry { options.append(String(line)) } else if !options.isEmpty { options[options.count - 1] += " " + line.drop { $0 == " " } }
+                }
+            }
+            for option in options {
+                #expect(option.components(separatedBy: "default").count <= 2, "cloak \(path.joined(separator: " ")): two defaults in \(option)")
+                #expect(option.range(of: #"default: -?[0-9]+\.0\)"#, options: .regularExpression) == nil, "cloak \(path.joined(separator: " ")): \(option)")
+            }
+        }
+        #expect(seen > 35, "walked \(seen) commands")
+    }
+}
+
 /// An OAuth server that cannot do what is asked: every request on 127.0.0.1 gets the same
 /// status and JSON body. At most 20 requests, a minute at most; killed by its PID when released.
 final class OneAnswerServer {

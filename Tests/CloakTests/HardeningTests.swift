@@ -144,7 +144,7 @@ import Testing
         #expect(fetched.status == 0 && fetched.stdout.split(separator: ".").count == 3, "\(fetched)")
         #expect(fetched.stderr.contains("could not be cached"), "\(fetched)")
 
-        let write = try sandbox.run(["client", "remove", "r1/post"])
+        let write = try sandbox.run(["client", "remove", "r1/post", "--yes"])
         #expect(write.status == 8, "\(write)")
         #expect(write.stderr.contains("Commands that only read work on a read-only vault"), "\(write)")
     }

@@ -304,7 +304,7 @@ import FoundationNetworking
         #expect(try Self.secretVersion(sandbox, "r1/orders") == 1, "a dry run changes nothing")
         #expect(try sandbox.ok("rotate", "--due").stderr.contains("nothing is due"))
 
-        let run = try sandbox.run(["rotate", "--realm", "r1", "--all", "--parallel", "2", "--json"])
+        let run = try sandbox.run(["rotate", "--realm", "r1", "--all", "--parallel", "2", "--json", "--yes"])
         #expect(run.status == 16, "\(run)")
         Self.expectNoSecrets(run)
         let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]

@@ -119,7 +119,7 @@ import Testing
         #expect(try sandbox.mode(of: second) == 0o600)
         let list = try sandbox.ok("keyslot", "list")
         #expect(list.stdout.contains("ci") && list.stdout.split(separator: "\n").count == 3)
-        try sandbox.ok("keyslot", "remove", "1")
+        try sandbox.ok("keyslot", "remove", "1", "--yes")
         let old = try sandbox.run(["client", "remove", "prod/orders"])
         #expect(old.status == 5, "\(old)")
         let before = try sandbox.contents
@@ -149,7 +149,7 @@ import Testing
         let sandbox = try Sandbox.populated()
         let refused = try sandbox.run(["realm", "remove", "prod"])
         #expect(refused.status == 4 && refused.stderr.contains("--force"), "\(refused)")
-        try sandbox.ok("realm", "remove", "prod", "--force")
+        try sandbox.ok("realm", "remove", "prod", "--force", "--yes")
         #expect(try RawVault.execute(sandbox.vault, "SELECT count(*) FROM secret_versions") == ["0"])
         #expect(try RawVault.execute(sandbox.vault, "SELECT count(*) FROM clients") == ["0"])
         let realms = try JSONSerialization.jsonObject(with: Data(try sandbox.ok("realm", "list", "--json").stdout.utf8)) as? [Any]

@@ -118,7 +118,13 @@ import Testing
         try fixture.vault.addKeyslot(.keyFile(spare))
         let sealedBefore = try fixture.vault.database.rows("SELECT sealed FROM secret_versions ORDER BY id") { $0.blob(0) }
 
-        let (rekeyed, report) = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)], all: true).rekey()
+        let unlocked = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)], all: true)
+        // A slot nothing given opens is dropped only when named (it once went without a word).
+        #expect(try unlocked.unopenedKeyslots().map(\.id) == [2])
+        #expect { try unlocked.rekey() } throws: { ($0 as? VaultError)?.code == .conflict && ($0 as? VaultError)?.next == [.dropKeyslots([2])] }
+        #expect { try unlocked.rekey(dropping: [1, 2]) } throws: { ($0 as? VaultError)?.code == .conflict }
+        #expect { try unlocked.rekey(dropping: [2, 7]) } throws: { ($0 as? VaultError)?.code == .notFound }
+        let (rekeyed, report) = try unlocked.rekey(dropping: [2])
         #expect(report.resealed == 2 && report.keptKeyslots == [1] && report.removedKeyslots == [2])
         #expect(try rekeyed.currentSecret(of: ClientRef("prod/orders")).testValue == "fake-orders-secret")
         let sealedAfter = try fixture.vault.database.rows("SELECT sealed FROM secret_versions ORDER BY id") { $0.blob(0) }

@@ -22,6 +22,8 @@ public enum NextStep: Sendable, Hashable {
     case addKeyslot
     /// No such keyslot: list them.
     case listKeyslots
+    /// Keyslots a rekey cannot re-wrap: remove them explicitly.
+    case dropKeyslots([Int64])
     /// Something is damaged or unverified: a full check shows what is affected.
     case runCheckup
     /// The operation refuses by default, and can be forced; `effect` is what forcing does

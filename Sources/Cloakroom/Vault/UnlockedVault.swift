@@ -128,7 +128,7 @@ public final class UnlockedVault {
         public var resealed: Int
         /// Keyslots kept (re-wrapped): the ones the given credentials opened.
         public var keptKeyslots: [Int64]
-        /// Keyslots removed because no given credential opened them.
+        /// Keyslots removed, as `dropping` asked.
         public var removedKeyslots: [Int64]
         /// Audit events re-MAC'd under the new key (the audit subkey derives from the vault key).
         public var reauthenticatedEvents: Int
@@ -137,9 +137,18 @@ public final class UnlockedVault {
         public var auditProblemsAccepted: [AuditVerification.Problem]
     }
 
+    /// Keyslots this vault was not unlocked with: a rekey cannot re-wrap them (their KEKs are
+    /// not known here), so it must be told to drop them.
+    public func unopenedKeyslots() throws -> [Keyslot] {
+        let opened = Set(openedSlots.map(\.id))
+        return try vault.keyslots().filter { !opened.contains($0.id) }
+    }
+
     /// Replaces the vault key: every sealed value is re-sealed and every keyslot this vault was
-    /// unlocked with is re-wrapped, in one transaction. Keyslots that were not opened cannot be
-    /// re-wrapped (their KEK is unknown) and are removed; pass every credential to keep them.
+    /// unlocked with is re-wrapped, in one transaction. A keyslot that was not opened cannot be
+    /// re-wrapped (its KEK is unknown): it must be named in `dropping`, or the rekey is refused —
+    /// it once removed such slots without a word, and a passphrase slot nobody was asked for was
+    /// gone. Unlock with `all: true` and every credential to keep them.
     ///
     /// The audit log is MAC'd with a subkey of the vault key, so it is re-MAC'd too — after it
     /// was verified under the old key. A log that does not verify is refused: re-MACing it would
@@ -148,11 +157,28 @@ public final class UnlockedVault {
     /// re-MAC'd as found, and the rekey's event says what was wrong with it.
     ///
     /// This object keeps working with the new key; the old key's memory is zeroed when released.
+    /// - Parameter dropping: keyslots to remove instead of re-wrapping; opened ones too, as long
+    ///   as one opened slot is kept.
     /// - Throws: `VaultError.corrupted` for a sealed secret that does not open, or an audit log
-    ///   that does not verify (unless accepted).
-    public func rekey(acceptingBrokenAuditLog: Bool = false) throws -> (UnlockedVault, RekeyReport) {
+    ///   that does not verify (unless accepted); `.conflict` for an unopened slot not in
+    ///   `dropping`, or for dropping every opened one; `.notFound` for an unknown id in `dropping`.
+    public func rekey(acceptingBrokenAuditLog: Bool = false, dropping: Set<Int64> = []) throws -> (UnlockedVault, RekeyReport) {
+        let slots = try vault.keyslots()
+        if let unknown = dropping.subtracting(slots.map(\.id)).min() {
+            throw VaultError(.notFound, "the vault has no keyslot \(unknown); nothing was changed.", next: [.listKeyslots])
+        }
+        let lost = try unopenedKeyslots().filter { !dropping.contains($0.id) }
+        guard lost.isEmpty else {
+            let names = lost.map { "\($0.id) (\($0.kind.rawValue)\($0.label.isEmpty ? "" : " “\($0.label)”"))" }.joined(separator: ", ")
+            throw VaultError(.conflict, "keyslot(s) \(names) would be lost: no credential given opens them, so the new key cannot be wrapped for them. Give what opens them too, or drop them explicitly; nothing was changed.",
+                             next: [.dropKeyslots(lost.map(\.id))])
+        }
+        let keeping = openedSlots.filter { !dropping.contains($0.id) }
+        guard !keeping.isEmpty else {
+            throw VaultError(.conflict, "a rekey must keep at least one keyslot it can re-wrap; nothing was changed.", next: [.listKeyslots])
+        }
         let newKey = VaultKey.random()
-        let newVault = UnlockedVault(vault: vault, key: newKey, openedSlots: openedSlots)
+        let newVault = UnlockedVault(vault: vault, key: newKey, openedSlots: keeping)
         let report = try vault.store.write {
             let audit = try verifyAuditLog(with: auditKey)
             if !audit.isIntact && !acceptingBrokenAuditLog {
@@ -178,7 +204,7 @@ public final class UnlockedVault {
             // Discovery results are sealed under the old key too; the issuers are asked again.
             try vault.store.realms.forgetDiscovery(realmRowID: nil)
             var kept: [Int64] = []
-            for slot in openedSlots {
+            for slot in keeping {
                 guard let stored = try vault.storedKeyslots().first(where: { $0.id == slot.id }) else { continue }
                 let wrapped = slot.kek.seal(newKey.key.bytes, authenticating: vault.slotContext(stored.kind, stored.argon2, stored.salt))
                 try vault.store.keyslots.rewrap(id: slot.id, wrapped)
