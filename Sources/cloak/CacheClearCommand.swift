@@ -11,7 +11,7 @@ extension CacheCommand {
                 """)
 
         @OptionGroup var options: VaultOptions
-        @Argument(help: ArgumentHelp("Only this client's tokens.", valueName: "realm/name")) var ref: String?
+        @Argument(help: ArgumentHelp("Only this client's tokens.", valueName: "realm/name"), completion: Completion.clients) var ref: String?
 
         func run() throws {
             let removed = try options.unlockVault().clearTokenCache(for: ref.map { try ClientRef($0) })

@@ -18,7 +18,7 @@ extension ClientCommand {
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "Only the clients of this realm.") var realm: String?
+        @Option(help: "Only the clients of this realm.", completion: Completion.realms) var realm: String?
         @Option(help: ArgumentHelp("Only clients whose name (or REALM/NAME, when the glob has a /) matches this shell glob, e.g. 'svc-*'.", valueName: "glob"))
         var match: String?
 

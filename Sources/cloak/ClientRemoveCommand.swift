@@ -11,7 +11,7 @@ extension ClientCommand {
                 """)
 
         @OptionGroup var options: VaultOptions
-        @Argument(help: ArgumentHelp("The client to remove.", valueName: "realm/name")) var ref: String
+        @Argument(help: ArgumentHelp("The client to remove.", valueName: "realm/name"), completion: Completion.clients) var ref: String
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() throws {

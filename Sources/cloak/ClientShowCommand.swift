@@ -12,7 +12,7 @@ extension ClientCommand {
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions
-        @Argument(help: ArgumentHelp("The client to show.", valueName: "realm/name")) var ref: String
+        @Argument(help: ArgumentHelp("The client to show.", valueName: "realm/name"), completion: Completion.clients) var ref: String
 
         func run() throws {
             let client = try options.openVault().client(try ClientRef(ref))

@@ -23,7 +23,7 @@ extension ClientCommand {
         )
 
         @OptionGroup var options: VaultOptions
-        @Argument(help: ArgumentHelp("The client to change (with --reauthenticate alone, a realm: its clients from before client rows were authenticated).", valueName: "realm/name"))
+        @Argument(help: ArgumentHelp("The client to change (with --reauthenticate alone, a realm: its clients from before client rows were authenticated).", valueName: "realm/name"), completion: Completion.clients)
         var ref: String
         @Option(name: .customLong("rotate-every"), help: ArgumentHelp("Rotate the secret on this schedule with `cloak rotate --due` (e.g. 90d).", valueName: "duration"))
         var rotateEvery: String?

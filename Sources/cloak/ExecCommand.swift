@@ -31,7 +31,7 @@ struct ExecCommand: ParsableCommand {
     )
 
     @OptionGroup var options: VaultOptions
-    @Argument(help: ArgumentHelp("The client whose token goes in --env-var (or use --env).", valueName: "realm/name")) var ref: String?
+    @Argument(help: ArgumentHelp("The client whose token goes in --env-var (or use --env).", valueName: "realm/name"), completion: Completion.clients) var ref: String?
     @Option(name: .customLong("env-var"), help: "The variable that holds the token of realm/name.") var envVar = "ACCESS_TOKEN"
     @Option(name: .customLong("env"), help: ArgumentHelp("Put this client's token in this variable; repeat for several.", valueName: "NAME=REALM/CLIENT"))
     var variables: [String] = []

@@ -27,7 +27,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var options: VaultOptions
     @Argument(help: "The bundle file to write.") var file: String
-    @Option(help: "Export only this realm (repeat for several; default: every realm).") var realm: [String] = []
+    @Option(help: "Export only this realm (repeat for several; default: every realm).", completion: Completion.realms) var realm: [String] = []
     @OptionGroup var key: BundleKeyOptions
     @Option(help: "Argon2id cost of a bundle passphrase: interactive, moderate or sensitive.") var kdf: KDFCost = .moderate
     @Flag(help: "Replace the file if it exists.") var force = false

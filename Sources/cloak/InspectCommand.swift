@@ -26,7 +26,7 @@ struct InspectCommand: ParsableCommand {
 
     @OptionGroup var options: VaultOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: ArgumentHelp("The client.", valueName: "realm/name")) var ref: String
+    @Argument(help: ArgumentHelp("The client.", valueName: "realm/name"), completion: Completion.clients) var ref: String
 
     func run() throws {
         let broker = try TokenCommand.broker(options, ref: ref, minTTL: 0)

@@ -27,7 +27,7 @@ struct LogCommand: ParsableCommand {
     @OptionGroup var options: VaultOptions
     @OptionGroup var output: OutputOptions
     @Option(help: ArgumentHelp("Only events about this client.", valueName: "realm/name")) var client: String?
-    @Option(help: "Only events about this realm and its clients.") var realm: String?
+    @Option(help: "Only events about this realm and its clients.", completion: Completion.realms) var realm: String?
     @Option(help: ArgumentHelp("Only events at or after this time.", valueName: "time")) var since: String?
     @Option(help: "Only the newest N events.") var limit: Int?
     @Flag(help: "Verify the log's MAC chain with the vault key before showing it.") var verify = false

@@ -11,7 +11,7 @@ extension RealmCommand {
                 """)
 
         @OptionGroup var options: VaultOptions
-        @Argument(help: "The realm to remove.") var name: String
+        @Argument(help: "The realm to remove.", completion: Completion.realms) var name: String
         @Flag(help: "Remove the realm's clients and their sealed secrets too.") var force = false
         @OptionGroup var confirmation: ConfirmationOptions
 

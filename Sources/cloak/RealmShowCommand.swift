@@ -12,7 +12,7 @@ extension RealmCommand {
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions
-        @Argument(help: "The realm to show.") var name: String
+        @Argument(help: "The realm to show.", completion: Completion.realms) var name: String
 
         func run() throws {
             let realm = try options.openVault().realm(named: try Name(name, of: "realm name"))

@@ -21,7 +21,7 @@ extension RealmCommand {
 
         @OptionGroup var options: VaultOptions
         @OptionGroup var output: OutputOptions
-        @Argument(help: "The realm to sync.") var name: String
+        @Argument(help: "The realm to sync.", completion: Completion.realms) var name: String
         @Option(help: ArgumentHelp("Only clients whose clientId matches this shell glob (e.g. 'svc-*').", valueName: "glob"))
         var match: String?
         @Flag(help: "Show the plan; change nothing.") var dryRun = false

@@ -18,7 +18,7 @@ extension RealmCommand {
         )
 
         @OptionGroup var options: VaultOptions
-        @Argument(help: "The realm to change.") var name: String
+        @Argument(help: "The realm to change.", completion: Completion.realms) var name: String
         @OptionGroup var settings: RealmSettingOptions
 
         @Flag(help: "Forget the realm's CA file.") var noCaFile = false

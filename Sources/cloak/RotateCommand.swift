@@ -38,8 +38,8 @@ struct RotateCommand: ParsableCommand {
 
     @OptionGroup var options: VaultOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: ArgumentHelp("Clients to rotate.", valueName: "realm/name")) var refs: [String] = []
-    @Option(help: "Rotate clients of this realm (with --all or --due).") var realm: String?
+    @Argument(help: ArgumentHelp("Clients to rotate.", valueName: "realm/name"), completion: Completion.clients) var refs: [String] = []
+    @Option(help: "Rotate clients of this realm (with --all or --due).", completion: Completion.realms) var realm: String?
     @Flag(help: "Every client of --realm.") var all = false
     @Flag(help: "Clients whose --rotate-every interval has passed (of --realm, or of every realm).") var due = false
     @Flag(help: "Show the plan; change nothing.") var dryRun = false

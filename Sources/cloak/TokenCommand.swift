@@ -33,7 +33,7 @@ struct TokenCommand: ParsableCommand {
     }
 
     @OptionGroup var options: VaultOptions
-    @Argument(help: ArgumentHelp("The client.", valueName: "realm/name")) var ref: String
+    @Argument(help: ArgumentHelp("The client.", valueName: "realm/name"), completion: Completion.clients) var ref: String
     @Option(help: "raw (the token), json, header (an Authorization line), env (export lines), or exec-credential (Kubernetes).")
     var format: Format = .raw
     @Option(help: "A scope to request instead of the client's own; repeat for several.") var scope: [String] = []

@@ -394,6 +394,46 @@ extension EverydayUseTests {
     }
 }
 
+extension EverydayUseTests {
+    /// Item 4: completion scripts for bash, zsh and fish; realm and client names complete from
+    /// the vault's metadata with no key (driven here through bash's own completion function, as
+    /// a Tab would), from the vault `--vault` names when the line has one.
+    @Test func realmAndClientNamesCompleteWithoutAKey() throws {
+        let sandbox = try Sandbox.populated()
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try sandbox.run(["--generate-completion-script", shell])
+            #expect(script.status == 0 && script.stdout.contains("---completion"), "\(shell): \(script)")
+        }
+        let driver = sandbox.directory.file("complete.bash")
+        try #"""
+            binary=$1; shift
+            source <("$binary" --generate-completion-script bash)
+            COMP_WORDS=("$binary" "$@"); COMP_CWORD=$#; COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+            _cloak "$binary" "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+            printf '%s\n' "${COMPREPLY[@]}"
+            """#.write(toFile: driver, atomically: true, encoding: .utf8)
+        func complete(_ words: [String], environment: [String: String] = [:]) throws -> [String] {
+            let process = Process(), output = Pipe()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [driver, Sandbox.binary] + words
+            process.environment = sandbox.environment.merging(["CLOAK_KEY_FILE": ""].merging(environment) { $1 }) { $1 }
+            (process.standardOutput, process.standardError) = (output, FileHandle.nullDevice)
+            try process.run()
+            let out = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(words)")
+            return String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init).sorted()
+        }
+        #expect(try complete(["token", ""]) == ["prod/billing", "prod/orders"])
+        #expect(try complete(["client", "show", "prod/o"]) == ["prod/orders"])
+        #expect(try complete(["realm", "show", ""]) == ["prod"])
+        #expect(try complete(["rotate", "--realm", ""]) == ["prod"])
+        let other = try Sandbox.populated()
+        try other.ok("realm", "add", "stage", "--token-url", Sandbox.tokenURL)
+        #expect(try complete(["realm", "remove", "--vault", other.vault, ""], environment: ["CLOAK_VAULT": sandbox.directory.file("none.db")]) == ["prod", "stage"])
+    }
+}
+
 /// An OAuth server that cannot do what is asked: every request on 127.0.0.1 gets the same
 /// status and JSON body. At most 20 requests, a minute at most; killed by its PID when released.
 final class OneAnswerServer {
