@@ -41,6 +41,8 @@ else
 fi
 stop_postgres
 scripts/idp-conformance.sh
+# The quick start's install step: a release build into a throwaway prefix, used from PATH.
+scripts/test-install.sh
 # The build users get by default (no PostgreSQL) compiles, and says why it cannot open one.
 swift build --product cloak >/dev/null
 out=$("$(swift build --show-bin-path)/cloak" client list --vault postgresql://nobody@127.0.0.1/none 2>&1) && exit 1
