@@ -437,8 +437,8 @@ extension EverydayUseTests {
 /// An OAuth server that cannot do what is asked: every request on 127.0.0.1 gets the same
 /// status and JSON body. At most 20 requests, a minute at most; killed by its PID when released.
 final class OneAnswerServer {
-    let process = Process()
-    let url: String
+    let server: PythonServer
+    var url: String { server.url }
 
     static let script = """
         import http.server, signal, sys, time
@@ -465,20 +465,7 @@ final class OneAnswerServer {
         """
 
     init(status: Int, body: String) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, String(status), body]
-        url = try process.runReadingFirstLine()
-        guard url.hasPrefix("http://127.0.0.1:") else {
-            kill(process.processIdentifier, SIGKILL)
-            throw RawVault.Failure(description: "the test's OAuth server (python3) did not start")
-        }
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        server = try PythonServer(script: Self.script, arguments: [String(status), body], what: "the test's OAuth server")
     }
 }
 
@@ -486,9 +473,9 @@ final class OneAnswerServer {
 /// throwaway certificate, answering every GET with the Authorization header it was sent. It
 /// answers at most 20 requests and stops by itself after a minute; killed by its PID when released.
 final class EchoingAPIServer {
-    let directory = TemporaryDirectory()
-    let process = Process()
-    let url: String
+    let directory: TemporaryDirectory
+    let server: PythonServer
+    var url: String { server.url }
     var certificate: String { directory.file("api.crt") }
 
     static let script = """
@@ -516,6 +503,7 @@ final class EchoingAPIServer {
         """
 
     init() throws {
+        let directory = TemporaryDirectory()
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         openssl.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
@@ -525,19 +513,7 @@ final class EchoingAPIServer {
         try openssl.run()
         openssl.waitUntilExit()
         guard openssl.terminationStatus == 0 else { throw RawVault.Failure(description: "openssl could not make the API server's certificate") }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, directory.file("api.crt"), directory.file("api.key")]
-        url = try process.runReadingFirstLine()
-        guard url.hasPrefix("https://127.0.0.1:") else {
-            kill(process.processIdentifier, SIGKILL)
-            throw RawVault.Failure(description: "the test's API server (python3) did not start")
-        }
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        self.directory = directory
+        server = try PythonServer(script: Self.script, arguments: [directory.file("api.crt"), directory.file("api.key")], what: "the test's API server")
     }
 }

@@ -4,9 +4,8 @@ public import Foundation
 /// `http.server`): an issuer whose discovery document a test writes, and rewrites, itself.
 /// It is killed (by its PID) when released, and stops by itself after two minutes in any case.
 public final class StaticServer: @unchecked Sendable {
-    let process = Process()
     let directory = TemporaryDirectory()
-    public let baseURL: String
+    let server: PythonServer
 
     /// Serves until its deadline; prints its base URL once it listens. Signals are unblocked
     /// first: a child of the test process inherits a mask that blocks SIGTERM.
@@ -27,23 +26,12 @@ public final class StaticServer: @unchecked Sendable {
 
     /// - Parameter port: 0 for a free port.
     public init(port: Int = 0) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, directory.path, String(port)]
-        baseURL = try process.runReadingFirstLine()
-        guard baseURL.hasPrefix("http://127.0.0.1:") else {
-            kill(process.processIdentifier, SIGKILL)
-            throw RawVault.Failure(description: "the test's HTTP server (python3) did not start")
-        }
+        server = try PythonServer(script: Self.script, arguments: [directory.path, String(port)], what: "the test's HTTP server")
     }
 
-    deinit { stop() }
+    public var baseURL: String { server.url }
 
-    public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    public func stop() { server.stop() }
 
     public var port: Int { Int(baseURL.split(separator: ":").last ?? "") ?? 0 }
 
@@ -60,5 +48,33 @@ public final class StaticServer: @unchecked Sendable {
         var fields = ["\"issuer\":\"\(issuer)\"", "\"token_endpoint\":\"\(tokenEndpoint)\""]
         if let jwksURI { fields.append("\"jwks_uri\":\"\(jwksURI)\"") }
         try serve("/realms/\(realm)/.well-known/openid-configuration", "{" + fields.joined(separator: ",") + "}")
+    }
+}
+
+/// A server on 127.0.0.1 written by a test in Python: run with `arguments`, its URL read from
+/// the first line it prints once it listens, killed by its PID when released or stopped (each
+/// script also stops by itself: a bounded request loop and a deadline).
+public final class PythonServer: @unchecked Sendable {
+    let process = Process()
+    public let url: String
+
+    /// - Parameter what: the server, for the error when it does not start.
+    public init(script: String, arguments: [String], what: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script] + arguments
+        url = try process.runReadingFirstLine()
+        guard url.hasPrefix("http://127.0.0.1:") || url.hasPrefix("https://127.0.0.1:") else {
+            stop()
+            throw RawVault.Failure(description: "\(what) (python3) did not start")
+        }
+    }
+
+    deinit { stop() }
+
+    public func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 }
