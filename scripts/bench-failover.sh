@@ -38,7 +38,7 @@ for round in $(seq "$rounds"); do
   vault=(--vault "$PAIR_URL&sslmode=verify-full&sslrootcert=$PAIR_CA&schema=bench" --key-file "$work/key")
   $cloak init "${vault[@]}" >/dev/null 2>&1
   $cloak realm add bench --token-url "$IDP_URL/realms/bench/protocol/openid-connect/token" "${vault[@]}" 2>/dev/null
-  printf 'fake-bench-secret' | $cloak client add bench/svc --client-id bench-svc --secret-stdin "${vault[@]}" 2>/dev/null
+  printf 'fake-bench-secret' | $cloak client add bench/svc --client-id bench-svc --secret-stdin --no-verify "${vault[@]}" 2>/dev/null
   $cloak token bench/svc "${vault[@]}" >/dev/null
   killed=$(now_ms)
   scripts/postgres-pair.sh kill-primary "$work/pair"

@@ -38,7 +38,7 @@ start_postgres
 sqlite=(--vault "$work/vault.db" --key-file "$work/key")
 $cloak init "${sqlite[@]}" 2>/dev/null
 $cloak realm add bench --token-url "$token_url" "${sqlite[@]}" 2>/dev/null
-printf 'fake-bench-secret' | $cloak client add bench/svc --client-id bench-svc --secret-stdin "${sqlite[@]}" 2>/dev/null
+printf 'fake-bench-secret' | $cloak client add bench/svc --client-id bench-svc --secret-stdin --no-verify "${sqlite[@]}" 2>/dev/null
 $cloak token bench/svc "${sqlite[@]}" >/dev/null
 
 # A team vault on the throwaway server, as its owner role, over TCP with TLS verified.
@@ -47,7 +47,7 @@ server="postgresql://cloak_owner@127.0.0.1:$CLOAK_TEST_POSTGRES_PORT/cloak?sslmo
 team=(--vault "$server&schema=bench" --key-file "$work/team.key")
 $cloak_pg init "${team[@]}" >/dev/null 2>&1
 $cloak_pg realm add bench --token-url "$token_url" "${team[@]}" 2>/dev/null
-printf 'fake-bench-secret' | $cloak_pg client add bench/svc --client-id bench-svc --secret-stdin "${team[@]}" 2>/dev/null
+printf 'fake-bench-secret' | $cloak_pg client add bench/svc --client-id bench-svc --secret-stdin --no-verify "${team[@]}" 2>/dev/null
 $cloak_pg token bench/svc "${team[@]}" >/dev/null
 
 hyperfine -N --warmup 10 --runs 100 \

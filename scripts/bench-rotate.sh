@@ -47,10 +47,10 @@ setup_vault() {
   $cloak init 2>/dev/null
   for r in $(seq 0 $((realms - 1))); do
     $cloak realm add "r$r" --token-url "$IDP_URL/realms/r$r/protocol/openid-connect/token" 2>/dev/null
-    printf 'fake-bench-admin' | $cloak client add "r$r/admin" --client-id bench-admin --secret-stdin 2>/dev/null
+    printf 'fake-bench-admin' | $cloak client add "r$r/admin" --client-id bench-admin --secret-stdin --no-verify 2>/dev/null
     $cloak realm update "r$r" --admin-client "r$r/admin" 2>/dev/null
     for c in $(seq 0 $((per_realm - 1))); do
-      printf 'fake-bench-%s' "$c" | $cloak client add "r$r/svc-$c" --client-id "svc-$c" --secret-stdin 2>/dev/null
+      printf 'fake-bench-%s' "$c" | $cloak client add "r$r/svc-$c" --client-id "svc-$c" --secret-stdin --no-verify 2>/dev/null
     done
   done
 }

@@ -73,10 +73,10 @@ setup() {  # setup SCHEMA REALM_PREFIX
   for r in $(seq 0 $((realms - 1))); do
     realm=$2$r
     $cloak realm add "$realm" --token-url "$IDP_URL/realms/$realm/protocol/openid-connect/token" "${vault[@]}" 2>/dev/null
-    printf 'fake-bench-admin' | $cloak client add "$realm/admin" --client-id bench-admin --secret-stdin "${vault[@]}" 2>/dev/null
+    printf 'fake-bench-admin' | $cloak client add "$realm/admin" --client-id bench-admin --secret-stdin --no-verify "${vault[@]}" 2>/dev/null
     $cloak realm update "$realm" --admin-client "$realm/admin" --rotate-every "${every}m" "${vault[@]}" 2>/dev/null
     for c in $(seq 0 $((per_realm - 1))); do
-      printf 'fake-bench-%s' "$c" | $cloak client add "$realm/svc-$c" --client-id "svc-$c" --secret-stdin "${vault[@]}" 2>/dev/null
+      printf 'fake-bench-%s' "$c" | $cloak client add "$realm/svc-$c" --client-id "svc-$c" --secret-stdin --no-verify "${vault[@]}" 2>/dev/null
     done
   done
 }
@@ -87,7 +87,7 @@ single_flight() {
   local vault=(--vault "$server&schema=flight" --key-file "$work/key") i pids=() codes
   $cloak init "${vault[@]}" >/dev/null 2>&1
   $cloak realm add short --token-url "$IDP_URL/realms/short/protocol/openid-connect/token" "${vault[@]}" 2>/dev/null
-  printf 'fake-short-secret' | $cloak client add short/svc --client-id short-svc --secret-stdin "${vault[@]}" 2>/dev/null
+  printf 'fake-short-secret' | $cloak client add short/svc --client-id short-svc --secret-stdin --no-verify "${vault[@]}" 2>/dev/null
   $cloak token short/svc "${vault[@]}" >/dev/null
   for i in 1 2 3; do
     mkdir -p "$work/flight-host$i"

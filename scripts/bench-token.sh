@@ -48,12 +48,12 @@ token_url="$IDP_URL/realms/bench/protocol/openid-connect/token"
 export CLOAK_VAULT="$work/vault.db" CLOAK_KEY_FILE="$work/key"
 $cloak init 2>/dev/null
 $cloak realm add bench --token-url "$token_url" 2>/dev/null
-printf 'fake-bench-secret' | $cloak client add bench/svc --client-id bench-svc --secret-stdin 2>/dev/null
+printf 'fake-bench-secret' | $cloak client add bench/svc --client-id bench-svc --secret-stdin --no-verify 2>/dev/null
 $cloak token bench/svc >/dev/null
 
 "$release/cloak-bench-fixture" "$work/large.db" "$work/large.key" 100000 100
 CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak realm add bench --token-url "$token_url" 2>/dev/null
-printf 'fake-bench-secret' | CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak client add bench/svc --client-id bench-svc --secret-stdin 2>/dev/null
+printf 'fake-bench-secret' | CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak client add bench/svc --client-id bench-svc --secret-stdin --no-verify 2>/dev/null
 CLOAK_VAULT="$work/large.db" CLOAK_KEY_FILE="$work/large.key" $cloak token bench/svc >/dev/null
 
 baseline_runs=()

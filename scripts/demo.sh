@@ -68,10 +68,10 @@ step "printf 'demo-secret+not/real%%either' | cloak client add demo/billing --cl
 printf 'demo-secret+not/real%%either' | "$cloak" client add demo/billing --client-id billing-svc --auth post --secret-stdin
 step cloak client list
 "$cloak" client list
-step "cloak token demo/orders --format json    # from the identity provider"
+step "cloak token demo/orders --format json    # the token client add got to check the secret: from the sealed cache"
 "$cloak" token demo/orders --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
-step "cloak token demo/orders --format json    # again: from the sealed cache"
-"$cloak" token demo/orders --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
+step "cloak token demo/orders --refresh --format json    # a new one from the identity provider"
+"$cloak" token demo/orders --refresh --format json | sed -E 's/("access_token": ")([^"]{16})[^"]*"/\1\2…"/'
 step "cloak token demo/billing --format header | cut -c1-40"
 "$cloak" token demo/billing --format header | cut -c1-40
 step cloak inspect demo/orders
@@ -117,7 +117,7 @@ agent_pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 ask() { curl -s --unix-socket "$sock" "http://agent/v1/tokens/fast/ticker?min_ttl=1" |
   python3 -c 'import json,sys; d=json.load(sys.stdin); print("source %-6s  token …%s  expires in %d s" % (d["source"], d["access_token"][-12:], d["expires_in"]))'; }
-step "curl --unix-socket $sock http://agent/v1/tokens/fast/ticker    # the first: from the IdP"
+step "curl --unix-socket $sock http://agent/v1/tokens/fast/ticker    # the first: from the vault's cache or the IdP"
 ask
 step "curl … again, and every 2 s for 8 s: from memory, renewed in the background before it expires"
 for _ in 1 2 3 4 5; do ask; sleep 2; done

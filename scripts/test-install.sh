@@ -31,6 +31,7 @@ cloak init 2>/dev/null
 [ -f "$HOME/.config/cloakroom/vault.key" ] || fail "init made no default key file"
 cloak realm add r1 --token-url "$IDP_URL/realms/r1/protocol/openid-connect/token" 2>/dev/null
 printf 'fake-install-secret' | cloak client add r1/orders --client-id orders-svc --secret-stdin 2>/dev/null
-[ "$(cloak token r1/orders --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])')" = idp ] || fail "no token from the IdP"
+# `client add` asked the IdP for a token to check the secret, and cached it.
 [ "$(cloak token r1/orders --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])')" = cache ] || fail "no token from the cache"
+[ "$(cloak token r1/orders --refresh --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])')" = idp ] || fail "no token from the IdP"
 echo "test-install: installed cloak and cloak-idp work from PATH ($pages man pages)"

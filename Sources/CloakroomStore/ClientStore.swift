@@ -15,6 +15,8 @@ package protocol ClientStore {
     /// Replaces the fields of client row `rowID`; `forgetIdPUUID` when it now stands for another client at the IdP.
     func update(rowID: Int64, _ fields: ClientFields, forgetIdPUUID: Bool, at now: Int64) throws
     func setRotateEvery(_ seconds: Int64?, rowID: Int64, at now: Int64) throws
+    /// Gives client row `rowID` the name `name` in its realm (unique there: a taken name fails).
+    func rename(rowID: Int64, to name: String, at now: Int64) throws
     /// Removes the client with its secret versions, cached tokens and rotation journal.
     func remove(rowID: Int64) throws
     /// The client's id at the Keycloak admin API, when learnt before.

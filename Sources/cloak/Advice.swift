@@ -43,6 +43,7 @@ enum Advice {
         case .listClients(let realm?): "`cloak client list --realm \(realm)` shows its clients."
         case .listClients(nil): "`cloak client list` shows the clients."
         case .showClient(let client): "Check its client_id and secret version with `cloak client show \(client)`."
+        case .updateClient(let client): "`cloak client update \(client)` changes its secret (--secret-stdin), client_id, auth, scopes or audience in place."
         case .syncRealm(let realm): "If its secret was rotated elsewhere (another vault, or the one a bundle came from), `cloak realm sync \(realm)` takes the IdP's secret over."
         case .allowClientCredentialsGrant(let client): "Allow the client-credentials grant for \(client) at the IdP (Keycloak: turn on the client's \"Service accounts roles\"); its secret was not the problem."
         case .reauthenticate(let client): "Accept it with `cloak client update \(client) --reauthenticate`."

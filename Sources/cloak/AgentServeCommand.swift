@@ -88,9 +88,7 @@ extension AgentCommand {
         func run() throws {
             let vaultPath = options.vaultPath
             let socketPath = socket.map(Paths.absolute) ?? AgentSocket.defaultPath(vaultPath: vaultPath, environment: Environment.value)
-            var configuration = TokenBroker.Configuration()
-            configuration.deadline = try options.deadline
-            let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
+            let broker = try options.broker(over: options.unlockVault())
             let policyPath = policy.map(Paths.absolute)
             let rules = try policyPath.map(AgentPolicy.load(from:)) ?? .ownerOnly(uid: UInt32(getuid()))
             let owner = try sinkOwner.map(Self.owner)

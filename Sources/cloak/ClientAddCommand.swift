@@ -10,9 +10,14 @@ extension ClientCommand {
                 is removed), or typed at a prompt without echo when stdin is a terminal. There is \
                 deliberately no option that takes the secret itself: ps and shell history would keep it.
 
+                Before anything is stored, the identity provider is asked for a token with the \
+                secret: a wrong secret, client_id or --auth is refused now (exit 11), not at the \
+                first `cloak token`, and that token is cached. --no-verify stores it unchecked.
+
                 Examples:
                   pass orders | cloak client add prod/orders --client-id orders --secret-stdin
                   cloak client add prod/billing --client-id billing --rotate-every 90d
+                  cloak client add lab/ci --client-id ci --secret-stdin --no-verify < ci.secret
                 """
         )
 
@@ -37,6 +42,9 @@ extension ClientCommand {
         @Option(name: .customLong("rotate-every"), help: ArgumentHelp("Rotate the secret on this schedule with `cloak rotate --due` (e.g. 90d).", valueName: "duration"))
         var rotateEvery: String?
 
+        @Flag(name: .customLong("no-verify"), help: "Store it without asking the identity provider for a token first (offline, or a client not set up there yet).")
+        var noVerify = false
+
         func run() throws {
             let ref = try ClientRef(ref)
             let interval = try rotateEvery.map { try Durations.parse($0, option: "--rotate-every", range: 60...Durations.longest) }
@@ -44,21 +52,14 @@ extension ClientCommand {
             let vault = try options.openVault()
             _ = try vault.realm(named: ref.realm)  // say "no such realm" before asking for anything
             let unlocked = try vault.unlock(with: options.credentials(for: vault))
-            let secret = try readSecret(for: ref)
-            var client = try unlocked.addClient(ref, settings, secret: secret)
-            if let interval {
-                try unlocked.setRotationInterval(.seconds(interval), of: ref)
-                client.rotateEvery = .seconds(interval)
+            let secret = try ClientCommand.readSecret(for: ref, fromStdin: secretStdin)
+            let broker = try options.broker(over: unlocked)
+            let verify = !noVerify
+            let client = try ClientCommand.checkingWithIdP(nothing: "stored") {
+                try blocking { try await broker.addClient(ref, settings, secret: secret, rotateEvery: interval.map { .seconds($0) }, verify: verify) }
             }
-            Terminal.note("added client \(client.ref) (client_id \(client.clientID), secret version 1)")
-        }
-
-        private func readSecret(for ref: ClientRef) throws -> ClientSecret {
-            if secretStdin { return try ClientSecret.read(from: 0) }
-            guard Terminal.isInteractive else {
-                throw UsageError("no secret given: pipe it in with --secret-stdin (e.g. from a file or a password manager), or run on a terminal to be prompted.")
-            }
-            return try Terminal.withoutEcho(prompt: "Client secret for \(ref): ") { try ClientSecret.read(from: 0, line: true) }
+            Terminal.note("added client \(client.ref) (client_id \(client.clientID), secret version 1, "
+                          + (verify ? "verified: the identity provider issued a token, now cached)" : "not verified: `cloak token \(client.ref)` checks it)"))
         }
     }
 }

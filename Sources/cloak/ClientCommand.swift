@@ -15,6 +15,39 @@ struct ClientCommand: ParsableCommand {
     )
 }
 
+extension ClientCommand {
+    /// A client's secret: from stdin with `--secret-stdin` (to its end; one trailing newline is
+    /// removed), or typed at a prompt without echo when stdin is a terminal (with or without the
+    /// flag: echoing a secret typed up to Ctrl-D is never what a person at a terminal wants).
+    static func readSecret(for ref: ClientRef, fromStdin: Bool) throws -> ClientSecret {
+        guard Terminal.isInteractive else {
+            guard fromStdin else {
+                throw UsageError("no secret given: pipe it in with --secret-stdin (e.g. from a file or a password manager), or run on a terminal to be prompted.")
+            }
+            return try ClientSecret.read(from: 0)
+        }
+        return try Terminal.withoutEcho(prompt: "Client secret for \(ref): ") { try ClientSecret.read(from: 0, line: true) }
+    }
+
+    /// Runs `body`, which asks the identity provider before it writes. A refusal, or an IdP that
+    /// cannot be asked, is reported as such, with the fact that nothing was `done` and how to
+    /// write it unchecked; its exit status is the token error's (11 refused, 10 unavailable…).
+    static func checkingWithIdP<T>(nothing done: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as TokenError {
+            if case .rejected(_, _, let code, let description) = error, !TokenError.refusesTheGrant(error: code, description: description) {
+                // Its usual advice is about a stored client; this one is not stored (so).
+                Terminal.error("\(error.message) Check the client_id, the secret and --auth (basic or post) with whoever runs the identity provider.")
+            } else {
+                Terminal.error(Advice.explain(error))
+            }
+            Terminal.error("nothing was \(done). To store it without asking the identity provider (offline, or a client not set up there yet), add --no-verify.")
+            throw Reported.credentialRefused(error)
+        }
+    }
+}
+
 /// `--auth basic|post`: the short names of the two client-secret methods.
 enum AuthChoice: String, ExpressibleByArgument, CaseIterable {
     case basic, post

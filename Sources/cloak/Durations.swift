@@ -57,11 +57,7 @@ enum Durations {
     /// The largest whole unit: `90d`, `12h`, `30m`, `45s`; fractions of a second as `0.5s`.
     static func text(_ seconds: TimeInterval) -> String {
         guard seconds.rounded(.down) == seconds else { return "\(seconds)s" }
-        let whole = Int64(min(seconds, longest))
-        for (unit, size) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3600), ("m", 60)] where whole >= size && whole % size == 0 {
-            return "\(whole / size)\(unit)"
-        }
-        return "\(whole)s"
+        return Duration.seconds(Int64(min(seconds, longest))).compactText
     }
 
     /// An age as people read it: `45s`, `12m`, `5h`, `90d`.

@@ -28,9 +28,7 @@ extension RealmCommand {
 
         func run() throws {
             let name = try Name(name, of: "realm name")
-            var configuration = TokenBroker.Configuration()
-            configuration.deadline = try options.deadline
-            let broker = try TokenBroker(options.unlockVault(), configuration: configuration)
+            let broker = try options.broker(over: options.unlockVault())
             let sync = RealmSync(broker: broker)
             let match = match
             let plan = try blocking { try await sync.plan(realm: name, match: match) }

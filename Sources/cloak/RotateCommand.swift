@@ -88,9 +88,7 @@ struct RotateCommand: ParsableCommand {
             try confirmation.confirm("rotate all \(targets.count) client(s) of realm \(realm ?? "") (`--dry-run` shows the plan)")
         }
 
-        var configuration = TokenBroker.Configuration()
-        configuration.deadline = try options.deadline
-        let broker = try TokenBroker(vault.unlock(with: options.credentials(for: vault)), configuration: configuration)
+        let broker = try options.broker(over: vault.unlock(with: options.credentials(for: vault)))
         var rotatorOptions = SecretRotator.Options()
         rotatorOptions.serverGenerated = serverGenerated
         rotatorOptions.invalidateRotated = invalidateRotated

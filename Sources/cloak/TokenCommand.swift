@@ -93,10 +93,7 @@ struct TokenCommand: ParsableCommand {
     static func broker(_ options: VaultOptions, ref: String, minTTL: Double) throws -> TokenBroker {
         _ = try ClientRef(ref)
         _ = try Durations.check(minTTL, option: "--min-ttl", range: 0...Durations.longest)
-        var configuration = TokenBroker.Configuration()
-        configuration.minimumTTL = .seconds(minTTL)
-        configuration.deadline = try options.deadline
-        return try TokenBroker(options.unlockVault(), configuration: configuration)
+        return try options.broker(over: options.unlockVault()) { $0.minimumTTL = .seconds(minTTL) }
     }
 
     static func grant(_ broker: TokenBroker, ref: String, scopes: [String], audience: String?, refresh: Bool) throws -> TokenBroker.Grant {

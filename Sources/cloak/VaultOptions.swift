@@ -75,6 +75,14 @@ struct VaultOptions: ParsableArguments {
         }
     }
 
+    /// A broker over `vault` for one command, asking the IdP within `CLOAK_DEADLINE`.
+    func broker(over vault: sending UnlockedVault, _ adjust: (inout TokenBroker.Configuration) -> Void = { _ in }) throws -> TokenBroker {
+        var configuration = TokenBroker.Configuration()
+        configuration.deadline = try deadline
+        adjust(&configuration)
+        return try TokenBroker(vault, configuration: configuration)
+    }
+
     func openVault() throws -> Vault { try Vault.open(at: vaultPath, busyTimeout: Self.busyTimeout, clock: Self.clock) }
 
     /// What time it is for the vault (and the agent's schedule). Debug builds move it by

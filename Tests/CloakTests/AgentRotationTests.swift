@@ -18,9 +18,9 @@ import Testing
         }
         try ok(["init"])
         try ok(["realm", "add", "r1", "--token-url", idp.tokenURL])
-        try ok(["client", "add", "r1/admin", "--client-id", "rot-admin", "--secret-stdin"], stdin: RotationTests.adminSecret)
-        try ok(["client", "add", "r1/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: RotationTests.ordersSecret)
-        try ok(["client", "add", "r1/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin"], stdin: RotationTests.billingSecret)
+        try ok(["client", "add", "--no-verify", "r1/admin", "--client-id", "rot-admin", "--secret-stdin"], stdin: RotationTests.adminSecret)
+        try ok(["client", "add", "--no-verify", "r1/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: RotationTests.ordersSecret)
+        try ok(["client", "add", "--no-verify", "r1/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin"], stdin: RotationTests.billingSecret)
         try ok(["realm", "update", "r1", "--admin-client", "r1/admin"])
         return sandbox
     }

@@ -107,7 +107,7 @@ import Testing
         #expect(rekey.status == 6 && rekey.stderr.contains("cloak doctor") && rekey.stderr.contains("--force"), "\(rekey)")
         // Everything else works.
         try sandbox.ok("client", "show", "prod/orders")
-        try sandbox.ok("client", "add", "test/more", "--client-id", "more", "--secret-stdin", stdin: "fake-more")
+        try sandbox.ok("client", "add", "--no-verify", "test/more", "--client-id", "more", "--secret-stdin", stdin: "fake-more")
         #expect(try sandbox.run(["doctor"]).status == 10, "a new event does not mend the chain")
     }
 
@@ -174,7 +174,7 @@ import Testing
     @Test func rejectedCredentialsAreLoggedAsAFailedFetch() throws {
         let idp = try IdP()
         let sandbox = try Sandbox.tokens(idp)
-        try sandbox.ok("client", "add", "r1/wrong", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-wrong-secret")
+        try sandbox.ok("client", "add", "--no-verify", "r1/wrong", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-wrong-secret")
         let outcome = try sandbox.run(["token", "r1/wrong"])
         #expect(outcome.status == 11 && outcome.stdout.isEmpty, "\(outcome)")
         let events = try sandbox.ok("log", "--json", "--client", "r1/wrong").stdout
@@ -188,7 +188,7 @@ import Testing
     @Test func aVaultLockedByAnotherWriterDoesNotChangeTheTokenError() throws {
         let idp = try IdP()
         let sandbox = try Sandbox.tokens(idp)
-        try sandbox.ok("client", "add", "r1/wrong", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-wrong-secret")
+        try sandbox.ok("client", "add", "--no-verify", "r1/wrong", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-wrong-secret")
         let start = Date()
         let outcome = try RawVault.holdingWriteLock(sandbox.vault) { try sandbox.run(["token", "r1/wrong"]) }
         #expect(outcome.status == 11 && outcome.stderr.contains("rejected client r1/wrong"), "\(outcome)")

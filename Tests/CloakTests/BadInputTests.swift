@@ -20,17 +20,17 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 @Suite struct BadInputTests {
     static let cases: [BadInput] = [
         // 2: usage
-        BadInput(name: "secret as an argument", arguments: ["client", "add", "prod/new", "--client-id", "n", "--secret", "fake-in-argv"],
+        BadInput(name: "secret as an argument", arguments: ["client", "add", "--no-verify", "prod/new", "--client-id", "n", "--secret", "fake-in-argv"],
                  status: 2, message: "unknown option '--secret'"),
-        BadInput(name: "empty secret on stdin", arguments: ["client", "add", "prod/new", "--client-id", "n", "--secret-stdin"],
+        BadInput(name: "empty secret on stdin", arguments: ["client", "add", "--no-verify", "prod/new", "--client-id", "n", "--secret-stdin"],
                  stdin: "", status: 2, message: "the client secret is empty"),
-        BadInput(name: "two lines on stdin", arguments: ["client", "add", "prod/new", "--client-id", "n", "--secret-stdin"],
+        BadInput(name: "two lines on stdin", arguments: ["client", "add", "--no-verify", "prod/new", "--client-id", "n", "--secret-stdin"],
                  stdin: "fake-one\nfake-two\n", status: 2, message: "control character"),
-        BadInput(name: "no secret and no terminal", arguments: ["client", "add", "prod/new", "--client-id", "n"],
+        BadInput(name: "no secret and no terminal", arguments: ["client", "add", "--no-verify", "prod/new", "--client-id", "n"],
                  status: 2, message: "--secret-stdin"),
         BadInput(name: "realm name outside the alphabet", arguments: ["realm", "add", "Prod", "--token-url", Sandbox.tokenURL],
                  status: 2, message: "realm name 'Prod' is not allowed"),
-        BadInput(name: "client name outside the alphabet", arguments: ["client", "add", "prod/-x", "--client-id", "n", "--secret-stdin"],
+        BadInput(name: "client name outside the alphabet", arguments: ["client", "add", "--no-verify", "prod/-x", "--client-id", "n", "--secret-stdin"],
                  stdin: "fake", status: 2, message: "client name '-x' is not allowed"),
         BadInput(name: "plain http to a remote token URL", arguments: ["realm", "add", "dev", "--token-url", "http://idp.example.test/token"],
                  status: 2, message: "--allow-insecure-http"),
@@ -45,7 +45,7 @@ struct BadInput: Sendable, CustomTestStringConvertible {
         // 4: conflict
         BadInput(name: "duplicate realm", arguments: ["realm", "add", "prod", "--token-url", Sandbox.tokenURL], status: 4,
                  message: "a realm named 'prod' exists already"),
-        BadInput(name: "duplicate client", arguments: ["client", "add", "prod/orders", "--client-id", "x", "--secret-stdin"],
+        BadInput(name: "duplicate client", arguments: ["client", "add", "--no-verify", "prod/orders", "--client-id", "x", "--secret-stdin"],
                  stdin: "fake-dup", status: 4, message: "a client 'prod/orders' exists already"),
         BadInput(name: "init over an existing vault", arguments: ["init"], status: 4, message: "exists at"),
         // 5: cannot unlock

@@ -83,7 +83,7 @@ import Testing
     @Test func realmOptionExportsOnlyThoseRealms() throws {
         let source = try Sandbox.populated()
         try source.ok("realm", "add", "dev", "--token-url", "https://dev.example.test/token")
-        try source.ok("client", "add", "dev/tool", "--client-id", "tool", "--secret-stdin", stdin: "fake-dev-tool")
+        try source.ok("client", "add", "--no-verify", "dev/tool", "--client-id", "tool", "--secret-stdin", stdin: "fake-dev-tool")
         let bundle = source.directory.file("dev.bundle")
         try source.ok("export", bundle, "--realm", "dev", "--bundle-key-file", source.directory.file("k"))
         let target = try Self.target()
@@ -105,7 +105,7 @@ import Testing
     static func conflictingTarget() throws -> Sandbox {
         let target = try target()
         try target.ok("realm", "add", "prod", "--token-url", Sandbox.tokenURL)
-        try target.ok("client", "add", "prod/orders", "--client-id", "orders-svc", "--secret-stdin", stdin: "fake-other-orders")
+        try target.ok("client", "add", "--no-verify", "prod/orders", "--client-id", "orders-svc", "--secret-stdin", stdin: "fake-other-orders")
         return target
     }
 

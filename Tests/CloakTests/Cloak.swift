@@ -94,8 +94,8 @@ final class Sandbox: @unchecked Sendable {
         let sandbox = Sandbox()
         try sandbox.ok("init")
         try sandbox.ok("realm", "add", "prod", "--token-url", tokenURL)
-        try sandbox.ok("client", "add", "prod/orders", "--client-id", "orders-svc", "--secret-stdin", stdin: ordersSecret + "\n")
-        try sandbox.ok("client", "add", "prod/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin", stdin: billingSecret)
+        try sandbox.ok("client", "add", "--no-verify", "prod/orders", "--client-id", "orders-svc", "--secret-stdin", stdin: ordersSecret + "\n")
+        try sandbox.ok("client", "add", "--no-verify", "prod/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin", stdin: billingSecret)
         return sandbox
     }
 

@@ -114,7 +114,7 @@ extension EverydayUseTests {
         #expect(rotated.status == 0 && rotated.stdout.isEmpty && rotated.stderr.isEmpty, "\(rotated)")
         #expect(try RotationTests.secretVersion(sandbox, "r1/orders") == 2 && RotationTests.secretVersion(sandbox, "r1/billing") == 2)
 
-        try sandbox.ok("client", "add", "r1/ghost", "--client-id", "ghost-svc", "--rotate-every", "1h", "--secret-stdin", stdin: "fake-ghost-0000")
+        try sandbox.ok("client", "add", "--no-verify", "r1/ghost", "--client-id", "ghost-svc", "--rotate-every", "1h", "--secret-stdin", stdin: "fake-ghost-0000")
         let failed = try quietly(hoursOn: 4)
         #expect(failed.status == 16, "\(failed)")
         #expect(failed.stdout.contains("r1/ghost") && !failed.stdout.contains("r1/orders") && !failed.stdout.contains("r1/billing"), "\(failed)")
@@ -142,7 +142,7 @@ extension EverydayUseTests {
         #expect(try sandbox.mode(of: config + "/cloakroom/vault.key") == 0o600)
         #expect(try sandbox.mode(of: config + "/cloakroom") == 0o700 && sandbox.mode(of: config) == 0o700)
         #expect(try run("realm add r1 --token-url \(idp.tokenURL)").status == 0)
-        #expect(try run("client add r1/basic --client-id broker-svc --secret-stdin", stdin: IdP.basicSecret).status == 0)
+        #expect(try run("client add r1/basic --client-id broker-svc --secret-stdin --no-verify", stdin: IdP.basicSecret).status == 0)
         let (miss, hit) = (try run("token r1/basic --format json"), try run("token r1/basic --format json"))
         #expect(miss.status == 0 && miss.stdout.contains(#""source": "idp""#), "\(miss)")
         #expect(hit.status == 0 && hit.stdout.contains(#""source": "cache""#), "\(hit)")
@@ -182,7 +182,7 @@ extension EverydayUseTests {
         #expect(created.status == 0 && created.stderr.contains("file descriptor 3"), "\(created)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.directory.file(".config/cloakroom/vault.key")), "a key file was written")
         #expect(try run("realm add prod --token-url \(Sandbox.tokenURL)", key: rawFile).status == 0)
-        #expect(try run("client add prod/orders --client-id orders-svc --secret-stdin", key: hexFile, stdin: Sandbox.ordersSecret).status == 0)
+        #expect(try run("client add prod/orders --client-id orders-svc --secret-stdin --no-verify", key: hexFile, stdin: Sandbox.ordersSecret).status == 0)
         let before = try sandbox.contents
         let wrong = try run("client remove prod/orders", key: wrongFile)
         #expect(wrong.status == 5, "\(wrong)")
@@ -223,8 +223,8 @@ extension EverydayUseTests {
               {"clientId":"no-sa-svc","secret":"fake-no-sa-0000","serviceAccountsEnabled":false}]}]}
             """)
         let sandbox = try Sandbox.tokens(idp)
-        try sandbox.ok("client", "add", "r1/no-sa", "--client-id", "no-sa-svc", "--secret-stdin", stdin: "fake-no-sa-0000")
-        try sandbox.ok("client", "add", "r1/stale", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-stale-copy-0000")
+        try sandbox.ok("client", "add", "--no-verify", "r1/no-sa", "--client-id", "no-sa-svc", "--secret-stdin", stdin: "fake-no-sa-0000")
+        try sandbox.ok("client", "add", "--no-verify", "r1/stale", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-stale-copy-0000")
 
         let stale = try sandbox.run(["token", "r1/stale"])
         #expect(stale.status == 11 && stale.stderr.contains("cloak realm sync r1") && stale.stderr.contains("cloak client show r1/stale"), "\(stale)")
@@ -234,7 +234,7 @@ extension EverydayUseTests {
 
         let server = try OneAnswerServer(status: 400, body: #"{"error":"unsupported_grant_type","error_description":"grant not supported"}"#)
         try sandbox.ok("realm", "add", "plain", "--token-url", server.url + "/token")
-        try sandbox.ok("client", "add", "plain/app", "--client-id", "app", "--secret-stdin", stdin: "fake-plain-0000")
+        try sandbox.ok("client", "add", "--no-verify", "plain/app", "--client-id", "app", "--secret-stdin", stdin: "fake-plain-0000")
         let unsupported = try sandbox.run(["token", "plain/app"])
         #expect(unsupported.status == 11 && unsupported.stderr.contains("unsupported_grant_type") && unsupported.stderr.contains("use the client-credentials grant"), "\(unsupported)")
         #expect(!unsupported.stderr.contains("client show") && !unsupported.stderr.contains("fake-"), "\(unsupported)")
@@ -262,7 +262,7 @@ extension EverydayUseTests {
         try await idp.fault(#"{"fault":"latency","delay_ms":5000,"route":"token"}"#)
         for (realm, url, status, words) in realms {
             try sandbox.ok("realm", "add", realm, "--token-url", url)
-            try sandbox.ok("client", "add", "\(realm)/app", "--client-id", "app", "--secret-stdin", stdin: "fake-net-0000")
+            try sandbox.ok("client", "add", "--no-verify", "\(realm)/app", "--client-id", "app", "--secret-stdin", stdin: "fake-net-0000")
             let outcome = try sandbox.run(["token", "\(realm)/app"], environment: ["CLOAK_DEADLINE": "1"])
             #expect(outcome.status == Int32(status), "\(realm): \(outcome)")
             #expect(outcome.stderr.split(separator: "\n").count == 1, "\(realm): one line: \(outcome)")
@@ -444,8 +444,10 @@ final class OneAnswerServer {
         import http.server, signal, sys, time
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         status, body = int(sys.argv[1]), sys.argv[2].encode()
+        served = [0]  # requests answered: an idle 0.5 s wait is no answer (counting those ended it after 10 s)
         class Answer(http.server.BaseHTTPRequestHandler):
             def answer(self):
+                served[0] += 1
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 self.send_response(status)
@@ -458,10 +460,9 @@ final class OneAnswerServer {
         server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
         print("http://127.0.0.1:%d" % server.server_address[1], flush=True)
         server.timeout = 0.5
-        deadline, answered = time.monotonic() + 60, 0
-        while time.monotonic() < deadline and answered < 20:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and served[0] < 20:
             server.handle_request()
-            answered += 1
         """
 
     init(status: Int, body: String) throws {
@@ -481,8 +482,10 @@ final class EchoingAPIServer {
     static let script = """
         import http.server, json, signal, ssl, sys, time
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        served = [0]  # requests answered: an idle 0.5 s wait is no answer (counting those ended it after 10 s)
         class Echo(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                served[0] += 1
                 body = json.dumps({"kind": "Status", "apiVersion": "v1", "authorization": self.headers.get("Authorization")}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -496,10 +499,9 @@ final class EchoingAPIServer {
         server.socket = context.wrap_socket(server.socket, server_side=True)
         print("https://127.0.0.1:%d" % server.server_address[1], flush=True)
         server.timeout = 0.5
-        deadline, answered = time.monotonic() + 60, 0
-        while time.monotonic() < deadline and answered < 20:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and served[0] < 20:
             server.handle_request()
-            answered += 1
         """
 
     init() throws {

@@ -45,7 +45,7 @@ struct FaultInjectionTests {
     /// says so, the vault byte for byte as it was, and once there is space again the same command
     /// succeeds and `cloak doctor` is content.
     @Test(arguments: [
-        ["client", "add", "r1/extra", "--client-id", "extra-svc", "--secret-stdin"],
+        ["client", "add", "--no-verify", "r1/extra", "--client-id", "extra-svc", "--secret-stdin"],
         ["client", "update", "r1/orders", "--rotate-every", "30d"],
         ["rotate", "r1/orders"],
         ["export", "BUNDLE", "--bundle-key-file", "BUNDLE_KEY"],

@@ -15,7 +15,7 @@ import Testing
                  status: 2, message: "--allow-insecure-http"),
         BadInput(name: "a URL with CR LF", arguments: ["realm", "add", "r9", "--token-url", "https://idp.example.test/token\r\nX-Injected: 1"],
                  status: 2, message: "control character"),
-        BadInput(name: "a client_id with a C1 control (CSI)", arguments: ["client", "add", "prod/c1", "--client-id", "a\u{9B}2Jb", "--secret-stdin"],
+        BadInput(name: "a client_id with a C1 control (CSI)", arguments: ["client", "add", "--no-verify", "prod/c1", "--client-id", "a\u{9B}2Jb", "--secret-stdin"],
                  stdin: "fake-c1-secret", status: 2, message: "without control characters"),
         BadInput(name: "a URL with an escape sequence", arguments: ["realm", "add", "r9", "--token-url", "https://idp.example.test/\u{1B}[2Jtoken"],
                  status: 2, message: "control character"),

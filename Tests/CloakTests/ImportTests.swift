@@ -204,7 +204,7 @@ import Testing
         let idp = try IdP(configuration: Self.configuration)
         let sandbox = try Self.sandbox()
         try sandbox.ok(contentsOf: ["realm", "add", "r1", "--token-url", idp.tokenURL])
-        try sandbox.ok(contentsOf: ["client", "add", "r1/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: Self.ordersSecret)
+        try sandbox.ok(contentsOf: ["client", "add", "--no-verify", "r1/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: Self.ordersSecret)
         let before = try sandbox.contents
 
         let elsewhere = try Self.file(sandbox, "a.env", "TOKEN_URL=https://sso.example.test/realms/r1/protocol/openid-connect/token\nCLIENT_ID=billing-svc\nCLIENT_SECRET=\(Self.billingSecret)\n")

@@ -40,10 +40,10 @@ import FoundationNetworking
     static func populate(_ sandbox: Sandbox, _ idp: IdP, realm: String = "r1", admin: String = "rot-admin", adminSecret: String = adminSecret) throws {
         try sandbox.ok("init")
         try sandbox.ok(contentsOf: ["realm", "add", realm, "--token-url", idp.baseURL + "/realms/\(realm)/protocol/openid-connect/token"])
-        try sandbox.ok(contentsOf: ["client", "add", "\(realm)/admin", "--client-id", admin, "--secret-stdin"], stdin: adminSecret)
-        try sandbox.ok(contentsOf: ["client", "add", "\(realm)/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: ordersSecret)
+        try sandbox.ok(contentsOf: ["client", "add", "--no-verify", "\(realm)/admin", "--client-id", admin, "--secret-stdin"], stdin: adminSecret)
+        try sandbox.ok(contentsOf: ["client", "add", "--no-verify", "\(realm)/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: ordersSecret)
         if realm == "r1" {
-            try sandbox.ok(contentsOf: ["client", "add", "r1/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin"], stdin: billingSecret)
+            try sandbox.ok(contentsOf: ["client", "add", "--no-verify", "r1/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin"], stdin: billingSecret)
         }
         try sandbox.ok(contentsOf: ["realm", "update", realm, "--admin-client", "\(realm)/admin"])
     }
@@ -197,11 +197,11 @@ import FoundationNetworking
 
         let sandbox = try Self.sandbox(idp)
         // A client the IdP does not know.
-        try sandbox.ok("client", "add", "r1/ghost", "--client-id", "ghost-svc", "--secret-stdin", stdin: "fake-ghost-0000")
+        try sandbox.ok("client", "add", "--no-verify", "r1/ghost", "--client-id", "ghost-svc", "--secret-stdin", stdin: "fake-ghost-0000")
         let unknown = try sandbox.run(["rotate", "r1/ghost"])
         #expect(unknown.status == 3 && unknown.stderr.contains("ghost-svc"), "\(unknown)")
         // A public client has no secret to rotate.
-        try sandbox.ok("client", "add", "r1/pub", "--client-id", "pub", "--secret-stdin", stdin: "fake-pub-0000")
+        try sandbox.ok("client", "add", "--no-verify", "r1/pub", "--client-id", "pub", "--secret-stdin", stdin: "fake-pub-0000")
         let publicClient = try sandbox.run(["rotate", "r1/pub"])
         #expect(publicClient.status == 16 && publicClient.stderr.contains("public"), "\(publicClient)")
         // Options out of range are usage errors, before anything is read or sent.
@@ -293,7 +293,7 @@ import FoundationNetworking
     @Test func bulkRotationPlansReportsAndKeepsGoingPastFailures() async throws {
         let idp = try IdP(configuration: Self.configuration)
         let sandbox = try Self.sandbox(idp)
-        try sandbox.ok("client", "add", "r1/ghost", "--client-id", "ghost-svc", "--secret-stdin", stdin: "fake-ghost-0000")
+        try sandbox.ok("client", "add", "--no-verify", "r1/ghost", "--client-id", "ghost-svc", "--secret-stdin", stdin: "fake-ghost-0000")
         try sandbox.ok("client", "update", "r1/orders", "--rotate-every", "30d")
 
         let plan = try sandbox.ok("rotate", "--realm", "r1", "--all", "--dry-run", "--json")

@@ -13,8 +13,8 @@ import Testing
         for host in hosts { host.extraEnvironment = ["PGPASSFILE": passwords] }
         try hosts[0].ok("init")
         try hosts[0].ok(contentsOf: ["realm", "add", "r1", "--token-url", idp.tokenURL])
-        try hosts[0].ok("client", "add", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
-        try hosts[0].ok("client", "add", "r1/post", "--client-id", "post-svc", "--auth", "post", "--secret-stdin", stdin: IdP.postSecret)
+        try hosts[0].ok("client", "add", "--no-verify", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
+        try hosts[0].ok("client", "add", "--no-verify", "r1/post", "--client-id", "post-svc", "--auth", "post", "--secret-stdin", stdin: IdP.postSecret)
         for host in hosts.dropFirst() {
             try FileManager.default.copyItem(atPath: hosts[0].keyFile, toPath: host.keyFile)
         }
@@ -117,9 +117,9 @@ import Testing
         }
         try ok(["init"])
         try ok(["realm", "add", "r1", "--token-url", idp.tokenURL])
-        try ok(["client", "add", "r1/admin", "--client-id", "rot-admin", "--secret-stdin"], stdin: RotationTests.adminSecret)
-        try ok(["client", "add", "r1/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: RotationTests.ordersSecret)
-        try ok(["client", "add", "r1/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin"], stdin: RotationTests.billingSecret)
+        try ok(["client", "add", "--no-verify", "r1/admin", "--client-id", "rot-admin", "--secret-stdin"], stdin: RotationTests.adminSecret)
+        try ok(["client", "add", "--no-verify", "r1/orders", "--client-id", "orders-svc", "--secret-stdin"], stdin: RotationTests.ordersSecret)
+        try ok(["client", "add", "--no-verify", "r1/billing", "--client-id", "billing-svc", "--auth", "post", "--secret-stdin"], stdin: RotationTests.billingSecret)
         try ok(["realm", "update", "r1", "--admin-client", "r1/admin", "--rotate-every", "1h"])
         for host in hosts.dropFirst() { try FileManager.default.copyItem(atPath: hosts[0].keyFile, toPath: host.keyFile) }
         func versions() throws -> [String: Int] {
@@ -170,7 +170,7 @@ import Testing
         let laptop = Sandbox()
         try laptop.ok("init")
         try laptop.ok(contentsOf: ["realm", "add", "r1", "--token-url", idp.tokenURL])
-        try laptop.ok("client", "add", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
+        try laptop.ok("client", "add", "--no-verify", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
         let (first, firstJSON) = try laptop.tokenJSON("r1/basic")
         #expect(first.status == 0 && firstJSON["source"] as? String == "idp")
 
@@ -210,7 +210,7 @@ import Testing
         let grants = try owner.ok("init").stdout
         #expect(grants.contains("GRANT USAGE ON SCHEMA cli_") && grants.contains("TO \"cloak_runtime\";"), "\(grants)")
         try owner.ok("realm", "add", "prod", "--token-url", Sandbox.tokenURL)
-        try owner.ok("client", "add", "prod/orders", "--client-id", "orders-svc", "--secret-stdin", stdin: Sandbox.ordersSecret)
+        try owner.ok("client", "add", "--no-verify", "prod/orders", "--client-id", "orders-svc", "--secret-stdin", stdin: Sandbox.ordersSecret)
 
         let runtimeURL = url.replacingOccurrences(of: "cloak_owner@", with: "cloak_runtime@")
         let runtime = Sandbox(vault: runtimeURL)
@@ -227,7 +227,7 @@ import Testing
         try #require(psql.terminationStatus == 0)
 
         #expect(try runtime.ok("client", "list").stdout.contains("prod/orders"))
-        try runtime.ok("client", "add", "prod/billing", "--client-id", "billing-svc", "--secret-stdin", stdin: Sandbox.billingSecret)
+        try runtime.ok("client", "add", "--no-verify", "prod/billing", "--client-id", "billing-svc", "--secret-stdin", stdin: Sandbox.billingSecret)
         let own = Sandbox(vault: runtimeURL.replacingOccurrences(of: "&schema=cli_", with: "&schema=mine_"))
         own.extraEnvironment = ["PGPASSFILE": passwords]
         let refused = try own.run(["init"])
@@ -259,7 +259,7 @@ import Testing
 
         // Rows go into pages with room until one is full: the write that needs a new page fails.
         func add(_ n: Int) throws -> Outcome {
-            try owner.run(["client", "add", "r1/extra-\(n)", "--client-id", "extra-\(n)", "--secret-stdin"], stdin: "fake-extra-secret-\(n)")
+            try owner.run(["client", "add", "--no-verify", "r1/extra-\(n)", "--client-id", "extra-\(n)", "--secret-stdin"], stdin: "fake-extra-secret-\(n)")
         }
         var failed: (Outcome, n: Int, before: String)?
         for n in 1...300 where failed == nil {

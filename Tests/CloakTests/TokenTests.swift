@@ -41,8 +41,8 @@ import Testing
     @Test func rejectedCredentialsFailAtOnceNamingTheClientNeverTheSecret() async throws {
         let idp = try IdP()
         let sandbox = try Sandbox.tokens(idp)
-        try sandbox.ok("client", "add", "r1/wrong", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-wrong-secret")
-        try sandbox.ok("client", "add", "r1/unknown", "--client-id", "nobody", "--secret-stdin", stdin: "fake-whatever")
+        try sandbox.ok("client", "add", "--no-verify", "r1/wrong", "--client-id", "broker-svc", "--secret-stdin", stdin: "fake-wrong-secret")
+        try sandbox.ok("client", "add", "--no-verify", "r1/unknown", "--client-id", "nobody", "--secret-stdin", stdin: "fake-whatever")
         let wrong = try sandbox.run(["token", "r1/wrong"])
         #expect(wrong.status == 11, "\(wrong)")
         #expect(wrong.stderr.contains("rejected client r1/wrong") && wrong.stderr.contains("unauthorized_client"))
@@ -103,7 +103,7 @@ import Testing
         let sandbox = Sandbox()
         try sandbox.ok("init")
         try sandbox.ok("realm", "add", "r1", "--token-url", "http://127.0.0.1:9/realms/r1/protocol/openid-connect/token")
-        try sandbox.ok("client", "add", "r1/basic", "--client-id", "x", "--secret-stdin", stdin: "fake-x")
+        try sandbox.ok("client", "add", "--no-verify", "r1/basic", "--client-id", "x", "--secret-stdin", stdin: "fake-x")
         let outcome = try sandbox.run(["token", "r1/basic"], environment: ["CLOAK_DEADLINE": "1"])
         #expect(outcome.status == 12 && outcome.stderr.contains("127.0.0.1"), "\(outcome)")
     }
@@ -113,7 +113,7 @@ import Testing
         let sandbox = Sandbox()
         try sandbox.ok("init")
         try sandbox.ok("realm", "add", "r1", "--token-url", idp.baseURL + "/realms/r1/.well-known/openid-configuration")
-        try sandbox.ok("client", "add", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
+        try sandbox.ok("client", "add", "--no-verify", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
         let outcome = try sandbox.run(["token", "r1/basic"])
         #expect(outcome.status == 13 && outcome.stderr.contains("OAuth token endpoint"), "\(outcome)")
     }
@@ -294,7 +294,7 @@ import Testing
         let sandbox = Sandbox()
         try sandbox.ok("init")
         try sandbox.ok("realm", "add", "r1", "--token-url", idp.tokenURL)
-        try sandbox.ok("client", "add", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
+        try sandbox.ok("client", "add", "--no-verify", "r1/basic", "--client-id", "broker-svc", "--secret-stdin", stdin: IdP.basicSecret)
         let human = try sandbox.ok("inspect", "r1/basic").stdout
         #expect(!human.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(human.debugDescription)")
         #expect(human.contains(#"ops\u{1B}[2J\u{1B}]0;owned\u{7}"#) && human.contains(#"roles of billing\u{1B}[31m"#), "\(human)")

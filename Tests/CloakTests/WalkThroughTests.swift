@@ -57,7 +57,7 @@ import Testing
     @Test func jsonOutputEscapesEverythingItPrints() throws {
         let sandbox = try Sandbox.populated()
         let awkward = "id \"quoted\" back\\slash ünïcødé ☃"
-        try sandbox.ok("client", "add", "prod/odd", "--client-id", awkward, "--audience", "aud/\u{2028}x", "--secret-stdin", stdin: "fake-odd")
+        try sandbox.ok("client", "add", "--no-verify", "prod/odd", "--client-id", awkward, "--audience", "aud/\u{2028}x", "--secret-stdin", stdin: "fake-odd")
         let json = try sandbox.ok("client", "show", "prod/odd", "--json")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["client_id"] as? String == awkward)
@@ -101,7 +101,7 @@ import Testing
         outcome = try sandbox.run([], environment: none, viaShell: "exec \"$0\" realm add prod --token-url \(Sandbox.tokenURL) --passphrase-fd 3 3<\(phrase)")
         #expect(outcome.status == 0, "\(outcome)")
         outcome = try sandbox.run([], stdin: "fake-secret", environment: none,
-                                  viaShell: "exec \"$0\" client add prod/orders --client-id o --secret-stdin --passphrase-fd 3 3<\(phrase)")
+                                  viaShell: "exec \"$0\" client add prod/orders --client-id o --secret-stdin --no-verify --passphrase-fd 3 3<\(phrase)")
         #expect(outcome.status == 0, "\(outcome)")
         let wrong = sandbox.directory.file("wrong")
         try "incorrect horse battery staple".write(toFile: wrong, atomically: true, encoding: .utf8)
@@ -167,7 +167,7 @@ import Testing
             for realm in ["a", "b"] {
                 group.addTask {
                     try (0..<15).map { index in
-                        try sandbox.run(["client", "add", "\(realm)/c\(index)", "--client-id", "c\(index)", "--secret-stdin"], stdin: "fake-\(index)")
+                        try sandbox.run(["client", "add", "--no-verify", "\(realm)/c\(index)", "--client-id", "c\(index)", "--secret-stdin"], stdin: "fake-\(index)")
                     }
                 }
             }

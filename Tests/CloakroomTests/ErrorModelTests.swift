@@ -21,7 +21,7 @@ import Testing
 
         let rejected: any CloakroomError = TokenError.rejected(client: try ClientRef("prod/orders"), status: 401, error: "unauthorized_client", description: nil)
         #expect(rejected.code == .credentialsRejected && rejected.realm == prod)
-        #expect(try rejected.next == [.showClient(ClientRef("prod/orders")), .syncRealm(prod)])
+        #expect(try rejected.next == [.showClient(ClientRef("prod/orders")), .updateClient(ClientRef("prod/orders")), .syncRealm(prod)])
         // Keycloak's refusal of a client without a service account: the same code, another cause.
         let grant: any CloakroomError = TokenError.rejected(client: try ClientRef("prod/orders"), status: 401, error: "unauthorized_client",
                                                             description: "Client not enabled to retrieve service account")

@@ -20,6 +20,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case clientAdded = "client.added"
     /// A client was removed, with every version of its secret.
     case clientRemoved = "client.removed"
+    /// A client's name, settings, secret or rotation schedule was changed (`cloak client update`).
+    case clientUpdated = "client.updated"
     /// The user accepted a client's row as it is (`cloak client update --reauthenticate`).
     case clientReauthenticated = "client.reauthenticated"
     /// A keyslot was added: one more way to unlock the vault.

@@ -284,18 +284,9 @@ public final class TokenBroker: Sendable {
         var (stored, version) = try await vault.run { try $0.tokenRequest(for: key.client, key.shape) }
         var retriedAfterRotation = false
         while true {
-            var request = stored
+            let request = stored
             do {
-                var rediscover: (@Sendable () async -> String?)?
-                if let issuer = request.issuer {
-                    let realm = key.client.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
-                    if request.tokenURL.isEmpty {
-                        request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
-                    }
-                    // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
-                    rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
-                }
-                let token = try await client.token(for: request, rediscover: rediscover)
+                let token = try await send(request)
                 let warning = await keep(token, for: key, secretVersion: version, shape: request.shape)
                 _ = consume lock
                 return Grant(token: token, source: .idp, warning: warning ?? Self.shorterThanAsked(token, key.client, minimumTTL: minimumTTL))
@@ -324,6 +315,22 @@ public final class TokenBroker: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Sends `request`, first asking its realm's issuer for the token endpoint when it has none yet.
+    /// - Throws: `TokenError`, from the token endpoint or the issuer.
+    func send(_ request: TokenRequest) async throws -> AccessToken {
+        var request = request
+        var rediscover: (@Sendable () async -> String?)?
+        if let issuer = request.issuer {
+            let realm = request.ref.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
+            if request.tokenURL.isEmpty {
+                request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
+            }
+            // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
+            rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
+        }
+        return try await client.token(for: request, rediscover: rediscover)
     }
 
     /// A credential error can mean only that a rotation replaced the secret this request used:

@@ -47,6 +47,9 @@ public enum NextStep: Sendable, Hashable {
     case reauthenticate(ClientRef)
     /// The same for every untagged client of a realm at once.
     case reauthenticateRealm(Name)
+    /// A client's stored secret or settings may be wrong (the IdP refused them), or a client of
+    /// that name exists: change it in place.
+    case updateClient(ClientRef)
     /// A client's secret cannot be used: remove the client and add it again with its secret.
     case storeSecretAgain(ClientRef)
     /// A client with no vault name: add it by hand.

@@ -80,7 +80,7 @@ public enum TokenError: CloakroomError {
         switch self {
         case .rejected(let client, _, let error, let description) where Self.refusesTheGrant(error: error, description: description):
             [.allowClientCredentialsGrant(client)]
-        case .rejected(let client, _, _, _): [.showClient(client), .syncRealm(client.realm)]
+        case .rejected(let client, _, _, _): [.showClient(client), .updateClient(client), .syncRealm(client.realm)]
         case .unavailable(let detail), .malformedResponse(let detail), .refused(let detail), .verificationFailed(let detail): detail.next
         }
     }
@@ -90,7 +90,7 @@ public enum TokenError: CloakroomError {
     /// service account ("Client not enabled to retrieve service account", and the public
     /// client's "… not allowed to retrieve service account"), which it also uses for a wrong
     /// secret (contract §1.2): only the description tells them apart.
-    static func refusesTheGrant(error: String?, description: String?) -> Bool {
+    public static func refusesTheGrant(error: String?, description: String?) -> Bool {
         error == "unsupported_grant_type" || description?.contains("retrieve service account") == true
     }
 

@@ -18,10 +18,13 @@ extension UnlockedVault {
             throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
         }
         try vault.store.write {
-            let rowID = try vault.client(ref).rowID
-            try amendingClient(rowID: rowID) {
-                try vault.store.clients.setRotateEvery(interval.map { $0.components.seconds }, rowID: rowID, at: vault.now)
+            let client = try vault.client(ref)
+            guard client.rotateEvery != interval else { return }
+            try amendingClient(rowID: client.rowID) {
+                try vault.store.clients.setRotateEvery(interval.map { $0.components.seconds }, rowID: client.rowID, at: vault.now)
             }
+            try record(.clientUpdated, realm: ref.realm, client: ref.name,
+                       detail: "rotation schedule " + Self.schedule(client.rotateEvery) + " → " + Self.schedule(interval))
         }
     }
 
@@ -34,11 +37,13 @@ extension UnlockedVault {
             throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
         }
         try vault.store.write {
-            let realm = try vault.realm(named: name).rowID
+            let found = try vault.realm(named: name), realm = found.rowID
+            guard found.rotateEvery != interval else { return }
             let clients = try vault.store.clients.rowIDs(realmRowID: realm)
             for client in clients { try requireAuthentic(clientRowID: client) }
             try vault.store.realms.setRotateEvery(interval.map { $0.components.seconds }, rowID: realm, at: vault.now)
             for client in clients { try stampClient(rowID: client) }
+            try record(.realmUpdated, realm: name, detail: "rotation schedule of clients without their own: " + Self.schedule(interval))
         }
     }
 
@@ -50,12 +55,19 @@ extension UnlockedVault {
             throw VaultError(.invalidInput, "the keep-previous period must be from 0 seconds to a century.")
         }
         try vault.store.write {
-            let realm = try vault.realm(named: name).rowID
+            let found = try vault.realm(named: name), realm = found.rowID
+            guard found.keepPrevious != period else { return }
             // Every client's tag covers its realm's period: checked before, re-made after.
             let clients = try vault.store.clients.rowIDs(realmRowID: realm)
             for client in clients { try requireAuthentic(clientRowID: client) }
             try vault.store.realms.setKeepPrevious(period.components.seconds, rowID: realm, at: vault.now)
             for client in clients { try stampClient(rowID: client) }
+            try record(.realmUpdated, realm: name, detail: "replaced secrets kept \(period.compactText)")
         }
+    }
+
+    /// A rotation schedule in an audit event's words.
+    static func schedule(_ interval: Duration?) -> String {
+        interval.map { "every \($0.compactText)" } ?? "none"
     }
 }

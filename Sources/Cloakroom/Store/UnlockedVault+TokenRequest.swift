@@ -26,13 +26,33 @@ extension UnlockedVault {
             throw VaultError(.corrupted, "\(ref) has no current secret; it must be stored again.", client: ref, next: [.storeSecretAgain(ref)])
         }
         let secret = try secret ?? openCurrentSecret(of: ref)
+        return (try request(ref, at: realm, client.settings, secret: secret, shape: shape.with(defaults: client)), version)
+    }
+
+    /// A request to `realm`'s token endpoint with `settings` and `secret`. For a realm added by
+    /// issuer, the endpoint its discovery document named, or empty when it has not been asked yet.
+    private func request(_ ref: ClientRef, at realm: Realm, _ settings: ClientSettings, secret: ClientSecret,
+                         shape: TokenRequestShape) throws -> TokenRequest {
         let discovered = realm.tokenURL == nil ? try discovery(of: realm) : nil
-        let request = TokenRequest(
+        return TokenRequest(
             tokenURL: realm.tokenURL ?? discovered?.tokenEndpoint ?? "", issuer: realm.tokenURL == nil ? realm.issuer : nil,
             caFile: realm.caFile, allowsInsecureHTTP: realm.allowsInsecureHTTP,
-            clientID: client.clientID, authMethod: client.authMethod, secret: secret,
-            shape: shape.with(defaults: client), ref: ref)
-        return (request, version)
+            clientID: settings.clientID, authMethod: settings.authMethod, secret: secret, shape: shape, ref: ref)
+    }
+
+    /// The everyday request `ref` would make if it were stored with `settings` and `secret`
+    /// (`nil`: its current one): what adding or changing a client checks with the IdP before
+    /// anything is written. Its token is the one the client's first `cloak token` would get.
+    /// - Throws: `VaultError` `.notFound` (realm, or the client when `secret` is `nil`),
+    ///   `.invalidInput`, `.corrupted`.
+    func trialRequest(for ref: ClientRef, _ settings: ClientSettings, secret: ClientSecret?) throws -> TokenRequest {
+        let settings = try settings.validated()
+        return try vault.store.read {
+            let realm = try vault.realm(named: ref.realm)
+            try requireTrusted(realm)
+            let secret = try secret ?? currentSecret(of: ref)
+            return try request(ref, at: realm, settings, secret: secret, shape: TokenRequestShape(scopes: settings.scopes, audience: settings.audience))
+        }
     }
 
     /// The one request a pending secret can make: rotation's *verify* step, shaped like the

@@ -78,6 +78,10 @@ package struct SQLClients<Connection: SQLConnection>: ClientStore {
         try database.execute("UPDATE clients SET rotate_every = ?, updated_at = ? WHERE id = ?", .optional(seconds), .integer(now), .integer(rowID))
     }
 
+    package func rename(rowID: Int64, to name: String, at now: Int64) throws {
+        try database.execute("UPDATE clients SET name = ?, updated_at = ? WHERE id = ?", .text(name), .integer(now), .integer(rowID))
+    }
+
     package func remove(rowID: Int64) throws {
         try database.execute("DELETE FROM clients WHERE id = ?", .integer(rowID))
     }
