@@ -6,8 +6,12 @@ import Testing
 @Suite struct TerminalTests {
     /// Runs `cloak arguments…` on a pty, answering each prompt in `answers` in turn; returns
     /// everything the terminal showed and the exit status.
+    /// Runs `program arguments…` (`cloak`, unless told) on a pseudo-terminal, typing each reply
+    /// once its prompt is on the screen; returns the screen and the exit status. The environment
+    /// is the sandbox's with `environment` on top, or `replacingEnvironment` alone.
     func onTerminal(_ sandbox: Sandbox, _ arguments: [String], answers: [(prompt: String, reply: String)],
-                    environment: [String: String] = [:]) throws -> (screen: String, status: Int32) {
+                    environment: [String: String] = [:], program: String = Sandbox.binary,
+                    replacingEnvironment: [String: String]? = nil) throws -> (screen: String, status: Int32) {
         let script = """
             import json, os, pty, signal, sys
             signal.alarm(60)  # a prompt that never comes must not hang the suite; the pty's close hangs up cloak
@@ -44,8 +48,8 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let answerJSON = String(decoding: try JSONSerialization.data(withJSONObject: answers.map { [$0.prompt, $0.reply] }), as: UTF8.self)
         let argumentJSON = String(decoding: try JSONSerialization.data(withJSONObject: arguments), as: UTF8.self)
-        process.arguments = ["python3", "-c", script, Sandbox.binary, argumentJSON, answerJSON]
-        process.environment = sandbox.environment.merging(environment) { $1 }
+        process.arguments = ["python3", "-c", script, program, argumentJSON, answerJSON]
+        process.environment = replacingEnvironment ?? sandbox.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -91,7 +95,7 @@ import Testing
         try sandbox.ok("init")
         try sandbox.ok("realm", "add", "prod", "--token-url", Sandbox.tokenURL)
         let secret = "fake-prompted-client-secret"
-        let (screen, status) = try onTerminal(sandbox, ["client", "add", "prod/orders", "--client-id", "orders-svc"],
+        let (screen, status) = try onTerminal(sandbox, ["client", "add", "--no-verify", "prod/orders", "--client-id", "orders-svc"],
                                               answers: [("Client secret for prod/orders: ", secret)])
         #expect(status == 0, "\(screen)")
         #expect(!screen.contains(secret), "the secret was echoed: \(screen)")

@@ -178,3 +178,52 @@ import Testing
         try sandbox.ok("doctor")
     }
 }
+
+extension WalkThroughTests {
+    /// The README's walk-through, run as written: its one `sh` block, in bash on a terminal, with
+    /// `cloak` and `cloak-idp` on PATH, HOME a fresh directory and nothing else set. Only what
+    /// stands for the reader's own world is provided: `pass` (their password manager), `curl` to
+    /// their API, and their `./sync-orders`. The prompts it makes are answered as a person would.
+    @Test func theREADMEWalkThroughRunsAsWritten() throws {
+        let readme = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../README.md").standardized.path, encoding: .utf8)
+        let section = try #require(readme.range(of: "\n## Walk-through\n"), "the README has no Walk-through")
+        let rest = readme[section.upperBound...]
+        let open = try #require(rest.range(of: "```sh\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "\n```\n"))
+        let walkThrough = String(rest[open.upperBound..<close.lowerBound])
+
+        let sandbox = Sandbox()
+        let bin = sandbox.directory.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bin + "/cloak", withDestinationPath: Sandbox.binary)
+        try FileManager.default.createSymbolicLink(atPath: bin + "/cloak-idp", withDestinationPath: IdP.binary)
+        let work = sandbox.directory.file("work")
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let script = """
+            set -euo pipefail
+            cd "$WORK"
+            trap 'kill "${IDP_PID:-}" 2>/dev/null || true' EXIT
+            pass() { [ "$*" = "show sso/orders" ] && printf 'orders-secret-not-real\\n'; }
+            curl() { case "$2" in "Authorization: Bearer "?*) echo "curl: a bearer token for $3";; *) echo "curl: no token" >&2; return 1;; esac; }
+            printf '#!/bin/sh\\n[ -n "$ACCESS_TOKEN" ] && echo "sync-orders: got a token"\\n' >sync-orders && chmod +x sync-orders
+            \(walkThrough)
+            echo "walk-through: done"
+            """
+        let phrase = "fake-walk-through-passphrase"
+        let (screen, status) = try TerminalTests().onTerminal(
+            sandbox, ["-c", script],
+            answers: [("Client secret for prod/billing: ", "billing-secret-not-real"), ("New passphrase: ", phrase), ("Type it again: ", phrase)],
+            program: "/bin/bash",
+            replacingEnvironment: ["PATH": bin + ":/usr/bin:/bin", "HOME": sandbox.directory.path, "WORK": work])
+        #expect(status == 0 && screen.contains("walk-through: done"), "\(screen)")
+        for line in ["curl: a bearer token for https://orders.internal/api", "sync-orders: got a token", "renamed from prod/billing",
+                     "verified: the identity provider issued a token", "prod/orders is as asked already"] {
+            #expect(screen.contains(line), "\(line): \(screen)")
+        }
+        for secret in ["orders-secret-not-real", "billing-secret-not-real", phrase] {
+            #expect(!screen.contains(secret), "a secret reached the terminal: \(screen)")
+        }
+        #expect(FileManager.default.fileExists(atPath: sandbox.directory.file(".local/share/cloakroom/vault.db")))
+    }
+}
