@@ -90,7 +90,7 @@ import Testing
 
     /// A client whose row was changed outside cloak is not changed further: an update would
     /// re-make its tag and so make the edit look like cloak's own.
-    @Test(arguments: Backend.all) func aRowChangedOutsideCloakIsRefused(backend: Backend) throws {
+    @Test(arguments: Backend.all) func aRowChangedOutsideCloakIsRefused(backend: Backend) async throws {
         let fixture = try Fixture(backend)
         try fixture.populate()
         try fixture.tamper("UPDATE clients SET client_id = 'someone-else' WHERE name = 'orders'")
@@ -98,6 +98,10 @@ import Testing
         var change = ClientChange(try fixture.vault.vault.client(orders))
         change.settings.scopes = ["x"]
         #expect { try fixture.vault.updateClient(orders, to: change) } throws: { ($0 as? VaultError)?.code == .corrupted }
+        // Through the broker, refused before a request is sent on its behalf (the realm's IdP,
+        // idp.example.test, does not exist: a request would fail as unavailable instead).
+        let broker = try TokenBroker(try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]))
+        await #expect { try await broker.updateClient(orders, to: change, secret: ClientSecret("fake-new-secret")) } throws: { ($0 as? VaultError)?.code == .corrupted }
         #expect(try fixture.contents() == before)
     }
 

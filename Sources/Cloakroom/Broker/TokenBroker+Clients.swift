@@ -47,7 +47,11 @@ extension TokenBroker {
     @discardableResult
     public func updateClient(_ ref: ClientRef, to target: ClientChange, secret: ClientSecret? = nil, verify: Bool = true) async throws -> ClientUpdate {
         var trial: (TokenRequest, AccessToken)?
-        let before = try await vault.run { try $0.vault.client(ref) }
+        // Checked first: a row changed outside cloak must not have a secret sent on its behalf.
+        let before = try await vault.run { vault in
+            try vault.requireAuthentic(ref)
+            return try vault.vault.client(ref)
+        }
         if verify, secret != nil || target.settings != before.settings {
             let request = try await vault.run { try $0.trialRequest(for: ref, target.settings, secret: secret) }
             trial = (request, try await send(request))
