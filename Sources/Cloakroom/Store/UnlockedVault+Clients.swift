@@ -82,7 +82,6 @@ public struct ClientUpdate: Sendable {
 
 extension UnlockedVault {
     /// Adds client `ref` with `secret` sealed as its version 1.
-    /// - Throws: `VaultError` `.notFound` (realm), `.alreadyExists`, `.invalidInput`.
     /// Nothing is asked of the IdP: `TokenBroker.addClient` checks the secret first.
     /// - Parameter rotateEvery: how often `cloak rotate --due` rotates it (`nil`: only when asked).
     /// - Throws: `VaultError` `.notFound` (realm), `.alreadyExists`, `.invalidInput`.
@@ -95,9 +94,7 @@ extension UnlockedVault {
     func addClient(_ ref: ClientRef, _ settings: ClientSettings, secret: ClientSecret, rotateEvery: Duration?,
                    verifiedBy check: String?) throws -> Client {
         let settings = try settings.validated()
-        if let rotateEvery, !(Duration.seconds(60)...Self.longestPeriod).contains(rotateEvery) {
-            throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
-        }
+        try Self.requireRotationInterval(rotateEvery)
         try vault.store.write {
             let realm = try vault.realm(named: ref.realm)
             try requireNoClient(ref)
@@ -160,9 +157,7 @@ extension UnlockedVault {
     func updateClient(_ ref: ClientRef, to target: ClientChange, secret: ClientSecret?, verifiedBy check: String?) throws -> ClientUpdate {
         var target = target
         target.settings = try target.settings.validated()
-        if let interval = target.rotateEvery, !(Duration.seconds(60)...Self.longestPeriod).contains(interval) {
-            throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
-        }
+        try Self.requireRotationInterval(target.rotateEvery)
         return try vault.store.write {
             let client = try vault.client(ref)
             let changes = try amendingClient(rowID: client.rowID) {
@@ -204,8 +199,8 @@ extension UnlockedVault {
         }
         let replacesSecret = secret.map { given in currentSecret.map { !$0.matches(given) } ?? true } ?? false
         if newClientID {
-            let kept = try vault.store.clients.moveSecrets(clientRowID: row, from: .previous, version: nil, to: .retired, at: now)
-            if kept > 0 { changes.append("\(kept) previous version\(kept == 1 ? "" : "s") of the old client_id retired") }
+            let retired = try vault.store.clients.moveSecrets(clientRowID: row, from: .previous, version: nil, to: .retired, at: now)
+            if retired > 0 { changes.append("\(retired) previous version\(retired == 1 ? "" : "s") of the old client_id retired") }
             if let current, let currentSecret, !replacesSecret {
                 var slot = SecretSlot(current)
                 slot.clientID = settings.clientID

@@ -10,13 +10,18 @@ extension UnlockedVault {
     /// the value no longer converts to the `Int64` seconds (or milliseconds) of its column.
     public static let longestPeriod: Duration = .seconds(36_500 * 86_400)
 
+    /// - Throws: `VaultError.invalidInput` for a rotation interval under a minute or over `longestPeriod`.
+    static func requireRotationInterval(_ interval: Duration?) throws {
+        if let interval, !(Duration.seconds(60)...longestPeriod).contains(interval) {
+            throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
+        }
+    }
+
     /// Sets how often `cloak rotate --due` rotates `ref` (`nil`: never by schedule).
     /// - Throws: `VaultError` `.invalidInput` for an interval under a minute or over
     ///   `longestPeriod`; `.notFound`; `.corrupted` when `ref`'s row was changed outside cloak.
     public func setRotationInterval(_ interval: Duration?, of ref: ClientRef) throws {
-        if let interval, !(Duration.seconds(60)...Self.longestPeriod).contains(interval) {
-            throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
-        }
+        try Self.requireRotationInterval(interval)
         try vault.store.write {
             let client = try vault.client(ref)
             guard client.rotateEvery != interval else { return }
@@ -33,9 +38,7 @@ extension UnlockedVault {
     /// - Throws: `VaultError` `.invalidInput` for an interval under a minute or over
     ///   `longestPeriod`; `.notFound`; `.corrupted` when one of its clients' rows was changed outside cloak.
     public func setRotationInterval(_ interval: Duration?, realm name: Name) throws {
-        if let interval, !(Duration.seconds(60)...Self.longestPeriod).contains(interval) {
-            throw VaultError(.invalidInput, "a rotation interval must be from a minute to a century.")
-        }
+        try Self.requireRotationInterval(interval)
         try vault.store.write {
             let found = try vault.realm(named: name), realm = found.rowID
             guard found.rotateEvery != interval else { return }
