@@ -16,9 +16,9 @@ struct CloakIdPCommand: AsyncParsableCommand {
         commandName: "cloak-idp",
         abstract: "A Keycloak-compatible identity provider for integration tests.",
         discussion: """
-            Prints the base URL (e.g. http://127.0.0.1:43123) as the first line on stdout once it
-            accepts connections. Realms and clients come from --config, or from --realm/--client for
-            a single realm. Test controls live under /_cloak-idp/ (see docs/cloak-idp.md).
+            Prints the base URL (e.g. http://127.0.0.1:43123) as the first line on stdout once it \
+            accepts connections. Realms and clients come from --config, or from --realm/--client for \
+            a single realm. Test controls live under /_cloak-idp/ (see docs/cloak-idp.md). \
             Secrets given with --client are visible in the process list: prefer --config.
             """
     )
