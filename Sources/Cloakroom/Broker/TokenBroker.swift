@@ -279,7 +279,13 @@ public final class TokenBroker: Sendable {
             return Grant(token: after, source: .cache)
         }
         if try await vault.run({ try $0.openRotation(of: key.client) }) != nil, !rotating.withLock({ $0.contains(key.client) }) {
-            await settleInterruptedRotation(of: key.client, until: end)
+            // Tried once, not waited for: this holds the fetch lock, and a live rotation of an
+            // admin client in another process needs that very lock for its admin token. Waiting
+            // here deadlocked two hosts' agents until the deadline (one rotated an admin client
+            // while the other fetched its token for a rotation of its own; the first failed as
+            // unavailable, the second rotated it again). A rotation that is live is not
+            // interrupted: the fetch goes on with the current secret, and a refusal below waits.
+            await settleInterruptedRotation(of: key.client, until: .now)
         }
         var (stored, version) = try await vault.run { try $0.tokenRequest(for: key.client, key.shape) }
         var retriedAfterRotation = false
