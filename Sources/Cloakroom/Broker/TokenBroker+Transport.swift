@@ -11,4 +11,25 @@ extension TokenBroker {
     public func shutdown() async {
         await client.transport.shutdown()
     }
+
+    /// Sends `request`, first asking its realm's issuer for the token endpoint when it has none yet.
+    /// - Throws: `TokenError`, from the token endpoint or the issuer.
+    func send(_ request: TokenRequest) async throws -> AccessToken {
+        var request = request
+        var rediscover: (@Sendable () async -> String?)?
+        if let issuer = request.issuer {
+            let realm = request.ref.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
+            if request.tokenURL.isEmpty {
+                request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
+            }
+            // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
+            rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
+        }
+        return try await client.token(for: request, rediscover: rediscover)
+    }
+
+    /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
+    func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
+        try await client.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP, storingIn: vault)
+    }
 }

@@ -323,58 +323,6 @@ public final class TokenBroker: Sendable {
         }
     }
 
-    /// Sends `request`, first asking its realm's issuer for the token endpoint when it has none yet.
-    /// - Throws: `TokenError`, from the token endpoint or the issuer.
-    func send(_ request: TokenRequest) async throws -> AccessToken {
-        var request = request
-        var rediscover: (@Sendable () async -> String?)?
-        if let issuer = request.issuer {
-            let realm = request.ref.realm, caFile = request.caFile, allowsHTTP = request.allowsInsecureHTTP
-            if request.tokenURL.isEmpty {
-                request.tokenURL = try await discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint
-            }
-            // The endpoint may have moved since the issuer was asked: ask once more if it is gone.
-            rediscover = { try? await self.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsHTTP).tokenEndpoint }
-        }
-        return try await client.token(for: request, rediscover: rediscover)
-    }
-
-    /// A credential error can mean only that a rotation replaced the secret this request used:
-    /// it pushed its new secret between our reading the old one and the IdP checking it (`cloak
-    /// token --refresh` racing `cloak rotate` exited 11 in 10 of 288 calls). So when a rotation of
-    /// `client` is open, or its current secret is no longer version `used`, this waits for the
-    /// rotation to let go of its lock (settling it, if it was interrupted) and returns the request
-    /// for the secret that is current now — `nil` when nothing changed and the refusal stands.
-    /// A rotation by this very process is not waited for (it holds the lock itself).
-    private func secretReplacedByRotation(of client: ClientRef, since used: Int, shape: TokenRequestShape,
-                                          until end: ContinuousClock.Instant) async -> (TokenRequest, Int)? {
-        let open = (try? await vault.run { try $0.openRotation(of: client) }) != nil
-        guard let (_, current) = try? await vault.run({ try $0.tokenRequest(for: client, shape) }), open || current != used else { return nil }
-        if !rotating.withLock({ $0.contains(client) }) {
-            await settleInterruptedRotation(of: client, until: end)
-        }
-        guard let (request, now) = try? await vault.run({ try $0.tokenRequest(for: client, shape) }), now != used else { return nil }
-        return (request, now)
-    }
-
-    /// A rotation of `client` was interrupted (its process killed half-way): before using the
-    /// current secret, ask the IdP which secret it holds and finish or undo the rotation, so the
-    /// token is fetched with the secret that works. Needs no admin client. If another process is
-    /// rotating it right now, or the IdP cannot tell, the fetch goes on with the current secret.
-    private func settleInterruptedRotation(of client: ClientRef, until end: ContinuousClock.Instant) async {
-        // A vault that can only be read cannot record a settled rotation: leave it to a writer.
-        guard !readOnlyVault, let lock = try? await locks.acquire(rotationLockName(for: client), until: end) else { return }
-        _ = try? await RotationSettler(vault: vault, client: self.client).settle(client, admin: {
-            throw RotationError(.adminRefused, client, "settling a server-generated rotation needs the admin API")
-        })
-        _ = consume lock
-    }
-
-    /// The lock one rotation of `client` holds, across processes.
-    func rotationLockName(for client: ClientRef) -> String {
-        "rotate-" + Sodium.digest(Array(client.description.utf8), length: 16).hex
-    }
-
     /// Drops what memory holds for `client`: after a rotation, tokens come from the new secret.
     func forget(_ client: ClientRef) {
         memory.withLock { tokens in
@@ -394,11 +342,6 @@ public final class TokenBroker: Sendable {
     /// removed, a secret rotated by another process), and what it holds may no longer stand.
     package func forgetAll() {
         memory.withLock { $0.removeAll() }
-    }
-
-    /// Asks `issuer` for its discovery document and keeps the answer for the next requests.
-    func discover(_ issuer: String, realm: Name, caFile: String?, allowsInsecureHTTP: Bool) async throws -> ProviderMetadata {
-        try await client.discover(issuer, realm: realm, caFile: caFile, allowsInsecureHTTP: allowsInsecureHTTP, storingIn: vault)
     }
 
     /// The lock one fetch of `key` holds, across processes.
