@@ -117,6 +117,27 @@ import Testing
         #expect(try sandbox.run(["doctor"]).status == 0)
     }
 
+    /// Bad input to `client update` is a usage error naming what is wrong, before the IdP is
+    /// asked or anything is written.
+    @Test func badChangesAreRefusedBeforeAnythingIsAskedOrWritten() async throws {
+        let idp = try IdP()
+        let sandbox = try Sandbox.tokens(idp)
+        let before = try sandbox.contents
+        let requests = try await idp.tokenRequests()
+        for (arguments, words) in [
+            (["--rename", "Not A Name"], "client name"),
+            (["--client-id", ""], "client_id"),
+            (["--scope", #"a"b"#], "scope"),
+            (["--audience", "x\u{1B}y"], "audience"),
+            (["--rotate-every", "10s"], "--rotate-every"),
+        ] {
+            let outcome = try sandbox.run(["client", "update", "r1/basic"] + arguments)
+            #expect(outcome.status == 2 && outcome.stderr.contains(words), "\(arguments): \(outcome)")
+        }
+        #expect(try sandbox.contents == before)
+        #expect(try await idp.tokenRequests() == requests, "nothing was asked of the IdP")
+    }
+
     /// Item 10 on a terminal: `--secret-stdin` prompts without echo rather than reading a secret
     /// typed up to Ctrl-D with echo.
     @Test func aNewSecretIsPromptedWithoutEchoOnATerminal() throws {
