@@ -9,7 +9,9 @@
 # one vault; the summary gives each run's median rate and cloak's ratio to the direct client
 # with as many threads as it had rotations in flight. (On a shared machine the rate moves
 # from minute to minute: two runs minutes apart once gave ratios of 0.57 and 0.69.)
-# Usage: ROUNDS=N scripts/bench-rotate.sh [CLIENTS_PER_REALM] [REALMS]
+# BASELINE=PATH adds another build's `cloak` (say, a release build of main kept aside) to every
+# round, on the same vault, for a change measured side by side with what it changes.
+# Usage: ROUNDS=N [BASELINE=PATH] scripts/bench-rotate.sh [CLIENTS_PER_REALM] [REALMS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_realm=${1:-100}
@@ -66,29 +68,29 @@ setup_vault "$work/snapshot"
 results="$work/results"
 : >"$results"
 
-cloak_run() {  # cloak_run PARALLEL: rotate every client of a fresh copy of the vault
-  local parallel=$1
+cloak_run() {  # cloak_run PARALLEL [BINARY LABEL]: rotate every client of a fresh copy of the vault
+  local parallel=$1 binary=${2:-$cloak} label=${3:-cloak}
   rm -rf "$work/run"
   cp -a "$work/snapshot" "$work/run"
   export CLOAK_VAULT="$work/run/vault.db" CLOAK_KEY_FILE="$work/run/key"
   curl -s -XDELETE "$IDP_URL/_cloak-idp/stats" >/dev/null
   idp_before=$(cpu "$IDP_PID")
   start=$(date +%s.%N)
-  /usr/bin/time -f '%M %U %S' -o "$work/time" $cloak rotate "${refs[@]}" --parallel "$parallel" --per-realm 16 --json >"$work/report.json" || {
+  /usr/bin/time -f '%M %U %S' -o "$work/time" $binary rotate "${refs[@]}" --parallel "$parallel" --per-realm 16 --json >"$work/report.json" || {
     echo "cloak rotate failed:"; python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print([x for x in r["results"] if x["error"]][:3])' "$work/report.json"; exit 1; }
   end=$(date +%s.%N)
   idp_after=$(cpu "$IDP_PID")
   requests=$(curl -s "$IDP_URL/_cloak-idp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
   read -r rss user sys <"$work/time"
-  python3 - "$parallel" "$start" "$end" "$total" "$requests" "$rss" "$user" "$sys" "$idp_before" "$idp_after" "$ticks" "$work/report.json" "$results" <<'PY'
+  python3 - "$parallel" "$start" "$end" "$total" "$requests" "$rss" "$user" "$sys" "$idp_before" "$idp_after" "$ticks" "$work/report.json" "$results" "$label" <<'PY'
 import json, sys
-p, start, end, total, requests, rss, user, sys_, before, after, ticks, report, results = sys.argv[1:]
+p, start, end, total, requests, rss, user, sys_, before, after, ticks, report, results, label = sys.argv[1:]
 wall = float(end) - float(start)
 rotated = json.load(open(report))["rotated"]
 assert rotated == int(total), f"only {rotated} of {total} rotated"
-print(f"{'cloak --parallel ' + p:<22} {wall:10.2f} {int(total)/wall:12.0f} {int(requests)/wall:12.0f} {int(rss)/1024:14.1f} "
+print(f"{label + ' --parallel ' + p:<22} {wall:10.2f} {int(total)/wall:12.0f} {int(requests)/wall:12.0f} {int(rss)/1024:14.1f} "
       f"{float(user)+float(sys_):12.2f} {(int(after)-int(before))/int(ticks):10.2f}")
-open(results, "a").write(f"cloak {p} {int(total)/wall}\n")
+open(results, "a").write(f"{label} {p} {int(total)/wall}\n")
 PY
 }
 
@@ -148,6 +150,7 @@ PY
 for round in $(seq "$rounds"); do
   for n in 4 16; do
     cloak_run "$n"
+    [ -z "${BASELINE:-}" ] || cloak_run "$n" "$BASELINE" baseline
     direct_run "$n"
   done
 done
@@ -161,9 +164,15 @@ for line in open(sys.argv[1]):
 print(f"\nmedians of {sys.argv[2]} interleaved rounds, rotations/s:")
 for n in (4, 16):
     c, d = statistics.median(rates[("cloak", n)]), statistics.median(rates[("direct", n)])
-    print(f"  {n:>2} in flight: cloak {c:5.0f}, direct {d:5.0f}, ratio {c / d:.2f}")
+    print(f"  {n:>2} in flight: cloak {c:5.0f}, direct {d:5.0f}, ratio {c / d:.2f}", end="")
+    if rates[("baseline", n)]:
+        b = statistics.median(rates[("baseline", n)])
+        # Each round's pair ran back to back: their ratio is steadier than the medians' ratio.
+        paired = statistics.median(x / y for x, y in zip(rates[("cloak", n)], rates[("baseline", n)]))
+        print(f"; baseline {b:5.0f}, ratio {b / d:.2f}; cloak / baseline, median of the rounds' {paired:.2f}", end="")
+    print()
 PY
 printf '\nrotations/s: clients rotated per second of wall time. A rotation is 3 IdP requests (GET by\n'
 printf 'clientId the first time, which returns the whole client, by id after; PUT; token); cloak\n'
-printf 'adds a vault read and 3 vault writes per client, of which only the prepare must reach the disk\n'
-printf '(group-committed across concurrent rotations).\n'
+printf 'adds a vault read and 3 vault writes per client (those of concurrent rotations committed\n'
+printf 'together), of which only the prepare must reach the disk.\n'

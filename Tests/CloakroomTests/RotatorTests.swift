@@ -165,4 +165,49 @@ import Testing
         #expect(again.allSatisfy { (try? $0.result.get().result) == .skipped })
         #expect(try await idp.requests("admin.client") == refs.count)
     }
+
+    /// A bulk run's writes share transactions (`GroupCommit`), each in a savepoint of its own:
+    /// writes that arrive while the vault's queue is busy are committed together, and one of them
+    /// that fails undoes only itself — its change and its audit event — while the others keep
+    /// theirs and the audit chain stays whole. (SQLite: on PostgreSQL a batch holds its clients'
+    /// locks, and these writes are ones a rotation would not make.)
+    @Test func aFailingWriteInAGroupCommitUndoesOnlyItself() async throws {
+        let fixture = try Fixture(.sqlite)
+        try fixture.vault.addRealm(Name("r1"), RealmSettings(tokenURL: "https://idp.example.test/token"))
+        let refs = try (0..<12).map { try ClientRef("r1/c\($0)") }
+        for (index, ref) in refs.enumerated() {
+            try fixture.vault.addClient(ref, ClientSettings(clientID: "c\(index)-svc"), secret: ClientSecret("fake-batch-\(index)-0000"))
+        }
+        let events = try fixture.vault.verifyAuditLog().eventCount
+        let access = VaultAccess(try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)]))
+        let commits = GroupCommit()
+        // The queue is held while the writes arrive, so that they meet in one batch.
+        let gate = DispatchSemaphore(value: 0)
+        access.submit { _ in gate.wait() }
+        let failed = await withTaskGroup(of: Int?.self) { group in
+            for (index, ref) in refs.enumerated() {
+                group.addTask {
+                    do {
+                        try await commits.write(durable: index.isMultiple(of: 3), clientRowID: Int64(index), in: access) { vault in
+                            try vault.setRotationInterval(.seconds(3600), of: ref)
+                            if index == 5 { throw VaultError(.conflict, "refused on purpose") }
+                        }
+                        return nil
+                    } catch {
+                        return index
+                    }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+            gate.signal()
+            return await group.reduce(into: [Int]()) { if let index = $1 { $0.append(index) } }
+        }
+        #expect(failed == [5])
+        let reopened = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+        for (index, ref) in refs.enumerated() {
+            #expect(try reopened.vault.rotationStatus(of: ref).rotateEvery == (index == 5 ? nil : Duration.seconds(3600)), "\(ref)")
+        }
+        let audit = try reopened.verifyAuditLog()
+        #expect(audit.isIntact && audit.eventCount == events + refs.count - 1)
+    }
 }

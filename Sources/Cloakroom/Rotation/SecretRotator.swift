@@ -89,7 +89,8 @@ public final class SecretRotator: Sendable {
     let settler: RotationSettler
     /// How this rotator's rotations are done.
     public let options: Options
-    private let prepares = PrepareQueue()
+    /// Batches the writes of concurrent rotations (a bulk run) into shared transactions.
+    private let commits = GroupCommit()
 
     /// A rotator that reads and writes through `broker`'s vault, gets its admin tokens and its
     /// verify requests from it, and shares its lock directory (so it takes turns with other
@@ -257,7 +258,11 @@ public final class SecretRotator: Sendable {
         // 1. prepare, while the IdP is asked where the client is: the prepare's commit (and its
         // fsync) overlaps the lookups, which change nothing at the IdP. Nothing is sent that
         // could change anything before both are done.
-        async let preparing = prepares.prepare(ref, clientRowID: clientRowID, mode: mode, secret: secret, in: vault)
+        async let preparing = commits.write(durable: true, clientRowID: clientRowID, in: vault) { vault in
+            // The verify request is made in the same transaction, from the row the prepare checked.
+            let (journal, pending) = try vault.prepareRotation(of: ref, clientRowID: clientRowID, mode: mode, secret: secret)
+            return (journal, try pending.map { ($0, try vault.verificationRequest(for: ref, with: $0)) })
+        }
         do {
             let located = try await settler.locate(ref, clientID: known.clientID, knownUUID: known.uuid, admin: admin)
             (uuid, representation, learned) = (located.uuid, located.representation, located.learned)
@@ -347,7 +352,9 @@ public final class SecretRotator: Sendable {
         // 'prepared', and verifying sends nothing the prepare did not check.
         let verdict: RotationSettler.Verification
         if prepared != nil {
-            async let marked: Void = vault.run { [journal] vault in _ = try vault.advance(journal, to: .pushed, rememberingIdPUUID: idpUUID) }
+            async let marked: Void = commits.write(durable: false, clientRowID: journal.clientRowID, in: vault) { [journal] vault in
+                _ = try vault.advance(journal, to: .pushed, rememberingIdPUUID: idpUUID)
+            }
             verdict = await settler.verify(verification)
             try await marked
         } else {
@@ -392,7 +399,9 @@ public final class SecretRotator: Sendable {
                 notes.append("the realm's secret-rotation policy keeps the old secret valid at the IdP for its grace period")
             }
         }
-        try await vault.run { [journal, notes] vault in try vault.promote(journal, detail: notes.joined(separator: "; "), retiring: restoredVersion) }
+        try await commits.write(durable: false, clientRowID: journal.clientRowID, in: vault) { [journal, notes] vault in
+            try vault.promote(journal, detail: notes.joined(separator: "; "), retiring: restoredVersion)
+        }
         return Outcome(client: ref, result: .rotated, fromVersion: journal.fromVersion, toVersion: journal.toVersion, notes: notes)
     }
 }
