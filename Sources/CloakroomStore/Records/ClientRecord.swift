@@ -36,6 +36,13 @@ package struct ClientFields: Sendable, Equatable {
 /// `previous` (kept for rollback), then `retired` (its ciphertext dropped).
 package enum SecretState: String, Sendable {
     case pending, current, previous, retired
+
+    /// The state as an SQL literal, for a query to compare `state` with. Not a bound parameter:
+    /// `secret_versions` has partial indexes on `state = 'current'` and `state = 'pending'`, so
+    /// SQLite plans with a bound state's value and prepares the statement again whenever the next
+    /// binding differs (a promote's two moves did, every time: 2 % of a bulk rotation's profile).
+    /// One statement per state instead, each cached.
+    var sql: String { "'\(rawValue)'" }
 }
 
 /// One secret version with everything its seal binds: the client row, the version, the

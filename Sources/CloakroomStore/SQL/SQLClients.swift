@@ -133,8 +133,8 @@ package struct SQLClients<Connection: SQLConnection>: ClientStore {
             return try database.rows(sql + " WHERE c.realm_id IN (\(marks)) AND s.state = 'current' ORDER BY r.name, c.name",
                                      realmRowIDs.map(SQLValue.integer), read: Self.secret)
         case .version(let clientRowID, let state, let version):
-            return try database.rows(sql + " WHERE s.client_id = ? AND s.state = ? AND s.version = ? AND s.sealed IS NOT NULL",
-                                     .integer(clientRowID), .text(state.rawValue), .integer(version), read: Self.secret)
+            return try database.rows(sql + " WHERE s.client_id = ? AND s.state = \(state.sql) AND s.version = ? AND s.sealed IS NOT NULL",
+                                     .integer(clientRowID), .integer(version), read: Self.secret)
         }
     }
 
@@ -149,8 +149,8 @@ package struct SQLClients<Connection: SQLConnection>: ClientStore {
     }
 
     package func newestVersion(clientRowID: Int64, in state: SecretState) throws -> Int64? {
-        try database.row("SELECT max(version) AS version FROM secret_versions WHERE client_id = ? AND state = ?",
-                         .integer(clientRowID), .text(state.rawValue)) { $0.optionalInteger("version") } ?? nil
+        try database.row("SELECT max(version) AS version FROM secret_versions WHERE client_id = ? AND state = \(state.sql)",
+                         .integer(clientRowID)) { $0.optionalInteger("version") } ?? nil
     }
 
     package func moveSecrets(clientRowID: Int64, from: SecretState?, version: Int64?, to: SecretState, at now: Int64) throws -> Int {
@@ -159,8 +159,7 @@ package struct SQLClients<Connection: SQLConnection>: ClientStore {
         var sql = "UPDATE secret_versions SET state = ?\(drop), state_changed_at = ? WHERE client_id = ?"
         var arguments: [SQLValue] = [.text(to.rawValue), .integer(now), .integer(clientRowID)]
         if let from {
-            sql += " AND state = ?"
-            arguments.append(.text(from.rawValue))
+            sql += " AND state = \(from.sql)"
         } else {
             sql += " AND state <> 'retired'"
         }

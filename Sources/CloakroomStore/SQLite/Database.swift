@@ -176,21 +176,23 @@ package final class Database: SQLConnection {
             defer { writeDepth -= 1 }
             return try savepoint(body)
         }
-        if !durable { try execute(script: "PRAGMA synchronous = NORMAL") }
-        defer { if !durable { _ = try? execute(script: "PRAGMA synchronous = FULL") } }
-        try execute(script: "BEGIN IMMEDIATE")
+        // Cached statements, not `execute(script:)`: `sqlite3_exec` parses its text every time,
+        // and a bulk rotation runs thousands of these.
+        if !durable { try execute("PRAGMA synchronous = NORMAL", []) }
+        defer { if !durable { _ = try? execute("PRAGMA synchronous = FULL", []) } }
+        try execute("BEGIN IMMEDIATE", [])
         writeDepth = 1
         defer { writeDepth = 0 }
         do {
             let result = try body()
-            try execute(script: "COMMIT")
+            try execute("COMMIT", [])
             // Copy the WAL into the main file now, not when the connection closes: the main file
             // stays a complete copy after every command, and a process that only read pays nothing
             // on exit. PASSIVE never waits for readers; what it cannot copy, the next write will.
             if !defersCheckpoints { _ = try? execute(script: "PRAGMA wal_checkpoint(PASSIVE)") }
             return result
         } catch {
-            try? execute(script: "ROLLBACK")
+            _ = try? execute("ROLLBACK", [])
             throw error
         }
     }
@@ -222,8 +224,8 @@ package final class Database: SQLConnection {
 
     /// A read transaction: every query inside sees the same snapshot.
     package func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        try execute(script: "BEGIN")
-        defer { try? execute(script: "COMMIT") }
+        try execute("BEGIN", [])
+        defer { _ = try? execute("COMMIT", []) }
         return try body()
     }
 
