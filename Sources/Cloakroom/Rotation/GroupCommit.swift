@@ -60,8 +60,7 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             var finish: [@Sendable ((any Error)?) -> Void] = []
             do {
-                let clients = Array(Set(batch.map(\.clientRowID))).sorted()
-                try vault.vault.store.write(durable: batch.contains { $0.durable }, clients: clients) {
+                try vault.vault.store.write(durable: batch.contains { $0.durable }, clients: batch.map(\.clientRowID)) {
                     for request in batch { finish.append(request.perform(vault)) }
                 }
                 for resume in finish { resume(nil) }
