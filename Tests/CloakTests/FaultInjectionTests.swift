@@ -15,8 +15,10 @@ struct FaultInjectionTests {
         defer { disk.unmount() }
         let sandbox = disk.sandbox, volume = disk.volume
 
-        // The PUT is answered slowly; meanwhile the test fills the disk under the vault.
-        try await idp.fault(#"{"fault":"latency","delay_ms":2500,"route":"admin.client","method":"PUT"}"#)
+        // The PUT is answered slowly; meanwhile the test fills the disk under the vault. (2.5 s
+        // was too short on a loaded machine: the PUT was answered before the disk was full, and
+        // the rotation finished. An admin call may take twice CLOAK_DEADLINE, 20 s.)
+        try await idp.fault(#"{"fault":"latency","delay_ms":6000,"route":"admin.client","method":"PUT"}"#)
         let rotation = try sandbox.start(["rotate", "r1/orders"])
         try await waitFor("the rotation to be prepared") {
             try RawVault.execute(sandbox.vault, "SELECT count(*) FROM rotations WHERE state = 'prepared'") == ["1"]
