@@ -61,7 +61,7 @@ package enum Verdict<Value> {
 
 /// Why `HTTPTransport.send` stopped without a success, for the caller's own message.
 package struct GiveUp: Sendable {
-    /// Attempts made, this one included.
+    /// Attempts sent, this one included: 0 when the deadline passed before the first could be.
     package var attempts: Int
     /// The `problem` of the last `.retry`.
     package var lastProblem: String
@@ -86,10 +86,18 @@ extension HTTPTransport {
     ) async throws(Failure) -> Value {
         let end = ContinuousClock.now + policy.deadline
         var attempt = 0
-        var lastProblem = "no attempt was made"
+        var lastProblem: String?
         while true {
+            let request = try await request()
+            // Making the request ready (a bearer token, fetched through the vault) may itself
+            // take the time: then nothing was sent, and "no answer" would blame a server that
+            // was never asked.
+            guard ContinuousClock.now < end else {
+                let late = "the deadline passed before the \(attempt == 0 ? "request" : "next attempt") could be sent"
+                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem.map { "\($0); then \(late)" } ?? late))
+            }
             attempt += 1
-            let outcome = await exchange(try await request(), until: end, upTo: policy.bodyLimit)
+            let outcome = await exchange(request, until: end, upTo: policy.bodyLimit)
             switch try await judge(outcome) {
             case .success(let value):
                 return value
@@ -101,12 +109,12 @@ extension HTTPTransport {
             let retryAfter = (try? outcome.get())?.retryAfter ?? .zero
             let wait = max(RetryPolicy.backoff(after: attempt), retryAfter)
             guard attempt < policy.attempts, ContinuousClock.now + wait < end else {
-                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem))
+                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem ?? "no attempt was made"))
             }
             do {
                 try await policy.sleep(wait)
             } catch {
-                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem, cancellation: error))
+                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem ?? "no attempt was made", cancellation: error))
             }
         }
     }

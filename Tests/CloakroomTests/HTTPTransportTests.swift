@@ -90,6 +90,28 @@ import CloakroomHTTP
         await transport.shutdown()
     }
 
+    /// When making the request ready (an admin call's bearer token, fetched through the vault)
+    /// takes the whole deadline, nothing is sent, and the problem says so: not "no answer: is the
+    /// server up", which once blamed an IdP that was never asked (a CI machine's slow start).
+    @Test func aDeadlineSpentBeforeSendingIsNotBlamedOnTheServer() async throws {
+        let idp = try IdP()
+        let transport = HTTPTransport()
+        await #expect {
+            _ = try await transport.send(RetryPolicy(deadline: .milliseconds(200), bodyLimit: 1 << 16),
+                                         request: { () throws(TransportFailure) in
+                                             try? await Task.sleep(for: .milliseconds(300))
+                                             return Self.discovery(idp)
+                                         },
+                                         judge: Self.judge,
+                                         giveUp: { .other("\($0.attempts) attempts, last: \($0.lastProblem)") })
+        } throws: { error in
+            guard case .other(let message) = error as? TransportFailure else { return false }
+            return message == "0 attempts, last: the deadline passed before the request could be sent"
+        }
+        #expect(try await idp.arrivals("discovery") == 0)
+        await transport.shutdown()
+    }
+
     /// What the judge throws is final: one request, however much time is left.
     @Test func aFinalVerdictIsNotRetried() async throws {
         let idp = try IdP()
