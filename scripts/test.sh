@@ -23,6 +23,14 @@ tail -n 1 "$log"
 rm -f "$log"
 export CLOAK_BIN
 CLOAK_BIN="$(swift build "${static[@]}" --show-bin-path)/cloak"
+# Swift Testing starts every test at once unless told otherwise (its default width is unbounded):
+# on a fresh CI machine, 250 tests starting ~100 cloak-idp processes together kept any test from
+# finishing for 14 s, and a rotation's 10 s admin deadline ran out before its lookup was sent.
+# Eight at a time: the library suite took 29.8 s here instead of 32.6 (README, For developers).
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=8
+# The builds above leave their output to be written back; the tests' first fsyncs should not wait
+# behind it (0.15 s here for 270 MB after a static build; a fresh machine's disk may be slower).
+sync
 # shellcheck source=lib/postgres.sh
 . scripts/lib/postgres.sh
 trap stop_postgres EXIT
