@@ -11,7 +11,8 @@
 # from minute to minute: two runs minutes apart once gave ratios of 0.57 and 0.69.)
 # BASELINE=PATH adds another build's `cloak` (say, a release build of main kept aside) to every
 # round, on the same vault, for a change measured side by side with what it changes.
-# Usage: ROUNDS=N [BASELINE=PATH] scripts/bench-rotate.sh [CLIENTS_PER_REALM] [REALMS]
+# CLOAK=PATH measures another `cloak` (or a wrapper, say one running it under `perf stat`) in its place.
+# Usage: ROUNDS=N [BASELINE=PATH] [CLOAK=PATH] scripts/bench-rotate.sh [CLIENTS_PER_REALM] [REALMS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_realm=${1:-100}
@@ -21,7 +22,7 @@ scripts/bootstrap.sh
 swift build -c release --product cloak-idp >/dev/null
 swift build -c release --product cloak >/dev/null
 release="$(swift build -c release --show-bin-path)"
-cloak="$release/cloak"
+cloak="${CLOAK:-$release/cloak}"
 
 . scripts/lib/idp.sh
 work=$(mktemp -d)
