@@ -45,6 +45,9 @@ final class PostgresLocks: VaultLocks {
         return digest.prefix(8).reduce(0) { $0 << 8 | Int64($1) }
     }
 
+    /// `release` waits for the server's answer to its unlock.
+    var releaseWaitsForAnEventLoop: Bool { true }
+
     func prepare() throws {}
 
     func acquire(_ name: String, until deadline: ContinuousClock.Instant) async throws -> VaultLock? {

@@ -12,6 +12,12 @@ package protocol VaultLocks: Sendable {
     /// passes (`nil`). On a vault that can only be read and has no such lock yet, the lock
     /// returned holds nothing: there is nobody to share it with.
     func acquire(_ name: String, until deadline: ContinuousClock.Instant) async throws -> VaultLock?
+
+    /// Whether releasing a lock blocks its thread until a server answers through a NIO event
+    /// loop (PostgreSQL's advisory locks: the release must be done before the caller says it is).
+    /// Code that holds such a lock must not run on an event loop, whose release could then wait
+    /// for the very loop it blocks.
+    var releaseWaitsForAnEventLoop: Bool { get }
 }
 
 /// A lock this process holds, released when it goes out of scope (or is consumed). Not

@@ -1,4 +1,5 @@
 import Foundation
+import CloakroomHTTP
 import CloakroomTestSupport
 import Synchronization
 import Testing
@@ -140,6 +141,10 @@ import Testing
         let later: @Sendable () -> Date = { Date().addingTimeInterval(7200) }
         var options = SecretRotator.Options()
         options.clock = later
+        // Where the steps run: on SQLite, an event loop (the answers resume where they arrive);
+        // on PostgreSQL never, where a lock's release waits for an event loop.
+        let threads = Mutex<Set<Bool>>([])
+        options.checkpoint = { _, _ in threads.withLock { _ = $0.insert(EventLoopExecutor.isCurrentThreadAnEventLoop) } }
         let rotators = try (0..<3).map { _ in
             let vault = try Vault.open(at: fixture.path, clock: later).unlock(with: [.keyFile(fixture.keyFile)])
             return SecretRotator(broker: try TokenBroker(vault), options: options)
@@ -160,6 +165,7 @@ import Testing
             #expect(try fixture.vault.vault.rotationStatus(of: ref).secretVersion == 2)
         }
         #expect(try await idp.requests("admin.client") == refs.count, "one PUT per client (found by a search, not read by id)")
+        #expect(threads.withLock { $0 } == [backend == .sqlite], "on an event loop: \(threads.withLock { $0 })")
         // Nothing is due any more: a second round rotates nothing, and asks the IdP nothing.
         let again = try await rotators[0].run(.due, on: refs)
         #expect(again.allSatisfy { (try? $0.result.get().result) == .skipped })

@@ -41,7 +41,8 @@ public final class SecretRotator: Sendable {
         public var verifyPause: Duration = .milliseconds(250)
         /// How long to wait for another process rotating the same client.
         public var lockWait: Duration = .seconds(60)
-        /// Told each `RotationStep` of each client as it happens (on the rotating task: keep it short).
+        /// Told each `RotationStep` of each client as it happens, on the rotating task (in a bulk
+        /// `run` on an SQLite vault, an event loop of the HTTP client): keep it short, never block.
         public var checkpoint: (@Sendable (RotationStep, ClientRef) -> Void)?
         /// What time it is for schedules (`run(.due, …)`).
         public var clock: @Sendable () -> Date = { Date() }

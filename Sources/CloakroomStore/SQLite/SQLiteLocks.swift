@@ -29,6 +29,9 @@ struct SQLiteLocks: VaultLocks {
     var seesOtherWriters = true
     let reporting: @Sendable (StoreError) -> any Error
 
+    /// An `fcntl` unlock: nothing to wait for.
+    var releaseWaitsForAnEventLoop: Bool { false }
+
     func prepare() throws {
         // The vault's own directory exists (the vault file is in it): only the last step is made.
         guard mkdir(directory, 0o700) != 0 else { return }
