@@ -24,7 +24,7 @@ rm -f "$log"
 export CLOAK_BIN
 CLOAK_BIN="$(swift build "${static[@]}" --show-bin-path)/cloak"
 # Swift Testing starts every test at once unless told otherwise (its default width is unbounded):
-# on a fresh CI machine, 250 tests starting ~100 cloak-idp processes together kept any test from
+# on a fresh CI machine, 250 tests (which start 52 cloak-idp processes) kept any test from
 # finishing for 14 s, and a rotation's 10 s admin deadline ran out before its lookup was sent.
 # Eight at a time: the library suite took 29.8 s here instead of 32.6 (README, For developers).
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=8
