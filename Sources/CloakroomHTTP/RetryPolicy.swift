@@ -98,23 +98,25 @@ extension HTTPTransport {
             }
             attempt += 1
             let outcome = await exchange(request, until: end, upTo: policy.bodyLimit)
+            let problem: String
             switch try await judge(outcome) {
             case .success(let value):
                 return value
             case .retryNow:
                 continue
-            case .retry(let problem):
-                lastProblem = problem
+            case .retry(let why):
+                problem = why
             }
+            lastProblem = problem
             let retryAfter = (try? outcome.get())?.retryAfter ?? .zero
             let wait = max(RetryPolicy.backoff(after: attempt), retryAfter)
             guard attempt < policy.attempts, ContinuousClock.now + wait < end else {
-                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem ?? "no attempt was made"))
+                throw giveUp(GiveUp(attempts: attempt, lastProblem: problem))
             }
             do {
                 try await policy.sleep(wait)
             } catch {
-                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem ?? "no attempt was made", cancellation: error))
+                throw giveUp(GiveUp(attempts: attempt, lastProblem: problem, cancellation: error))
             }
         }
     }
