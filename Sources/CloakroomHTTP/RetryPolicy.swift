@@ -91,10 +91,11 @@ extension HTTPTransport {
             let request = try await request()
             // Making the request ready (a bearer token, fetched through the vault) may itself
             // take the time: then nothing was sent, and "no answer" would blame a server that
-            // was never asked.
+            // was never asked. After a retry, that retry's problem is the story (a pause that
+            // overran the deadline on a loaded machine is not news).
             guard ContinuousClock.now < end else {
-                let late = "the deadline passed before the \(attempt == 0 ? "request" : "next attempt") could be sent"
-                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem.map { "\($0); then \(late)" } ?? late))
+                throw giveUp(GiveUp(attempts: attempt, lastProblem: lastProblem
+                                    ?? "the deadline passed before the \(attempt == 0 ? "request" : "next attempt") could be sent"))
             }
             attempt += 1
             let outcome = await exchange(request, until: end, upTo: policy.bodyLimit)
