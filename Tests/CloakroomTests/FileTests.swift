@@ -66,6 +66,26 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == data)
     }
 
+    /// The WAL is emptied once a write is copied into the main file, so it does not grow from one
+    /// command to the next. It once did: the first connection to open a vault runs SQLite's WAL
+    /// recovery, which forgets how much of the WAL was already copied, so each command's write was
+    /// appended to a WAL that never restarted — 8.4 MB after 200 `client add`s, all of it read
+    /// again by every command's open (2.5 ms more for `client list` at that size).
+    @Test func theWALDoesNotGrowFromOneCommandToTheNext() throws {
+        let directory = TemporaryDirectory()
+        let keyFile = try KeyFile.create(at: directory.file("key"))
+        let path = directory.file("vault.db")
+        try Vault.create(at: path, firstKeyslot: .keyFile(keyFile)).addRealm(Name("prod"), RealmSettings(tokenURL: Fixture.tokenURL))
+        func walSize() throws -> Int { try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int }
+        for n in 0..<8 {
+            // A command each: the vault is opened, written once and closed, nobody else holding it.
+            try Vault.open(at: path).unlock(with: [.keyFile(keyFile)])
+                .addClient(ClientRef("prod/svc-\(n)"), ClientSettings(clientID: "svc-\(n)"), secret: ClientSecret("fake-secret-\(n)"))
+            #expect(try walSize() == 0, "after write \(n + 1)")
+        }
+        #expect(try Vault.open(at: path).clients().count == 8)
+    }
+
     @Test func keyFileReadableByOthersIsRefused() throws {
         let directory = TemporaryDirectory()
         let file = try KeyFile.create(at: directory.file("key"))

@@ -29,6 +29,8 @@ package final class Database: SQLConnection {
     package let path: String
     /// How long a writer waits for another process's write lock, unless `withBusyTimeout` says otherwise.
     package let busyTimeout: Duration
+    /// The busy timeout in force: `busyTimeout`, or what `withBusyTimeout` set.
+    private var activeBusyTimeout: Duration
     /// Opened `immutable`: it sees none of another process's commits after it opened.
     package let isImmutable: Bool
     /// Statements prepared once and reused, by their SQL: preparing costs more than most of the
@@ -76,6 +78,7 @@ package final class Database: SQLConnection {
         self.handle = handle
         self.path = path
         self.busyTimeout = busyTimeout
+        activeBusyTimeout = busyTimeout
         isImmutable = mode == .immutable
         sqlite3_busy_timeout(handle, Self.milliseconds(busyTimeout))
         sqlite3_extended_result_codes(handle, 1)
@@ -188,8 +191,8 @@ package final class Database: SQLConnection {
             try execute("COMMIT", [])
             // Copy the WAL into the main file now, not when the connection closes: the main file
             // stays a complete copy after every command, and a process that only read pays nothing
-            // on exit. PASSIVE never waits for readers; what it cannot copy, the next write will.
-            if !defersCheckpoints { _ = try? execute(script: "PRAGMA wal_checkpoint(PASSIVE)") }
+            // on exit.
+            if !defersCheckpoints { checkpoint() }
             return result
         } catch {
             _ = try? execute("ROLLBACK", [])
@@ -201,7 +204,20 @@ package final class Database: SQLConnection {
     /// (synchronous = FULL), and one checkpoint at the end copies them into the main file.
     package var defersCheckpoints = false
 
-    package func checkpoint() { _ = try? execute(script: "PRAGMA wal_checkpoint(PASSIVE)") }
+    /// Copies the WAL into the main file and, when every frame is copied and nobody reads from
+    /// it, empties it. Never waits: with another process writing or reading an older snapshot it
+    /// copies what it can (as PASSIVE would) and leaves the rest to the next write.
+    ///
+    /// Emptied, not only copied: the first connection to open a vault runs SQLite's WAL recovery,
+    /// which reads the whole WAL and then forgets how much of it was copied, so the next write
+    /// appends instead of starting the WAL again. With one process per command, that was every
+    /// write: the WAL grew by every command's pages (8.4 MB after 200 `client add`s) and every
+    /// command's open read all of it. `FileTests.theWALDoesNotGrowFromOneCommandToTheNext`.
+    package func checkpoint() {
+        sqlite3_busy_timeout(handle, 0)  // TRUNCATE would wait for readers and writers through it
+        defer { sqlite3_busy_timeout(handle, Self.milliseconds(activeBusyTimeout)) }
+        _ = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+    }
 
     /// How many `writeTransaction`s are open on this connection: 0 outside any.
     private var writeDepth = 0
@@ -212,10 +228,16 @@ package final class Database: SQLConnection {
     /// Runs `body` with the busy timeout set to `timeout`, for a write that must not keep the
     /// caller waiting as long as a change would (a best-effort audit event after a failure).
     package func withBusyTimeout<T>(_ timeout: Duration, _ body: () throws -> T) rethrows -> T {
+        let outer = activeBusyTimeout
+        activeBusyTimeout = timeout
         sqlite3_busy_timeout(handle, Self.milliseconds(timeout))
-        defer { sqlite3_busy_timeout(handle, Self.milliseconds(busyTimeout)) }
+        defer {
+            activeBusyTimeout = outer
+            sqlite3_busy_timeout(handle, Self.milliseconds(outer))
+        }
         return try body()
     }
+
 
     private static func milliseconds(_ duration: Duration) -> Int32 {
         let (seconds, attoseconds) = duration.components
