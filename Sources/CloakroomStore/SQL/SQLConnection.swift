@@ -19,6 +19,8 @@ package protocol SQLConnection: AnyObject, SendableMetatype {
     func row<T>(_ sql: String, _ arguments: [SQLValue], read: (Row) throws -> T) throws -> T?
     /// See `AuditLogStore.holdForAppend()`: nothing to do where writers take turns anyway.
     func holdAuditLogForAppend() throws
+    /// Runs one `INSERT` into a table with an integer `id`; returns the new row's id.
+    func insert(_ sql: String, _ arguments: [SQLValue]) throws -> Int64
 }
 
 extension SQLConnection {
@@ -63,9 +65,13 @@ extension SQLConnection {
         }
     }
 
-    /// Runs an `INSERT … RETURNING id`; returns the new row's id.
-    package func insert(_ sql: String, _ arguments: SQLValue...) throws -> Int64 {
+    /// By `INSERT … RETURNING id` (SQLite's `Database` asks for the last row id instead).
+    package func insert(_ sql: String, _ arguments: [SQLValue]) throws -> Int64 {
         try row(sql + " RETURNING id", arguments) { $0.integer("id") } ?? 0
+    }
+
+    package func insert(_ sql: String, _ arguments: SQLValue...) throws -> Int64 {
+        try insert(sql, arguments)
     }
 }
 

@@ -126,6 +126,14 @@ package final class Database: SQLConnection {
         return Int(sqlite3_changes(handle))
     }
 
+    /// The row id SQLite gave the row, not `RETURNING id`: SQLite runs a `RETURNING` statement
+    /// to its end into a temporary b-tree (a pager and page cache made and freed each time), which
+    /// made the rotation journal's insert 5 % of a bulk rotation's CPU.
+    package func insert(_ sql: String, _ arguments: [SQLValue]) throws -> Int64 {
+        try execute(sql, arguments)
+        return sqlite3_last_insert_rowid(handle)
+    }
+
     package func rows<T>(_ sql: String, _ arguments: [SQLValue], read: (Row) throws -> T) throws -> [T] {
         try withStatement(sql, arguments) { statement in
             var result: [T] = []

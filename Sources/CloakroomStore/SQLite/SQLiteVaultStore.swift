@@ -68,7 +68,10 @@ package final class SQLiteVaultStore: SQLVaultStore {
     private static func configure(_ database: Database) throws {
         // secure_delete: removed rows (a deleted client's sealed secret) are overwritten, not left
         // in free pages. synchronous=FULL: a committed rotation step survives a power cut.
-        try database.execute(script: "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL")
+        // temp_store=MEMORY: a savepoint's journal or a sort that outgrows its in-memory start goes
+        // to RAM, not to an unlinked file in /var/tmp holding copies of the vault's pages (a bulk
+        // rotation made 65 of them).
+        try database.execute(script: "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY")
     }
 
     package func identity() throws -> [UInt8] {
