@@ -48,8 +48,34 @@ import Testing
         #expect(steps.withLock { $0 } == ["r1/orders prepared", "r1/orders \(middle)", "r1/orders pushed", "r1/orders verified"])
     }
 
-    /// The client's id at the IdP is looked up once, remembered with the first rotation's
-    /// prepare (no write of its own), and used by the next rotation without a lookup. The lookup
+    /// A chosen secret's step to 'pushed' has no transaction of its own, but the audit log has it
+    /// either way: committed with the promote when the IdP accepts the new secret, and before the
+    /// old secret is put back when it refuses it.
+    @Test(arguments: Backend.all, [true, false])
+    func thePushIsInTheAuditLogWhetherTheIdPAcceptsTheSecretOrNot(backend: Backend, accepted: Bool) async throws {
+        let idp = try IdP(configuration: Self.configuration)
+        let (rotator, fixture) = try rotator(idp, SecretRotator.Options(), backend: backend)
+        let orders = try ClientRef("r1/orders")
+        if !accepted {
+            try await idp.fault(#"{"fault":"status","status":401,"route":"token","client_id":"orders-svc","count":3}"#)
+        }
+        do {
+            _ = try await rotator.rotate(orders)
+            #expect(accepted)
+        } catch let error as RotationError {
+            #expect(!accepted && error.kind == .failed, "\(error)")
+        }
+        let vault = try Vault.open(at: fixture.path).unlock(with: [.keyFile(fixture.keyFile)])
+        let steps = try vault.events(client: orders).map(\.action).filter { $0.hasPrefix("rotation.") }
+        #expect(steps == (accepted ? ["rotation.prepared", "rotation.pushed", "rotation.verified", "rotation.promoted"]
+                                   : ["rotation.prepared", "rotation.pushed", "rotation.failed"]))
+        #expect(try vault.openRotations().isEmpty)
+        #expect(try vault.currentSecret(of: orders).testValue == Self.ordersSecret || accepted)
+        #expect(try vault.verifyAuditLog().isIntact)
+    }
+
+    /// The client's id at the IdP is looked up once, remembered with a write the first rotation
+    /// makes anyway (no write of its own), and used by the next rotation without a lookup. The lookup
     /// returns the whole representation, so the first rotation reads nothing by id before its PUT.
     @Test(arguments: Backend.all) func theIdPsIdOfAClientIsLookedUpOnce(backend: Backend) async throws {
         let idp = try IdP(configuration: Self.configuration)

@@ -174,15 +174,25 @@ extension UnlockedVault {
     /// cached tokens dropped (they were issued to the old secret), the journal closed, and
     /// replaced secrets older than the realm's keep-previous period retired. A rollback retires
     /// the previous version it restored (`retiring`): it lives on as the new current one.
-    func promote(_ journal: RotationJournal, detail: String = "", retiring restored: Int? = nil) throws {
+    ///
+    /// With `recordingPush`, the step to 'pushed' is recorded in the same transaction, first: a
+    /// chosen secret's push, which needs no transaction of its own (`SecretRotator.push`). With
+    /// `idpUUID`, the IdP's id of the client, looked up for this rotation, is remembered.
+    func promote(_ journal: RotationJournal, detail: String = "", retiring restored: Int? = nil,
+                 recordingPush: Bool = false, rememberingIdPUUID idpUUID: String? = nil) throws {
         // Not waiting for the disk: if a power cut loses this commit, the journal is back at
-        // 'pushed' and the next command settles it the same way (the IdP accepts the new secret).
+        // 'prepared' or 'pushed', and the next command settles it the same way (the IdP accepts
+        // the new secret).
         try vault.store.write(durable: false, clients: [journal.clientRowID]) {
             try requireAuthentic(clientRowID: journal.clientRowID)
             try requireOpen(journal)
             let now = vault.now
             let client = journal.clientRowID
             let secrets = vault.store.clients
+            if let idpUUID { try secrets.setIdPUUID(idpUUID, rowID: client) }
+            if recordingPush {
+                try record(.rotationPushed, realm: journal.client.realm, client: journal.client.name, detail: "version \(journal.toVersion)")
+            }
             guard try secrets.moveSecrets(clientRowID: client, from: .current, version: nil, to: .previous, at: now) == 1,
                   try secrets.moveSecrets(clientRowID: client, from: .pending, version: Int64(journal.toVersion), to: .current, at: now) == 1
             else {
