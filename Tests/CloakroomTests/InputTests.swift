@@ -80,4 +80,23 @@ import Testing
     @Test func nonKeycloakURLHasNoDerivedAdminURL() {
         #expect(EndpointURL.keycloakAdminURL(from: "https://login.example.test/oauth2/token") == nil)
     }
+
+    /// `containsControlCharacters` reads UTF-8 bytes, `isControlCharacter` a scalar: they agree on
+    /// every scalar of one and two bytes (where C0, DEL and C1 live) and on longer ones, alone and
+    /// between other text.
+    @Test func controlCharactersAreFoundInTheBytesAsInTheScalars() {
+        let scalars = (0..<0x800).compactMap { Unicode.Scalar(UInt32($0)) }
+            + [0x2028, 0xFEFF, 0x1F600, 0x10FFFF].compactMap { Unicode.Scalar(UInt32($0)) }
+        var disagreements: [UInt32] = []
+        for scalar in scalars {
+            let text = String(Character(scalar))
+            if text.containsControlCharacters != scalar.isControlCharacter
+                || ("é" + text + "x").containsControlCharacters != scalar.isControlCharacter
+                || ("é" + text + "x").dropFirst().containsControlCharacters != scalar.isControlCharacter {
+                disagreements.append(scalar.value)
+            }
+        }
+        #expect(disagreements.isEmpty)
+        #expect(scalars.filter(\.isControlCharacter).count == 0x20 + 0x21)  // C0, then DEL and C1
+    }
 }

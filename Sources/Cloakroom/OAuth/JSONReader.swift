@@ -115,7 +115,11 @@ package struct JSONReader {
         guard let stop = next else { return nil }
         if stop == UInt8(ascii: "\"") {
             index += 1
-            return String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+            let text = UnsafeBufferPointer(rebasing: bytes[start..<index - 1])
+            // ASCII needs no validating; `String(validating:as:)` is generic, and unspecialised
+            // here it looked its metadata up for every string (perf: 0.8 % of a bulk rotation).
+            if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
+            return String(validating: text, as: UTF8.self)
         }
         var utf8 = Array(bytes[start..<index])
         while let byte = next {

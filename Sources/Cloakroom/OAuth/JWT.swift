@@ -19,14 +19,18 @@ public struct JWT: Sendable {
 
     /// `nil` when `token` is not a JWT (opaque tokens are fine; they just have no claims).
     public init?(_ token: String) {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-              let header = Self.object(parts[0]), let claims = Self.object(parts[1]),
-              let signature = Base64.decode(parts[2])
+        // Split on the UTF-8 bytes: `String.split(separator:)` compares Characters, and finding
+        // their boundaries was half of reading a token (perf, a bulk rotation's verifications).
+        let dot = UInt8(ascii: "."), utf8 = token.utf8
+        guard let first = utf8.firstIndex(of: dot),
+              let second = utf8[utf8.index(after: first)...].firstIndex(of: dot),
+              !utf8[utf8.index(after: second)...].contains(dot),
+              let header = Self.object(token[..<first]), let claims = Self.object(token[utf8.index(after: first)..<second]),
+              let signature = Base64.decode(token[utf8.index(after: second)...])
         else { return nil }
         self.header = header
         self.claims = claims
-        self.signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        self.signingInput = Array(utf8[..<second])
         self.signature = signature
     }
 
