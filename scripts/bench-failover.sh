@@ -21,10 +21,7 @@ work=$(mktemp -d)
 chmod 0711 "$work"  # the servers' user must reach the pair's directory
 trap 'scripts/postgres-pair.sh stop "$work/pair" 2>/dev/null || true; stop_idp; rm -rf "$work"' EXIT
 umask 077
-cat >"$work/idp.json" <<'JSON'
-{"realms": [{"realm": "bench", "accessTokenLifespan": 3600, "clients": [{"clientId": "bench-svc", "secret": "fake-bench-secret"}]}]}
-JSON
-start_idp .build-static/release/cloak-idp "$work/idp.json"
+start_bench_idp .build-static/release/cloak-idp "$work"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 results=()

@@ -27,10 +27,7 @@ ls -l "$cloak" "$cloak_pg" | awk '{printf "%s: %.1f MiB\n", $NF, $5 / 1048576}'
 work=$(mktemp -d)
 trap 'stop_idp; stop_postgres; rm -rf "$work"' EXIT
 umask 077
-cat >"$work/idp.json" <<'JSON'
-{"realms": [{"realm": "bench", "accessTokenLifespan": 3600, "clients": [{"clientId": "bench-svc", "secret": "fake-bench-secret"}]}]}
-JSON
-start_idp .build-static/release/cloak-idp "$work/idp.json"
+start_bench_idp .build-static/release/cloak-idp "$work"
 token_url="$IDP_URL/realms/bench/protocol/openid-connect/token"
 start_postgres
 

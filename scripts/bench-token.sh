@@ -39,10 +39,7 @@ fi
 work=$(mktemp -d)
 trap 'stop_idp; rm -rf "$work"' EXIT
 umask 077
-cat >"$work/idp.json" <<'JSON'
-{"realms": [{"realm": "bench", "accessTokenLifespan": 3600, "clients": [{"clientId": "bench-svc", "secret": "fake-bench-secret"}]}]}
-JSON
-start_idp "$release/cloak-idp" "$work/idp.json"
+start_bench_idp "$release/cloak-idp" "$work"
 token_url="$IDP_URL/realms/bench/protocol/openid-connect/token"
 
 export CLOAK_VAULT="$work/vault.db" CLOAK_KEY_FILE="$work/key"

@@ -21,10 +21,7 @@ release="$(swift build -c release --show-bin-path)"
 work=$(mktemp -d)
 trap 'stop_idp; rm -rf "$work"' EXIT
 umask 077
-cat >"$work/idp.json" <<'JSON'
-{"realms": [{"realm": "bench", "accessTokenLifespan": 3600, "clients": [{"clientId": "bench-svc", "secret": "fake-bench-secret"}]}]}
-JSON
-start_idp "$release/cloak-idp" "$work/idp.json"
+start_bench_idp "$release/cloak-idp" "$work"
 
 builds=(this "$release/cloak")
 [ -z "${BASELINE:-}" ] || builds+=(baseline "$BASELINE")

@@ -1,6 +1,8 @@
 # Sourced by the scripts that need a cloak-idp on 127.0.0.1.
 #   start_idp BINARY CONFIG [ARGS…]  starts it on a free port; sets IDP_URL (its first stdout line,
 #                                    printed once it accepts connections) and IDP_PID
+#   start_bench_idp BINARY DIR       start_idp with realm `bench` and its one client `bench-svc`
+#                                    (secret fake-bench-secret, hour-long tokens), configured in DIR
 #   stop_idp                         stops that process, and only that one (by its PID)
 # Callers stop it in their EXIT trap.
 IDP_PID=""
@@ -29,4 +31,11 @@ stop_idp() {
     IDP_PID=""
   fi
   [ -z "$IDP_DIR" ] || rm -rf "$IDP_DIR"
+}
+
+start_bench_idp() {
+  cat >"$2/idp.json" <<'JSON'
+{"realms": [{"realm": "bench", "accessTokenLifespan": 3600, "clients": [{"clientId": "bench-svc", "secret": "fake-bench-secret"}]}]}
+JSON
+  start_idp "$1" "$2/idp.json"
 }
