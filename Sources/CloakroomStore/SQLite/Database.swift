@@ -246,7 +246,6 @@ package final class Database: SQLConnection {
         return try body()
     }
 
-
     private static func milliseconds(_ duration: Duration) -> Int32 {
         let (seconds, attoseconds) = duration.components
         return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
