@@ -76,14 +76,43 @@ import Testing
         let keyFile = try KeyFile.create(at: directory.file("key"))
         let path = directory.file("vault.db")
         try Vault.create(at: path, firstKeyslot: .keyFile(keyFile)).addRealm(Name("prod"), RealmSettings(tokenURL: Fixture.tokenURL))
-        func walSize() throws -> Int { try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int }
         for n in 0..<8 {
             // A command each: the vault is opened, written once and closed, nobody else holding it.
             try Vault.open(at: path).unlock(with: [.keyFile(keyFile)])
                 .addClient(ClientRef("prod/svc-\(n)"), ClientSettings(clientID: "svc-\(n)"), secret: ClientSecret("fake-secret-\(n)"))
-            #expect(try walSize() == 0, "after write \(n + 1)")
+            #expect(try Self.walSize(path) == 0, "after write \(n + 1)")
         }
         #expect(try Vault.open(at: path).clients().count == 8)
+    }
+
+    /// The checkpoint after a write never waits for other connections: while another process
+    /// reads (an agent, a `cloak token`), the write returns at once and the WAL keeps the frames
+    /// the reader's snapshot may need; the next write after the reader is done empties it. A
+    /// checkpoint that waited would hold every write for the whole busy timeout.
+    @Test func aReaderElsewhereNeitherDelaysAWriteNorIsLeftWithAGrowingWAL() throws {
+        let directory = TemporaryDirectory()
+        let keyFile = try KeyFile.create(at: directory.file("key"))
+        let path = directory.file("vault.db")
+        try Vault.create(at: path, firstKeyslot: .keyFile(keyFile)).addRealm(Name("prod"), RealmSettings(tokenURL: Fixture.tokenURL))
+        // A busy timeout far longer than the test should take: waiting through it would show.
+        let vault = try Vault.open(at: path, busyTimeout: .seconds(30)).unlock(with: [.keyFile(keyFile)])
+        let reader = try Database(path: path, mode: .readOnly, busyTimeout: .seconds(1))
+        let took = try reader.readTransaction {
+            _ = try reader.row("SELECT count(*) AS n FROM clients", []) { $0.integer("n") }
+            return try ContinuousClock().measure {
+                try vault.addClient(ClientRef("prod/svc-1"), ClientSettings(clientID: "svc-1"), secret: ClientSecret("fake-secret-1"))
+            }
+        }
+        #expect(took < .seconds(10), "the write waited for the reader")
+        #expect(try Self.walSize(path) > 0, "the reader's snapshot still needed the WAL")
+        try vault.addClient(ClientRef("prod/svc-2"), ClientSettings(clientID: "svc-2"), secret: ClientSecret("fake-secret-2"))
+        #expect(try Self.walSize(path) == 0)
+        #expect(try Vault.open(at: path).clients().count == 2)
+    }
+
+    /// The size of the vault at `path`'s `-wal` file.
+    static func walSize(_ path: String) throws -> Int {
+        try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int
     }
 
     @Test func keyFileReadableByOthersIsRefused() throws {
